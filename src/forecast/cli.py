@@ -1,0 +1,112 @@
+"""The `forecast` command. User errors print one line per problem and exit with status 2."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from . import __version__
+from .errors import ForecastError
+from .estimate import compare, estimate
+from .prices import PriceBook
+from .render import compare_table, estimate_csv, estimate_table, prices_table, to_json
+from .specs import load_workflow
+
+DEFAULT_OVERRIDES = Path("data/prices/overrides.yaml")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number >= 1")
+    return value
+
+
+def _book(path: str | None) -> PriceBook:
+    if path is None:
+        return PriceBook.from_file(DEFAULT_OVERRIDES if DEFAULT_OVERRIDES.exists() else None)
+    return PriceBook.from_file(None if path == "none" else path)
+
+
+def _add_price_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--date", type=_date, default=None, help="price date YYYY-MM-DD (default: today, UTC)")
+    p.add_argument("--prices", metavar="FILE", default=None,
+                   help=f"price override YAML (default: {DEFAULT_OVERRIDES} if present; 'none' for none)")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="forecast", description="Predictable AI inference spend.")
+    top.add_argument("--version", action="version", version=f"forecast {__version__}")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("prices", help="show the resolved prices of a model and their source")
+    p.add_argument("model")
+    p.add_argument("--provider", default=None)
+    p.add_argument("--batch", action="store_true", help="batch-API prices")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    _add_price_options(p)
+
+    e = sub.add_parser("estimate", help="cost per task, month and successful outcome of a workflow spec")
+    e.add_argument("spec")
+    e.add_argument("--compare", metavar="SPEC", default=None, help="show B minus A for a second spec")
+    e.add_argument("--samples", type=_positive, default=100_000, help="Monte Carlo tasks (default 100000)")
+    e.add_argument("--scenarios", type=_positive, default=4_000, help="monthly scenarios (default 4000)")
+    e.add_argument("--months", type=_positive, default=12, help="projection months (default 12)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    _add_price_options(e)
+    return top
+
+
+def _estimate_doc(path: str, args, book: PriceBook, on: date) -> dict:
+    doc = estimate(load_workflow(path), book, on, args.samples, args.seed, args.scenarios, args.months)
+    doc["spec"] = {"path": path, "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
+    return doc
+
+
+def run(argv: list[str]) -> str:
+    """Run a command and return its output; raises ForecastError on bad input."""
+    args = parser().parse_args(argv)
+    book = _book(args.prices)
+    on = args.date or datetime.now(UTC).date()
+    if args.command == "prices":
+        p = book.lookup(args.model, args.provider, on, args.batch)
+        return to_json(p.as_dict()) + "\n" if args.format == "json" else prices_table(p)
+    doc = _estimate_doc(args.spec, args, book, on)
+    if args.compare:
+        cmp = compare(doc, _estimate_doc(args.compare, args, book, on))
+        if args.format == "json":
+            return to_json(cmp) + "\n"
+        if args.format == "csv":
+            return estimate_csv(cmp["a"]) + estimate_csv(cmp["b"]).split("\n", 1)[1]
+        return compare_table(cmp)
+    if args.format == "json":
+        return to_json(doc) + "\n"
+    return estimate_csv(doc) if args.format == "csv" else estimate_table(doc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        sys.stdout.write(run(sys.argv[1:] if argv is None else argv))
+    except ForecastError as exc:
+        for line in exc.problems:
+            print(f"error: {line}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

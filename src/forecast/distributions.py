@@ -1,0 +1,158 @@
+"""Uncertain numbers: fixed, triangular, PERT and lognormal(p50, p90), with vectorized sampling.
+
+Every distribution is a frozen dataclass with `mean()`, `cdf(x)`, `ppf(q)` and `sample(rng, n)`;
+the unit is whatever the field holding it says (tokens, usd, a probability).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+# z-score of the 90th percentile of the standard normal: lognormal sigma = ln(p90/p50) / Z90.
+Z90 = 1.2815515655446004
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """A number known exactly."""
+
+    value: float
+
+    def mean(self) -> float:
+        return self.value
+
+    def support(self) -> tuple[float, float]:
+        return (self.value, self.value)
+
+    def cdf(self, x):
+        return np.where(np.asarray(x, dtype=float) >= self.value, 1.0, 0.0)
+
+    def ppf(self, q):
+        return np.full_like(np.asarray(q, dtype=float), self.value)
+
+    def sample(self, rng: np.random.Generator, n: int) -> float:
+        """A fixed value is returned as a scalar; numpy broadcasting does the rest."""
+        return self.value
+
+
+@dataclass(frozen=True)
+class Triangular:
+    """Triangular(low, mode, high): the usual three-point estimate."""
+
+    low: float
+    mode: float
+    high: float
+
+    def _frozen(self):
+        width = self.high - self.low
+        return stats.triang(c=(self.mode - self.low) / width, loc=self.low, scale=width)
+
+    def mean(self) -> float:
+        return (self.low + self.mode + self.high) / 3.0
+
+    def support(self) -> tuple[float, float]:
+        return (self.low, self.high)
+
+    def cdf(self, x):
+        return self._frozen().cdf(x)
+
+    def ppf(self, q):
+        return self._frozen().ppf(q)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.triangular(self.low, self.mode, self.high, n)
+
+
+@dataclass(frozen=True)
+class PERT:
+    """Beta-PERT(low, mode, high) with shape 4: smoother tails than triangular, same three points."""
+
+    low: float
+    mode: float
+    high: float
+
+    def _alpha_beta(self) -> tuple[float, float]:
+        width = self.high - self.low
+        alpha = 1.0 + 4.0 * (self.mode - self.low) / width
+        beta = 1.0 + 4.0 * (self.high - self.mode) / width
+        return alpha, beta
+
+    def _frozen(self):
+        a, b = self._alpha_beta()
+        return stats.beta(a, b, loc=self.low, scale=self.high - self.low)
+
+    def mean(self) -> float:
+        return (self.low + 4.0 * self.mode + self.high) / 6.0
+
+    def support(self) -> tuple[float, float]:
+        return (self.low, self.high)
+
+    def cdf(self, x):
+        return self._frozen().cdf(x)
+
+    def ppf(self, q):
+        return self._frozen().ppf(q)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        a, b = self._alpha_beta()
+        return self.low + (self.high - self.low) * rng.beta(a, b, n)
+
+
+@dataclass(frozen=True)
+class LogNormal:
+    """Lognormal given its median (p50) and 90th percentile (p90); right-skewed, unbounded above."""
+
+    p50: float
+    p90: float
+
+    def sigma(self) -> float:
+        return math.log(self.p90 / self.p50) / Z90
+
+    def mean(self) -> float:
+        return self.p50 * math.exp(self.sigma() ** 2 / 2.0)
+
+    def support(self) -> tuple[float, float]:
+        return (0.0, math.inf)
+
+    def cdf(self, x):
+        s = self.sigma()
+        if s == 0.0:
+            return Fixed(self.p50).cdf(x)
+        return stats.lognorm(s=s, scale=self.p50).cdf(x)
+
+    def ppf(self, q):
+        s = self.sigma()
+        if s == 0.0:
+            return Fixed(self.p50).ppf(q)
+        return stats.lognorm(s=s, scale=self.p50).ppf(q)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.lognormal(math.log(self.p50), self.sigma(), n)
+
+
+Distribution = Fixed | Triangular | PERT | LogNormal
+
+
+def rounded_pmf(dist: Distribution, cap: int | None = None, tail: float = 1e-9,
+                max_support: int = 100_000) -> np.ndarray:
+    """P(K = k) for k = 0..kmax where K = max(0, round(X)), X ~ dist; mass above `cap` piles onto `cap`.
+
+    Without a cap the support is cut where the upper tail is below `tail` (at most `max_support`).
+    """
+    if isinstance(dist, Fixed):
+        k = max(0, round(dist.value))
+        if cap is not None:
+            k = min(k, cap)
+        pmf = np.zeros(k + 1)
+        pmf[k] = 1.0
+        return pmf
+    top = cap if cap is not None else min(math.ceil(float(dist.ppf(1.0 - tail))) + 1, max_support)
+    edges = np.arange(top + 1) + 0.5  # k rounds to k when X < k + 0.5
+    cdf = np.asarray(dist.cdf(edges), dtype=float)
+    pmf = np.diff(np.concatenate(([0.0], cdf)))
+    pmf[-1] += 1.0 - cdf[-1]  # the tail beyond the last edge (all of it, when capped)
+    return pmf
