@@ -11,6 +11,7 @@ plain number or one of `{triangular: [low, mode, high]}`, `{pert: [low, mode, hi
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -337,12 +338,17 @@ def parse_yaml(text: str, source: str) -> Any:
         raise SpecError(f"{source}: invalid YAML: {type(exc).__name__}: {exc}") from None
 
 
+@functools.cache
+def _adapter(cls: type) -> TypeAdapter:
+    return TypeAdapter(cls)
+
+
 def validate_document(cls: type, data: Any, source: str):
     """Validate parsed YAML against dataclass `cls`; raise SpecError listing every problem."""
     if not isinstance(data, dict):
         raise SpecError(f"{source}: (top level): {_short(data)}: expected a mapping of fields")
     try:
-        return TypeAdapter(cls).validate_python(data)
+        return _adapter(cls).validate_python(data)
     except ValidationError as exc:
         raise SpecError(validation_problems(source, exc)) from None
     except RecursionError:

@@ -1,0 +1,49 @@
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from forecast.distributions import PERT, Fixed, LogNormal, Triangular, rounded_pmf
+
+
+def test_means_by_hand():
+    assert Triangular(1, 2, 6).mean() == pytest.approx(3.0)  # (1 + 2 + 6) / 3
+    assert PERT(0, 3, 12).mean() == pytest.approx(4.0)  # (0 + 4*3 + 12) / 6
+    # lognormal: sigma = ln(3) / z(0.9); mean from scipy as an independent source
+    sigma = math.log(3) / stats.norm.ppf(0.9)
+    assert LogNormal(100, 300).mean() == pytest.approx(stats.lognorm(s=sigma, scale=100).mean())
+
+
+@pytest.mark.parametrize("dist", [Triangular(1, 2, 6), PERT(0, 3, 12), LogNormal(100, 300)])
+def test_samples_match_mean_and_quantiles(dist):
+    x = dist.sample(np.random.default_rng(1), 400_000)
+    assert x.mean() == pytest.approx(dist.mean(), rel=0.01)
+    assert np.percentile(x, 90) == pytest.approx(float(dist.ppf(0.9)), rel=0.01)
+
+
+def test_lognormal_p50_p90_are_what_was_given():
+    d = LogNormal(350, 1200)
+    assert float(d.ppf(0.5)) == pytest.approx(350)
+    assert float(d.ppf(0.9)) == pytest.approx(1200)
+
+
+def test_rounded_pmf_triangular_by_hand():
+    # X ~ Triangular(0, 2, 4): F(x) = x^2/8 below 2, 1 - (4-x)^2/8 above. K = round(X), capped at 3.
+    pmf = rounded_pmf(Triangular(0, 2, 4), cap=3)
+    assert pmf == pytest.approx([0.03125, 0.25, 0.4375, 0.28125])
+    uncapped = rounded_pmf(Triangular(0, 2, 4))
+    assert uncapped[:4] == pytest.approx([0.03125, 0.25, 0.4375, 0.25])
+    assert uncapped.sum() == pytest.approx(1.0)
+
+
+def test_rounded_pmf_fixed_and_cap():
+    assert list(rounded_pmf(Fixed(2.4))) == [0, 0, 1]
+    assert list(rounded_pmf(Fixed(7), cap=3)) == [0, 0, 0, 1]
+
+
+def test_rounded_pmf_matches_rounded_samples():
+    d = PERT(1, 3, 12)
+    k = np.clip(np.rint(d.sample(np.random.default_rng(0), 500_000)), 0, 8)
+    empirical = np.bincount(k.astype(int), minlength=9) / k.size
+    assert empirical == pytest.approx(rounded_pmf(d, cap=8), abs=0.003)

@@ -1,0 +1,244 @@
+"""Engine tests: expected values computed by hand in each test (prices from conftest.OVERRIDES:
+m-small $1 in / $2 out; m-big $2 in, $0.50 cached, $2.50 cache write, $10 out, per million tokens)."""
+
+from datetime import date
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from forecast.distributions import Fixed
+from forecast.estimate import estimate
+from forecast.prices import PriceBook
+from forecast.specs import InputTokens, ModelStep, Volume, Workflow, load_workflow, parse_workflow
+from forecast.workload import (
+    DAYS_PER_MONTH,
+    background_cost_usd_per_month,
+    compile_plan,
+    expected_task_cost_usd,
+    simulate_task_costs_usd,
+)
+
+from .conftest import DAY
+
+
+def plan_of(book, steps: str, extra: str = ""):
+    wf = parse_workflow(f"name: t\nvolume: {{tasks_per_month: 1000}}\n{extra}\nsteps:\n{steps}")
+    return compile_plan(wf, book, DAY)
+
+
+def test_single_call_with_cache_and_retry(book):
+    plan = plan_of(book, """
+  - name: a
+    model: m-big
+    provider: lab
+    input_tokens: {system: 1000, user: 500}
+    output_tokens: 200
+    cache_hit_rate: 0.5
+    retry_rate: 0.1
+""")
+    # cached 500 x 0.5 + cache write 500 x 2.5 + uncached user 500 x 2 + output 200 x 10 = 4500 per 1e6,
+    # times 1.1 attempts for the retries.
+    assert expected_task_cost_usd(plan) == pytest.approx(4500e-6 * 1.1)
+
+
+def test_no_caching_means_no_cache_write_premium(book):
+    plan = plan_of(book, """
+  - {name: a, model: m-big, provider: lab, input_tokens: {system: 1000, user: 500}, output_tokens: 200}
+""")
+    assert expected_task_cost_usd(plan) == pytest.approx((1500 * 2 + 200 * 10) / 1e6)
+
+
+def test_loop_with_context_growth_and_cap(book):
+    steps = """
+  - name: agent
+    loop: {iterations: 5, max_steps: 3, context_growth_tokens: 100}
+    steps:
+      - {name: think, model: m-small, provider: lab, input_tokens: {system: 1000}, output_tokens: 50}
+"""
+    plan = plan_of(book, steps)
+    # capped at 3 iterations: inputs 1000 + 1100 + 1200 = 3300 x $1; outputs 150 x $2
+    assert expected_task_cost_usd(plan) == pytest.approx((3300 + 300) / 1e6)
+    # uncapped: 1000..1400 = 6000 input, 250 output
+    assert expected_task_cost_usd(plan, uncapped=True) == pytest.approx((6000 + 500) / 1e6)
+    doc = estimate(plan.workflow, book, DAY, samples=2000, scenarios=200)
+    (loop,) = doc["loops"]
+    assert loop["p_hits_cap"] == 1.0 and loop["expected_iterations"] == 3
+    assert loop["cap_saves_usd_per_task"] == pytest.approx(2900e-6)
+    assert loop["cap_saves_usd_per_month"] == pytest.approx(2900e-6 * 1000)
+
+
+def test_loop_with_uncertain_iterations_uses_rounded_capped_distribution(book):
+    plan = plan_of(book, """
+  - name: agent
+    loop: {iterations: {triangular: [0, 2, 4]}, max_steps: 3}
+    steps:
+      - {name: think, model: m-small, provider: lab, input_tokens: {user: 1000}, output_tokens: 0}
+""")
+    # P(K = 0..3) = 1/32, 1/4, 7/16, 9/32 (see test_distributions): E[K] = 1.96875 calls of $0.001
+    assert expected_task_cost_usd(plan) == pytest.approx(1.96875 * 1000 / 1e6)
+
+
+def test_history_in_cache_prefix(book):
+    plan = plan_of(book, """
+  - name: agent
+    loop: {iterations: 2, max_steps: 5, context_growth_tokens: 1000}
+    steps:
+      - name: think
+        model: m-big
+        provider: lab
+        input_tokens: {system: 1000}
+        output_tokens: 0
+        cache_hit_rate: 1.0
+        cacheable: [system, history]
+""")
+    # prefix over 2 iterations: 1000 + (1000 + 1000 history) = 3000 tokens, all cache reads at $0.50
+    assert expected_task_cost_usd(plan) == pytest.approx(3000 * 0.5 / 1e6)
+
+
+def test_routing_tools_and_fan_out(book):
+    plan = plan_of(book, """
+  - {name: search, tool: web, fee_usd_per_call: 0.01, calls_per_run: 2, result_tokens_per_call: 400}
+  - name: answer
+    model: m-big
+    provider: lab
+    input_tokens: {user: 200}
+    output_tokens: 100
+    calls_per_run: 3
+    routing: [{model: m-small, provider: lab, share: 0.25}]
+""")
+    # tool: 2 x $0.01; each answer call has 200 + 2 x 400 = 1000 input tokens and 100 output, 3 calls:
+    # m-big: 3 x (1000 x 2 + 100 x 10) = 9000; m-small: 3 x (1000 + 200) = 3600 (per 1e6)
+    expected = 0.02 + (0.75 * 9000 + 0.25 * 3600) / 1e6
+    assert expected_task_cost_usd(plan) == pytest.approx(expected)
+    samples = simulate_task_costs_usd(plan, 40_000, seed=3)
+    share_small = np.isclose(samples, 0.02 + 3600e-6).mean()
+    assert share_small == pytest.approx(0.25, abs=0.01)  # routing is decided per task
+
+
+def test_long_context_tier_by_hand():
+    # claude-sonnet-4-5 (genai-prices): $3 in / $15 out, $6 / $22.50 above 200k input tokens per call.
+    plan = compile_plan(parse_workflow("""
+name: t
+volume: {tasks_per_month: 1}
+steps:
+  - name: agent
+    loop: {iterations: 4, max_steps: 4, context_growth_tokens: 30000}
+    steps:
+      - {name: read, model: claude-sonnet-4-5, provider: anthropic, input_tokens: {context: 150000},
+         output_tokens: 1000}
+"""), PriceBook(), DAY)
+    # calls of 150k and 180k input at base prices, 210k and 240k at the tier
+    expected = ((150_000 + 180_000) * 3 + 2 * 1000 * 15 + (210_000 + 240_000) * 6 + 2 * 1000 * 22.5) / 1e6
+    assert expected_task_cost_usd(plan) == pytest.approx(expected)
+    assert simulate_task_costs_usd(plan, 10, seed=0) == pytest.approx(np.full(10, expected))
+
+
+def test_background_calls_by_hand(book):
+    wf = parse_workflow("""
+name: t
+volume:
+  tasks_per_month: 10
+  background: [{name: mon, model: m-small, provider: lab, calls_per_day: 288, input_tokens: 1500,
+                output_tokens: 120}]
+steps: [{name: a, model: m-small, provider: lab, output_tokens: 1}]
+""")
+    plan = compile_plan(wf, book, DAY)
+    per_call = (1500 * 1 + 120 * 2) / 1e6
+    assert background_cost_usd_per_month(plan) == pytest.approx(288 * (365.25 / 12) * per_call)
+    assert pytest.approx(30.4375) == DAYS_PER_MONTH
+
+
+def test_month_figures_and_outcome(book):
+    wf = parse_workflow("""
+name: t
+volume: {tasks_per_month: 2000}
+steps: [{name: a, model: m-small, provider: lab, input_tokens: {user: 1000}, output_tokens: 500}]
+outcome: {success_rate: 0.8, human_cost_usd_per_task: 4.0}
+""")
+    doc = estimate(wf, book, DAY, samples=1000, scenarios=100)
+    # $0.002 per task; 2000 tasks = $4 a month; 1600 successes -> $0.0025 each; 0.0025 / 4 human
+    assert doc["per_task_usd"]["expected"] == pytest.approx(0.002)
+    assert doc["per_month_usd"]["expected"] == pytest.approx(4.0)
+    assert doc["per_month_usd"]["p50"] == pytest.approx(4.0)
+    assert doc["per_successful_outcome_usd"]["expected"] == pytest.approx(0.0025)
+    assert doc["ai_to_human_cost_ratio"] == pytest.approx(0.0025 / 4)
+
+
+def test_projection_uses_dated_prices_and_growth(book):
+    wf = parse_workflow("""
+name: t
+volume: {tasks_per_month: 1000, monthly_growth: 0.1}
+steps: [{name: a, model: m-big, provider: lab, input_tokens: {user: 1000}, output_tokens: 0}]
+""")
+    doc = estimate(wf, book, date(2026, 11, 10), samples=1000, scenarios=50, months=3)
+    nov, dec, jan = doc["projection"]
+    assert nov["usd_expected"] == pytest.approx(1000 * 0.002)
+    assert dec["usd_expected"] == pytest.approx(1100 * 0.002)
+    assert jan["usd_expected"] == pytest.approx(1210 * 0.001)  # m-big input halves from 2027-01-01
+
+
+def test_monte_carlo_converges_to_closed_form_on_every_example(examples):
+    book = PriceBook.from_file(examples[0].parents[1] / "prices" / "overrides.yaml")
+    assert len(examples) >= 3
+    for path in examples:
+        plan = compile_plan(load_workflow(path), book, DAY)
+        samples = simulate_task_costs_usd(plan, 200_000, seed=11)
+        se = samples.std() / np.sqrt(samples.size)
+        assert abs(samples.mean() - expected_task_cost_usd(plan)) < 4 * se, path.name
+
+
+def test_monte_carlo_converges_with_everything_uncertain(book):
+    plan = plan_of(book, """
+  - name: a
+    model: m-big
+    provider: lab
+    input_tokens: {system: {pert: [500, 1000, 3000]}, user: {lognormal: {p50: 300, p90: 1500}}}
+    output_tokens: {triangular: [50, 200, 900]}
+    cache_hit_rate: {triangular: [0.2, 0.6, 0.9]}
+    retry_rate: {pert: [0, 0.02, 0.1]}
+    routing: [{model: m-small, provider: lab, share: 0.4}]
+  - {name: t, tool: x, fee_usd_per_call: {triangular: [0, 0.001, 0.01]}, calls_per_run: {pert: [0, 1, 5]},
+     result_tokens_per_call: {lognormal: {p50: 400, p90: 2000}}}
+  - name: agent
+    loop: {iterations: {lognormal: {p50: 3, p90: 9}}, max_steps: 6,
+           context_growth_tokens: {triangular: [100, 800, 3000]}}
+    steps:
+      - {name: t2, tool: y, calls_per_run: {triangular: [0, 1, 3]}, result_tokens_per_call: 500}
+      - {name: b, model: m-big, provider: lab, input_tokens: {system: 2000}, output_tokens: {pert: [20, 80, 400]},
+         cache_hit_rate: 0.7, cacheable: [system, history], calls_per_run: {triangular: [1, 1, 3]}}
+""")
+    samples = simulate_task_costs_usd(plan, 400_000, seed=5, chunk_tasks=10_000)
+    se = samples.std() / np.sqrt(samples.size)
+    assert abs(samples.mean() - expected_task_cost_usd(plan)) < 4 * se
+
+
+def test_monte_carlo_is_seeded_and_chunked(book):
+    plan = plan_of(book, "  - {name: a, model: m-small, provider: lab, output_tokens: {pert: [1, 5, 40]}}")
+    a = simulate_task_costs_usd(plan, 1000, seed=7)
+    assert a.shape == (1000,)
+    assert np.array_equal(a, simulate_task_costs_usd(plan, 1000, seed=7))
+    assert not np.array_equal(a, simulate_task_costs_usd(plan, 1000, seed=8))
+
+
+TOKENS = st.floats(min_value=0, max_value=200_000, allow_nan=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(system=TOKENS, user=TOKENS, output=TOKENS, hit=st.floats(0, 1), retry=st.floats(0, 1),
+       tasks=st.floats(0, 1e7), extra=st.floats(1, 50_000))
+def test_properties_nonnegative_linear_in_volume_monotone_in_tokens(system, user, output, hit, retry, tasks, extra):
+    book = PriceBook.from_file(None)
+
+    def month(out_tokens: float, volume: float) -> float:
+        step = ModelStep(name="a", model="gpt-4o", provider="openai", output_tokens=Fixed(out_tokens),
+                         input_tokens=InputTokens(system=Fixed(system), user=Fixed(user)),
+                         cache_hit_rate=Fixed(hit), retry_rate=Fixed(retry))
+        wf = Workflow(name="p", volume=Volume(tasks_per_month=Fixed(volume)), steps=(step,))
+        return float(expected_task_cost_usd(compile_plan(wf, book, DAY))) * volume
+
+    base = month(output, tasks)
+    assert base >= 0
+    assert month(output, 2 * tasks) == pytest.approx(2 * base, rel=1e-9, abs=1e-12)
+    assert month(output + extra, tasks) >= base
