@@ -292,6 +292,8 @@ def format_location(loc: tuple) -> str:
             out += f"[{part}]"
         elif i >= 2 and loc[i - 2] == "steps" and isinstance(loc[i - 1], int) and part in STEP_KINDS:
             continue  # the union tag pydantic inserts after a step's index
+        elif not str(part).replace("-", "_").isidentifier():
+            out += f"[{str(part)!r}]"  # an odd key (spaces, newlines) stays on one line, quoted
         else:
             out += f".{part}" if out else str(part)
     return out or "(top level)"
@@ -312,6 +314,7 @@ def validation_problems(source: str, error: ValidationError) -> list[str]:
         elif err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             lines.append(f"{source}: {format_location(err['loc'])}: unknown field (check the spelling)")
         else:
+            msg = " ".join(msg.split())
             lines.append(f"{source}: {format_location(err['loc'])}: {_short(err.get('input'))}: {msg}")
     return lines
 

@@ -101,7 +101,7 @@ def model_call_totals(prices: ModelPrices, *, iterations, input_tokens, prefix_t
         counts = [hi - lo for lo, hi in itertools.pairwise(edges)]
         sums = [(hi * (hi - 1) - lo * (lo - 1)) / 2 for lo, hi in itertools.pairwise(edges)]
     attempts = calls_per_run * (1 + retry_rate)
-    out = Totals()
+    out = None
     for band, n, s in zip(bands, counts, sums, strict=True):
         history = context_growth_tokens * s
         prefix = n * prefix_tokens + (history if history_cached else 0.0)
@@ -111,8 +111,11 @@ def model_call_totals(prices: ModelPrices, *, iterations, input_tokens, prefix_t
         written = missed if write_premium else 0.0
         uncached = rest + (0.0 if write_premium else missed)
         outputs = n * output_tokens
-        usd = cost_usd(uncached, cached, written, outputs, band) + n * prices.usd_per_call
-        out = out.plus(Totals(n, uncached, cached, written, outputs, usd))
+        usd = cost_usd(uncached, cached, written, outputs, band)
+        if prices.usd_per_call:
+            usd = usd + n * prices.usd_per_call
+        band_totals = Totals(n, uncached, cached, written, outputs, usd)
+        out = band_totals if out is None else out.plus(band_totals)
     return out.scaled(attempts)
 
 
