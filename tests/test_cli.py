@@ -118,3 +118,19 @@ def test_report_runs_never_overwrite(tmp_path):
     manifest = json.loads((second / "manifest.json").read_text())
     assert manifest["outputs"] == ["a.txt", "a.json"] and str(specs / "a.yaml") in manifest["inputs"]
     assert json.loads((first / "a.json").read_text())["per_task_usd"]["expected"] == pytest.approx(450e-6)
+
+
+def test_output_does_not_depend_on_the_process_hash_seed():
+    """Same seed, same document, whatever PYTHONHASHSEED a process gets (set order must not leak in)."""
+    import os
+
+    spec = ROOT / "data" / "workflows" / "code_review_bot.yaml"
+    outs = []
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run([sys.executable, "-m", "forecast.cli", "estimate", str(spec), "--format", "json",
+                               "--samples", "2000", "--scenarios", "500", "--date", "2026-11-25"],
+                              capture_output=True, text=True, env=env, cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+        outs.append(done.stdout)
+    assert outs[0] == outs[1]
