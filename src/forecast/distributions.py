@@ -39,8 +39,18 @@ class Fixed:
         return self.value
 
 
+class _ScipyQuantiles:
+    """cdf and ppf from the scipy distribution a subclass builds in `_frozen()`."""
+
+    def cdf(self, x):
+        return self._frozen().cdf(x)
+
+    def ppf(self, q):
+        return self._frozen().ppf(q)
+
+
 @dataclass(frozen=True)
-class Triangular:
+class Triangular(_ScipyQuantiles):
     """Triangular(low, mode, high): the usual three-point estimate."""
 
     low: float
@@ -57,18 +67,12 @@ class Triangular:
     def support(self) -> tuple[float, float]:
         return (self.low, self.high)
 
-    def cdf(self, x):
-        return self._frozen().cdf(x)
-
-    def ppf(self, q):
-        return self._frozen().ppf(q)
-
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.triangular(self.low, self.mode, self.high, n)
 
 
 @dataclass(frozen=True)
-class PERT:
+class PERT(_ScipyQuantiles):
     """Beta-PERT(low, mode, high) with shape 4: smoother tails than triangular, same three points."""
 
     low: float
@@ -91,20 +95,14 @@ class PERT:
     def support(self) -> tuple[float, float]:
         return (self.low, self.high)
 
-    def cdf(self, x):
-        return self._frozen().cdf(x)
-
-    def ppf(self, q):
-        return self._frozen().ppf(q)
-
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         a, b = self._alpha_beta()
         return self.low + (self.high - self.low) * rng.beta(a, b, n)
 
 
 @dataclass(frozen=True)
-class LogNormal:
-    """Lognormal given its median (p50) and 90th percentile (p90); right-skewed, unbounded above."""
+class LogNormal(_ScipyQuantiles):
+    """Lognormal given its median (p50 > 0) and 90th percentile (p90 > p50); unbounded above."""
 
     p50: float
     p90: float
@@ -118,17 +116,8 @@ class LogNormal:
     def support(self) -> tuple[float, float]:
         return (0.0, math.inf)
 
-    def cdf(self, x):
-        s = self.sigma()
-        if s == 0.0:
-            return Fixed(self.p50).cdf(x)
-        return stats.lognorm(s=s, scale=self.p50).cdf(x)
-
-    def ppf(self, q):
-        s = self.sigma()
-        if s == 0.0:
-            return Fixed(self.p50).ppf(q)
-        return stats.lognorm(s=s, scale=self.p50).ppf(q)
+    def _frozen(self):
+        return stats.lognorm(s=self.sigma(), scale=self.p50)
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.lognormal(math.log(self.p50), self.sigma(), n)

@@ -81,7 +81,7 @@ def parse_number(value: Any) -> Distribution:
             raise ValueError("lognormal needs p50 > 0")
         if p90 < p50:
             raise ValueError("lognormal needs p90 >= p50")
-        return LogNormal(p50, p90)
+        return Fixed(p50) if p90 == p50 else LogNormal(p50, p90)
     raise ValueError(f"unknown distribution {kind!r}: use triangular, pert or lognormal")
 
 
