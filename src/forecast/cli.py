@@ -14,6 +14,7 @@ from .estimate import compare, estimate
 from .prices import PriceBook
 from .render import compare_table, estimate_csv, estimate_table, prices_table, to_json
 from .specs import load_workflow
+from .usage import commands as usage_commands
 
 DEFAULT_OVERRIDES = Path("data/prices/overrides.yaml")
 
@@ -43,6 +44,10 @@ def _book(path: str | None) -> PriceBook:
 
 def _add_price_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--date", type=_date, default=None, help="price date YYYY-MM-DD (default: today, UTC)")
+    _add_overrides_option(p)
+
+
+def _add_overrides_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prices", metavar="FILE", default=None,
                    help=f"price override YAML (default: {DEFAULT_OVERRIDES} if present; 'none' for none)")
 
@@ -68,6 +73,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--format", choices=["table", "json", "csv"], default="table")
     _add_price_options(e)
+    usage_commands.add_parsers(sub, _add_overrides_option)
     return top
 
 
@@ -77,10 +83,18 @@ def _estimate_doc(path: str, args, book: PriceBook, on: date) -> dict:
     return doc
 
 
-def run(argv: list[str]) -> str:
-    """Run a command and return its output; raises ForecastError on bad input."""
+def run(argv: list[str]) -> tuple[str, int]:
+    """Run a command and return its output and exit status; raises ForecastError on bad input."""
     args = parser().parse_args(argv)
+    if args.command in ("coverage", "export-focus", "sample-data"):
+        return usage_commands.run(args, None)
     book = _book(args.prices)
+    if args.command == "ingest":
+        return usage_commands.run(args, book)
+    return _estimate_or_prices(args, book), 0
+
+
+def _estimate_or_prices(args, book: PriceBook) -> str:
     on = args.date or datetime.now(UTC).date()
     if args.command == "prices":
         p = book.lookup(args.model, args.provider, on, args.batch)
@@ -100,12 +114,13 @@ def run(argv: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        sys.stdout.write(run(sys.argv[1:] if argv is None else argv))
+        out, status = run(sys.argv[1:] if argv is None else argv)
     except ForecastError as exc:
         for line in exc.problems:
             print(f"error: {line}", file=sys.stderr)
         return 2
-    return 0
+    sys.stdout.write(out)
+    return status
 
 
 if __name__ == "__main__":

@@ -15,3 +15,7 @@ class SpecError(ForecastError):
 
 class PriceError(ForecastError):
     """A model or provider with no known price, or a price that does not apply at the date asked."""
+
+
+class UsageError(ForecastError):
+    """A usage, telemetry or billing file that cannot be loaded at all (rows are never dropped silently)."""

@@ -1,0 +1,113 @@
+"""SQL that converts staged columns to typed values and names the first rule a row breaks.
+
+Each helper returns (value_sql, reason_sql) for one column: value_sql is the converted value
+(NULL when absent or invalid), reason_sql is NULL or a one-line reason that names the field,
+the value and the rule. Typed sources (Parquet) skip text parsing.
+"""
+
+from __future__ import annotations
+
+INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                 "UBIGINT")
+TZ_SUFFIX = r"([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$"
+
+
+def q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def shown(col: str) -> str:
+    """The raw value as it appears in a reason: quoted text, or 'missing'."""
+    return f"coalesce('''' || left(CAST({col} AS VARCHAR), 80) || '''', 'missing')"
+
+
+def reason(field: str, col: str, rule: str) -> str:
+    return f"{lit(field + ': ')} || {shown(col)} || {lit(': ' + rule)}"
+
+
+def broken(condition: str, field: str, col: str, rule: str) -> str:
+    """A reason expression: the rule's one-line reason where `condition` holds, else NULL."""
+    return f"CASE WHEN {condition} THEN {reason(field, col, rule)} END"
+
+
+def text(col: str) -> str:
+    return f"NULLIF(trim(CAST({col} AS VARCHAR)), '')"
+
+
+def whole_number(field: str, col: str, typ: str, required: bool) -> tuple[str, str]:
+    """A count >= 0; an optional one that is empty counts as 0."""
+    rule = "must be a whole number >= 0"
+    if typ in INTEGER_TYPES:
+        value = f"CAST({col} AS BIGINT)"
+        bad = f"{col} < 0"
+    elif typ in ("FLOAT", "DOUBLE") or typ.startswith("DECIMAL"):
+        value = f"CAST({col} AS BIGINT)"
+        bad = f"NOT isfinite(CAST({col} AS DOUBLE)) OR {col} < 0 OR {col} <> trunc({col})"
+    else:
+        t = text(col)
+        value = f"TRY_CAST({t} AS BIGINT)"
+        bad = f"{t} IS NOT NULL AND (NOT regexp_full_match({t}, '[0-9]+') OR TRY_CAST({t} AS BIGINT) IS NULL)"
+    missing = f"WHEN {col} IS NULL OR {text(col)} IS NULL THEN {reason(field, col, 'required')} " if required else ""
+    checked = f"CASE {missing}WHEN {bad} THEN {reason(field, col, rule)} END"
+    return (value if required else f"coalesce({value}, 0)"), checked
+
+
+def number(field: str, col: str, typ: str, sql_type: str, nonneg: bool = True,
+           required: bool = False) -> tuple[str, str]:
+    """A finite number (>= 0 when nonneg; NULL allowed unless required), converted to sql_type."""
+    src = col if typ in INTEGER_TYPES or typ in ("FLOAT", "DOUBLE") or typ.startswith("DECIMAL") else text(col)
+    value = f"TRY_CAST({src} AS {sql_type})"
+    as_double = f"TRY_CAST({src} AS DOUBLE)"
+    sign = f" OR {as_double} < 0" if nonneg else ""
+    bad = f"{src} IS NOT NULL AND ({value} IS NULL OR NOT isfinite({as_double}){sign})"
+    rule = f"must be a {'number >= 0' if nonneg else 'number'} that fits {sql_type}"
+    missing = f"WHEN {src} IS NULL THEN {reason(field, col, 'required')} " if required else ""
+    return value, f"CASE {missing}WHEN {bad} THEN {reason(field, col, rule)} END"
+
+
+def choice(field: str, col: str, allowed: tuple[str, ...], default: str | None) -> tuple[str, str]:
+    t = f"lower({text(col)})"
+    listed = ", ".join(lit(a) for a in allowed)
+    value = f"coalesce({t}, {lit(default)})" if default else t
+    bad = f"{t} NOT IN ({listed})" + ("" if default else f" AND {t} IS NOT NULL")
+    rule = f"must be one of {', '.join(allowed)}" + (f" (empty means {default})" if default else "")
+    return value, f"CASE WHEN {bad} THEN {reason(field, col, rule)} END"
+
+
+def boolean(field: str, col: str, typ: str) -> tuple[str, str]:
+    if typ == "BOOLEAN":
+        return f"coalesce({col}, false)", "NULL"
+    t = f"lower({text(col)})"
+    value = f"coalesce({t} IN ('true', '1', 'yes'), false)"
+    bad = f"{t} IS NOT NULL AND {t} NOT IN ('true', 'false', '1', '0', 'yes', 'no')"
+    return value, f"CASE WHEN {bad} THEN {reason(field, col, 'must be true or false')} END"
+
+
+def timestamp_utc(field: str, col: str, typ: str, timezone: str | None, now_sql: str) -> tuple[str, str]:
+    """TIMESTAMPTZ from text with an offset, a TIMESTAMPTZ column, or naive values in `timezone`."""
+    naive_rule = "has no UTC offset: add one (e.g. Z) or load with --timezone"
+    if typ.startswith("TIMESTAMP WITH TIME ZONE"):
+        value, bad_sql = col, "NULL"
+    elif typ.startswith("TIMESTAMP") or typ == "DATE":
+        value = f"timezone({lit(timezone)}, CAST({col} AS TIMESTAMP))" if timezone else "NULL::TIMESTAMPTZ"
+        bad_sql = "NULL" if timezone else f"CASE WHEN {col} IS NOT NULL THEN {reason(field, col, naive_rule)} END"
+    else:
+        t = text(col)
+        has_tz = f"regexp_matches({t}, {lit(TZ_SUFFIX)})"
+        local = f"timezone({lit(timezone)}, TRY_CAST({t} AS TIMESTAMP))" if timezone else "NULL::TIMESTAMPTZ"
+        value = f"CASE WHEN {has_tz} THEN TRY_CAST({t} AS TIMESTAMPTZ) ELSE {local} END"
+        bad_sql = (f"CASE WHEN {t} IS NOT NULL AND NOT {has_tz} AND {lit(timezone or '')} = '' "
+                   f"AND TRY_CAST({t} AS TIMESTAMP) IS NOT NULL THEN {reason(field, col, naive_rule)} "
+                   f"WHEN {t} IS NOT NULL AND ({value}) IS NULL "
+                   f"THEN {reason(field, col, 'is not an ISO 8601 date-time')} END")
+    missing = f"WHEN {col} IS NULL THEN {reason(field, col, 'required')} "
+    future = f"WHEN ({value}) > {now_sql} THEN {reason(field, col, 'is in the future (after the load started)')} "
+    return value, f"CASE {missing}WHEN ({bad_sql}) IS NOT NULL THEN ({bad_sql}) {future}END"
+
+
+def first_reason(reasons: list[str]) -> str:
+    return f"coalesce({', '.join(reasons)})" if reasons else "NULL"

@@ -1,0 +1,65 @@
+"""Price request rows that came without a cost, with `forecast.prices` at each row's UTC date.
+
+Prices are looked up once per (provider, model, day, batch) and joined in SQL; a key with no
+price becomes a quarantine reason, never $0.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from ..errors import PriceError
+from ..prices import PriceBook
+
+BANDS = "_price_bands"
+MISSES = "_price_misses"
+
+
+def build_price_tables(con: duckdb.DuckDBPyConnection, keys_sql: str, book: PriceBook) -> int:
+    """Create temp tables of price bands and of unpriceable keys for the (provider, model, day, batch) in keys_sql."""
+    keys = con.execute(keys_sql).fetchall()
+    bands: dict[str, list] = {k: [] for k in ("provider", "model", "day", "batch", "above_input_tokens",
+                                              "upto_input_tokens", "input_usd_per_mtok", "cached_input_usd_per_mtok",
+                                              "cache_write_usd_per_mtok", "output_usd_per_mtok", "usd_per_call")}
+    misses: dict[str, list] = {"provider": [], "model": [], "day": [], "batch": [], "reason": []}
+    for provider, model, day, batch in keys:
+        try:
+            prices = book.lookup(model, provider, day, batch)
+        except PriceError as exc:
+            for k, v in zip(misses, (provider, model, day, batch, exc.problems[0]), strict=True):
+                misses[k].append(v)
+            continue
+        edges = [b.above_input_tokens for b in prices.bands[1:]]
+        for band, upto in zip(prices.bands, [*edges, None], strict=True):
+            row = (provider, model, day, batch, band.above_input_tokens, upto, band.input_usd_per_mtok,
+                   band.cached_input_usd_per_mtok, band.cache_write_usd_per_mtok, band.output_usd_per_mtok,
+                   prices.usd_per_call)
+            for k, v in zip(bands, row, strict=True):
+                bands[k].append(v)
+    key_types = [pa.string(), pa.string(), pa.date32(), pa.bool_()]
+    con.register("_b", pa.table([pa.array(v, type=t) for v, t in zip(
+        bands.values(), [*key_types, pa.int64(), pa.int64(), *[pa.float64()] * 5], strict=True)], names=list(bands)))
+    con.register("_m", pa.table([pa.array(v, type=t) for v, t in zip(
+        misses.values(), [*key_types, pa.string()], strict=True)], names=list(misses)))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {BANDS} AS SELECT * FROM _b")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {MISSES} AS SELECT * FROM _m")
+    con.unregister("_b")
+    con.unregister("_m")
+    return len(keys)
+
+
+def cost_sql(row: str, band: str) -> str:
+    """USD of one request at a price band (prices per million tokens); input_tokens include cache reads and writes."""
+    uncached = f"({row}.input_tokens - {row}.cached_input_tokens - {row}.cache_write_tokens)"
+    return (f"(({uncached} * {band}.input_usd_per_mtok + {row}.cached_input_tokens * {band}.cached_input_usd_per_mtok"
+            f" + {row}.cache_write_tokens * {band}.cache_write_usd_per_mtok"
+            f" + {row}.output_tokens * {band}.output_usd_per_mtok) / 1e6 + {band}.usd_per_call)")
+
+
+def band_join(row: str, band: str) -> str:
+    """Join condition: same key, and the row's input tokens fall in the band (above < input <= upto)."""
+    return (f"{band}.provider IS NOT DISTINCT FROM {row}.provider AND {band}.model = {row}.model"
+            f" AND {band}.day = CAST({row}.\"timestamp\" AS DATE) AND {band}.batch = {row}.batch"
+            f" AND ({band}.above_input_tokens = 0 OR {row}.input_tokens > {band}.above_input_tokens)"
+            f" AND ({band}.upto_input_tokens IS NULL OR {row}.input_tokens <= {band}.upto_input_tokens)")

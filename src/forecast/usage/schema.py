@@ -1,0 +1,53 @@
+"""The warehouse tables and the native request-log columns (documented in the README)."""
+
+from __future__ import annotations
+
+TAGS = ("team_id", "cost_center", "feature_id", "workflow_name", "environment", "intent")
+CONTEXT = ("agent_id", "task_id", "step")
+REQUIRED_COLUMNS = ("timestamp", "request_id", "model", "input_tokens", "output_tokens")
+TOKEN_COLUMNS = ("input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens")
+STATUSES = ("ok", "error", "retry")
+OUTCOMES = ("success", "failure")
+NATIVE_COLUMNS = (
+    "timestamp", "request_id", "provider", "model", *TOKEN_COLUMNS, "cost_usd", "status", "latency_ms",
+    *TAGS, *CONTEXT, "outcome", "batch",
+)
+REQUEST_COST = "DECIMAL(18,10)"  # up to $99,999,999 per call, 1e-10 USD resolution
+CHARGE_COST = "DECIMAL(38,10)"
+
+DDL = f"""
+CREATE TABLE IF NOT EXISTS loads (
+    load_id BIGINT PRIMARY KEY, source_file VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+    focus_version VARCHAR, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ NOT NULL,
+    rows_read BIGINT NOT NULL, accepted BIGINT NOT NULL, quarantined BIGINT NOT NULL, duplicate BIGINT NOT NULL,
+    cost_usd_accepted {CHARGE_COST} NOT NULL, forecast_version VARCHAR NOT NULL, skipped_records BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS requests (
+    request_id VARCHAR NOT NULL, "timestamp" TIMESTAMPTZ NOT NULL, provider VARCHAR, model VARCHAR NOT NULL,
+    input_tokens BIGINT NOT NULL, cached_input_tokens BIGINT NOT NULL, cache_write_tokens BIGINT NOT NULL,
+    output_tokens BIGINT NOT NULL, cost_usd {REQUEST_COST} NOT NULL, cost_source VARCHAR NOT NULL,
+    status VARCHAR NOT NULL, latency_ms DOUBLE,
+    {", ".join(f"{c} VARCHAR" for c in (*TAGS, *CONTEXT))},
+    outcome VARCHAR, batch BOOLEAN NOT NULL, extra JSON, load_id BIGINT NOT NULL, source_line BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS charges (
+    row_hash VARCHAR NOT NULL, focus_version VARCHAR NOT NULL,
+    BilledCost {CHARGE_COST} NOT NULL, EffectiveCost {CHARGE_COST}, ListCost {CHARGE_COST},
+    ContractedCost {CHARGE_COST}, BillingCurrency VARCHAR,
+    ChargePeriodStart TIMESTAMPTZ NOT NULL, ChargePeriodEnd TIMESTAMPTZ NOT NULL,
+    BillingPeriodStart TIMESTAMPTZ, BillingPeriodEnd TIMESTAMPTZ,
+    ChargeCategory VARCHAR NOT NULL, ChargeClass VARCHAR, ChargeDescription VARCHAR,
+    ProviderName VARCHAR, PublisherName VARCHAR, InvoiceIssuerName VARCHAR,
+    ServiceProviderName VARCHAR, HostProviderName VARCHAR,
+    ServiceName VARCHAR, ServiceCategory VARCHAR, ServiceSubcategory VARCHAR,
+    SkuId VARCHAR, SkuPriceId VARCHAR, ConsumedQuantity DECIMAL(38,10), ConsumedUnit VARCHAR,
+    PricingQuantity DECIMAL(38,10), PricingUnit VARCHAR, RegionId VARCHAR,
+    ResourceId VARCHAR, ResourceName VARCHAR, SubAccountId VARCHAR, SubAccountName VARCHAR,
+    BillingAccountId VARCHAR, BillingAccountName VARCHAR, Tags JSON, extra JSON,
+    load_id BIGINT NOT NULL, source_line BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+    load_id BIGINT NOT NULL, source_file VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+    line BIGINT NOT NULL, reason VARCHAR NOT NULL, raw JSON, resolved_by_load BIGINT
+);
+"""

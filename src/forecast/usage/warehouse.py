@@ -1,0 +1,162 @@
+"""The embedded DuckDB warehouse: one file, atomic and idempotent loads, a manifest per load."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from .. import __version__
+from ..errors import UsageError
+from ..prices import PriceBook
+from .checks import lit
+from .schema import DDL
+
+DEFAULT_WAREHOUSE = Path("data/warehouse.duckdb")
+KINDS = ("native", "otel", "focus")
+CLOCK_SKEW = timedelta(minutes=5)  # timestamps this far past the load start are still accepted
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """The accounting of one file load: rows_read = accepted + quarantined + duplicate."""
+
+    load_id: int
+    source_file: str
+    kind: str
+    rows_read: int
+    accepted: int
+    quarantined: int
+    duplicate: int
+    cost_usd_accepted: Decimal
+    skipped_records: int = 0
+    focus_version: str | None = None
+
+    def line(self) -> str:
+        version = f" {self.focus_version}" if self.focus_version else ""
+        skipped = f", {self.skipped_records} non-model spans skipped" if self.skipped_records else ""
+        return (f"{self.source_file} [{self.kind}{version}]: read {self.rows_read} = accepted {self.accepted}"
+                f" + quarantined {self.quarantined} + duplicate {self.duplicate}; accepted cost"
+                f" ${self.cost_usd_accepted:,.2f}{skipped}")
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 24):
+            h.update(block)
+    return h.hexdigest()
+
+
+def detect_kind(path: Path) -> str:
+    """'otel' for .json OTLP exports, 'focus' when the header has BilledCost, else 'native'."""
+    name = path.name.lower()
+    if name.endswith(".json") or name.endswith(".otlp.jsonl"):
+        return "otel"
+    from .focus import looks_like_focus
+
+    return "focus" if looks_like_focus(path) else "native"
+
+
+class Warehouse:
+    """A DuckDB warehouse file (created with its tables on first use)."""
+
+    def __init__(self, path: str | Path = DEFAULT_WAREHOUSE, read_only: bool = False):
+        self.path = Path(path)
+        if read_only and not self.path.exists():
+            raise UsageError(f"{self.path}: no warehouse here: load data first with `forecast ingest`")
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.Error as exc:
+            raise UsageError(f"{self.path}: cannot open the warehouse ({str(exc).splitlines()[0]})") from None
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET preserve_insertion_order = false")  # rows carry their source line instead
+        if not read_only:
+            self.con.execute(DDL)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def sql(self, query: str, params: list | None = None):
+        """Run a query and return a DuckDB relation/cursor result (for reports and tests)."""
+        return self.con.execute(query, params or [])
+
+    def load(self, path: str | Path, kind: str | None = None, timezone: str | None = None,
+             book: PriceBook | None = None, focus_version: str | None = None,
+             progress: Callable[[str], None] | None = None) -> LoadResult:
+        """Load one file in one transaction; on any error the warehouse is left as it was."""
+        path = Path(path)
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file")
+        kind = kind or detect_kind(path)
+        if kind not in KINDS:
+            raise UsageError(f"{path}: format {kind!r}: must be one of {', '.join(KINDS)}")
+        if timezone:
+            _check_timezone(self.con, timezone)
+        progress = progress or (lambda _stage: None)
+        sha = file_sha256(path)
+        started = datetime.now(UTC)
+        now_sql = f"TIMESTAMPTZ {lit((started + CLOCK_SKEW).isoformat())}"
+        source = str(path)
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
+            common = dict(load_id=load_id, sha256=sha, source=source, now_sql=now_sql, progress=progress)
+            skipped, version = 0, None
+            if kind == "focus":
+                from .focus import load_focus
+
+                counts, version = load_focus(con, path, focus_version=focus_version, timezone=timezone, **common)
+                cost_sql = f"SELECT coalesce(sum(BilledCost), 0) FROM charges WHERE load_id = {load_id}"
+            else:
+                if kind == "otel":
+                    from .otel import stage_otel
+
+                    skipped = stage_otel(con, path, "_staged")
+                else:
+                    from .sources import stage_file
+
+                    stage_file(con, path, "_staged")
+                progress("staged")
+                from .requests import load_staged_requests
+
+                counts = load_staged_requests(con, "_staged", kind=kind, timezone=timezone,
+                                              book=book or PriceBook(), **common)
+                cost_sql = f"SELECT coalesce(sum(cost_usd), 0) FROM requests WHERE load_id = {load_id}"
+            cost = con.execute(cost_sql).fetchall()[0][0]
+            result = LoadResult(load_id, source, kind, counts.rows_read, counts.accepted, counts.quarantined,
+                                counts.duplicate, Decimal(cost), skipped, version)
+            con.execute("INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?)",
+                        [load_id, source, sha, kind, version, started, result.rows_read, result.accepted,
+                         result.quarantined, result.duplicate, result.cost_usd_accepted, __version__, skipped])
+            progress("committing")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            for name, typ in con.execute("SELECT table_name, table_type FROM information_schema.tables "
+                                         "WHERE table_catalog = 'temp'").fetchall():
+                con.execute(f"DROP {'VIEW' if typ == 'VIEW' else 'TABLE'} temp.{name}")
+        return result
+
+
+def _check_timezone(con: duckdb.DuckDBPyConnection, timezone: str) -> None:
+    try:
+        con.execute(f"SELECT timezone({lit(timezone)}, TIMESTAMP '2000-01-01')").fetchall()
+    except duckdb.Error:
+        raise UsageError(f"--timezone {timezone!r}: not a known IANA time zone (e.g. Europe/Berlin)") from None
