@@ -5,6 +5,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The FinOps Foundation's FOCUS validator pins numpy<2 and pandas<3, so it lives in its own venv.
+# multimethod<2 and pyarrow<21: the versions its pins resolve to otherwise fail to import (pandera
+# needs multimethod.overload; pyarrow 21+ needs numpy 2).
+FOCUS_VENV := .venv-focus
+FOCUS_STAMP := $(FOCUS_VENV)/.installed
 
 .PHONY: report test lint bench clean
 
@@ -15,12 +20,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+$(FOCUS_STAMP):
+	test -x $(FOCUS_VENV)/bin/python || $(PYTHON) -m venv $(FOCUS_VENV)
+	$(FOCUS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(FOCUS_VENV)/bin/python -m pip install --quiet 'focus-validator==1.0.0' 'multimethod<2' 'pyarrow<21'
+	touch $(FOCUS_STAMP)
+
 report: $(STAMP)
 	$(BIN)/python -m forecast.reports
 
-test: $(STAMP)
+test: $(STAMP) $(FOCUS_STAMP)
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest
+	FORECAST_FOCUS_VALIDATOR=$(CURDIR)/$(FOCUS_VENV)/bin/focus-validator $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -29,4 +40,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_montecarlo.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(FOCUS_VENV) .pytest_cache .ruff_cache .hypothesis
