@@ -1,10 +1,17 @@
+import contextlib
+import copy
 import csv
 import io
 import json
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from forecast.cli import main
 from forecast.prices import PriceBook
@@ -134,3 +141,83 @@ def test_output_does_not_depend_on_the_process_hash_seed():
         assert done.returncode == 0, done.stderr
         outs.append(done.stdout)
     assert outs[0] == outs[1]
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--seed", "-1"], "argument --seed: '-1' must be a whole number from 0 to 4,294,967,295"),
+        (["--months", "100000"], "argument --months: '100000' must be a whole number from 1 to 120"),
+        (["--date", "9999-12-01", "--months", "2"], "argument --date: '9999-12-01' must lie between 1970-01-01 and "
+                                                    "2199-12-31"),
+        (["--samples", "10000000000"], "argument --samples: '10000000000' must be a whole number from 1 to "
+                                       "10,000,000"),
+        (["--scenarios", "0"], "argument --scenarios: '0' must be a whole number from 1 to 100,000"),
+    ],
+)
+def test_option_bounds_exit_2_with_a_clear_message(capsys, spec, option, message):
+    with pytest.raises(SystemExit) as exit_:
+        main(["estimate", str(spec), "--prices", "none", *option])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"forecast estimate: error: {message}"
+
+
+def test_largest_allowed_options_run(capsys, spec):
+    code, out, _ = run(capsys, "estimate", str(spec), "--prices", "none", "--seed", "4294967295", "--months", "120",
+                       "--date", "2199-12-31", "--samples", "10", "--scenarios", "5", "--format", "json")
+    assert code == 0 and json.loads(out)["projection"][-1]["month"] == "2209-11"  # 119 months after 2199-12
+
+
+# ---------------------------------------------------------------- fuzzing the whole command
+
+ODD_NUMBERS = st.one_of(
+    st.sampled_from([0, 0.0, -1, 1e-300, 0.5, 1, 3, 10**12, 10**20, 1e300, 1.7e308, 10**400, float("inf"),
+                     float("nan")]),
+    st.integers(min_value=-10**6, max_value=10**15),
+    st.floats(allow_nan=False, allow_infinity=False))
+ODD_VALUES = st.one_of(
+    ODD_NUMBERS,
+    st.lists(ODD_NUMBERS, min_size=3, max_size=3).map(lambda xs: {"triangular": sorted(xs)}),
+    st.lists(ODD_NUMBERS, min_size=3, max_size=3).map(lambda xs: {"pert": sorted(xs)}),
+    st.tuples(ODD_NUMBERS, ODD_NUMBERS).map(lambda p: {"lognormal": {"p50": p[0], "p90": p[1]}}),
+    st.sampled_from(["x", None, True, [], {}]))
+
+
+def _number_paths(node, path=()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _number_paths(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _number_paths(value, (*path, i))
+    elif isinstance(node, int | float) and not isinstance(node, bool):
+        yield path
+
+
+EXAMPLE_DOCS = [yaml.safe_load(p.read_text()) for p in sorted((ROOT / "data" / "workflows").glob("*.yaml"))]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzz_estimate_on_mutated_examples(data):
+    """Example specs with 1-3 numbers replaced by wide or odd values: exit 0 or 2, never a traceback."""
+    doc = copy.deepcopy(data.draw(st.sampled_from(EXAMPLE_DOCS)))
+    paths = list(_number_paths(doc))
+    for path in data.draw(st.lists(st.sampled_from(paths), min_size=1, max_size=3)):
+        target = doc
+        for part in path[:-1]:
+            target = target[part]
+        target[path[-1]] = data.draw(ODD_VALUES)
+    fmt = data.draw(st.sampled_from(["table", "json", "csv"]))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "spec.yaml"
+        path.write_text(yaml.safe_dump(doc))
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["estimate", str(path), "--samples", "50", "--scenarios", "20", "--months", "2",
+                         "--date", "2026-11-25", "--format", fmt])
+    assert code in (0, 2)
+    if code == 2:
+        assert err.getvalue() and all(line.startswith(f"error: {path}: ") for line in err.getvalue().splitlines())
+    else:
+        assert out.getvalue()

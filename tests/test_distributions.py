@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from forecast.distributions import PERT, Fixed, LogNormal, Triangular, rounded_pmf
+from forecast.distributions import PERT, Fixed, LogNormal, Triangular, mass_beyond, rounded_pmf
 
 
 def test_means_by_hand():
@@ -47,3 +47,16 @@ def test_rounded_pmf_matches_rounded_samples():
     k = np.clip(np.rint(d.sample(np.random.default_rng(0), 500_000)), 0, 8)
     empirical = np.bincount(k.astype(int), minlength=9) / k.size
     assert empirical == pytest.approx(rounded_pmf(d, cap=8), abs=0.003)
+
+
+def test_uncapped_pmf_stops_at_max_support_and_says_how_much_it_cut():
+    # 1e12 fixed iterations: no 8 TB array; every task is beyond 100,000 iterations
+    pmf = rounded_pmf(Fixed(1e12))
+    assert pmf.size == 100_001 and pmf[-1] == 1.0
+    assert mass_beyond(Fixed(1e12)) == 1.0 and mass_beyond(Fixed(7)) == 0.0
+    assert list(rounded_pmf(Fixed(1e12), cap=3)) == [0, 0, 0, 1]
+    # a lognormal whose 1 - 1e-9 quantile overflows to infinity is cut at max_support as well
+    wide = LogNormal(1e300, 1e302)
+    assert rounded_pmf(wide, max_support=50).size == 51
+    # Triangular(0, 0, 10): P(X >= 8.5) = (1.5 / 10)^2 = 0.0225, the mass beyond k = 8
+    assert mass_beyond(Triangular(0, 0, 10), k=8) == pytest.approx(0.0225)

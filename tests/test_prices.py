@@ -155,3 +155,44 @@ def test_shipped_overrides_file_is_valid_and_sourced():
     b = PriceBook.from_file(ROOT / "data/prices/overrides.yaml")
     assert {d.provider for d in b.overrides.batch_discounts} >= {"openai", "anthropic", "google"}
     assert all("checked 20" in d.source for d in b.overrides.batch_discounts)
+
+
+@pytest.mark.parametrize(
+    ("model", "peak_hour", "off_hour", "peak_hours"),
+    [
+        ("deepseek-chat", 8, 20, 16),  # peak 00:30-16:30 UTC
+        ("deepseek-reasoner", 1, 17, 16),
+        ("deepseek-v4-pro", 2, 12, 3 + 4),  # peak 01:00-04:00 and 06:00-10:00 UTC
+    ],
+)
+def test_time_of_day_prices_are_an_hour_weighted_average(model, peak_hour, off_hour, peak_hours):
+    """genai-prices' calculator at a peak and an off-peak hour, weighted by the hours each price applies."""
+    usage = Usage(input_tokens=12_000, cache_read_tokens=4_000, output_tokens=900)
+
+    def at(hour: int) -> float:
+        when = datetime(DAY.year, DAY.month, DAY.day, hour, tzinfo=UTC)
+        return float(genai_prices.calc_price(usage, model, provider_id="deepseek",
+                                             genai_request_timestamp=when).total_price)
+
+    assert at(peak_hour) > 1.5 * at(off_hour)  # the two prices really differ
+    expected = (peak_hours * at(peak_hour) + (24 - peak_hours) * at(off_hour)) / 24
+    prices = BOOK.lookup(model, "deepseek", DAY)
+    assert cost_usd(8_000, 4_000, 0, 900, prices.base) == pytest.approx(expected, rel=1e-12)
+    assert any("hour-weighted average over the UTC day" in n for n in prices.notes)
+
+
+def test_model_without_provider_suggests_exact_names_first():
+    with pytest.raises(PriceError) as err:
+        BOOK.lookup("llama-3.3-70b", None, DAY)
+    message = str(err.value)
+    assert message.startswith("unknown model 'llama-3.3-70b' without a provider: known as cerebras/llama-3.3-70b")
+    assert message.index("cerebras/llama-3.3-70b") < message.index("closest known")
+    with pytest.raises(PriceError, match="closest known: openai/gpt-4o-mini,"):  # the provider that owns the name
+        BOOK.lookup("gpt-4o-mni", None, DAY)
+
+
+def test_unknown_provider_hint_names_no_missing_command():
+    with pytest.raises(PriceError) as err:
+        BOOK.lookup("gpt-4o", "zzzzzz", DAY)
+    assert str(err.value) == ("unknown provider 'zzzzzz': no close match among genai-prices' providers; a private or "
+                              "self-hosted model needs a row in the price overrides file")

@@ -1,3 +1,5 @@
+import time
+
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -47,6 +49,11 @@ def test_valid_spec_builds_frozen_dataclasses():
          "spec.yaml: volume.tasks_per_month: {'normal': [1, 2]}: unknown distribution 'normal': use triangular, "
          "pert or lognormal"),
         ("volume: {tasks_per_month: .nan}", "spec.yaml: volume.tasks_per_month: nan: value must be finite"),
+        ("volume: {tasks_per_month: .inf}", "spec.yaml: volume.tasks_per_month: inf: value must lie between -1e15 and "
+         "1e15"),
+        ("volume: {tasks_per_month: {pert: [0, 1, 2.0e+15]}}",
+         "spec.yaml: volume.tasks_per_month: {'pert': [0, 1, 2000000000000000.0]}: pert point must lie between -1e15 "
+         "and 1e15"),
         ("volume: {tasks_per_month: lots}", "spec.yaml: volume.tasks_per_month: 'lots': value must be a number"),
         ("volume: {tasks_per_month: 1}\noutcome: {success_rate: 1.5}",
          "spec.yaml: outcome.success_rate: 1.5: a probability must lie in [0, 1] (lognormal is unbounded, use "
@@ -54,6 +61,16 @@ def test_valid_spec_builds_frozen_dataclasses():
         ("volume: {tasks_per_month: 1}\noutcome: {success_rate: {lognormal: {p50: 0.5, p90: 0.7}}}",
          "spec.yaml: outcome.success_rate: {'lognormal': {'p50': 0.5, 'p90': 0.7}}: a probability must lie in "
          "[0, 1] (lognormal is unbounded, use triangular or pert)"),
+        ("volume: {tasks_per_month: 1" + "0" * 400 + "}",  # shown as its first 38 and last 39 digits
+         "spec.yaml: volume.tasks_per_month: 1" + "0" * 37 + "..." + "0" * 39
+         + ": value must lie between -1e15 and 1e15"),
+        ("volume: {tasks_per_month: {lognormal: {p50: 1, p90: 100.5}}}",
+         "spec.yaml: volume.tasks_per_month: {'lognormal': {'p50': 1, 'p90': 100.5}}: lognormal needs p90 <= 100 x "
+         "p50 (a wider one has no usable mean)"),
+        ("volume:\n  tasks_per_month: 1\n  background: [{name: m, model: x, calls_per_day: 1, input_tokens: 1, "
+         "output_tokens: 1}, {name: m, model: y, calls_per_day: 2, input_tokens: 1, output_tokens: 1}]",
+         "spec.yaml: volume.background: [{'name': 'm', 'model': 'x', 'calls_per_day': 1, 'input_tokens': 1, "
+         "'output_t...: background name 'm' is used twice; background names must be unique"),
     ],
 )
 def test_volume_and_outcome_errors(change, expected):
@@ -85,6 +102,13 @@ def test_volume_and_outcome_errors(change, expected):
         ("{name: b, tool: search, result_tokens_per_call: 100}",
          "spec.yaml: steps: [{'name': 'a', 'model': 'gpt-4o', 'input_tokens': {'system': 100, 'user': {'t...: tool "
          "step 'b' adds result tokens but no model step follows it in the same list"),
+        ("{name: b, tool: search, result_tokens_per_call: 100}\n  - {name: l, loop: {iterations: 2, max_steps: 2}, "
+         "steps: [{name: p, tool: ping}]}",
+         "spec.yaml: steps: [{'name': 'a', 'model': 'gpt-4o', 'input_tokens': {'system': 100, 'user': {'t...: tool "
+         "step 'b' adds result tokens but no model step follows it in the same list"),
+        ("{name: b, model: x, output_tokens: 1, cacheable: [system, system]}",
+         "spec.yaml: steps[1].cacheable: ['system', 'system']: cacheable lists a part twice; list each part at most "
+         "once"),
     ],
 )
 def test_step_errors_name_file_field_value_rule(step, expected):
@@ -99,6 +123,28 @@ def test_every_problem_gets_its_own_line():
 def test_yaml_syntax_error_names_line_and_column():
     assert errors_of("name: t\nsteps: [\n") == [
         "spec.yaml: line 3, column 1: invalid YAML: expected the node content, but found '<stream end>'"]
+
+
+def test_duplicate_key_names_line_and_key():
+    text = VALID + "    output_tokens: 5\n"
+    assert errors_of(text) == ["spec.yaml: line 9, column 5: invalid YAML: duplicate key 'output_tokens' (first at "
+                               "line 8)"]
+    # a merge key (<<) may be overridden: not a duplicate
+    merged = "base: &b {p50: 1, p90: 2}\n" + VALID.replace("{lognormal: {p50: 100, p90: 300}}",
+                                                             "{lognormal: {<<: *b, p90: 3}}")
+    assert errors_of(merged) == ["spec.yaml: base: unknown field (check the spelling)"]
+
+
+def test_alias_bomb_error_is_short_and_fast():
+    """10 levels of 10 aliases: 10^10 numbers if expanded; the message must not expand them."""
+    levels = ["  a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    levels += [f"  a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    text = "x:\n" + "\n".join(levels) + "\n" + VALID.replace("tasks_per_month: 1000", "tasks_per_month: *a9")
+    started = time.perf_counter()
+    problems = errors_of(text)
+    assert time.perf_counter() - started < 2.0
+    assert problems[0].startswith("spec.yaml: volume.tasks_per_month: [[[[[...], [...], [...]")
+    assert problems[0].endswith(": value must be a number") and all(len(p) < 200 for p in problems)
 
 
 def test_not_a_mapping_and_missing_file(tmp_path):

@@ -1,14 +1,18 @@
 """Engine tests: expected values computed by hand in each test (prices from conftest.OVERRIDES:
 m-small $1 in / $2 out; m-big $2 in, $0.50 cached, $2.50 cache write, $10 out, per million tokens)."""
 
+import math
+import warnings
 from datetime import date
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 from forecast.distributions import Fixed
+from forecast.errors import PriceError
 from forecast.estimate import estimate
 from forecast.prices import PriceBook
 from forecast.specs import InputTokens, ModelStep, Volume, Workflow, load_workflow, parse_workflow
@@ -242,3 +246,168 @@ def test_properties_nonnegative_linear_in_volume_monotone_in_tokens(system, user
     assert base >= 0
     assert month(output, 2 * tasks) == pytest.approx(2 * base, rel=1e-9, abs=1e-12)
     assert month(output + extra, tasks) >= base
+
+
+def test_heavy_tails_without_tiers_keep_the_exact_closed_form(book):
+    """No long-context tier: the closed form is exact, however far a small Monte Carlo sample lands from it."""
+    wf = parse_workflow("""
+name: t
+volume: {tasks_per_month: 1000}
+steps:
+  - {name: a, model: m-small, provider: lab, input_tokens: {user: {lognormal: {p50: 100, p90: 5000}}},
+     output_tokens: 10}
+""")
+    sigma = math.log(5000 / 100) / stats.norm.ppf(0.9)
+    per_task = (100 * math.exp(sigma**2 / 2) * 1 + 10 * 2) / 1e6  # E[lognormal] x $1 + 10 x $2, per 1e6
+    # with 2,000 samples (seed 0) the sample mean lies about 6 standard errors below the mean
+    doc = estimate(wf, book, DAY, samples=2000, seed=0, scenarios=100, months=1)
+    assert doc["per_task_usd"]["expected"] == pytest.approx(per_task)
+    assert doc["per_task_usd"]["monte_carlo_mean"] < 0.7 * per_task
+    assert doc["per_month_usd"]["expected"] == pytest.approx(1000 * per_task)
+    assert doc["per_task_usd"]["expected_from"] == "closed_form" and doc["warnings"] == []
+
+
+def test_tiers_with_uncertain_input_use_monte_carlo_means_everywhere():
+    """claude-sonnet-4-5 pays $3 / $15 per million up to 200k input tokens and $6 / $22.50 on the whole call above.
+    Context ~ Triangular(100k, 200k, 300k): half the calls lie above 200k, with mean 233,333 there (mode + width/3)
+    and 166,667 below. Per call: 0.5 x 166,667 x 3 + 0.5 x 233,333 x 6 = 950,000 and output 0.5 x 1000 x 15
+    + 0.5 x 1000 x 22.5 = 18,750, per 1e6 -> $0.96875 (the closed form at the mean, 200k, would say $0.615)."""
+    wf = parse_workflow("""
+name: t
+volume: {tasks_per_month: 1000}
+steps:
+  - name: agent
+    loop: {iterations: 2, max_steps: 1}
+    steps:
+      - {name: read, model: claude-sonnet-4-5, provider: anthropic,
+         input_tokens: {context: {triangular: [100000, 200000, 300000]}}, output_tokens: 1000}
+""")
+    doc = estimate(wf, PriceBook(), DAY, samples=200_000, seed=1, scenarios=200, months=1)
+    per_call = 0.96875
+    assert doc["per_task_usd"]["expected"] == pytest.approx(per_call, rel=0.005)
+    assert doc["per_task_usd"]["expected_from"] == "monte_carlo"
+    (step,), (model,), (loop,) = doc["steps"], doc["models"], doc["loops"]
+    assert step["usd_per_task"] == pytest.approx(doc["per_task_usd"]["expected"], rel=1e-12)
+    assert model["usd_per_task"] == pytest.approx(doc["per_task_usd"]["expected"], rel=1e-12)
+    assert step["input_tokens_per_task"] == pytest.approx(200_000, rel=0.005)
+    assert doc["per_month_usd"]["expected"] == pytest.approx(1000 * doc["per_task_usd"]["expected"])
+    assert doc["projection"][0]["usd_expected"] == pytest.approx(1000 * per_call, rel=0.01)
+    # the loop is capped at 1 of 2 iterations: uncapped, the same draws cost twice as much
+    assert loop["usd_per_task"] == pytest.approx(step["usd_per_task"])
+    assert loop["usd_per_task_uncapped"] == pytest.approx(2 * per_call, rel=0.005)
+    assert loop["cap_saves_usd_per_task"] == pytest.approx(per_call, rel=0.005)
+    (warning,) = doc["warnings"]
+    assert "Monte Carlo means" in warning and "steps 'read'" in warning
+
+
+def test_tiers_out_of_reach_of_uncertain_input_keep_the_exact_closed_form():
+    """Input ~ lognormal(p50 350, p90 1200) plus at most 9 x 5000 tokens of history: far below the 200k tier."""
+    wf = parse_workflow("""
+name: t
+volume: {tasks_per_month: 100}
+steps:
+  - name: agent
+    loop: {iterations: 3, max_steps: 10, context_growth_tokens: {triangular: [0, 1000, 5000]}}
+    steps:
+      - {name: a, model: claude-sonnet-4-5, provider: anthropic, input_tokens: {user: {lognormal: {p50: 350,
+         p90: 1200}}}, output_tokens: 100}
+""")
+    sigma = math.log(1200 / 350) / stats.norm.ppf(0.9)
+    user = 350 * math.exp(sigma**2 / 2)
+    # 3 calls at $3 in / $15 out per million: 3 x user + (0 + 1 + 2) x 2000 mean history, 300 output
+    per_task = ((3 * user + 3 * 2000) * 3 + 300 * 15) / 1e6
+    doc = estimate(wf, PriceBook(), DAY, samples=500, scenarios=50, months=1)
+    assert doc["per_task_usd"]["expected_from"] == "closed_form" and doc["warnings"] == []
+    assert doc["per_task_usd"]["expected"] == pytest.approx(per_task)
+
+
+def test_tool_tokens_pass_through_a_loop_without_a_model_step(book):
+    plan = plan_of(book, """
+  - {name: search, tool: web, result_tokens_per_call: 100000}
+  - name: poll
+    loop: {iterations: 2, max_steps: 3}
+    steps: [{name: ping, tool: health}]
+  - {name: a, model: m-small, provider: lab, output_tokens: 0}
+""")
+    # the search results reach the model step after the loop: 100,000 input tokens x $1 per million
+    assert expected_task_cost_usd(plan) == pytest.approx(0.1)
+    assert simulate_task_costs_usd(plan, 10, seed=0) == pytest.approx(np.full(10, 0.1))
+
+
+def test_huge_fixed_iterations_are_capped_and_the_uncapped_cut_is_reported(book):
+    wf = parse_workflow("""
+name: t
+volume: {tasks_per_month: 10}
+steps:
+  - name: agent
+    loop: {iterations: 1000000000000, max_steps: 10}
+    steps: [{name: a, model: m-small, provider: lab, input_tokens: {user: 1000}, output_tokens: 0}]
+""")
+    doc = estimate(wf, book, DAY, samples=100, scenarios=20, months=1)
+    (loop,) = doc["loops"]
+    assert doc["per_task_usd"]["expected"] == pytest.approx(10 * 0.001)  # 10 calls of 1000 tokens at $1/M
+    assert loop["usd_per_task_uncapped"] == pytest.approx(100_000 * 0.001)  # counted at 100,000 iterations
+    assert any("more than 100,000 iterations with probability 1" in w for w in doc["warnings"])
+
+
+def test_zero_human_cost_zero_success_and_zero_volume_do_not_fail(book):
+    spec = """
+name: t
+volume: {tasks_per_month: TASKS}
+steps: [{name: a, model: m-small, provider: lab, input_tokens: {user: 1000}, output_tokens: 500}]
+outcome: {success_rate: SUCCESS, human_cost_usd_per_task: 0}
+"""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning from percentiles of infinities either
+        doc = estimate(parse_workflow(spec.replace("TASKS", "1000").replace("SUCCESS", "0.5")), book, DAY,
+                       samples=200, scenarios=50, months=1)
+        # $0.002 per task, 500 successes a month -> $0.004 each; a human cost of 0 has no ratio
+        assert doc["per_successful_outcome_usd"]["expected"] == pytest.approx(0.004)
+        assert doc["human_cost_usd_per_task"] == 0 and "ai_to_human_cost_ratio" not in doc
+        for tasks, success in (("1000", "0"), ("0", "0.5")):
+            doc = estimate(parse_workflow(spec.replace("TASKS", tasks).replace("SUCCESS", success)), book, DAY,
+                           samples=200, scenarios=50, months=1)
+            assert doc["per_successful_outcome_usd"]["expected"] is None
+            assert doc["per_successful_outcome_usd"]["p50"] == math.inf
+
+
+def test_price_errors_name_the_spec_file_and_field(book, tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("""
+name: t
+volume:
+  tasks_per_month: 1
+  background: [{name: mon, model: m-small, provider: lab, calls_per_day: 1, input_tokens: 1, output_tokens: 1},
+               {name: mon2, model: m-smal, provider: lab, calls_per_day: 1, input_tokens: 1, output_tokens: 1}]
+steps:
+  - {name: a, model: m-small, provider: lab, output_tokens: 1}
+  - name: agent
+    loop: {iterations: 2, max_steps: 3}
+    steps:
+      - {name: b, model: m-small, provider: lab, output_tokens: 1, routing: [{model: m-bgi, provider: lab,
+         share: 0.5}]}
+""")
+    wf = load_workflow(path)
+    with pytest.raises(PriceError) as err:
+        compile_plan(wf, book, DAY)
+    assert err.value.problems == [f"{path}: steps[1].steps[0].routing[0].model: 'm-bgi': unknown model 'm-bgi' for "
+                                  "provider 'lab': closest known: lab/m-big; a private or self-hosted model needs "
+                                  "a row in the price overrides file"]
+    path.write_text(path.read_text().replace("m-bgi", "m-big"))
+    with pytest.raises(PriceError) as err:
+        compile_plan(load_workflow(path), book, DAY)
+    assert err.value.problems[0].startswith(f"{path}: volume.background[1].model: 'm-smal': unknown model 'm-smal'")
+
+
+def test_a_fixed_volume_month_still_spreads_by_task_to_task_noise(book):
+    wf = parse_workflow("""
+name: t
+volume: {tasks_per_month: 10000}
+steps: [{name: a, model: m-small, provider: lab, output_tokens: {triangular: [0, 0, 3000]}}]
+""")
+    doc = estimate(wf, book, DAY, samples=200_000, scenarios=4000, months=1)
+    # output ~ Triangular(0, 0, 3000): mean 1000, variance 3000^2 / 18, so $0.002 +- $0.0014142 per task at $2/M;
+    # a month of 10,000 tasks: $20 +- sqrt(10,000) x 0.0014142 = 0.14142, P90 - P10 = 2 x 1.28155 x 0.14142
+    month = doc["per_month_usd"]
+    assert month["expected"] == pytest.approx(20.0)
+    assert month["p90"] - month["p10"] == pytest.approx(2 * 1.28155 * 0.14142, rel=0.05)

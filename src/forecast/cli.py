@@ -16,24 +16,43 @@ from .render import compare_table, estimate_csv, estimate_table, prices_table, t
 from .specs import load_workflow
 from .usage import commands as usage_commands
 
+# Subcommand modules: each has COMMANDS (names), add_parsers(sub, add_overrides_option) and
+# run(args, book) -> (output, exit status); book is a PriceBook when the command has --prices, else None.
+COMMAND_MODULES = (usage_commands,)
+
 DEFAULT_OVERRIDES = Path("data/prices/overrides.yaml")
+EARLIEST_DATE, LATEST_DATE = date(1970, 1, 1), date(2199, 12, 31)  # 120 months on, still a valid date
 
 
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        value = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD") from None
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number >= 1")
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise argparse.ArgumentTypeError(f"{text!r} must lie between {EARLIEST_DATE} and {LATEST_DATE}")
     return value
+
+
+def _whole(low: int, high: int):
+    """An argparse type: a whole number in [low, high]."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} must be a whole number from {low:,} to {high:,}")
+        return value
+
+    return parse
+
+
+_samples = _whole(1, 10_000_000)  # 80 MB of per-task costs
+_scenarios = _whole(1, 100_000)
+_months = _whole(1, 120)
+_seed = _whole(0, 2**32 - 1)
 
 
 def _book(path: str | None) -> PriceBook:
@@ -67,13 +86,14 @@ def parser() -> argparse.ArgumentParser:
     e = sub.add_parser("estimate", help="cost per task, month and successful outcome of a workflow spec")
     e.add_argument("spec")
     e.add_argument("--compare", metavar="SPEC", default=None, help="show B minus A for a second spec")
-    e.add_argument("--samples", type=_positive, default=100_000, help="Monte Carlo tasks (default 100000)")
-    e.add_argument("--scenarios", type=_positive, default=4_000, help="monthly scenarios (default 4000)")
-    e.add_argument("--months", type=_positive, default=12, help="projection months (default 12)")
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--samples", type=_samples, default=100_000, help="Monte Carlo tasks (default 100000)")
+    e.add_argument("--scenarios", type=_scenarios, default=4_000, help="monthly scenarios (default 4000)")
+    e.add_argument("--months", type=_months, default=12, help="projection months (default 12, at most 120)")
+    e.add_argument("--seed", type=_seed, default=0)
     e.add_argument("--format", choices=["table", "json", "csv"], default="table")
     _add_price_options(e)
-    usage_commands.add_parsers(sub, _add_overrides_option)
+    for module in COMMAND_MODULES:
+        module.add_parsers(sub, _add_overrides_option)
     return top
 
 
@@ -86,11 +106,10 @@ def _estimate_doc(path: str, args, book: PriceBook, on: date) -> dict:
 def run(argv: list[str]) -> tuple[str, int]:
     """Run a command and return its output and exit status; raises ForecastError on bad input."""
     args = parser().parse_args(argv)
-    if args.command in ("coverage", "export-focus", "sample-data"):
-        return usage_commands.run(args, None)
-    book = _book(args.prices)
-    if args.command == "ingest":
-        return usage_commands.run(args, book)
+    book = _book(args.prices) if hasattr(args, "prices") else None
+    for module in COMMAND_MODULES:
+        if args.command in module.COMMANDS:
+            return module.run(args, book)
     return _estimate_or_prices(args, book), 0
 
 

@@ -126,22 +126,35 @@ class LogNormal(_ScipyQuantiles):
 Distribution = Fixed | Triangular | PERT | LogNormal
 
 
+MAX_SUPPORT = 100_000  # iterations an uncapped distribution is followed to (more pile onto the last one)
+
+
 def rounded_pmf(dist: Distribution, cap: int | None = None, tail: float = 1e-9,
-                max_support: int = 100_000) -> np.ndarray:
+                max_support: int = MAX_SUPPORT) -> np.ndarray:
     """P(K = k) for k = 0..kmax where K = max(0, round(X)), X ~ dist; mass above `cap` piles onto `cap`.
 
-    Without a cap the support is cut where the upper tail is below `tail` (at most `max_support`).
+    Without a cap the support is cut where the upper tail is below `tail`, and at `max_support` at
+    most: the mass beyond piles onto `max_support` (see `mass_beyond`).
     """
+    top = cap if cap is not None else max_support
     if isinstance(dist, Fixed):
-        k = max(0, round(dist.value))
-        if cap is not None:
-            k = min(k, cap)
+        k = min(max(0, round(dist.value)), top)
         pmf = np.zeros(k + 1)
         pmf[k] = 1.0
         return pmf
-    top = cap if cap is not None else min(math.ceil(float(dist.ppf(1.0 - tail))) + 1, max_support)
+    if cap is None:
+        with np.errstate(over="ignore", invalid="ignore"):  # a huge distribution: q is inf, handled below
+            q = float(dist.ppf(1.0 - tail))
+        top = math.ceil(q) + 1 if q < max_support else max_support  # also when q is inf or nan
     edges = np.arange(top + 1) + 0.5  # k rounds to k when X < k + 0.5
     cdf = np.asarray(dist.cdf(edges), dtype=float)
     pmf = np.diff(np.concatenate(([0.0], cdf)))
     pmf[-1] += 1.0 - cdf[-1]  # the tail beyond the last edge (all of it, when capped)
     return pmf
+
+
+def mass_beyond(dist: Distribution, k: int = MAX_SUPPORT) -> float:
+    """P(round(X) > k): the share of tasks an uncapped pmf counts at `k` iterations instead of more."""
+    if isinstance(dist, Fixed):
+        return 1.0 if round(dist.value) > k else 0.0
+    return float(1.0 - dist.cdf(k + 0.5))

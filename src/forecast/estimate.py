@@ -10,7 +10,7 @@ from datetime import date
 import numpy as np
 
 from . import __version__
-from .distributions import rounded_pmf
+from .distributions import MAX_SUPPORT, mass_beyond, rounded_pmf
 from .prices import PriceBook
 from .specs import ModelStep, Workflow
 from .workload import (
@@ -21,16 +21,20 @@ from .workload import (
     draw_parameters,
     expected_step_totals,
     monthly_cost_usd,
+    simulate_step_means,
     simulate_task_costs_usd,
+    steps_priced_by_drawn_input,
 )
 
 SCHEMA = "forecast.estimate/1"
 PERCENTILES = (10, 50, 90, 99)
-Z_999 = 3.29  # two-sided 99.9% normal quantile: closed form vs Monte Carlo consistency check
 
 
 def _pcts(samples: np.ndarray) -> dict[str, float]:
-    values = np.percentile(samples, PERCENTILES)
+    samples = np.asarray(samples, dtype=float)
+    # infinities (no successful outcome) cannot be interpolated: take order statistics then
+    method = "linear" if np.isfinite(samples).all() else "inverted_cdf"
+    values = np.percentile(samples, PERCENTILES, method=method)
     return {f"p{p}": float(v) for p, v in zip(PERCENTILES, values, strict=True)}
 
 
@@ -78,10 +82,19 @@ def _model_rows(step_rows: list[dict]) -> list[dict]:
     return sorted(by_model.values(), key=lambda r: -r["usd_per_task"])
 
 
-def _loop_rows(plan: Plan, capped, uncapped, tasks_per_month: float) -> list[dict]:
+def _cost(totals) -> float:
+    return sum(_float(t.cost_usd) for routes in totals for t in routes)
+
+
+def _loop_rows(plan: Plan, capped, uncapped, tasks_per_month: float, warnings: list[str]) -> list[dict]:
     rows = []
     for loop in plan.loops():
         settings = loop.loop
+        beyond = mass_beyond(settings.iterations)
+        if beyond > 1e-9:
+            warnings.append(f"loop {loop.name!r}: without its cap, a task would run more than {MAX_SUPPORT:,} "
+                            f"iterations with probability {beyond:.3g}; the uncapped figures count such tasks at "
+                            f"{MAX_SUPPORT:,}, so they understate what the cap saves")
         pmf_uncapped = rounded_pmf(settings.iterations)
         k = np.arange(len(pmf_uncapped))
         in_loop = [i for i, ps in enumerate(plan.steps) if ps.loop is loop]
@@ -104,21 +117,26 @@ def estimate(workflow: Workflow, book: PriceBook, on: date, samples: int = 100_0
              scenarios: int = 4_000, months: int = 12) -> dict:
     """Cost per task, per month and per successful outcome with ranges, breakdowns and a projection."""
     plan = compile_plan(workflow, book, on)
-    totals = expected_step_totals(plan)
-    uncapped = expected_step_totals(plan, uncapped=True)
-    per_task_cf = sum(_float(t.cost_usd) for routes in totals for t in routes)
-    task_costs = simulate_task_costs_usd(plan, samples, seed)
-    mc_mean, mc_sd = float(task_costs.mean()), float(task_costs.std())
-    warnings = []
-
-    # Closed form is exact except where a long-context tier depends on uncertain input sizes.
-    calibration = 1.0
-    if samples > 1 and abs(mc_mean - per_task_cf) > Z_999 * mc_sd / np.sqrt(samples) + 1e-12:
-        calibration = mc_mean / per_task_cf if per_task_cf > 0 else 1.0
+    per_task_cf = _cost(expected_step_totals(plan))
+    warnings: list[str] = []
+    by_drawn_input = steps_priced_by_drawn_input(plan)
+    if by_drawn_input:  # a call's tier depends on its drawn input: average over the Monte Carlo tasks instead
+        task_costs, totals = simulate_step_means(plan, samples, seed)
+        uncapped = simulate_step_means(plan, samples, seed, uncapped=True)[1] if plan.loops() else totals
+        per_task = _cost(totals)
+        calibration = per_task / per_task_cf if per_task_cf > 0 else 1.0
+        change = f" ({calibration - 1:+.1%})" if per_task_cf > 0 else ""
         warnings.append(
-            f"closed form ({per_task_cf:.6g} USD/task) and Monte Carlo ({mc_mean:.6g} USD/task) differ by "
-            f"{(mc_mean / per_task_cf - 1):+.1%}: long-context price tiers apply to only some calls; monthly "
-            "figures use the Monte Carlo level")
+            f"calls of steps {', '.join(map(repr, by_drawn_input))} fall on either side of a long-context price "
+            "tier depending on their drawn input size, so the closed form is only approximate there: "
+            f"expected per-task, step, model and loop figures are Monte Carlo means over {samples:,} tasks, "
+            f"{per_task:.6g} USD/task{change} against {per_task_cf:.6g} at mean inputs; monthly figures are "
+            "scaled to match")
+    else:  # the closed form is exact
+        task_costs = simulate_task_costs_usd(plan, samples, seed)
+        totals, uncapped = expected_step_totals(plan), expected_step_totals(plan, uncapped=True)
+        per_task, calibration = per_task_cf, 1.0
+    mc_mean, mc_sd = float(task_costs.mean()), float(task_costs.std())
 
     params = draw_parameters(plan, scenarios, seed)
     rng = np.random.default_rng([seed, 2])
@@ -138,11 +156,12 @@ def estimate(workflow: Workflow, book: PriceBook, on: date, samples: int = 100_0
                            **{k: v for k, v in _pcts(usd).items() if k != "p99"}})
 
     tasks, usd = first_month
-    month_expected = tasks_mean * per_task_cf * calibration + background_mean
+    month_expected = tasks_mean * per_task + background_mean
     success_mean = wf.outcome.success_rate.mean()
     outcomes = tasks * params[("outcome", "success_rate")]
-    per_outcome = np.where(outcomes > 0, usd / np.maximum(outcomes, 1e-300), np.inf)
+    per_outcome = np.divide(usd, outcomes, out=np.full(np.shape(usd), np.inf), where=outcomes > 0)
     step_rows = _step_rows(plan, totals)
+    loop_rows = _loop_rows(plan, totals, uncapped, tasks_mean, warnings)
     human = wf.outcome.human_cost_usd_per_task
     doc = {
         "schema": SCHEMA,
@@ -152,8 +171,8 @@ def estimate(workflow: Workflow, book: PriceBook, on: date, samples: int = 100_0
         "price_overrides": {"path": book.overrides_path, "sha256": book.overrides_sha256()},
         "settings": {"samples": samples, "seed": seed, "scenarios": scenarios, "months": months},
         "prices": [p.as_dict() for p in plan.prices()],
-        "per_task_usd": {"expected": per_task_cf, "monte_carlo_mean": mc_mean, "std": mc_sd,
-                         **_pcts(task_costs)},
+        "per_task_usd": {"expected": per_task, "expected_from": "monte_carlo" if by_drawn_input else "closed_form",
+                         "monte_carlo_mean": mc_mean, "std": mc_sd, **_pcts(task_costs)},
         "tasks_per_month": {"expected": tasks_mean, **_pcts(tasks)},
         "per_month_usd": {"expected": month_expected, **_pcts(usd)},
         "background_usd_per_month": background_mean,
@@ -168,11 +187,11 @@ def estimate(workflow: Workflow, book: PriceBook, on: date, samples: int = 100_0
         "tool_calls_per_task": sum(r["calls_per_task"] for r in step_rows if r["kind"] == "tool"),
         "steps": step_rows,
         "models": _model_rows(step_rows),
-        "loops": _loop_rows(plan, totals, uncapped, tasks_mean),
+        "loops": loop_rows,
         "projection": projection,
         "warnings": warnings,
     }
-    if human is not None and doc["per_successful_outcome_usd"]["expected"] is not None:
+    if human is not None and human.mean() > 0 and doc["per_successful_outcome_usd"]["expected"] is not None:
         doc["ai_to_human_cost_ratio"] = doc["per_successful_outcome_usd"]["expected"] / human.mean()
     return doc
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import itertools
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -149,17 +150,58 @@ def load_overrides(path: str | Path) -> PriceOverrides:
 # ---------------------------------------------------------------- the price book
 
 
-def _gp_standard_row(model: gp.ModelInfo, on: date) -> tuple[gp.ModelPrice, date | None]:
-    """The standard (not time-of-day) price row in force on `on`, and the date it started."""
-    if isinstance(model.prices, gp.ModelPrice):
-        return model.prices, None
-    for row in reversed(model.prices):
-        constraint = row.constraint
-        if constraint is None:
-            return row.prices, None
-        if isinstance(constraint, gp.StartDateConstraint) and constraint.start_date <= on:
-            return row.prices, constraint.start_date
-    return model.prices[0].prices, None
+def _seconds_utc(t: time) -> int:
+    """Seconds after midnight UTC of a time of day (naive times are UTC, as in genai-prices)."""
+    at = datetime.combine(date(2000, 1, 1), t)
+    at = at.astimezone(UTC) if at.tzinfo else at
+    return at.hour * 3600 + at.minute * 60 + at.second
+
+
+def _gp_rows_over_day(model: gp.ModelInfo, on: date) -> list[tuple[int, int, gp.ModelPrice]]:
+    """The price row genai-prices applies at each time of day on `on`: (start, end seconds UTC, row),
+    the day cut where time-of-day rows (e.g. DeepSeek's peak hours) start and end."""
+    cuts = {0, 86_400}
+    for row in [] if isinstance(model.prices, gp.ModelPrice) else model.prices:
+        if isinstance(row.constraint, gp.TimeOfDateConstraint):
+            cuts |= {_seconds_utc(row.constraint.start_time), _seconds_utc(row.constraint.end_time)}
+    midnight = datetime.combine(on, time(), UTC)
+    return [(lo, hi, model.get_prices(midnight + timedelta(seconds=(lo + hi) / 2)))
+            for lo, hi in itertools.pairwise(sorted(cuts))]
+
+
+def _gp_since(model: gp.ModelInfo, row: gp.ModelPrice) -> date | None:
+    """The start date of a price row (None for a row without one)."""
+    for conditional in [] if isinstance(model.prices, gp.ModelPrice) else model.prices:
+        if conditional.prices is row and isinstance(conditional.constraint, gp.StartDateConstraint):
+            return conditional.constraint.start_date
+    return None
+
+
+def _plain_values(row: gp.ModelPrice) -> dict[str, object]:
+    return {k: v for k, v in row.__dict__.items() if v is not None and not k.startswith("_")}
+
+
+def _hour_weighted(segments: list[tuple[int, int, gp.ModelPrice]]) -> tuple[dict[str, object], str]:
+    """Prices averaged over the UTC day, weighted by the hours each row applies, and a note saying so.
+    A row with long-context tiers cannot be averaged band by band: then the dearest row applies all day."""
+    rows = {repr(r): r for _, _, r in segments}  # rows with the same prices count as one
+    if any(isinstance(v, gp.TieredPrices) for r in rows.values() for v in r.__dict__.values()):
+        peak = max(rows.values(), key=lambda r: float(getattr(r.input_mtok, "base", r.input_mtok)))
+        return _plain_values(peak), "time-of-day prices with tiers: the peak (dearest) row applies all day"
+    values = {key: _plain_values(r) for key, r in rows.items()}
+    share = {key: sum(hi - lo for lo, hi, r in segments if repr(r) == key) / 86_400 for key in rows}
+    keys = sorted({k for v in values.values() for k in v})
+    for v in values.values():  # a cache price one row lacks costs as input there; other absent prices are 0
+        v.update({k: v["input_mtok"] for k in ("cache_read_mtok", "cache_write_mtok") if k in keys and k not in v})
+    average = {k: sum(share[key] * float(v.get(k) or 0) for key, v in values.items()) for k in keys}
+    hours = []
+    for key, v in values.items():
+        spans = [f"{lo // 3600:02d}:{lo % 3600 // 60:02d}-{hi // 3600:02d}:{hi % 3600 // 60:02d}"
+                 for lo, hi, r in segments if repr(r) == key]
+        hours.append(f"{float(v['input_mtok']):g}/{float(v['output_mtok']):g} at {', '.join(spans)} "
+                     f"({share[key]:.1%} of the day)")
+    return average, ("time-of-day prices: hour-weighted average over the UTC day, calls assumed spread evenly; "
+                     f"input/output USD per Mtok {'; '.join(hours)}")
 
 
 def _gp_batch_prices(model: gp.ModelInfo, on: date) -> dict[str, object]:
@@ -274,22 +316,27 @@ class PriceBook:
         if found is None:
             raise PriceError(self._unknown_model_message(model, provider))
         gp_provider, gp_model = found
-        row, since = _gp_standard_row(gp_model, on)
-        values = {k: v for k, v in row.__dict__.items() if v is not None}
-        if values.get("input_mtok") is None or values.get("output_mtok") is None:
+        segments = _gp_rows_over_day(gp_model, on)
+        name = f"genai-prices {genai_prices.__version__}: {gp_provider.id}/{gp_model.id}"
+        if any(_plain_values(r).get(k) is None for _, _, r in segments for k in ("input_mtok", "output_mtok")):
             raise PriceError(f"model {gp_provider.id}/{gp_model.id} has no per-token input and output price "
                              f"in genai-prices {genai_prices.__version__}: add it to the price overrides file")
-        source = (f"genai-prices {genai_prices.__version__}: {gp_provider.id}/{gp_model.id}, "
-                  f"price row {'from ' + since.isoformat() if since else 'without start date'}")
+        if all(r is segments[0][2] for _, _, r in segments):
+            since = _gp_since(gp_model, segments[0][2])
+            values, notes = _plain_values(segments[0][2]), ()
+            source = f"{name}, price row {'from ' + since.isoformat() if since else 'without start date'}"
+        else:
+            values, note = _hour_weighted(segments)
+            source, notes = f"{name}, its time-of-day price rows weighted by hours", (note,)
         requests_kcount = values.get("requests_kcount")
         usd_per_call = float(requests_kcount) / 1000 if requests_kcount is not None else 0.0
-        prices = ModelPrices(gp_provider.id, gp_model.id, on, _gp_bands(values), source, usd_per_call)
+        prices = ModelPrices(gp_provider.id, gp_model.id, on, _gp_bands(values), source, usd_per_call, notes=notes)
         if not batch:
             return prices
         batch_values = _gp_batch_prices(gp_model, on)
         if batch_values:
             return replace(prices, bands=_gp_bands({**values, **batch_values}), batch=True,
-                           notes=("batch price from genai-prices",))
+                           notes=(*prices.notes, "batch price from genai-prices"))
         return self._batch_by_discount(prices)
 
     def _batch_by_discount(self, prices: ModelPrices) -> ModelPrices:
@@ -320,20 +367,37 @@ class PriceBook:
         return sorted(set(names))
 
     def _unknown_model_message(self, model: str, provider: str | None) -> str:
-        providers = [p.id for p in get_snapshot().providers]
+        snapshot = get_snapshot()
+        providers = [p.id for p in snapshot.providers] + [r.provider.lower() for r in self.overrides.prices]
         if provider is not None and provider not in providers:
             try:
-                provider = get_snapshot().find_provider(None, provider, None).id
+                provider = snapshot.find_provider(None, provider, None).id
             except LookupError:
                 near = difflib.get_close_matches(provider, providers, n=5, cutoff=0.4)
-                hint = f"closest known: {', '.join(near)}" if near else "see 'forecast prices --list'"
-                return f"unknown provider {provider!r}: {hint}"
-        names = self.known_models(provider)
-        by_model = {}
-        for name in names:
-            by_model.setdefault(name.split("/", 1)[1].lower(), name)
-        near = difflib.get_close_matches(model, list(by_model), n=5, cutoff=0.5)
-        where = f" for provider {provider!r}" if provider else ""
-        hint = f"closest known: {', '.join(by_model[n] for n in near)}" if near else "no close match"
-        return (f"unknown model {model!r}{where}: {hint}; a private or self-hosted model needs a row "
+                hint = f"closest known: {', '.join(near)}" if near else "no close match among genai-prices' providers"
+                return (f"unknown provider {provider!r}: {hint}; a private or self-hosted model needs a row in the "
+                        "price overrides file")
+        exact = [f"{p.id}/{m.id}" for p in snapshot.providers if p.id != provider
+                 and (m := p.find_model(model, all_providers=snapshot.providers)) is not None]
+        exact += [f"{r.provider.lower()}/{r.model}" for r in self.overrides.prices
+                  if r.model.lower() == model and r.provider.lower() != provider]
+        by_model: dict[str, list[str]] = {}
+        for name in self.known_models(provider):
+            by_model.setdefault(name.split("/", 1)[1].lower(), []).append(name)
+        near = [self._home(n, by_model[n]) for n in difflib.get_close_matches(model, list(by_model), n=5, cutoff=0.5)]
+        near = [n for n in near if n not in exact]
+        where = f" for provider {provider!r}" if provider else " without a provider"
+        hints = [f"known as {', '.join(exact[:5])} (name its provider)"] if exact else []
+        if near or not exact:
+            hints.append(f"closest known: {', '.join(near)}" if near else "no close match")
+        return (f"unknown model {model!r}{where}: {'; '.join(hints)}; a private or self-hosted model needs a row "
                 f"in the price overrides file")
+
+    @staticmethod
+    def _home(model: str, names: list[str]) -> str:
+        """Of the providers pricing `model`, the one genai-prices picks without a provider, else the first."""
+        try:
+            home = get_snapshot().find_provider(model, None, None).id
+        except LookupError:
+            return names[0]
+        return next((n for n in names if n.startswith(f"{home}/")), names[0])

@@ -125,7 +125,8 @@ def estimate_csv(doc: dict) -> str:
     for section in ("per_task_usd", "per_month_usd", "per_successful_outcome_usd", "tasks_per_month",
                     "tokens_per_task"):
         for metric, value in doc[section].items():
-            out.writerow([name, section, "", metric, value])
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                out.writerow([name, section, "", metric, value])
     for section, key in (("steps", "step"), ("models", "model"), ("loops", "loop"), ("projection", "month")):
         for row in doc[section]:
             item = row[key] if section != "steps" or row["kind"] == "tool" else f"{row['step']}:{row['model']}"

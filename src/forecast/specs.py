@@ -12,7 +12,9 @@ plain number or one of `{triangular: [low, mode, high]}`, `{pert: [low, mode, hi
 from __future__ import annotations
 
 import functools
+import itertools
 import math
+import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -37,6 +39,8 @@ STRICT = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, allo
 INPUT_PARTS = ("system", "context", "user")
 CACHEABLE_PARTS = (*INPUT_PARTS, "history")
 STEP_KINDS = ("model", "tool", "loop")
+MAX_LOGNORMAL_SPREAD = 100  # p90 / p50 at most: sigma <= ln(100) / z90 = 3.6 (mean <= 640 x p50)
+MAX_MAGNITUDE = 1e15  # any number in a spec: products of such numbers stay far from float overflow
 
 
 # ---------------------------------------------------------------- uncertain numbers
@@ -45,9 +49,15 @@ STEP_KINDS = ("model", "tool", "loop")
 def _finite(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{what} must be a number")
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf if value > 0 else -math.inf
+    if math.isnan(number):
         raise ValueError(f"{what} must be finite")
-    return float(value)
+    if abs(number) > MAX_MAGNITUDE:
+        raise ValueError(f"{what} must lie between -1e15 and 1e15")
+    return number
 
 
 def _three_points(value: Any, kind: str) -> tuple[float, float, float]:
@@ -81,6 +91,8 @@ def parse_number(value: Any) -> Distribution:
             raise ValueError("lognormal needs p50 > 0")
         if p90 < p50:
             raise ValueError("lognormal needs p90 >= p50")
+        if p90 > MAX_LOGNORMAL_SPREAD * p50:
+            raise ValueError(f"lognormal needs p90 <= {MAX_LOGNORMAL_SPREAD} x p50 (a wider one has no usable mean)")
         return Fixed(p50) if p90 == p50 else LogNormal(p50, p90)
     raise ValueError(f"unknown distribution {kind!r}: use triangular, pert or lognormal")
 
@@ -120,6 +132,12 @@ class InputTokens:
     user: Tokens = Fixed(0.0)
 
 
+def _unique_parts(parts: tuple[str, ...]) -> tuple[str, ...]:
+    if len(set(parts)) != len(parts):
+        raise ValueError("cacheable lists a part twice; list each part at most once")
+    return parts
+
+
 def _check_shares(routes: tuple[Route, ...]) -> tuple[Route, ...]:
     total = sum(r.share for r in routes)
     if total > 1.0 + 1e-9:
@@ -149,7 +167,8 @@ class ModelStep:
     provider: str | None = None
     calls_per_run: Count = Fixed(1.0)
     cache_hit_rate: Probability = Fixed(0.0)
-    cacheable: tuple[Literal["system", "context", "user", "history"], ...] = ("system",)
+    cacheable: Annotated[tuple[Literal["system", "context", "user", "history"], ...],
+                         AfterValidator(_unique_parts)] = ("system",)
     retry_rate: Probability = Fixed(0.0)
     routing: Annotated[tuple[Route, ...], AfterValidator(_check_shares)] = ()
     batch: bool = False
@@ -191,7 +210,8 @@ def _check_tool_feeds_model(steps: tuple) -> tuple:
     if not steps:
         raise ValueError("at least one step is needed")
     for i, step in enumerate(steps):
-        later_model = any(isinstance(s, (ModelStep, LoopStep)) for s in steps[i + 1 :])
+        later_model = any(isinstance(s, ModelStep) or any(isinstance(t, ModelStep) for t in getattr(s, "steps", ()))
+                          for s in steps[i + 1 :])
         if isinstance(step, ToolStep) and step.result_tokens_per_call != Fixed(0.0) and not later_model:
             raise ValueError(
                 f"tool step {step.name!r} adds result tokens but no model step follows it in the same list"
@@ -240,12 +260,21 @@ class BackgroundCall:
     batch: bool = False
 
 
+def _unique_background_names(calls: tuple[BackgroundCall, ...]) -> tuple[BackgroundCall, ...]:
+    seen: set[str] = set()
+    for call in calls:
+        if call.name in seen:
+            raise ValueError(f"background name {call.name!r} is used twice; background names must be unique")
+        seen.add(call.name)
+    return calls
+
+
 @with_config(STRICT)
 @dataclass(frozen=True)
 class Volume:
     tasks_per_month: Count
     monthly_growth: Rate = Fixed(0.0)
-    background: tuple[BackgroundCall, ...] = ()
+    background: Annotated[tuple[BackgroundCall, ...], AfterValidator(_unique_background_names)] = ()
 
 
 @with_config(STRICT)
@@ -279,6 +308,7 @@ class Workflow:
     ]
     outcome: Outcome = field(default_factory=Outcome)
     description: str = ""
+    source: str = field(default="<spec>", init=False, repr=False, compare=False)  # the file it was read from
 
 
 # ---------------------------------------------------------------- loading and errors
@@ -299,8 +329,27 @@ def format_location(loc: tuple) -> str:
     return out or "(top level)"
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
+class _BoundedRepr(reprlib.Repr):
+    """reprlib with the document's key order (reprlib sorts dict keys)."""
+
+    def repr_dict(self, x, level):
+        if not x:
+            return "{}"
+        if level <= 0:
+            return "{...}"
+        items = [f"{self.repr1(k, level - 1)}: {self.repr1(v, level - 1)}"
+                 for k, v in itertools.islice(x.items(), self.maxdict)]
+        return "{" + ", ".join(items + ["..."] * (len(x) > self.maxdict)) + "}"
+
+
+_REPR = _BoundedRepr()  # bounded: an alias bomb expands to billions of items, its repr must not
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 4, 80, 80, 80
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 6
+
+
+def short_repr(value: Any) -> str:
+    """repr() for one-line messages: at most 80 characters, cheap on huge or deeply nested values."""
+    text = _REPR.repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -315,7 +364,7 @@ def validation_problems(source: str, error: ValidationError) -> list[str]:
             lines.append(f"{source}: {format_location(err['loc'])}: unknown field (check the spelling)")
         else:
             msg = " ".join(msg.split())
-            lines.append(f"{source}: {format_location(err['loc'])}: {_short(err.get('input'))}: {msg}")
+            lines.append(f"{source}: {format_location(err['loc'])}: {short_repr(err.get('input'))}: {msg}")
     return lines
 
 
@@ -329,10 +378,40 @@ def read_yaml(path: str | Path) -> Any:
     return parse_yaml(text, str(path))
 
 
+class _Loader(yaml.SafeLoader):
+    """yaml.SafeLoader that rejects a key given twice in one mapping (plain YAML keeps the last one)."""
+
+    def construct_document(self, node):
+        self._reject_duplicate_keys(node)
+        return super().construct_document(node)
+
+    def _reject_duplicate_keys(self, root) -> None:
+        visited, stack = set(), [root]
+        while stack:  # iterative, and each node once: deep nesting and alias bombs stay cheap
+            node = stack.pop()
+            if id(node) in visited:
+                continue
+            visited.add(id(node))
+            if isinstance(node, yaml.SequenceNode):
+                stack.extend(node.value)
+            elif isinstance(node, yaml.MappingNode):
+                first: dict[Any, Any] = {}
+                for key_node, value_node in node.value:
+                    stack.append(value_node)
+                    if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                        continue
+                    key = self.construct_object(key_node)
+                    if key in first:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"duplicate key {short_repr(key)} (first at line {first[key].line + 1})",
+                            key_node.start_mark)
+                    first[key] = key_node.start_mark
+
+
 def parse_yaml(text: str, source: str) -> Any:
-    """YAML text -> Python objects; errors name the source, line and column."""
+    """YAML text -> Python objects; errors name the source, line and column (a repeated key is an error)."""
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_Loader)  # a SafeLoader: plain data only
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
@@ -349,7 +428,7 @@ def _adapter(cls: type) -> TypeAdapter:
 def validate_document(cls: type, data: Any, source: str):
     """Validate parsed YAML against dataclass `cls`; raise SpecError listing every problem."""
     if not isinstance(data, dict):
-        raise SpecError(f"{source}: (top level): {_short(data)}: expected a mapping of fields")
+        raise SpecError(f"{source}: (top level): {short_repr(data)}: expected a mapping of fields")
     try:
         return _adapter(cls).validate_python(data)
     except ValidationError as exc:
@@ -360,9 +439,16 @@ def validate_document(cls: type, data: Any, source: str):
 
 def load_workflow(path: str | Path) -> Workflow:
     """Read and validate a workflow spec YAML file."""
-    return validate_document(Workflow, read_yaml(path), str(path))
+    return parse_workflow_data(read_yaml(path), str(path))
 
 
 def parse_workflow(text: str, source: str = "<spec>") -> Workflow:
     """Validate a workflow spec given as YAML text."""
-    return validate_document(Workflow, parse_yaml(text, source), source)
+    return parse_workflow_data(parse_yaml(text, source), source)
+
+
+def parse_workflow_data(data: Any, source: str) -> Workflow:
+    """Validate parsed YAML as a workflow; the result remembers `source` for later messages (prices)."""
+    workflow = validate_document(Workflow, data, source)
+    object.__setattr__(workflow, "source", source)  # provenance, not part of the spec (frozen dataclass)
+    return workflow

@@ -24,15 +24,17 @@ Semantics (also in the README):
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 
-from .distributions import Distribution, Fixed, rounded_pmf
+from .distributions import MAX_SUPPORT, Distribution, Fixed, rounded_pmf
+from .errors import PriceError
 from .prices import ModelPrices, PriceBook
-from .specs import INPUT_PARTS, LoopStep, ModelStep, ToolStep, Workflow
+from .specs import INPUT_PARTS, LoopStep, ModelStep, ToolStep, Workflow, short_repr
 
 PER_MTOK = 1e6
 DAYS_PER_MONTH = 365.25 / 12
@@ -164,38 +166,78 @@ class Plan:
         return list(found.values())
 
 
-def _route(book: PriceBook, model: str, provider: str | None, share: float, on: date, batch: bool,
-           caching: bool) -> PlannedRoute:
-    prices = book.lookup(model, provider, on, batch)
+def _route(prices: ModelPrices, share: float, caching: bool) -> PlannedRoute:
     premium = caching and any(b.cache_write_usd_per_mtok != b.input_usd_per_mtok for b in prices.bands)
     return PlannedRoute(prices, share, premium)
 
 
 def compile_plan(workflow: Workflow, book: PriceBook, on: date) -> Plan:
-    """Resolve every model's prices at `on` and note which tools feed which model step."""
+    """Resolve every model's prices at `on` and note which tools feed which model step.
+
+    A price problem becomes 'SPEC: FIELD: MODEL: PROBLEM', e.g. `steps[2].routing[0].model`.
+    """
     planned: list[PlannedStep] = []
 
-    def walk(steps, loop, pending: list[ToolStep]):
-        for step in steps:
+    def lookup(model: str, provider: str | None, batch: bool, where: str) -> ModelPrices:
+        try:
+            return book.lookup(model, provider, on, batch)
+        except PriceError as exc:
+            raise PriceError([f"{workflow.source}: {where}: {short_repr(model)}: {p}" for p in exc.problems]) from None
+
+    def walk(steps, loop, pending: list[ToolStep], path: str) -> list[ToolStep]:
+        """Plan `steps`; return the tools whose result tokens no model step has consumed yet."""
+        for i, step in enumerate(steps):
+            where = f"{path}[{i}]"
             if isinstance(step, LoopStep):
-                walk(step.steps, step, pending)  # tools before a loop feed its first model step
-                pending = []
+                pending = walk(step.steps, step, pending, f"{where}.steps")  # they feed its first model step
             elif isinstance(step, ToolStep):
                 planned.append(PlannedStep(step, loop))
                 if step.result_tokens_per_call != Fixed(0.0):
-                    pending.append(step)
+                    pending = [*pending, step]
             else:
                 caching = step.cache_hit_rate != Fixed(0.0)
-                others = [_route(book, r.model, r.provider, r.share, on, step.batch, caching) for r in step.routing]
+                others = [_route(lookup(r.model, r.provider, step.batch, f"{where}.routing[{j}].model"), r.share,
+                                 caching) for j, r in enumerate(step.routing)]
                 main_share = 1.0 - sum(r.share for r in others)
-                main = _route(book, step.model, step.provider, main_share, on, step.batch, caching)
+                main = _route(lookup(step.model, step.provider, step.batch, f"{where}.model"), main_share, caching)
                 routes = tuple(r for r in [main, *others] if r.share > 1e-12)
                 planned.append(PlannedStep(step, loop, routes, tuple(pending)))
                 pending = []
+        return pending
 
-    walk(workflow.steps, None, [])
-    background = tuple((b, book.lookup(b.model, b.provider, on, b.batch)) for b in workflow.volume.background)
+    walk(workflow.steps, None, [], "steps")
+    background = tuple((b, lookup(b.model, b.provider, b.batch, f"volume.background[{i}].model"))
+                       for i, b in enumerate(workflow.volume.background))
     return Plan(workflow, on, tuple(planned), background)
+
+
+def _practical_range(dist: Distribution) -> tuple[float, float]:
+    """Where a drawn number lies: its support, or its 1e-9 and 1 - 1e-9 quantiles when unbounded (lognormal)."""
+    lo, hi = dist.support()
+    return (lo, hi) if math.isfinite(hi) else (float(dist.ppf(1e-9)), float(dist.ppf(1 - 1e-9)))
+
+
+def steps_priced_by_drawn_input(plan: Plan) -> list[str]:
+    """Model steps whose calls may fall on either side of a long-context tier threshold depending on their drawn
+    input size: there the closed form (every number at its mean) is only an approximation."""
+    names = []
+    for ps in plan.steps:
+        thresholds = {b.above_input_tokens for r in ps.routes for b in r.prices.bands[1:]}
+        if not thresholds:
+            continue
+        parts = [getattr(ps.step.input_tokens, p) for p in INPUT_PARTS]
+        fed = [(t.calls_per_run, t.result_tokens_per_call) for t in ps.fed_by]
+        growth = ps.loop.loop.context_growth_tokens if ps.loop else Fixed(0.0)
+        later_calls = ps.loop.loop.max_steps - 1 if ps.loop else 0
+        if all(isinstance(d, Fixed) for d in [*parts, *itertools.chain(*fed), growth]):
+            continue  # input sizes known: the closed form splits the calls between the bands exactly
+        ranges = [_practical_range(d) for d in parts]
+        ranges += [tuple(a * b for a, b in zip(_practical_range(c), _practical_range(r), strict=True)) for c, r in fed]
+        low = sum(lo for lo, _ in ranges)
+        high = sum(hi for _, hi in ranges) + _practical_range(growth)[1] * later_calls
+        if any(low <= t < high for t in thresholds):
+            names.append(ps.step.name)
+    return names
 
 
 # ---------------------------------------------------------------- the evaluator
@@ -252,9 +294,24 @@ def expected_step_totals(plan: Plan, params: dict[tuple, object] | None = None,
     return results
 
 
-def expected_task_cost_usd(plan: Plan, params: dict[tuple, object] | None = None, uncapped: bool = False):
-    """Expected USD per task (closed form); an array over scenarios when `params` holds arrays."""
-    return sum((t.cost_usd for routes in expected_step_totals(plan, params, uncapped) for t in routes), 0.0)
+def expected_task_cost_usd(plan: Plan, params: dict[tuple, object] | None = None, uncapped: bool = False,
+                           max_cells: int = 1 << 20):
+    """Expected USD per task (closed form); an array over scenarios when `params` holds arrays.
+
+    Scenarios are taken in chunks so that (loop iterations x scenarios) stays within `max_cells`.
+    """
+    def cost(part):
+        return sum((t.cost_usd for routes in expected_step_totals(plan, part, uncapped) for t in routes), 0.0)
+
+    n = max((np.size(v) for v in (params or {}).values() if np.ndim(v)), default=0)
+    longest = max((ps.loop.loop.max_steps + 1 for ps in plan.steps if ps.loop), default=1)
+    chunk = max(1, max_cells // longest)
+    if n <= chunk:
+        return cost(params)
+    out = np.empty(n)
+    for start in range(0, n, chunk):
+        out[start:start + chunk] = cost({k: v[start:start + chunk] if np.ndim(v) else v for k, v in params.items()})
+    return out
 
 
 def _draw_per_task(rng: np.random.Generator, n: int) -> Draw:
@@ -269,38 +326,67 @@ def _draw_per_task(rng: np.random.Generator, n: int) -> Draw:
     return draw
 
 
-def _chunk_task_costs(plan: Plan, rng: np.random.Generator, n: int) -> np.ndarray:
+def _summed_over_tasks(t: Totals, n: int, mask=None) -> Totals:
+    """Totals summed over the n tasks of a chunk (only those in `mask`, when given)."""
+    fields = (np.broadcast_to(getattr(t, f), (n,)) for f in t.__dataclass_fields__)
+    return Totals(*(float(v.sum() if mask is None else v[mask].sum()) for v in fields))
+
+
+def _chunk_task_costs(plan: Plan, rng: np.random.Generator, n: int, uncapped: bool = False,
+                      sums: list[list[Totals]] | None = None) -> np.ndarray:
+    """USD of n tasks; with `sums`, also adds every step's and route's totals over these tasks into it."""
     draw = _draw_per_task(rng, n)
     total = np.zeros(n)
     loop_state: dict[str, tuple] = {}
-    for ps in plan.steps:
+    for i, ps in enumerate(plan.steps):
         if ps.loop is None:
             iterations, growth = 1.0, 0.0
         else:
             if ps.loop.name not in loop_state:
                 settings = ps.loop.loop
                 x = settings.iterations.sample(rng, n)
-                k = np.clip(np.rint(x), 0, settings.max_steps)
+                k = np.clip(np.rint(x), 0, MAX_SUPPORT if uncapped else settings.max_steps)
                 loop_state[ps.loop.name] = (k, settings.context_growth_tokens.sample(rng, n))
             iterations, growth = loop_state[ps.loop.name]
-        per_route = [t.cost_usd for t in _step_totals(ps, draw, iterations, growth)]
+        per_route = _step_totals(ps, draw, iterations, growth)
+        chosen = None
         if len(per_route) == 1:
-            total += per_route[0]
+            total += per_route[0].cost_usd
         else:  # route chosen once per task and step
             u = rng.random(n)
             edges = np.cumsum([r.share for r in ps.routes])[:-1]
-            total += np.choose(np.searchsorted(edges, u, side="right"),
-                               [np.broadcast_to(c, (n,)) for c in per_route])
+            chosen = np.searchsorted(edges, u, side="right")
+            total += np.choose(chosen, [np.broadcast_to(t.cost_usd, (n,)) for t in per_route])
+        if sums is not None:
+            sums[i] = [s.plus(_summed_over_tasks(t, n, None if chosen is None else chosen == j))
+                       for j, (s, t) in enumerate(zip(sums[i], per_route, strict=True))]
     return total
 
 
 def simulate_task_costs_usd(plan: Plan, n_tasks: int, seed: int = 0, chunk_tasks: int = 1 << 16) -> np.ndarray:
     """Monte Carlo USD per task (n_tasks samples), drawn in chunks so memory stays bounded."""
+    return _simulate(plan, n_tasks, seed, chunk_tasks)
+
+
+def simulate_step_means(plan: Plan, n_tasks: int, seed: int = 0, chunk_tasks: int = 1 << 16,
+                        uncapped: bool = False) -> tuple[np.ndarray, list[list[Totals]]]:
+    """Monte Carlo USD per task (the same draws as `simulate_task_costs_usd`) and, per step and route, its
+    mean totals per task (a route counts the tasks routed to it), so they add up to the mean cost per task.
+
+    With `uncapped`, loops run as if they had no `max_steps` (up to MAX_SUPPORT iterations), same draws.
+    """
+    sums = [[Totals() for _ in (ps.routes or [None])] for ps in plan.steps]
+    costs = _simulate(plan, n_tasks, seed, chunk_tasks, uncapped, sums)
+    return costs, [[t.scaled(1.0 / n_tasks) for t in routes] for routes in sums]
+
+
+def _simulate(plan: Plan, n_tasks: int, seed: int, chunk_tasks: int, uncapped: bool = False,
+              sums: list[list[Totals]] | None = None) -> np.ndarray:
     rng = np.random.default_rng(seed)
     out = np.empty(n_tasks)
     for start in range(0, n_tasks, chunk_tasks):
         n = min(chunk_tasks, n_tasks - start)
-        out[start:start + n] = _chunk_task_costs(plan, rng, n)
+        out[start:start + n] = _chunk_task_costs(plan, rng, n, uncapped, sums)
     return out
 
 
@@ -317,11 +403,13 @@ def draw_parameters(plan: Plan, n_scenarios: int, seed: int) -> dict[tuple, obje
             dist = getattr(ps.step, field, None)
             if dist is not None:
                 params[(ps.step.name, field)] = dist.sample(rng, n_scenarios)
-    params[("volume", "tasks_per_month")] = wf.volume.tasks_per_month.sample(rng, n_scenarios)
+    # an array even when fixed: each scenario draws its own task-to-task noise (see monthly_cost_usd)
+    params[("volume", "tasks_per_month")] = np.broadcast_to(wf.volume.tasks_per_month.sample(rng, n_scenarios),
+                                                            (n_scenarios,))
     params[("volume", "monthly_growth")] = wf.volume.monthly_growth.sample(rng, n_scenarios)
     params[("outcome", "success_rate")] = wf.outcome.success_rate.sample(rng, n_scenarios)
-    for b in wf.volume.background:
-        params[(b.name, "calls_per_day")] = b.calls_per_day.sample(rng, n_scenarios)
+    for i, b in enumerate(wf.volume.background):
+        params[("background", i, "calls_per_day")] = b.calls_per_day.sample(rng, n_scenarios)
     return params
 
 
@@ -333,8 +421,8 @@ def scenario_draw(params: dict[tuple, object]) -> Draw:
 def background_cost_usd_per_month(plan: Plan, params: dict[tuple, object] | None = None):
     """USD per month of always-on background calls (calls/day x 365.25/12 days x cost per call)."""
     total = 0.0
-    for b, prices in plan.background:
-        calls_per_day = params[(b.name, "calls_per_day")] if params else b.calls_per_day.mean()
+    for i, (b, prices) in enumerate(plan.background):
+        calls_per_day = params[("background", i, "calls_per_day")] if params else b.calls_per_day.mean()
         per_call = cost_usd(b.input_tokens.mean(), 0.0, 0.0, b.output_tokens.mean(), prices.base)
         total = total + calls_per_day * DAYS_PER_MONTH * (per_call + prices.usd_per_call)
     return total

@@ -14,6 +14,7 @@ from .schema import TAGS
 from .warehouse import DEFAULT_WAREHOUSE, KINDS, Warehouse
 
 COVERAGE_TARGET = 0.90
+COMMANDS = ("ingest", "coverage", "export-focus", "sample-data")
 
 
 def _month(text: str) -> date:
