@@ -1,0 +1,179 @@
+"""Burn to date, run-rate, month-end projection, probability and date of breach, and the alerts that fire."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from ..errors import ForecastError
+from ..usage import Warehouse
+from ..usage.series import series
+from .envelopes import Envelope
+from .projection import Projection, Projector, auto_projection
+
+HISTORY_DAYS = 182  # daily history handed to the projector
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One threshold crossed. kind: actual | projected | daily | credit | guardrail."""
+
+    source: str  # envelope or guardrail name
+    kind: str
+    threshold: float  # share of the limit
+    value_usd: float
+    limit_usd: float
+    action: str
+    subject: str = ""  # identity, day or task the alert is about
+    day: date | None = None
+
+    @property
+    def breach(self) -> bool:
+        return self.threshold >= 1.0
+
+    @property
+    def pages(self) -> bool:
+        """A hard cap breached or projected to breach: the case the CLI exits 1 on."""
+        return self.breach and self.action == "hard_stop"
+
+    def line(self) -> str:
+        what = {"actual": "spent", "projected": "projected month-end", "daily": "spent on the day",
+                "credit": "weekly credit used", "guardrail": "guardrail"}[self.kind]
+        about = f" [{self.subject}]" if self.subject else ""
+        return (f"{self.source}{about}: {what} ${self.value_usd:,.2f} >= {self.threshold:.0%} of "
+                f"${self.limit_usd:,.2f} -> {self.action}")
+
+
+@dataclass(frozen=True)
+class CreditUse:
+    identity: str
+    week_start: date
+    spent_usd: float
+    credit_usd: float
+
+
+@dataclass(frozen=True)
+class Burn:
+    """An envelope's month: spend to date (through the end of as_of, UTC) and the projection."""
+
+    envelope: Envelope
+    month: date
+    as_of: date
+    burn_usd: float
+    days_elapsed: int
+    days_in_month: int
+    projection: Projection
+    breach_probability: float | None
+    breached_on: date | None
+    projected_breach_date: date | None
+    credits: tuple[CreditUse, ...]
+    alerts: tuple[Alert, ...]
+
+    @property
+    def run_rate_usd_per_day(self) -> float:
+        return self.burn_usd / self.days_elapsed if self.days_elapsed else 0.0
+
+    @property
+    def projected_usd(self) -> float:
+        return self.burn_usd + self.projection.total_usd
+
+    def projected_interval_usd(self, level: float = 0.8) -> tuple[float, float]:
+        """Central interval of month-end spend under a normal approximation, floored at spend to date."""
+        z = float(norm.ppf(0.5 + level / 2))
+        sd = self.projection.total_sd_usd
+        return max(self.burn_usd, self.projected_usd - z * sd), self.projected_usd + z * sd
+
+
+def month_bounds(month: date) -> tuple[date, date]:
+    """First and last UTC day of the month containing `month`."""
+    first = month.replace(day=1)
+    return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
+
+
+def last_data_day(wh: Warehouse) -> date | None:
+    """The UTC day of the newest request in the warehouse."""
+    value = wh.sql('SELECT CAST(max("timestamp") AS DATE) FROM requests').fetchall()[0][0]
+    return value
+
+
+def daily_usd(wh: Warehouse, match: dict[str, str], first: date, last: date) -> pd.Series:
+    """Spend per UTC day matching `match`, first..last inclusive, zero-filled (indexed by Timestamp)."""
+    s = series(wh, freq="D", where=dict(match), start=first, end=last + timedelta(days=1))
+    index = pd.date_range(first, last, freq="D")
+    return s.groupby("ds")["y"].sum().reindex(index, fill_value=0.0).astype(float)
+
+
+def breach_probability(burn_usd: float, cap_usd: float, remaining_usd: float, remaining_sd_usd: float) -> float:
+    """P(month-end spend >= cap) with the remaining spend ~ Normal(remaining_usd, remaining_sd_usd)."""
+    headroom = cap_usd - burn_usd
+    if headroom <= 0:
+        return 1.0
+    if remaining_sd_usd <= 0:
+        return float(remaining_usd >= headroom)
+    return float(norm.sf(headroom, loc=remaining_usd, scale=remaining_sd_usd))
+
+
+def first_crossing(start_usd: float, daily: np.ndarray, cap_usd: float, days) -> date | None:
+    """The first day on which start + cumulative daily spend reaches the cap, or None."""
+    hit = np.nonzero(start_usd + np.cumsum(daily) >= cap_usd)[0]
+    return days[hit[0]] if hit.size else None
+
+
+def threshold_alerts(source: str, kind: str, value_usd: float, limit_usd: float, thresholds, action: str,
+                     subject: str = "", day: date | None = None) -> list[Alert]:
+    """The highest threshold crossed (one alert, not one per threshold below it)."""
+    crossed = [t for t in thresholds if value_usd >= t * limit_usd]
+    return [Alert(source, kind, crossed[-1], value_usd, limit_usd, action, subject, day)] if crossed else []
+
+
+def envelope_burn(wh: Warehouse, env: Envelope, month: date, as_of: date,
+                  projector: Projector = auto_projection) -> Burn:
+    """Burn, projection, breach probability and date, weekly credits and alerts of one envelope."""
+    first, last = month_bounds(month)
+    if as_of < first - timedelta(days=1) or as_of > last:
+        raise ForecastError(f"as_of {as_of}: must lie in {first:%Y-%m} (or be the day before it)")
+    history = daily_usd(wh, env.match, as_of - timedelta(days=HISTORY_DAYS - 1), as_of)
+    nonzero = np.flatnonzero(history.to_numpy() > 0)
+    history = history.iloc[nonzero[0]:] if nonzero.size else history.iloc[0:0]
+    in_month = history[history.index >= pd.Timestamp(first)]
+    burn = float(in_month.sum())
+    projection = projector(history, as_of, last)
+    alerts: list[Alert] = []
+    probability = breached_on = projected_date = None
+    if env.monthly_cap_usd is not None:
+        cap = env.monthly_cap_usd
+        probability = breach_probability(burn, cap, projection.total_usd, projection.total_sd_usd)
+        breached_on = first_crossing(0.0, in_month.to_numpy(), cap, [d.date() for d in in_month.index])
+        if breached_on is None:
+            projected_date = first_crossing(burn, projection.expected_usd, cap, projection.days)
+        actual = threshold_alerts(env.name, "actual", burn, cap, env.thresholds, env.action)
+        alerts += actual
+        top = actual[0].threshold if actual else 0.0
+        alerts += [a for a in threshold_alerts(env.name, "projected", burn + projection.total_usd, cap,
+                                               env.thresholds, env.action) if a.threshold > top]
+    if env.daily_cap_usd is not None:
+        for ts, usd in in_month.items():
+            day = ts.date()
+            thresholds = env.thresholds if day == as_of else (1.0,)
+            alerts += threshold_alerts(env.name, "daily", usd, env.daily_cap_usd, thresholds, env.action,
+                                       f"{day}", day)
+    credits = weekly_credits(wh, env, as_of) if env.type == "exploration" else ()
+    for c in credits:
+        alerts += threshold_alerts(env.name, "credit", c.spent_usd, c.credit_usd, env.thresholds, env.action,
+                                   c.identity, c.week_start)
+    return Burn(env, first, as_of, burn, max((as_of - first).days + 1, 0), (last - first).days + 1, projection,
+                probability, breached_on, projected_date, tuple(credits), tuple(alerts))
+
+
+def weekly_credits(wh: Warehouse, env: Envelope, as_of: date) -> tuple[CreditUse, ...]:
+    """Spend per identity (`env.per`) in the week (Monday 00:00 UTC) containing as_of, largest first."""
+    week_start = as_of - timedelta(days=as_of.weekday())
+    s = series(wh, by=[env.per], freq="D", where=dict(env.match), start=week_start, end=as_of + timedelta(days=1))
+    totals = s.groupby(env.per)["y"].sum().sort_values(ascending=False)
+    return tuple(CreditUse(str(k), week_start, float(v), float(env.credit_usd_per_week))
+                 for k, v in totals.items() if v > 0)

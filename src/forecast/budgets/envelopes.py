@@ -1,0 +1,115 @@
+"""The budget file: envelopes (caps on a slice of spend) and guardrails (per-task and per-agent limits).
+
+YAML in, frozen dataclasses out, validated once here (unknown keys rejected; every problem is
+one line naming the file, the field path, the value and the rule). See data/budgets/budgets.yaml.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, with_config
+
+from ..errors import SpecError
+from ..specs import STRICT, Name, read_yaml, validate_document
+from ..usage.schema import TAGS
+
+MATCH_KEYS = (*TAGS, "agent_id", "provider", "model")
+ACTIONS = ("warn", "downgrade_model", "require_approval", "hard_stop")
+DEFAULT_THRESHOLDS = (0.8, 1.0)
+
+Action = Literal["warn", "downgrade_model", "require_approval", "hard_stop"]
+MatchKey = Literal["team_id", "cost_center", "feature_id", "workflow_name", "environment", "intent", "agent_id",
+                   "provider", "model"]
+Usd = Annotated[float, Field(gt=0, le=1e12)]
+
+
+def _check_thresholds(values: tuple[float, ...]) -> tuple[float, ...]:
+    if not values:
+        raise ValueError("give at least one threshold (a share of the cap, e.g. 0.8)")
+    if list(values) != sorted(set(values)):
+        raise ValueError("thresholds must be distinct and in ascending order")
+    return values
+
+
+Thresholds = Annotated[tuple[Annotated[float, Field(gt=0, le=5)], ...], AfterValidator(_check_thresholds)]
+Match = dict[MatchKey, Annotated[str, Field(min_length=1, max_length=200)]]
+
+
+@with_config(STRICT)
+@dataclass(frozen=True)
+class Envelope:
+    """A cap on the spend matching `match` (all tags must equal; "(untagged)" matches a missing tag).
+
+    production: a monthly cap (and optionally a daily cap) on the whole slice.
+    exploration: a credit per identity (`per`, default agent_id) that resets every Monday 00:00 UTC,
+    with an optional monthly cap on the slice as well.
+    """
+
+    name: Name
+    owner: Name
+    match: Match
+    type: Literal["production", "exploration"] = "production"
+    monthly_cap_usd: Usd | None = None
+    daily_cap_usd: Usd | None = None
+    credit_usd_per_week: Usd | None = None
+    per: MatchKey = "agent_id"
+    thresholds: Thresholds = DEFAULT_THRESHOLDS
+    action: Action = "warn"
+
+    def __post_init__(self) -> None:
+        if self.type == "production" and self.monthly_cap_usd is None:
+            raise ValueError("a production envelope needs monthly_cap_usd")
+        if self.type == "exploration" and self.credit_usd_per_week is None:
+            raise ValueError("an exploration envelope needs credit_usd_per_week (per identity, reset weekly)")
+        if self.type == "production" and self.credit_usd_per_week is not None:
+            raise ValueError("credit_usd_per_week applies to type: exploration only")
+
+
+@with_config(STRICT)
+@dataclass(frozen=True)
+class Guardrail:
+    """Limits for agent operations on the requests matching `match`; at least one limit is required."""
+
+    name: Name
+    match: Match
+    max_steps_per_task: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    max_usd_per_task: Usd | None = None
+    max_usd_per_agent_day: Usd | None = None
+    action: Action = "warn"
+
+    def __post_init__(self) -> None:
+        if (self.max_steps_per_task, self.max_usd_per_task, self.max_usd_per_agent_day) == (None, None, None):
+            raise ValueError("set at least one of max_steps_per_task, max_usd_per_task, max_usd_per_agent_day")
+
+
+def _unique(items: tuple) -> tuple:
+    seen: set[str] = set()
+    for item in items:
+        if item.name in seen:
+            raise ValueError(f"name {item.name!r} is used twice; names must be unique")
+        seen.add(item.name)
+    return items
+
+
+@with_config(STRICT)
+@dataclass(frozen=True)
+class BudgetFile:
+    budgets: Annotated[tuple[Envelope, ...], AfterValidator(_unique)]
+    guardrails: Annotated[tuple[Guardrail, ...], AfterValidator(_unique)] = ()
+    description: str = ""
+
+
+def parse_budgets_data(data: Any, source: str) -> BudgetFile:
+    """Validate parsed YAML as a budget file."""
+    doc = validate_document(BudgetFile, data, source)
+    if not doc.budgets and not doc.guardrails:
+        raise SpecError(f"{source}: budgets: []: give at least one envelope or guardrail")
+    return doc
+
+
+def load_budgets(path: str | Path) -> BudgetFile:
+    """Read and validate a budget YAML file."""
+    return parse_budgets_data(read_yaml(path), str(path))
