@@ -1,6 +1,6 @@
 # Two commands on a fresh machine with Python >= 3.11 and make:
-#   make report   set up .venv, then estimate every spec in data/workflows/ into reports/
-#   make test     set up .venv, then lint and run the tests
+#   make report   set up .venv, load the sample data into the warehouse, write the reports under reports/
+#   make test     set up .venv (and Debian's chromium for the browser tests), then lint and run the tests
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,6 +10,11 @@ STAMP := $(VENV)/.installed
 # needs multimethod.overload; pyarrow 21+ needs numpy 2).
 FOCUS_VENV := .venv-focus
 FOCUS_STAMP := $(FOCUS_VENV)/.installed
+# Browser tests drive Debian's chromium through Playwright (Playwright's own browser downloads are not used).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+WAREHOUSE := data/warehouse.duckdb
+SAMPLE := data/sample/requests.parquet data/sample/focus_billing.csv data/sample/otel_spans.json
 
 .PHONY: report test lint bench clean
 
@@ -17,7 +22,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,notebooks]'
 	touch $(STAMP)
 
 $(FOCUS_STAMP):
@@ -26,10 +31,15 @@ $(FOCUS_STAMP):
 	$(FOCUS_VENV)/bin/python -m pip install --quiet 'focus-validator==1.0.0' 'multimethod<2' 'pyarrow<21'
 	touch $(FOCUS_STAMP)
 
-report: $(STAMP)
-	$(BIN)/python -m forecast.reports
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
-test: $(STAMP) $(FOCUS_STAMP)
+report: $(STAMP)
+	$(BIN)/forecast ingest $(SAMPLE) --warehouse $(WAREHOUSE)
+	$(BIN)/forecast report estimate data/workflows/support_triage.yaml
+
+test: $(STAMP) $(FOCUS_STAMP) $(CHROMIUM)
 	$(BIN)/ruff check src tests benchmarks
 	FORECAST_FOCUS_VALIDATOR=$(CURDIR)/$(FOCUS_VENV)/bin/focus-validator $(BIN)/python -m pytest
 

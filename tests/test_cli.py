@@ -14,10 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from forecast.cli import main
-from forecast.prices import PriceBook
-from forecast.reports import write_estimates
 
-from .conftest import DAY, ROOT
+from .conftest import ROOT
 
 SPEC = """
 name: cli-test
@@ -113,18 +111,6 @@ def test_console_script_runs_as_a_real_process(spec):
                           capture_output=True, text=True)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.startswith("error: /nonexistent.yaml: cannot read")
-
-
-def test_report_runs_never_overwrite(tmp_path):
-    specs = tmp_path / "specs"
-    specs.mkdir()
-    (specs / "a.yaml").write_text(SPEC)
-    first = write_estimates(specs, tmp_path / "reports", PriceBook(), DAY, samples=500)
-    second = write_estimates(specs, tmp_path / "reports", PriceBook(), DAY, samples=500)
-    assert first != second
-    manifest = json.loads((second / "manifest.json").read_text())
-    assert manifest["outputs"] == ["a.txt", "a.json"] and str(specs / "a.yaml") in manifest["inputs"]
-    assert json.loads((first / "a.json").read_text())["per_task_usd"]["expected"] == pytest.approx(450e-6)
 
 
 def test_output_does_not_depend_on_the_process_hash_seed():

@@ -20,6 +20,12 @@ def _usd(x) -> str:
     return f"{x:.4g}"
 
 
+def md_usd(x) -> str:
+    """USD for Markdown prose: '\\$1,234', '\\$0.01403' (the dollar escaped so it is not read as math)."""
+    text = _usd(x)
+    return text if text == "n/a" else ("-" if text.startswith("-") else "") + "\\$" + text.lstrip("-")
+
+
 def _num(x) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
 

@@ -1,0 +1,73 @@
+"""`forecast report KIND [INPUT] [--PARAM VALUE ...]`: run a notebook report with papermill.
+
+The options of each kind are read from its notebook's `parameters` cell, so the CLI and the
+notebooks cannot drift apart: `price_date` is `--price-date`, and a name the notebook does not
+declare is rejected by the parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+from pathlib import Path
+
+from .errors import ForecastError
+from .reports import NOTEBOOKS, TYPES, notebook_parameters, notebook_path, run_report
+
+COMMANDS = ("report",)
+POSITIONAL = {"estimate": "spec", "roi": "case"}  # the parameter given as the positional INPUT
+NAMED_BY = {"estimate": "spec", "roi": "case", "monthly": "month", "self-hosting": "model"}
+FILE_PARAMETERS = ("spec", "case", "prices", "warehouse", "budgets")  # hashed into the manifest when they exist
+
+
+def add_parsers(sub, add_overrides_option) -> None:
+    """Register `report`; the kind's own options are parsed by kind_parser()."""
+    p = sub.add_parser("report", help="run a notebook report (estimate, monthly, roi, self-hosting) into reports/",
+                       description="Options after KIND are the notebook's parameters; "
+                                   "`forecast report KIND --help` lists them.", add_help=False)
+    p.add_argument("kind", choices=list(NOTEBOOKS))
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+
+
+def _boolean(text: str) -> bool:
+    if text.lower() in ("true", "yes", "1"):
+        return True
+    if text.lower() in ("false", "no", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r} is not true or false")
+
+
+def kind_parser(kind: str) -> argparse.ArgumentParser:
+    """The parser of one report kind, built from its notebook's parameters cell."""
+    params = notebook_parameters(notebook_path(kind))
+    p = argparse.ArgumentParser(prog=f"forecast report {kind}")
+    for name, info in params.items():
+        kind_type = _boolean if info["inferred_type_name"] == "bool" else TYPES[info["inferred_type_name"]]
+        helptext = f"{info['help']} (default {info['default']})"
+        if POSITIONAL.get(kind) == name:
+            p.add_argument(name, type=kind_type, help=helptext)
+        else:
+            p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind_type, default=None, help=helptext)
+    p.add_argument("--name", dest="_name", default=None, help="report folder name (default: from the input)")
+    p.add_argument("--reports-dir", dest="_root", default="reports", help="where reports go (default reports/)")
+    return p
+
+
+def run(args, book) -> tuple[str, int]:
+    """Run the report; prints the folder and its files."""
+    ns = kind_parser(args.kind).parse_args(args.rest)
+    values = {k: v for k, v in vars(ns).items() if not k.startswith("_") and v is not None}
+    defaults = notebook_parameters(notebook_path(args.kind))
+    named_by = NAMED_BY[args.kind]
+    source = values.get(named_by, ast.literal_eval(defaults[named_by]["default"]))
+    name = ns._name or Path(str(source)).stem
+    inputs = []
+    for param in FILE_PARAMETERS:
+        if param in defaults:
+            value = values.get(param, ast.literal_eval(defaults[param]["default"]))
+            if value and value != "none":
+                if not Path(value).exists():
+                    raise ForecastError(f"--{param}: {value}: file not found")
+                inputs.append(Path(value))
+    out = run_report(args.kind, name, values, inputs, Path(ns._root))
+    return "".join(f"{p}\n" for p in sorted(out.iterdir())) + f"report written to {out}/\n", 0

@@ -1,0 +1,97 @@
+"""Notebook reports: parameters checked against the notebooks, papermill runs, offline HTML."""
+
+import json
+import re
+
+import pytest
+
+from forecast.cli import main
+from forecast.errors import ForecastError
+from forecast.report_commands import POSITIONAL, kind_parser
+from forecast.reports import NOTEBOOKS, TYPES, check_parameters, notebook_parameters, notebook_path, run_report
+
+from .browser import open_offline
+from .conftest import ROOT
+
+SPEC = """
+name: report-test
+volume: {tasks_per_month: 2000}
+steps:
+  - {name: a, model: gpt-4o-mini, provider: openai, input_tokens: {user: 1000}, output_tokens: 500}
+outcome: {success_rate: 0.8, human_cost_usd_per_task: 4.0}
+"""
+PRESENT = [k for k, name in NOTEBOOKS.items() if (ROOT / "notebooks" / name).exists()]
+
+
+@pytest.mark.parametrize("kind", PRESENT)
+def test_every_notebook_parameter_is_a_typed_documented_cli_option(kind):
+    params = notebook_parameters(notebook_path(kind))
+    parser = kind_parser(kind)
+    options = {a.dest: a for a in parser._actions}
+    for name, info in params.items():
+        assert info["inferred_type_name"] in TYPES and info["help"], f"{kind}: {name} needs a type and a help text"
+        assert name in options, f"{kind}: parameter {name} has no CLI option"
+        assert (options[name].option_strings == []) == (POSITIONAL.get(kind) == name)
+    extra = {d for d in options if not d.startswith("_") and d != "help"} - set(params)
+    assert not extra, f"{kind}: CLI options without a notebook parameter: {extra}"
+
+
+def test_unknown_and_mistyped_parameters_are_rejected():
+    notebook = notebook_path("estimate")
+    with pytest.raises(ForecastError) as err:
+        check_parameters(notebook, {"spec": "x.yaml", "sample": 10, "seed": "zero"})
+    assert err.value.problems == [
+        "estimate.ipynb: parameter 'sample' is unknown; known: " + ", ".join(notebook_parameters(notebook)),
+        "estimate.ipynb: parameter 'seed' = 'zero' must be a int",
+    ]
+    assert check_parameters(notebook, {"samples": 10}) == {"samples": 10}
+
+
+def test_cli_rejects_a_parameter_the_notebook_does_not_declare(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["report", "estimate", "spec.yaml", "--bogus", "1"])
+    assert exit_.value.code == 2 and "unrecognized arguments: --bogus" in capsys.readouterr().err
+
+
+def test_estimate_report_runs_offline_and_is_never_overwritten(tmp_path, capsys):
+    spec = tmp_path / "small.yaml"
+    spec.write_text(SPEC)
+    argv = ["report", "estimate", str(spec), "--price-date", "2026-11-25", "--prices", "none", "--samples", "2000",
+            "--scenarios", "200", "--months", "3", "--alternatives", "openai:gpt-4.1-nano",
+            "--reports-dir", str(tmp_path / "reports")]
+    assert main(argv) == 0
+    first = tmp_path / "reports" / "estimate" / "small"
+    assert f"report written to {first}/" in capsys.readouterr().out
+    assert main(argv) == 0
+    second = tmp_path / "reports" / "estimate" / "small-v2"
+    assert second.is_dir() and sorted(p.name for p in first.iterdir()) == [
+        "estimate.html", "estimate.ipynb", "manifest.json"]
+
+    manifest = json.loads((first / "manifest.json").read_text())
+    assert manifest["parameters"]["samples"] == 2000 and manifest["kind"] == "estimate"
+    assert set(manifest["inputs"]) == {str(spec)}
+
+    html = (first / "estimate.html").read_text()
+    assert not re.search(r"<script[^>]+src=|<link[^>]+href=\"https?:", html), "reports must not load scripts"
+    page = open_offline(first / "estimate.html", tmp_path / "estimate.png")
+    assert page["blocked"] == []
+    assert len(page["charts"]) >= 2 and all(c["width"] > 100 and c["height"] > 50 for c in page["charts"])
+    assert (tmp_path / "estimate.png").stat().st_size > 20_000
+    text = page["text"]
+    assert "def " not in text and "import " not in text, "code cells are left out"
+    # gpt-4o-mini (genai-prices): $0.15 / $0.60 per Mtok: 1000 x 0.15e-6 + 500 x 0.60e-6 = $0.00045 a task;
+    # 2,000 tasks: $0.90 a month; success 0.8: $0.0005625 per outcome; vs $4.00 human: 0.0140625%
+    assert "one task costs $0.00045 on average" in text
+    assert "the first month costs $0.9 " in text
+    assert "each successful outcome costs $0.0005625" in text
+    # gpt-4.1-nano (genai-prices): $0.10 / $0.40 per Mtok: 1000 x 0.10e-6 + 500 x 0.40e-6 = $0.0003 a task
+    assert "all calls on openai:gpt-4.1-nano at $0.6 a month (-33% against the spec as written)" in text
+
+
+def test_a_failing_cell_fails_the_run_and_keeps_the_notebook_aside(tmp_path):
+    with pytest.raises(ForecastError) as err:
+        run_report("estimate", "broken", {"spec": str(tmp_path / "missing.yaml"), "prices": "none"}, [],
+                   tmp_path / "reports")
+    assert "failed: SpecError" in str(err.value)
+    assert not (tmp_path / "reports" / "estimate" / "broken").exists()
+    assert (tmp_path / "reports" / "estimate" / "failed-broken" / "estimate.ipynb").exists()
