@@ -1,0 +1,218 @@
+"""GPU, GPU-price and model catalogs: validated once when read, frozen dataclasses afterwards.
+
+Files (defaults under data/gpu/): gpus.csv (specs), gpu_prices.csv (USD per GPU-hour by provider
+and pricing), models.yaml (architecture facts from published config.json files). Every row names
+its source and an as-of date.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import functools
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, with_config
+
+from ..errors import ForecastError, SpecError
+from ..specs import STRICT, read_yaml, validate_document
+
+DATA_DIR = Path(__file__).resolve().parents[3] / "data" / "gpu"
+PRICINGS = ("on_demand", "commit_1y", "commit_3y", "spot")
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=1, le=1_000_000)]
+Source = Annotated[str, Field(min_length=3)]
+AsOf = Annotated[str, Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$")]
+
+
+@with_config(STRICT)
+@dataclass(frozen=True)
+class Gpu:
+    """One GPU: memory (GB = 1e9 bytes), bandwidth, dense tensor throughput and interconnect."""
+
+    gpu: str
+    name: str
+    memory_gb: Positive
+    memory_bandwidth_tb_per_s: Positive
+    bf16_dense_tflops: Positive
+    int8_dense_tops: Positive
+    interconnect: str
+    interconnect_gb_per_s: Positive
+    max_gpus_per_node: Count
+    source: Source
+    as_of: AsOf
+    fp8_dense_tflops: Positive | None = None
+    aliases: tuple[str, ...] = ()
+
+
+@with_config(STRICT)
+@dataclass(frozen=True)
+class GpuPrice:
+    """A published hourly price of one GPU (per GPU, instance price divided by its GPU count)."""
+
+    gpu: str
+    provider: str
+    offering: str
+    pricing: Literal["on_demand", "commit_1y", "commit_3y", "spot"]
+    usd_per_gpu_hour: Positive
+    source: Source
+    as_of: AsOf
+
+
+@with_config(STRICT)
+@dataclass(frozen=True)
+class Model:
+    """Architecture facts of an open-weight model (from its config.json)."""
+
+    name: str
+    attention: Literal["mha", "gqa", "mla"]
+    layers: Count
+    hidden_size: Count
+    attention_heads: Count
+    kv_heads: Count
+    head_dim: Count
+    vocab_size: Count
+    total_params_b: Positive
+    active_params_b: Positive
+    max_context_tokens: Count
+    source: Source
+    as_of: AsOf
+    aliases: tuple[str, ...] = ()
+    replaces: tuple[str, ...] = ()
+    routed_experts: Count | None = None
+    experts_per_token: Count | None = None
+    kv_lora_rank: Count | None = None
+    qk_rope_head_dim: Count | None = None
+
+
+@with_config(STRICT)
+@dataclass(frozen=True)
+class ModelFile:
+    models: tuple[Model, ...]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """GPUs, their prices and models, looked up by name or alias (case-insensitive)."""
+
+    gpus: dict[str, Gpu]
+    prices: tuple[GpuPrice, ...]
+    models: dict[str, Model]
+
+    def gpu(self, name: str) -> Gpu:
+        return _find(self.gpus, name, "GPU")
+
+    def model(self, name: str) -> Model:
+        return _find(self.models, name, "model")
+
+    def prices_of(self, gpu: str, pricing: str = "on_demand", provider: str | None = None) -> tuple[GpuPrice, ...]:
+        """Catalog prices of one GPU at one pricing (and provider); error naming what exists if none."""
+        if pricing not in PRICINGS:
+            raise ForecastError(f"pricing {pricing!r}: must be one of {', '.join(PRICINGS)}")
+        key = self.gpu(gpu).gpu
+        rows = tuple(p for p in self.prices if p.gpu == key and p.pricing == pricing
+                     and (provider is None or p.provider == provider.lower()))
+        if not rows:
+            have = sorted({f"{p.provider}:{p.pricing}" for p in self.prices if p.gpu == key})
+            who = f" from provider {provider!r}" if provider else ""
+            raise ForecastError(f"GPU {key}: no {pricing} price{who} in the GPU price catalog; it has "
+                                f"{', '.join(have) or 'none'}")
+        return rows
+
+    def gpu_usd_per_hour(self, gpu: str, pricing: str = "on_demand", provider: str | None = None) -> float:
+        """USD per GPU-hour: the provider's price, or the median over the catalog's providers."""
+        return float(statistics.median(p.usd_per_gpu_hour for p in self.prices_of(gpu, pricing, provider)))
+
+
+def _find(table: dict, name: str, what: str):
+    key = name.strip().lower()
+    for item in table.values():
+        if key == item_name(item) or key in item.aliases:
+            return item
+    names = {n: item_name(item) for item in table.values() for n in (item_name(item), *item.aliases)}
+    near = difflib.get_close_matches(key, list(names), n=4, cutoff=0.4)
+    near = list(dict.fromkeys(names[n] for n in near))
+    hint = f"closest known: {', '.join(near)}" if near else f"known: {', '.join(sorted(table))}"
+    raise ForecastError(f"unknown {what} {name!r}: {hint}")
+
+
+def item_name(item: Gpu | Model) -> str:
+    return item.gpu if isinstance(item, Gpu) else item.name
+
+
+def _csv_rows(path: Path) -> list[tuple[int, dict]]:
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read: {exc.strerror}") from None
+    return [(i + 2, {k: (None if v in ("", None) else v.strip()) for k, v in row.items()})
+            for i, row in enumerate(rows)]
+
+
+def load_gpus(path: str | Path) -> dict[str, Gpu]:
+    """Read and validate a GPU spec CSV; errors name the file, line, field and rule."""
+    gpus: dict[str, Gpu] = {}
+    for line, row in _csv_rows(Path(path)):
+        row = {k: v for k, v in row.items() if v is not None}
+        row["aliases"] = tuple(a.strip().lower() for a in row.get("aliases", "").split(";") if a.strip())
+        row["gpu"] = row.get("gpu", "").lower()
+        gpu = validate_document(Gpu, row, f"{path}: line {line}")
+        if gpu.gpu in gpus:
+            raise SpecError(f"{path}: line {line}: gpu: {gpu.gpu!r}: listed twice")
+        gpus[gpu.gpu] = gpu
+    return gpus
+
+
+def load_prices(path: str | Path, gpus: dict[str, Gpu]) -> tuple[GpuPrice, ...]:
+    """Read and validate a GPU price CSV; every row must name a GPU of the spec catalog."""
+    prices = []
+    for line, row in _csv_rows(Path(path)):
+        row = {k: v for k, v in row.items() if v is not None}
+        row["gpu"], row["provider"] = row.get("gpu", "").lower(), row.get("provider", "").lower()
+        price = validate_document(GpuPrice, row, f"{path}: line {line}")
+        if price.gpu not in gpus:
+            raise SpecError(f"{path}: line {line}: gpu: {price.gpu!r}: not in the GPU catalog "
+                            f"({', '.join(sorted(gpus))})")
+        prices.append(price)
+    return tuple(prices)
+
+
+def load_models(path: str | Path) -> dict[str, Model]:
+    """Read and validate a models YAML file (architecture facts)."""
+    data = read_yaml(path)
+    models = validate_document(ModelFile, {} if data is None else data, str(path)).models
+    out: dict[str, Model] = {}
+    for i, m in enumerate(models):
+        where = f"{path}: models[{i}]"
+        if m.name.lower() in out:
+            raise SpecError(f"{where}.name: {m.name!r}: listed twice")
+        if m.active_params_b > m.total_params_b:
+            raise SpecError(f"{where}.active_params_b: {m.active_params_b}: must not exceed total_params_b")
+        if m.attention_heads % m.kv_heads:
+            raise SpecError(f"{where}.kv_heads: {m.kv_heads}: must divide attention_heads {m.attention_heads}")
+        if m.attention == "mla" and (m.kv_lora_rank is None or m.qk_rope_head_dim is None):
+            raise SpecError(f"{where}.attention: 'mla' needs kv_lora_rank and qk_rope_head_dim")
+        if (m.routed_experts is None) != (m.experts_per_token is None):
+            raise SpecError(f"{where}: routed_experts and experts_per_token go together (MoE) or not at all")
+        for j, r in enumerate(m.replaces):
+            if ":" not in r:
+                raise SpecError(f"{where}.replaces[{j}]: {r!r}: must be provider:model")
+        object.__setattr__(m, "aliases", tuple(a.lower() for a in m.aliases))
+        out[m.name.lower()] = m
+    return out
+
+
+@functools.cache
+def _load(gpus_path: str, prices_path: str, models_path: str) -> Catalog:
+    gpus = load_gpus(gpus_path)
+    return Catalog(gpus, load_prices(prices_path, gpus), load_models(models_path))
+
+
+def load_catalog(directory: str | Path | None = None) -> Catalog:
+    """The catalog in `directory` (default data/gpu/ of this checkout), read once per process."""
+    d = Path(directory) if directory is not None else DATA_DIR
+    return _load(str(d / "gpus.csv"), str(d / "gpu_prices.csv"), str(d / "models.yaml"))

@@ -1,0 +1,78 @@
+"""GPU memory: weight bytes by precision, KV-cache bytes per token (GQA, MHA, MLA), and how many
+sequences fit. Sizes in bytes (GB = 1e9 bytes, as GPU datasheets count)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ForecastError
+from .catalog import Gpu, Model
+
+PRECISIONS = ("bf16", "fp8", "int8", "int4")
+KV_PRECISIONS = ("bf16", "fp8")
+# Bytes per weight. int4 is weight-only (AWQ/GPTQ style): 4 bits plus one fp16 scale per group of
+# 128 weights = 4.125 bits. int8 per-channel scales are negligible (one per output row).
+BYTES_PER_PARAM = {"bf16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": (4 + 16 / 128) / 8}
+BYTES_PER_KV_VALUE = {"bf16": 2.0, "fp8": 1.0}
+# Share of GPU memory the serving engine may use (vLLM's default gpu_memory_utilization = 0.9) and
+# what it holds besides weights and KV cache per GPU (CUDA context, activations, CUDA graphs).
+ENGINE_MEMORY_FRACTION = 0.90
+RUNTIME_OVERHEAD_GB_PER_GPU = 2.0
+
+
+def check_precision(gpu: Gpu, precision: str, kv_precision: str = "bf16") -> None:
+    """Raise ForecastError when the GPU cannot run the weight or KV-cache precision."""
+    if precision not in PRECISIONS:
+        raise ForecastError(f"precision {precision!r}: must be one of {', '.join(PRECISIONS)}")
+    if kv_precision not in KV_PRECISIONS:
+        raise ForecastError(f"KV-cache precision {kv_precision!r}: must be one of {', '.join(KV_PRECISIONS)}")
+    if "fp8" in (precision, kv_precision) and gpu.fp8_dense_tflops is None:
+        raise ForecastError(f"GPU {gpu.gpu} has no FP8 tensor cores: use bf16, int8 or int4 weights and a bf16 "
+                            "KV cache, or an FP8 GPU (h100, h200, l40s, l4, b200)")
+
+
+def weight_bytes(model: Model, precision: str) -> float:
+    """Bytes of all stored weights at `precision`."""
+    return model.total_params_b * 1e9 * BYTES_PER_PARAM[precision]
+
+
+def kv_values_per_token(model: Model) -> int:
+    """Values cached per token over all layers: 2 x KV heads x head dim (K and V), or for MLA one
+    compressed latent of kv_lora_rank + qk_rope_head_dim."""
+    if model.attention == "mla":
+        return model.layers * (model.kv_lora_rank + model.qk_rope_head_dim)
+    return 2 * model.layers * model.kv_heads * model.head_dim
+
+
+def kv_bytes_per_token(model: Model, kv_precision: str = "bf16") -> float:
+    """KV-cache bytes of one token of context (whole model, one copy)."""
+    return kv_values_per_token(model) * BYTES_PER_KV_VALUE[kv_precision]
+
+
+def kv_bytes_per_token_per_gpu(model: Model, tp: int, kv_precision: str = "bf16") -> float:
+    """KV bytes one GPU holds per token under tensor parallelism `tp`: KV heads are split across GPUs,
+    replicated when there are fewer KV heads than GPUs; an MLA latent is replicated on every GPU."""
+    if model.attention == "mla":
+        return kv_bytes_per_token(model, kv_precision)
+    heads_per_gpu = -(-model.kv_heads // tp)  # ceil
+    return 2 * model.layers * heads_per_gpu * model.head_dim * BYTES_PER_KV_VALUE[kv_precision]
+
+
+def kv_capacity_tokens(model: Model, gpu: Gpu, precision: str, tp: int, kv_precision: str = "bf16") -> float:
+    """Tokens of KV cache one replica of `tp` GPUs can hold after weights and overhead (<= 0: no fit)."""
+    free_gb_per_gpu = (gpu.memory_gb * ENGINE_MEMORY_FRACTION - RUNTIME_OVERHEAD_GB_PER_GPU
+                       - weight_bytes(model, precision) / tp / 1e9)
+    return free_gb_per_gpu * 1e9 / kv_bytes_per_token_per_gpu(model, tp, kv_precision)
+
+
+def max_concurrent_sequences(model: Model, gpu: Gpu, precision: str, tp: int, input_tokens, output_tokens,
+                             kv_precision: str = "bf16"):
+    """Sequences of input + output tokens whose full KV cache fits in one replica at once (floor, >= 0)."""
+    tokens = np.asarray(input_tokens, dtype=float) + np.asarray(output_tokens, dtype=float)
+    capacity = kv_capacity_tokens(model, gpu, precision, tp, kv_precision)
+    return np.maximum(np.floor(capacity / tokens), 0.0)
+
+
+def fits(model: Model, gpu: Gpu, precision: str, tp: int, sequence_tokens: float, kv_precision: str = "bf16") -> bool:
+    """Whether weights plus the KV cache of one sequence of `sequence_tokens` fit on `tp` GPUs."""
+    return bool(kv_capacity_tokens(model, gpu, precision, tp, kv_precision) >= sequence_tokens)
