@@ -1,0 +1,138 @@
+"""Business-case validation, scenarios and the `forecast roi` command."""
+
+import json
+
+import pytest
+
+from forecast.cli import main, run
+from forecast.errors import PriceError, SpecError
+from forecast.finance import compile_case, parse_case_data
+from forecast.finance.report import evaluate, roi_document
+from forecast.finance.scenarios import path_segments
+from forecast.specs import read_yaml
+from tests.conftest import ROOT
+from tests.finance_cases import tiny_case, write_case
+
+NPV_1PCT = -1000 - 1000 / 1.01 + 899 / 1.01**2 + 1898 / 1.01**3  # see test_finance_metrics.py
+
+
+def _problems(tmp_path, book, **changes) -> str:
+    path = write_case(tmp_path, tiny_case(**changes))
+    with pytest.raises(SpecError) as info:
+        compile_case(parse_case_data(read_yaml(path), str(path)), book)
+    return str(info.value)
+
+
+def test_horizon_shorter_than_build_phase(tmp_path, book):
+    msg = _problems(tmp_path, book, horizon_months=2, build={"months": 2})
+    assert "case.yaml: horizon_months: 2: must be longer than build.months (2)" in msg
+
+
+@pytest.mark.parametrize(("field", "value", "rule"), [
+    ("discount_rate_annual", 1.5, "an annual discount rate must lie in [0, 1]"),
+    ("discount_rate_annual", -0.1, "an annual discount rate must lie in [0, 1]"),
+    ("tax_rate", 0.95, "a tax rate must lie in [0, 0.9]"),
+    ("token_price_decline_per_year", 1.0, "a token price decline per year must lie in [-0.5, 0.95]"),
+])
+def test_rates_outside_sensible_bounds(tmp_path, book, field, value, rule):
+    msg = _problems(tmp_path, book, finance={"discount_rate_annual": 0.1, field: value})
+    assert f"case.yaml: finance.{field}: {value}: {rule}" in msg
+
+
+def test_unknown_workflow_spec_reference(tmp_path, book):
+    case = tiny_case()
+    case["workflows"][0]["spec"] = "missing.yaml"
+    msg = _problems(tmp_path, book, workflows=case["workflows"])
+    assert "case.yaml: workflows[0].spec: 'missing.yaml': no such workflow spec file" in msg
+
+
+def test_unknown_model_in_referenced_spec_names_the_spec(tmp_path, book):
+    path = write_case(tmp_path, tiny_case())
+    (tmp_path / "tiny.yaml").write_text((tmp_path / "tiny.yaml").read_text().replace("m-small", "m-nope"))
+    with pytest.raises(PriceError, match=r"tiny.yaml: steps\[0\].model: 'm-nope'"):
+        compile_case(parse_case_data(read_yaml(path), str(path)), book)
+
+
+def test_other_inconsistencies_are_one_line_each(tmp_path, book):
+    wf = tiny_case()["workflows"]
+    wf[0]["benefits"] = {"human_cost_usd_per_task": 3, "labour": {"minutes_saved_per_task": 5, "usd_per_hour": 50}}
+    wf[0]["adoption"] = {"plan": [0.5], "s_curve": {"midpoint_month": 3, "steepness_per_month": 1}}
+    msg = _problems(tmp_path, book, workflows=wf, people=[], unknown_field=1)
+    assert "give one of labour or human_cost_usd_per_task" in msg
+    assert "adoption takes exactly one of s_curve or plan" in msg
+    assert "case.yaml: unknown_field: unknown field (check the spelling)" in msg
+    assert "case.yaml: scenarios[0].name: 'base': reserved" in _problems(
+        tmp_path, book, scenarios=[{"name": "base", "set": {}}])
+    assert "hardware[0].month: 9: must lie within the horizon" in _problems(
+        tmp_path, book, hardware=[{"name": "x", "usd": 1, "useful_life_months": 3, "month": 9}])
+
+
+def test_scenario_changes_are_validated_and_applied(tmp_path, book):
+    scenarios = [{"name": "no-discount", "set": {"finance.discount_rate_annual": 0.0}},
+                 {"name": "bad-rate", "set": {"finance.discount_rate_annual": 3}},
+                 {"name": "bad-path", "set": {"workflows[4].adoption": {"plan": [1]}}}]
+    path = write_case(tmp_path, tiny_case(scenarios=scenarios))
+    doc = roi_document(path, book, ["base", "no-discount"], samples=0)
+    base, flat = doc["results"]
+    assert base["summary"]["npv_usd"] == pytest.approx(NPV_1PCT, rel=1e-12)
+    assert flat["summary"]["npv_usd"] == pytest.approx(-1000 - 1000 + 899 + 1898)
+    assert doc["comparison"][0]["npv_usd_b_minus_a"] == pytest.approx(797 - NPV_1PCT)
+    with pytest.raises(SpecError, match=r"case.yaml \(scenario bad-rate\): finance.discount_rate_annual: 3:"):
+        roi_document(path, book, ["bad-rate"], samples=0)
+    with pytest.raises(SpecError, match=r"scenarios\[2\].set: 'workflows\[4\].adoption': the case has no "):
+        roi_document(path, book, ["bad-path"], samples=0)
+    with pytest.raises(SpecError, match="scenario 'nope': unknown; the case has base, no-discount, bad-rate, bad-path"):
+        roi_document(path, book, ["nope"], samples=0)
+
+
+def test_path_segments():
+    assert path_segments("workflows[0].benefits.labour") == ["workflows", 0, "benefits", "labour"]
+    for bad in ("", "[0]", "a..b", "a.[0]", "a b"):
+        with pytest.raises(ValueError):
+            path_segments(bad)
+
+
+def test_monte_carlo_is_seeded_and_brackets_the_expected_npv(tmp_path, book):
+    case = tiny_case()
+    case["workflows"][0]["tasks_per_month"] = {"triangular": [500, 1000, 1500]}
+    path = write_case(tmp_path, case)
+    parsed = parse_case_data(read_yaml(path), str(path))
+    a, b = evaluate(parsed, book, samples=500, seed=3), evaluate(parsed, book, samples=500, seed=3)
+    assert a["monte_carlo"] == b["monte_carlo"]
+    mc = a["monte_carlo"]
+    assert 0 < mc["p_npv_positive"] < 1  # at 500 tasks/month the case loses money (break-even ~ 1,000 x 0.71)
+    assert mc["npv_usd"]["p10"] < a["summary"]["npv_usd"] < mc["npv_usd"]["p90"]
+
+
+def test_tornado_moves_one_driver_at_a_time(tmp_path, book):
+    path = write_case(tmp_path, tiny_case())
+    result = evaluate(parse_case_data(read_yaml(path), str(path)), book, samples=0, tornado_change=0.1)
+    rows = {r["driver"]: r for r in result["tornado"]["rows"]}
+    # human cost 3 -> 2.7 / 3.3 moves benefits by 0.3 x (500 in m2, 1000 in m3)
+    delta = 0.3 * (500 / 1.01**2 + 1000 / 1.01**3)
+    assert rows["tiny.human_cost_usd_per_task"]["npv_high_usd"] == pytest.approx(NPV_1PCT + delta)
+    assert rows["tiny.human_cost_usd_per_task"]["npv_low_usd"] == pytest.approx(NPV_1PCT - delta)
+    assert rows["tiny.success_rate"]["high_value"] == 1.0  # a probability is never moved past 1
+
+
+def test_cli_roi_json_and_table(tmp_path, book, capsys):
+    path = write_case(tmp_path, tiny_case(scenarios=[{"name": "flat", "set": {"finance.discount_rate_annual": 0}}]))
+    out, status = run(["roi", str(path), "--format", "json", "--samples", "50", "--prices", book.overrides_path])
+    doc = json.loads(out)
+    assert status == 0 and doc["schema"] == "forecast.roi/1"
+    assert doc["results"][0]["summary"]["npv_usd"] == pytest.approx(NPV_1PCT, rel=1e-12)
+    out, _ = run(["roi", str(path), "--scenario", "base", "--scenario", "flat", "--samples", "0",
+                  "--prices", book.overrides_path])
+    assert "Scenarios side by side" in out and "payback" in out and "month 3" in out
+    assert main(["roi", str(tmp_path / "nope.yaml")]) == 2
+    assert "nope.yaml: cannot read" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["support_triage.yaml"])
+def test_example_cases_evaluate(name):
+    from forecast.prices import PriceBook
+
+    book = PriceBook.from_file(ROOT / "data" / "prices" / "overrides.yaml")
+    doc = roi_document(ROOT / "data" / "cases" / name, book, ["base"], samples=200)
+    s = doc["results"][0]["summary"]
+    assert s["npv_usd"] > 0 and s["payback_month"] is not None
