@@ -128,7 +128,7 @@ def test_cli_roi_json_and_table(tmp_path, book, capsys):
     assert "nope.yaml: cannot read" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name", ["support_triage.yaml"])
+@pytest.mark.parametrize("name", ["support_triage.yaml", "support_triage_self_hosted.yaml"])
 def test_example_cases_evaluate(name):
     from forecast.prices import PriceBook
 
@@ -136,3 +136,20 @@ def test_example_cases_evaluate(name):
     doc = roi_document(ROOT / "data" / "cases" / name, book, ["base"], samples=200)
     s = doc["results"][0]["summary"]
     assert s["npv_usd"] > 0 and s["payback_month"] is not None
+
+
+def test_self_hosted_serving_bills_the_gpu_fleet_for_the_months_tokens(tmp_path, book):
+    from forecast.finance import expected_drivers, monthly_cash_flows
+    from forecast.gpu import self_hosted_cost
+
+    wf = tiny_case()["workflows"]
+    wf[0]["serving"] = {"self_hosted": {"model": "llama-3.1-8b", "gpu": "l4", "pricing": "on_demand"}}
+    path = write_case(tmp_path, tiny_case(workflows=wf))
+    cc = compile_case(parse_case_data(read_yaml(path), str(path)), book)
+    flows = monthly_cash_flows(cc, expected_drivers(cc))
+    # one call per task of 1,000 input + 500 output tokens: 500 tasks in month 2, 1,000 in month 3
+    fleet = [self_hosted_cost("llama-3.1-8b", "l4", tokens_per_month=n * 1500.0, input_tokens_per_request=1000.0,
+                              output_tokens_per_request=500.0).monthly_usd for n in (500, 1000)]
+    assert fleet[0] > 0
+    assert flows.costs["inference (self-hosted GPUs)"].tolist() == [0.0, 0.0, *fleet]
+    assert "inference (API)" not in flows.costs

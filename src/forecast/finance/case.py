@@ -154,7 +154,8 @@ class SelfHosted:
     precision: Name = "bf16"
     peak_to_average: Annotated[float, Field(ge=1, le=20)] = 2.0
     target_utilisation: Annotated[float, Field(gt=0, le=1)] = 0.7
-    pricing: Name = "on_demand"
+    pricing: Literal["on_demand", "commit_1y", "commit_3y", "spot"] = "on_demand"
+    provider: Name | None = None  # a GPU provider in data/gpu/gpu_prices.csv; default: the median price
 
 
 @with_config(STRICT)

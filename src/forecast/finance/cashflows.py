@@ -114,7 +114,7 @@ def _self_hosted_usd(cw: CaseWorkflow, d: dict, tasks: np.ndarray, live: np.ndar
                                 input_tokens_per_request=float(tokens_in), output_tokens_per_request=float(tokens_out),
                                 precision=sh.precision,
                                 peak_to_average=sh.peak_to_average, target_utilisation=sh.target_utilisation,
-                                pricing=sh.pricing)
+                                pricing=sh.pricing, provider=sh.provider)
         usd[sel] = np.broadcast_to(np.asarray(cost.monthly_usd, dtype=float), (int(sel.sum()),))
     return usd
 
@@ -181,3 +181,24 @@ def monthly_cash_flows(cc: CompiledCase, drivers: dict, volume_factor=1.0) -> Ca
         opex = sum((v for k, v in costs.items() if k != "hardware (purchase)"), np.zeros(shape))
         tax = case.finance.tax_rate * (sum(benefits.values(), np.zeros(shape)) - opex - depreciation)
     return CashFlows(costs, benefits, depreciation, tax, tasks_by, successes_by)
+
+
+def fleet_detail(cw: CaseWorkflow, drivers: dict, flows: CashFlows) -> dict:
+    """The self-hosted fleet in the busiest month (from forecast.gpu): replica shape, GPUs, price and source."""
+    from ..gpu import self_hosted_cost
+
+    sh, w, d = cw.self_hosted, cw.label, drivers
+    month = int(np.argmax(flows.tasks[w]))
+    calls = d[f"{w}.model_calls_per_task"] or 1.0
+    tokens = flows.tasks[w][month] * (d[f"{w}.input_tokens_per_task"] + d[f"{w}.output_tokens_per_task"]) \
+        + d[f"{w}.background_tokens_per_month"]
+    c = self_hosted_cost(sh.model, sh.gpu, tokens_per_month=tokens,
+                         input_tokens_per_request=d[f"{w}.input_tokens_per_task"] / calls,
+                         output_tokens_per_request=d[f"{w}.output_tokens_per_task"] / calls, precision=sh.precision,
+                         peak_to_average=sh.peak_to_average, target_utilisation=sh.target_utilisation,
+                         pricing=sh.pricing, provider=sh.provider)
+    return {"model": sh.model, "gpu": c.gpu, "precision": c.precision, "pricing": c.pricing,
+            "busiest_month": month, "tokens_per_month": float(tokens), "gpus_per_replica": c.gpus_per_replica,
+            "replicas": float(c.replicas), "gpu_count": float(c.gpu_count), "gpu_usd_per_hour": c.gpu_usd_per_hour,
+            "monthly_usd": float(c.monthly_usd), "usd_per_mtok": float(c.usd_per_mtok),
+            "utilisation": float(c.utilisation), "gpu_price_source": c.price_source}

@@ -93,6 +93,14 @@ def result_table(result: dict, case: dict, monthly: bool = False) -> list[str]:
         rows.append(["payback P10 / P50 / P90", " / ".join("past horizon" if p[k] is None else f"month {p[k]:.0f}"
                                                           for k in ("p10", "p50", "p90"))])
     lines += _table(["", ""], rows, left=2)[1:]
+    for wf in result["workflows"]:
+        if wf["serving"] != "api":
+            f = wf["serving"]["self_hosted"]
+            lines += [f"{wf['name']}: self-hosted {f['model']} ({f['precision']}) on {f['gpu_count']:.0f} x {f['gpu']} "
+                      f"({f['replicas']:.0f} replica(s) of {f['gpus_per_replica']}) in its busiest month: "
+                      f"{_usd(f['monthly_usd'])} USD/month, {f['utilisation']:.0%} utilised, "
+                      f"{_usd(f['usd_per_mtok'])} USD per million tokens",
+                      f"  GPU price {f['gpu_usd_per_hour']:.2f} USD/GPU-hour {f['pricing']}: {f['gpu_price_source']}"]
     lines += ["", "Cash flows (USD; - cost, + benefit)", *_yearly(result, monthly)]
     t = result["tornado"]
     lines += ["", f"Tornado: NPV with each driver at -/+{t['change']:.0%} (top 8 by swing)"]

@@ -11,7 +11,7 @@ from .. import __version__
 from ..prices import PriceBook
 from ..workload import steps_priced_by_drawn_input
 from .case import Case, load_case_document, parse_case_data
-from .cashflows import CashFlows, monthly_cash_flows
+from .cashflows import CashFlows, fleet_detail, monthly_cash_flows
 from .economics import CompiledCase, compile_case, expected_drivers
 from .metrics import discounted_payback_month, irr_annual, npv_usd, payback_month, roi
 from .scenarios import BASE, case_variant, scenario_names
@@ -116,10 +116,9 @@ def evaluate(case: Case, book: PriceBook, name: str = BASE, samples: int = 2_000
     return {
         "scenario": name,
         "description": scenario.description if scenario else case.description,
-        "workflows": [{"name": cw.label, "spec": cw.use.spec, "serving": "api" if cw.self_hosted is None else
-                       {"self_hosted": {"model": cw.self_hosted.model, "gpu": cw.self_hosted.gpu,
-                                        "precision": cw.self_hosted.precision, "pricing": cw.self_hosted.pricing}}}
-                      for cw in cc.workflows],
+        "workflows": [{"name": cw.label, "spec": cw.use.spec,
+                       "serving": "api" if cw.self_hosted is None else
+                       {"self_hosted": fleet_detail(cw, drivers, flows)}} for cw in cc.workflows],
         "summary": summary,
         "drivers": drivers,
         "monthly": _monthly_rows(case, flows),
