@@ -1,0 +1,32 @@
+"""`forecast gpu` end to end through the CLI entry point."""
+
+import json
+
+import pytest
+
+from forecast.cli import main, run
+
+BASE = ["gpu", "--model", "llama-3.1-70b", "--gpu", "h100", "--prices", "none", "--date", "2026-11-25"]
+
+
+def test_table_and_json():
+    out, status = run([*BASE, "--precision", "fp8", "--tokens-per-month", "5e9", "--peak-to-average", "3",
+                       "--vs-api", "groq:llama-3.3-70b-versatile"])
+    assert status == 0
+    for text in ("weights 70.6 GB", "replicas", "achieved utilisation", "per million tokens", "break-even",
+                 "groq:llama-3.3-70b-versatile"):
+        assert text in out
+    doc = json.loads(run([*BASE, "--format", "json", "--vs-api", "groq:llama-3.3-70b-versatile"])[0])
+    # groq llama-3.3-70b-versatile: $0.59 in / $0.79 out (genai-prices); 1,000 in + 300 out -> (590 + 237) / 1,300
+    assert doc["break_even"][0]["api_usd_per_mtok"] == pytest.approx((590 + 237) / 1300)
+    fleet = doc["fleet"]
+    assert fleet["monthly_usd"] == pytest.approx(fleet["gpu_count"] * fleet["gpu_usd_per_hour"] * 730)
+
+
+def test_impossible_configurations_say_what_fits(capsys):
+    assert main(["gpu", "--model", "deepseek-v3", "--gpu", "a100-40gb", "--prices", "none"]) == 2
+    assert "would fit:" in capsys.readouterr().err
+    assert main([*BASE, "--tpot-ms", "1"]) == 2
+    assert "TPOT <= 1 ms" in capsys.readouterr().err
+    assert main([*BASE, "--vs-api", "llama"]) == 2
+    assert "PROVIDER:MODEL" in capsys.readouterr().err
