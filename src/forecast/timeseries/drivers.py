@@ -1,0 +1,191 @@
+"""Driver-based spend: spend_usd = tasks x tokens per task x price per token, each driver forecast or planned.
+
+A driver frame has one row per segment and month (ds = month start): segment, provider, model,
+tasks, and tokens per task by kind (input_tokens_per_task counts every input token, cached and
+cache-write ones included, as the warehouse does; cached_input_tokens_per_task and
+cache_write_tokens_per_task are the parts of it billed at those prices, 0 when absent).
+
+- ``drivers_from_warehouse``: the history of the drivers, from the request log.
+- ``load_volume_plan`` / ``apply_plan``: planned values (a volume plan, a planned model switch or
+  tokens per task) that replace forecast ones from a month on; each row names its source.
+- ``priced_drivers``: spend per segment and month at the prices of forecast.prices on every day of
+  the month (averaged over the days, calls assumed spread evenly), so a scheduled price change in
+  the override file (a dated price row or discount) applies from its day on. The base price band is
+  used: long-context tiers need tokens per call, which drivers do not carry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, with_config
+
+from ..errors import ForecastError
+from ..prices import PriceBook
+from ..specs import STRICT, read_yaml, validate_document
+
+KINDS = ("input", "cached_input", "cache_write", "output")
+TOKEN_COLUMNS = tuple(f"{k}_tokens_per_task" for k in KINDS)
+REQUIRED = ("segment", "ds", "provider", "model", "tasks", "input_tokens_per_task", "output_tokens_per_task")
+NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+@with_config(STRICT)
+@dataclass(frozen=True)
+class PlanRow:
+    """Planned drivers of one segment from a month on (until a month, inclusive, when given)."""
+
+    segment: str
+    effective_from: date
+    source: Annotated[str, Field(min_length=3)]
+    effective_until: date | None = None
+    tasks: NonNeg | None = None
+    input_tokens_per_task: NonNeg | None = None
+    cached_input_tokens_per_task: NonNeg | None = None
+    cache_write_tokens_per_task: NonNeg | None = None
+    output_tokens_per_task: NonNeg | None = None
+    provider: str | None = None
+    model: str | None = None
+
+
+@with_config(STRICT)
+@dataclass(frozen=True)
+class VolumePlan:
+    plans: tuple[PlanRow, ...] = ()
+
+
+def load_volume_plan(path: str | Path) -> VolumePlan:
+    """Read and validate a volume plan YAML file (a `plans:` list of PlanRow)."""
+    data = read_yaml(path)
+    plan = validate_document(VolumePlan, {} if data is None else data, str(path))
+    for i, row in enumerate(plan.plans):
+        where = f"{path}: plans[{i}]"
+        for name in ("effective_from", "effective_until"):
+            value = getattr(row, name)
+            if value is not None and value.day != 1:
+                raise ForecastError(f"{where}.{name}: {value}: must be the first day of a month")
+        if row.effective_until is not None and row.effective_until < row.effective_from:
+            raise ForecastError(f"{where}.effective_until: {row.effective_until}: before effective_from")
+        if (row.provider is None) != (row.model is None):
+            raise ForecastError(f"{where}: a planned model switch needs both provider and model")
+        planned = [f for f in ("tasks", *TOKEN_COLUMNS, "model") if getattr(row, f) is not None]
+        if not planned:
+            raise ForecastError(f"{where}: plans nothing: give tasks, tokens per task or provider and model")
+    return plan
+
+
+def check_drivers(drivers: pd.DataFrame, what: str = "drivers") -> pd.DataFrame:
+    """The driver frame with optional token columns filled with 0; one clear error on any bad value."""
+    missing = [c for c in REQUIRED if c not in drivers.columns]
+    if missing:
+        raise ForecastError(f"{what}: missing column(s) {', '.join(missing)}")
+    out = drivers.copy()
+    for col in TOKEN_COLUMNS:
+        if col not in out.columns:
+            out[col] = 0.0
+    out["ds"] = pd.to_datetime(out["ds"])
+    if (out["ds"].dt.day != 1).any():
+        raise ForecastError(f"{what}: ds: {out.loc[out['ds'].dt.day != 1, 'ds'].iloc[0].date()}: "
+                            f"drivers are monthly, ds must be a month start")
+    if out.duplicated(["segment", "ds"]).any():
+        row = out[out.duplicated(["segment", "ds"])].iloc[0]
+        raise ForecastError(f"{what}: duplicate row for segment {row['segment']!r} at {row['ds'].date()}")
+    for col in ("tasks", *TOKEN_COLUMNS):
+        values = out[col].to_numpy(dtype=float)
+        if np.isnan(values).any() or (values < 0).any():
+            bad = out.loc[np.isnan(values) | (values < 0)].iloc[0]
+            raise ForecastError(f"{what}: {col}: {float(bad[col])!r} for segment {bad['segment']!r} at "
+                                f"{bad['ds'].date()}: must be a non-negative number")
+    parts = out["cached_input_tokens_per_task"] + out["cache_write_tokens_per_task"]
+    if (parts > out["input_tokens_per_task"] * (1 + 1e-12)).any():
+        bad = out[parts > out["input_tokens_per_task"] * (1 + 1e-12)].iloc[0]
+        raise ForecastError(f"{what}: segment {bad['segment']!r} at {bad['ds'].date()}: cached + cache-write "
+                            f"tokens per task exceed input_tokens_per_task (which includes them)")
+    return out
+
+
+def apply_plan(drivers: pd.DataFrame, plan: VolumePlan) -> pd.DataFrame:
+    """Drivers with planned values in place of forecast ones; a column per driver says 'plan' or 'forecast'."""
+    out = check_drivers(drivers)
+    for col in ("tasks", *TOKEN_COLUMNS, "model"):
+        out[f"{col}_source"] = "forecast"
+    segments = set(out["segment"])
+    for i, row in enumerate(plan.plans):
+        if row.segment not in segments:
+            raise ForecastError(f"plans[{i}].segment: {row.segment!r}: no such segment in the drivers "
+                                f"(known: {', '.join(sorted(segments)[:8])})")
+        sel = (out["segment"] == row.segment) & (out["ds"] >= pd.Timestamp(row.effective_from))
+        if row.effective_until is not None:
+            sel &= out["ds"] <= pd.Timestamp(row.effective_until)
+        for col in ("tasks", *TOKEN_COLUMNS):
+            if getattr(row, col) is not None:
+                out.loc[sel, col] = getattr(row, col)
+                out.loc[sel, f"{col}_source"] = f"plan: {row.source}"
+        if row.model is not None:
+            out.loc[sel, "provider"], out.loc[sel, "model"] = row.provider, row.model
+            out.loc[sel, "model_source"] = f"plan: {row.source}"
+    return check_drivers(out, "drivers after the plan")
+
+
+def month_prices_usd_per_mtok(book: PriceBook, provider: str, model: str, month: date) -> dict[str, float]:
+    """Base-band prices (USD per million tokens) of each kind, averaged over the days of `month`."""
+    days = pd.date_range(month, periods=pd.Timestamp(month).days_in_month, freq="D")
+    rows = [book.lookup(model, provider, d.date()).base for d in days]
+    return {k: float(np.mean([getattr(r, f"{k}_usd_per_mtok") for r in rows])) for k in KINDS}
+
+
+def priced_drivers(drivers: pd.DataFrame, book: PriceBook) -> pd.DataFrame:
+    """Drivers with prices (USD per Mtok, per kind and blended), tokens, and spend_usd per segment and month."""
+    out = check_drivers(drivers)
+    prices = {key: month_prices_usd_per_mtok(book, key[0], key[1], key[2].date())
+              for key in set(zip(out["provider"], out["model"], out["ds"], strict=True))}
+    uncached = out["input_tokens_per_task"] - out["cached_input_tokens_per_task"] - out["cache_write_tokens_per_task"]
+    per_kind = {"input": uncached, "cached_input": out["cached_input_tokens_per_task"],
+                "cache_write": out["cache_write_tokens_per_task"], "output": out["output_tokens_per_task"]}
+    usd_per_task = np.zeros(len(out))
+    for kind in KINDS:
+        price = np.array([prices[k][kind] for k in zip(out["provider"], out["model"], out["ds"], strict=True)])
+        out[f"{kind}_usd_per_mtok"] = price
+        usd_per_task += per_kind[kind].to_numpy(dtype=float) * price / 1e6
+    out["tokens_per_task"] = out["input_tokens_per_task"] + out["output_tokens_per_task"]
+    out["tokens"] = out["tasks"] * out["tokens_per_task"]
+    out["usd_per_task"] = usd_per_task
+    out["spend_usd"] = out["tasks"] * usd_per_task
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["usd_per_mtok"] = np.where(out["tokens_per_task"] > 0, usd_per_task / out["tokens_per_task"] * 1e6, 0.0)
+    return out
+
+
+def drivers_from_warehouse(wh, by: tuple[str, ...] = ("workflow_name",), start: date | None = None,
+                           end: date | None = None) -> pd.DataFrame:
+    """Monthly driver history per segment, from the requests: one row per segment and month.
+
+    A segment is a combination of the `by` tags and provider and model; its name joins their values
+    with "/". A request without task_id counts as a task of its own; a task that calls two models
+    counts once in each model's segment. spend_usd is the logged cost (DECIMAL summed, then float).
+    """
+    from ..usage.checks import lit, q
+    from ..usage.series import UNTAGGED, _dims, _where
+
+    dims = list(dict.fromkeys([*_dims(by), "provider", "model"]))
+    segment = " || '/' || ".join(f"coalesce({q(d)}, {lit(UNTAGGED)})" for d in dims)
+    frame = wh.sql(f"""
+        SELECT {segment} AS segment, CAST(date_trunc('month', "timestamp") AS DATE) AS ds,
+               coalesce(provider, {lit(UNTAGGED)}) AS provider, model,
+               CAST(count(DISTINCT coalesce(task_id, 'request:' || request_id)) AS DOUBLE) AS tasks,
+               CAST(sum(input_tokens) AS DOUBLE) AS input_tokens,
+               CAST(sum(cached_input_tokens) AS DOUBLE) AS cached_input_tokens,
+               CAST(sum(cache_write_tokens) AS DOUBLE) AS cache_write_tokens,
+               CAST(sum(output_tokens) AS DOUBLE) AS output_tokens,
+               CAST(sum(cost_usd) AS DOUBLE) AS spend_usd, count(*) AS requests
+        FROM requests WHERE {_where(start, end, None)} GROUP BY ALL ORDER BY segment, ds""").df()
+    frame["ds"] = pd.to_datetime(frame["ds"])
+    for kind in KINDS:
+        frame[f"{kind}_tokens_per_task"] = frame[f"{kind}_tokens"] / frame["tasks"]
+    frame["tokens"] = frame["input_tokens"] + frame["output_tokens"]
+    return frame
