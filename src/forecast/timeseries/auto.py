@@ -1,0 +1,86 @@
+"""Auto mode over many series: validate, fan out per series (select by backtest, calibrate), collect.
+
+    result = forecast_series(df, h=12, freq="MS")
+    result.forecast   # unique_id, ds, forecast, forecast-lo-80, forecast-hi-80, ..., model
+    result.selection  # one row per series: model, backtest scores, candidate scores, flags
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ForecastError
+from .backtest import default_step
+from .base import check_levels, future_dates, level_name, season_length
+from .models import model_names
+from .parallel import fan_out
+from .select import FLAGS, forecast_one
+from .validate import validate_long_frame
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    """forecast: unique_id, ds, forecast, forecast-lo-<L>, forecast-hi-<L>, model (in y units).
+    selection: one row per unique_id with the chosen model, its backtest scores (mase, smape, rmse, bias,
+    coverage-<L>, winkler-<L>), each candidate's mase_<name> / smape_<name>, calibration-<L> and flags."""
+
+    forecast: pd.DataFrame
+    selection: pd.DataFrame
+    h: int
+    freq: str
+    level: tuple[float, ...]
+
+
+def _one(h, levels, m, candidates, n_windows, step, freq, y, first_ds):
+    return forecast_one(y, h, levels, m, candidates, n_windows, step, first_ds, freq)
+
+
+def _check_args(h, n_windows, step):
+    if not isinstance(h, int | np.integer) or isinstance(h, bool) or h < 1:
+        raise ForecastError(f"horizon: {h!r}: must be a whole number of periods >= 1")
+    if not isinstance(n_windows, int | np.integer) or n_windows < 1:
+        raise ForecastError(f"n_windows: {n_windows!r}: must be a whole number >= 1")
+    if step is not None and (not isinstance(step, int | np.integer) or step < 1):
+        raise ForecastError(f"step: {step!r}: must be a whole number of periods >= 1")
+
+
+def forecast_series(df: pd.DataFrame, h: int, freq: str, level: Sequence[float] = (80, 95),
+                    models: str | Sequence[str] = "auto", n_windows: int = 3, step: int | None = None,
+                    scheduler: str | None = None, progress: bool | None = None,
+                    source: str = "series") -> ForecastResult:
+    """Forecast every series of a long frame h periods ahead, choosing each series' model by backtest.
+
+    models: "auto" or names (see models.MODELS, plus "prophet"); with one name there is no choice, but the
+    backtest still scores it and calibrates its intervals. scheduler: None/"local" (processes on this
+    machine), "serial", or a Dask scheduler address. progress: a bar on stderr (default: when a terminal).
+    """
+    _check_args(h, n_windows, step)
+    levels = check_levels(level)
+    valid = validate_long_frame(df, freq, h, source)
+    m, step = season_length(freq), step or default_step(h, n_windows)
+    candidates = model_names(models, freq)
+    groups = [(str(uid), g) for uid, g in valid.frame.groupby("unique_id", sort=False)]
+    work = partial(_one, h, levels, m, candidates, n_windows, step, freq)
+    results = fan_out(work, [(g["y"].to_numpy(float), g["ds"].iloc[0]) for _, g in groups], scheduler, progress)
+    frames, records = [], []
+    for (uid, g), (fc, rec) in zip(groups, results, strict=True):
+        data = {"unique_id": uid, "ds": future_dates(g["ds"].iloc[-1], h, freq), "forecast": fc.mean}
+        for lv in levels:
+            data[f"forecast-lo-{level_name(lv)}"] = fc.lo[lv]
+            data[f"forecast-hi-{level_name(lv)}"] = fc.hi[lv]
+        data["model"] = rec["model"]
+        frames.append(pd.DataFrame(data))
+        for flag in valid.flags.get(uid, ()):
+            rec[flag] = True
+        records.append({"unique_id": uid, **rec})
+    selection = pd.DataFrame.from_records(records)
+    for flag in FLAGS:
+        selection[flag] = selection[flag].fillna(False).astype(bool) if flag in selection else False
+    first = ["unique_id", "model", "n_obs", "windows", "mase", "smape", "rmse", "bias"]
+    cols = [c for c in first if c in selection] + [c for c in selection if c not in first]
+    return ForecastResult(pd.concat(frames, ignore_index=True), selection[cols], h, freq, levels)

@@ -1,0 +1,97 @@
+"""Fan-out of per-series work: in this process, on local worker processes, or on a Dask cluster.
+
+`scheduler`: None or "local" = a local process pool (one worker per core; in-process when there are
+few series, since starting workers costs more than it saves), "serial" = this process,
+"tcp://HOST:PORT" (or any Dask address) = an existing Dask distributed cluster. Work is shipped in
+chunks of series; a progress bar (tqdm, on stderr) advances per series as chunks finish.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any
+
+from ..errors import ForecastError
+
+SERIAL_BELOW = 16  # fewer series than this run in-process under "local"
+
+
+def _run_chunk(fn: Callable, chunk: Sequence[tuple]) -> list:
+    return [fn(*args) for args in chunk]
+
+
+def chunks_of(items: Sequence, n_chunks: int) -> list[list]:
+    """Items split into at most n_chunks contiguous chunks of near-equal size (order kept)."""
+    n_chunks = max(1, min(n_chunks, len(items)))
+    size, extra = divmod(len(items), n_chunks)
+    out, start = [], 0
+    for i in range(n_chunks):
+        end = start + size + (1 if i < extra else 0)
+        out.append(list(items[start:end]))
+        start = end
+    return out
+
+
+def _bar(total: int, progress: bool | None):
+    show = sys.stderr.isatty() if progress is None else progress
+    if not show:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="series", file=sys.stderr, dynamic_ncols=True)
+
+
+def fan_out(fn: Callable, tasks: Sequence[tuple], scheduler: str | None = None, progress: bool | None = None) -> list:
+    """[fn(*task) for task in tasks], computed where `scheduler` says; results in task order."""
+    bar = _bar(len(tasks), progress)
+    try:
+        if scheduler == "serial" or (scheduler in (None, "local") and len(tasks) < SERIAL_BELOW):
+            out = []
+            for t in tasks:
+                out.append(fn(*t))
+                if bar:
+                    bar.update(1)
+            return out
+        if scheduler in (None, "local"):
+            return _local(fn, tasks, bar)
+        return _dask(fn, tasks, scheduler, bar)
+    finally:
+        if bar:
+            bar.close()
+
+
+def _gather(futures: dict[Any, int], n: int, bar, completed: Callable) -> list:
+    parts: list = [None] * n
+    for fut in completed(futures):
+        parts[futures[fut]] = fut.result()
+        if bar:
+            bar.update(len(parts[futures[fut]]))
+    return [r for part in parts for r in part]
+
+
+def _local(fn: Callable, tasks: Sequence[tuple], bar) -> list:
+    workers = os.cpu_count() or 1
+    chunks = chunks_of(tasks, workers * 8)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(_run_chunk, fn, c): i for i, c in enumerate(chunks)}
+        return _gather(futures, len(chunks), bar, as_completed)
+
+
+def _dask(fn: Callable, tasks: Sequence[tuple], address: str, bar) -> list:
+    try:
+        from distributed import Client
+        from distributed import as_completed as dask_completed
+    except ImportError:
+        raise ForecastError("scheduler: a Dask address needs the 'dask' extra: pip install 'forecast[dask]'") from None
+    try:
+        client = Client(address, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ForecastError(f"scheduler: {address!r}: cannot connect to a Dask scheduler ({exc})") from None
+    with client:
+        cores = sum(client.nthreads().values()) or 1
+        chunks = chunks_of(tasks, cores * 8)
+        futures = {client.submit(_run_chunk, fn, c, pure=False): i for i, c in enumerate(chunks)}
+        return _gather(futures, len(chunks), bar, lambda fs: dask_completed(list(fs)))

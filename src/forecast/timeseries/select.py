@@ -1,0 +1,131 @@
+"""Per-series auto mode: profile the series, backtest the candidates, pick (or combine), calibrate, forecast.
+
+Pure and picklable, so the fan-out can ship one call per series (or chunk) to any worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+from itertools import pairwise
+
+import numpy as np
+import pandas as pd
+
+from .backtest import Window, backtest_model, cutoffs, scores
+from .base import PointAndBands, level_name
+from .baselines import naive
+from .conformal import apply_calibration, calibration
+from .models import COMBINABLE, INTERMITTENT, SHORT, array_model, is_prophet
+
+INTERMITTENT_ADI = 1.32  # Syntetos & Boylan (2005): average demand interval above which demand is intermittent
+COMBO_SIZE = 3
+FLAGS = ("short_history", "constant", "all_zero", "intermittent", "no_backtest", "conformal_intervals",
+         "unsorted_input", "horizon_exceeds_history")
+
+
+def profile(y: np.ndarray, m: int) -> dict[str, bool]:
+    """Flags describing a history: constant, all_zero, intermittent (ADI >= 1.32 with zeros), short_history."""
+    nonzero = int(np.count_nonzero(y))
+    return {"constant": bool(np.all(y == y[0])), "all_zero": nonzero == 0,
+            "intermittent": 0 < nonzero < len(y) and len(y) / nonzero >= INTERMITTENT_ADI,
+            "short_history": len(y) < min(2 * m, 24)}
+
+
+def _windows(y, model, name, h, levels, m, cuts, failed: list[str]) -> list[Window] | None:
+    try:
+        return backtest_model(y, model, h, levels, m, cuts)
+    except Exception as exc:  # a statsmodels/prophet fit can fail on odd data; recorded, never silent
+        failed.append(f"{name} ({type(exc).__name__})")
+        return None
+
+
+def _combine(fcs: Sequence[PointAndBands], levels) -> PointAndBands:
+    """Equal-weight mean of member forecasts; bands are the means of member bounds (quantile averaging)."""
+    return PointAndBands(np.mean([f.mean for f in fcs], axis=0),
+                         {lv: np.mean([f.lo[lv] for f in fcs], axis=0) for lv in levels},
+                         {lv: np.mean([f.hi[lv] for f in fcs], axis=0) for lv in levels})
+
+
+def _rank_key(s: dict[str, float], by_rmse: bool = False) -> tuple[float, float]:
+    """Rank by MASE (RMSE breaks ties); by RMSE for intermittent series, where absolute-error metrics reward
+    forecasting 0 (Kolassa 2016) and a budget needs the mean."""
+    if by_rmse:
+        return (s.get("rmse", float("inf")), 0.0)
+    mase = s.get("mase", float("nan"))
+    return (mase if np.isfinite(mase) else float("inf"), s.get("rmse", float("inf")))
+
+
+def _tidy(fc: PointAndBands, levels: Sequence[float]) -> PointAndBands:
+    """Bands nested (a wider level never inside a narrower one) and floored at 0 (spend is never negative)."""
+    lo, hi = dict(fc.lo), dict(fc.hi)
+    for a, b in pairwise(levels):
+        lo[b], hi[b] = np.minimum(lo[b], lo[a]), np.maximum(hi[b], hi[a])
+    mean = np.maximum(fc.mean, 0)
+    for lv in levels:
+        lo[lv], hi[lv] = np.clip(np.minimum(lo[lv], mean), 0, None), np.maximum(np.maximum(hi[lv], mean), 0)
+    return PointAndBands(mean, lo, hi)
+
+
+def forecast_one(y: np.ndarray, h: int, levels: Sequence[float], m: int, candidates: Sequence[str],
+                 n_windows: int, step: int, first_ds: pd.Timestamp | None = None, freq: str = "MS",
+                 ) -> tuple[PointAndBands, dict]:
+    """Forecast one series: returns the forecast and its selection record (model, scores, flags)."""
+    y = np.asarray(y, dtype=float)
+    model = partial(array_model, first_ds=first_ds, freq=freq)
+    n = len(y)
+    flags = profile(y, m)
+    record: dict = {"n_obs": n, "windows": 0}
+    if flags["constant"]:
+        mean = np.full(h, y[0])
+        record.update(model="naive", **flags)
+        return PointAndBands(mean, {lv: mean for lv in levels}, {lv: mean for lv in levels}), record
+    if flags["short_history"]:
+        candidates = [c for c in SHORT if c != "seasonal_naive" or n > m]
+    elif flags["intermittent"]:
+        candidates = list(INTERMITTENT)
+    cuts = cutoffs(n, h, n_windows, step, max(3, min(2 * m, n // 2))) or cutoffs(n, h, n_windows, step, 3)[-1:]
+    failed: list[str] = []
+    runs = {}
+    for c in candidates if cuts else ():
+        if (w := _windows(y, model(c), c, h, levels, m, cuts, failed)) is not None:
+            runs[c] = w
+    table = {c: scores(y, w, levels, m) for c, w in runs.items()}
+    ranked = sorted(table, key=lambda c: _rank_key(table[c], flags["intermittent"]))
+    members = [c for c in ranked if c in COMBINABLE or is_prophet(c)][:COMBO_SIZE]
+    if len(members) >= 2:
+        runs["combo"] = [Window(ws[0].cutoff, ws[0].actual, _combine([w.forecast for w in ws], levels))
+                         for ws in zip(*(runs[c] for c in members), strict=True)]
+        table["combo"] = scores(y, runs["combo"], levels, m)
+        ranked = sorted(table, key=lambda c: _rank_key(table[c], flags["intermittent"]))
+    flags["no_backtest"] = not ranked
+    order = ranked or ["naive"]
+    fc, chosen = None, "naive"
+    for chosen in order:
+        try:
+            names = members if chosen == "combo" else [chosen]
+            fc = _combine([model(c)(y, h, levels, m) for c in names], levels)
+            break
+        except Exception as exc:  # fall to the next-best candidate; recorded
+            failed.append(f"{chosen} ({type(exc).__name__})")
+    if fc is None:
+        chosen, fc = "naive", naive(y, h, levels, m)
+    cal = {}
+    if chosen in runs:
+        ws = runs[chosen]
+        cal = calibration([w.actual for w in ws], [w.forecast for w in ws], levels)
+        fc = apply_calibration(fc, cal)
+    if flags["short_history"]:  # never narrower than the naive random walk with Student-t spread
+        nv = naive(y, h, levels, m)
+        fc = PointAndBands(fc.mean, {lv: np.minimum(fc.lo[lv], nv.lo[lv]) for lv in levels},
+                           {lv: np.maximum(fc.hi[lv], nv.hi[lv]) for lv in levels})
+    flags["conformal_intervals"] = any(mode != "model" for mode, _, _ in cal.values())
+    record.update(model="combo(" + "+".join(members) + ")" if chosen == "combo" else chosen, windows=len(cuts),
+                  **{k: v for k, v in table.get(chosen, {}).items()}, **flags)
+    for lv, (mode, value, _) in cal.items():
+        record[f"calibration-{level_name(lv)}"] = mode if mode == "model" else f"{mode} {value:.3g}"
+    for c, s in table.items():
+        record[f"mase_{c}"] = s.get("mase", float("nan"))
+        record[f"smape_{c}"] = s.get("smape", float("nan"))
+    record["failed_models"] = "; ".join(failed)
+    return _tidy(fc, levels), record

@@ -1,0 +1,166 @@
+"""statsmodels adapters: damped-trend ETS, Theta and a small-search ARIMA, as pure array models.
+
+Seasonality is handled the M4 way: a series is called seasonal when its autocorrelation at the
+season lag passes the 90% test (and it has 3 full cycles); it is then seasonally adjusted by
+classical decomposition (multiplicative when all values are positive, else additive), the
+non-seasonal model is fitted to the adjusted series, and the forecast and its bands are
+re-seasonalized. This keeps one ETS fit at ~15 ms instead of ~600 ms for a 12-state seasonal ETS.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .base import PointAndBands
+from .baselines import normal_bands
+
+
+@dataclass(frozen=True)
+class Seasonal:
+    """Seasonal indices per position in the cycle; kind is 'none', 'additive' or 'multiplicative'."""
+
+    kind: str
+    index: np.ndarray  # (m,) factor (multiplicative) or offset (additive) for positions t % m
+    n: int
+
+    def adjust(self, y: np.ndarray) -> np.ndarray:
+        """The seasonally adjusted history."""
+        s = self.index[np.arange(self.n) % len(self.index)]
+        return y / s if self.kind == "multiplicative" else y - s
+
+    def restore(self, fc: PointAndBands) -> PointAndBands:
+        """A forecast of the adjusted series, put back on the seasonal scale."""
+        s = self.index[(self.n + np.arange(len(fc.mean))) % len(self.index)]
+        f = (lambda a: a * s) if self.kind == "multiplicative" else (lambda a: a + s)
+        return PointAndBands(f(fc.mean), {k: f(v) for k, v in fc.lo.items()}, {k: f(v) for k, v in fc.hi.items()})
+
+
+def is_seasonal(y: np.ndarray, m: int) -> bool:
+    """M4 test: |acf(m)| > 1.645 sqrt((1 + 2 sum_{k<m} acf(k)^2) / n), needing at least 3 cycles."""
+    y = np.asarray(y, dtype=float)
+    n = len(y)
+    if m <= 1 or n < 3 * m:
+        return False
+    d = y - y.mean()
+    denom = float(d @ d)
+    if denom == 0:
+        return False
+    acf = np.array([float(d[k:] @ d[: n - k]) / denom for k in range(m + 1)])
+    limit = 1.645 * np.sqrt((1 + 2 * np.sum(acf[1:m] ** 2)) / n)
+    return bool(abs(acf[m]) > limit)
+
+
+def seasonal_of(y: np.ndarray, m: int) -> Seasonal:
+    """Classical decomposition indices (centred 2 x m moving average) when the series is seasonal."""
+    y = np.asarray(y, dtype=float)
+    n = len(y)
+    if not is_seasonal(y, m):
+        return Seasonal("none", np.zeros(1), n)
+    w = np.ones(m + 1) if m % 2 == 0 else np.ones(m)
+    if m % 2 == 0:
+        w[0] = w[-1] = 0.5
+    w /= m
+    trend = np.full(n, np.nan)
+    half = len(w) // 2
+    trend[half: n - half] = np.convolve(y, w, mode="valid")
+    mult = bool(np.all(y > 0))
+    ratio = y / trend if mult else y - trend
+    idx = np.array([np.nanmean(ratio[p::m]) for p in range(m)])
+    idx = idx / idx.mean() if mult else idx - idx.mean()
+    return Seasonal("multiplicative" if mult else "additive", idx, n)
+
+
+def _quiet(fn):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn()
+
+
+def ets_variance_factors(alpha: float, beta: float, phi: float, h: int) -> np.ndarray:
+    """Hyndman et al. (2008) class 1 variance of additive damped ETS: 1 + sum_{j<h} (alpha + beta phi_j)^2."""
+    j = np.arange(1, h)
+    phi_j = np.cumsum(phi ** j) if h > 1 else np.zeros(0)
+    c = alpha + beta * phi_j
+    return np.concatenate([[1.0], 1 + np.cumsum(c**2)])
+
+
+def ets_damped_fit(y: np.ndarray):
+    """statsmodels ETS(A,Ad,N) fitted by maximum likelihood to a (seasonally adjusted) series."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    model = ETSModel(np.asarray(y, dtype=float), error="add", trend="add", damped_trend=True)
+    return _quiet(lambda: model.fit(disp=False))
+
+
+def ets(y: np.ndarray, h: int, levels: Sequence[float], season_length: int) -> PointAndBands:
+    """Damped-trend exponential smoothing (statsmodels ETSModel) on the seasonally adjusted series."""
+    y = np.asarray(y, dtype=float)
+    seas = seasonal_of(y, season_length)
+    res = ets_damped_fit(seas.adjust(y))
+    alpha, beta, phi = (float(res.params[k]) for k in (0, 1, 2))
+    steps = np.arange(1, h + 1)
+    mean = res.level[-1] + np.cumsum(phi**steps) * res.slope[-1]
+    sigma2 = float(np.mean(np.asarray(res.resid) ** 2))
+    sd = np.sqrt(sigma2 * ets_variance_factors(alpha, beta, phi, h))
+    return seas.restore(normal_bands(np.asarray(mean), sd, levels))
+
+
+def ses_one_step_errors(y: np.ndarray, alpha: float) -> np.ndarray:
+    """In-sample one-step errors of simple exponential smoothing started at y[0] (level_t += alpha e_t)."""
+    level, out = float(y[0]), np.empty(len(y) - 1)
+    for t in range(1, len(y)):
+        out[t - 1] = y[t] - level
+        level += alpha * out[t - 1]
+    return out
+
+
+def theta(y: np.ndarray, h: int, levels: Sequence[float], season_length: int) -> PointAndBands:
+    """The Theta method (statsmodels ThetaModel, theta = 2: SES plus half the linear trend).
+
+    Bands use the ARIMA(0,1,1) variance sigma^2 (1 + (h - 1) alpha^2) (Hyndman & Billah 2003), with
+    sigma^2 the mean squared in-sample one-step SES error (statsmodels refits a SARIMAX for it: 10x slower).
+    """
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    y = np.asarray(y, dtype=float)
+    seas = seasonal_of(y, season_length)
+    sa = seas.adjust(y)
+    res = _quiet(lambda: ThetaModel(sa, period=1, deseasonalize=False).fit())
+    mean = np.asarray(_quiet(lambda: res.forecast(h)), dtype=float)
+    alpha = float(res.params.iloc[1])
+    sigma2 = float(np.mean(ses_one_step_errors(sa, alpha) ** 2))
+    sd = np.sqrt(sigma2 * (1 + np.arange(h) * alpha**2))
+    return seas.restore(normal_bands(mean, sd, levels))
+
+
+ARIMA_ORDERS = ((0, 1, 1), (1, 1, 0), (1, 1, 1))
+
+
+def arima(y: np.ndarray, h: int, levels: Sequence[float], season_length: int) -> PointAndBands:
+    """statsmodels ARIMA with drift on the seasonally adjusted series; order by AIC among ARIMA_ORDERS."""
+    from statsmodels.tsa.arima.model import ARIMA
+
+    y = np.asarray(y, dtype=float)
+    seas = seasonal_of(y, season_length)
+    sa = seas.adjust(y)
+    best = None
+    for order in ARIMA_ORDERS:
+        try:
+            res = _quiet(lambda order=order: ARIMA(sa, order=order, trend="t").fit())
+        except (ValueError, np.linalg.LinAlgError):
+            continue
+        if best is None or res.aic < best.aic:
+            best = res
+    if best is None:
+        raise ValueError("no ARIMA order could be fitted")
+    pred = best.get_forecast(h)
+    mean = np.asarray(pred.predicted_mean, dtype=float)
+    lo, hi = {}, {}
+    for lv in levels:
+        ci = np.asarray(pred.conf_int(alpha=1 - lv / 100), dtype=float)
+        lo[lv], hi[lv] = ci[:, 0], ci[:, 1]
+    return seas.restore(PointAndBands(mean, lo, hi))
