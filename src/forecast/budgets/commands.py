@@ -76,6 +76,8 @@ def add_parsers(sub, overrides_option: Callable) -> None:
     p.add_argument("--until", type=_day, default=None, help="last UTC day (default: the newest in the warehouse)")
     p.add_argument("--warehouse", **w)
     p.add_argument("--spike-factor", type=_positive, default=an.SPIKE_FACTOR, help="x the 7-day median (2)")
+    p.add_argument("--method", choices=tuple(PROJECTORS), default="auto",
+                   help="forecast for the interval check: auto (forecaster with 56+ days of history, else run-rate)")
     p.add_argument("--min-excess-usd", type=_positive, default=an.SPIKE_MIN_EXCESS_USD,
                    help=f"ignore days within this many USD of their median (default {an.SPIKE_MIN_EXCESS_USD:g})")
     p.add_argument("--format", choices=["table", "json"], default="table")
@@ -129,7 +131,8 @@ def anomalies(args) -> tuple[str, int]:
                                      args.min_excess_usd)]
         runaways = an.runaway_tasks(wh, since, until)
         changes = [c for m in shifts.METRICS for c in shifts.step_changes(wh, since, until, metric=m)]
-        outliers = shifts.forecast_outliers(wh, since, until, min_excess_usd=args.min_excess_usd)
+        outliers = shifts.forecast_outliers(wh, since, until, min_excess_usd=args.min_excess_usd,
+                                            projector=PROJECTORS[args.method])
         top = an.weekly_top_agents(wh, until)
     doc = anomalies_doc(since, until, spikes, runaways, changes, outliers, top)
     status = 1 if spikes or runaways or changes or outliers else 0

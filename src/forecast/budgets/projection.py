@@ -64,7 +64,7 @@ def run_rate_projection(history: pd.Series, as_of: date, last_day: date,
         return Projection("run-rate (no history: zero)", days, zero, zero.copy())
     values = recent.to_numpy(float)
     if len(recent) >= 14:
-        weekday = recent.index.weekday.to_numpy()
+        weekday = recent.index.day_of_week.to_numpy()
         means = np.array([values[weekday == d].mean() for d in range(7)])
         residuals = values - means[weekday]
         expected = np.array([means[d.weekday()] for d in days])

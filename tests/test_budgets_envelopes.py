@@ -1,0 +1,50 @@
+"""The budget file: the example loads, and every rule gives a one-line error naming file, field, value and rule."""
+
+from pathlib import Path
+
+import pytest
+
+from forecast.budgets.envelopes import DEFAULT_THRESHOLDS, load_budgets, parse_budgets_data
+from forecast.errors import SpecError
+from forecast.specs import parse_yaml
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "budgets" / "budgets.yaml"
+
+
+def parse(text: str):
+    return parse_budgets_data(parse_yaml(text, "b.yaml"), "b.yaml")
+
+
+def test_example_file_loads():
+    doc = load_budgets(EXAMPLE)
+    names = [e.name for e in doc.budgets]
+    assert "research-agents" in names and {e.type for e in doc.budgets} == {"production", "exploration"}
+    research = doc.budgets[names.index("research-agents")]
+    assert research.action == "hard_stop" and research.thresholds == DEFAULT_THRESHOLDS
+    assert research.match == {"team_id": "research"}
+    assert doc.guardrails[0].max_steps_per_task == 50
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("budgets:\n  - {name: a, owner: o, match: {}, monthly_cap_usd: -1}",
+     "b.yaml: budgets[0].monthly_cap_usd: -1: Input should be greater than 0"),
+    ("budgets:\n  - {name: a, owner: o, match: {}, monthly_cap_usd: 5, thresholds: [1.0, 0.8]}",
+     "b.yaml: budgets[0].thresholds: [1.0, 0.8]: thresholds must be distinct and in ascending order"),
+    ("budgets:\n  - {name: a, owner: o, match: {}}", "a production envelope needs monthly_cap_usd"),
+    ("budgets:\n  - {name: a, owner: o, match: {}, type: exploration}", "needs credit_usd_per_week"),
+    ("budgets:\n  - {name: a, owner: o, match: {}, monthly_cap_usd: 5, action: explode}",
+     "b.yaml: budgets[0].action: 'explode': Input should be 'warn'"),
+    ("budgets:\n  - {name: a, owner: o, match: {}, monthly_cap_usd: 5, cap: 3}",
+     "b.yaml: budgets[0].cap: unknown field"),
+    ("budgets:\n  - {name: a, owner: o, match: {colour: red}, monthly_cap_usd: 5}", "b.yaml: budgets[0].match.colour"),
+    ("budgets:\n  - {name: a, owner: o, match: {}, monthly_cap_usd: 5}\n  - {name: a, owner: p, match: {}, "
+     "monthly_cap_usd: 6}", "name 'a' is used twice"),
+    ("budgets: []\nguardrails:\n  - {name: g, match: {}}", "set at least one of max_steps_per_task"),
+    ("budgets: []", "b.yaml: budgets: []: give at least one envelope or guardrail"),
+    ("- 1", "b.yaml: (top level): [1]: expected a mapping"),
+])
+def test_bad_files_give_one_line_errors(text, message):
+    with pytest.raises(SpecError) as err:
+        parse(text)
+    assert any(message in p for p in err.value.problems), err.value.problems
+    assert all("\n" not in p for p in err.value.problems)
