@@ -12,6 +12,7 @@ from forecast.timeseries.bridge import EFFECTS, bridge, shapley_product_effects
 from forecast.timeseries.drivers import (
     apply_plan,
     drivers_from_warehouse,
+    forecast_drivers,
     load_volume_plan,
     month_prices_usd_per_mtok,
     priced_drivers,
@@ -194,3 +195,20 @@ def test_drivers_from_warehouse_and_bridge_of_actual_months(tmp_path, book):
     got = _effects(bridge(sep, octo, ["segment"]))
     assert got["change_usd"] == pytest.approx(0.90)
     assert sum(got[k] for k in EFFECTS) == pytest.approx(0.90, abs=1e-12)
+
+
+def test_forecast_drivers_then_price_end_to_end(book):
+    # 12 months of history ending December 2026: tasks grow by 10 a month (100 ... 210), tokens per task flat
+    hist = _drivers(pd.date_range("2026-01-01", periods=12, freq="MS"))
+    hist["tasks"] = 100.0 + 10 * np.arange(12)
+    fc, selection = forecast_drivers(hist, h=2, models=("drift",), scheduler="serial", progress=False)
+    # drift continues the line exactly: 220 and 230 tasks; flat tokens per task stay as they were
+    assert fc["tasks"].tolist() == pytest.approx([220.0, 230.0])
+    assert fc["output_tokens_per_task"].tolist() == pytest.approx([1000.0, 1000.0])
+    assert fc["tasks_source"].tolist() == ["forecast: drift", "forecast: drift"]
+    assert set(selection["unique_id"]) == {"s::tasks", "s::input_tokens_per_task", "s::output_tokens_per_task",
+                                           "s::cached_input_tokens_per_task", "s::cache_write_tokens_per_task"}
+    priced = priced_drivers(fc, book)
+    # from 2027-01-01 lab/m-big costs 0.015 USD per task (worked out above): 220 x 0.015, 230 x 0.015
+    assert priced["spend_usd"].tolist() == pytest.approx([3.3, 3.45])
+    assert priced["tasks_source"].tolist() == ["forecast: drift", "forecast: drift"]

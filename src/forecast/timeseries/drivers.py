@@ -6,6 +6,7 @@ cache-write ones included, as the warehouse does; cached_input_tokens_per_task a
 cache_write_tokens_per_task are the parts of it billed at those prices, 0 when absent).
 
 - ``drivers_from_warehouse``: the history of the drivers, from the request log.
+- ``forecast_drivers``: tasks and tokens per task forecast per segment by auto.forecast_series.
 - ``load_volume_plan`` / ``apply_plan``: planned values (a volume plan, a planned model switch or
   tokens per task) that replace forecast ones from a month on; each row names its source.
 - ``priced_drivers``: spend per segment and month at the prices of forecast.prices on every day of
@@ -113,7 +114,8 @@ def apply_plan(drivers: pd.DataFrame, plan: VolumePlan) -> pd.DataFrame:
     """Drivers with planned values in place of forecast ones; a column per driver says 'plan' or 'forecast'."""
     out = check_drivers(drivers)
     for col in ("tasks", *TOKEN_COLUMNS, "model"):
-        out[f"{col}_source"] = "forecast"
+        if f"{col}_source" not in out.columns:
+            out[f"{col}_source"] = "forecast"
     segments = set(out["segment"])
     for i, row in enumerate(plan.plans):
         if row.segment not in segments:
@@ -189,3 +191,55 @@ def drivers_from_warehouse(wh, by: tuple[str, ...] = ("workflow_name",), start: 
         frame[f"{kind}_tokens_per_task"] = frame[f"{kind}_tokens"] / frame["tasks"]
     frame["tokens"] = frame["input_tokens"] + frame["output_tokens"]
     return frame
+
+
+def _driver_history(history: pd.DataFrame) -> pd.DataFrame:
+    """Monthly driver rows without gaps: a month with no row has 0 tasks and the previous tokens per task."""
+    out = []
+    for seg, g in check_drivers(history, "driver history").groupby("segment", sort=True):
+        months = pd.date_range(g["ds"].min(), g["ds"].max(), freq="MS")
+        g = g.set_index("ds").reindex(months)
+        g["tasks"] = g["tasks"].fillna(0.0)
+        g[list(TOKEN_COLUMNS)] = g[list(TOKEN_COLUMNS)].ffill()
+        g[["provider", "model"]] = g[["provider", "model"]].ffill()
+        out.append(g.assign(segment=seg).rename_axis("ds").reset_index())
+    return pd.concat(out, ignore_index=True)
+
+
+def forecast_drivers(history: pd.DataFrame, h: int, models: str | tuple[str, ...] = "auto", n_windows: int = 3,
+                     level: tuple[float, ...] = (80,), **kwargs) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Future monthly drivers per segment, h months on: (driver frame, selection per driver series).
+
+    Each segment's tasks and tokens per task (each kind) are forecast as their own series with
+    auto.forecast_series (model chosen by backtest); provider and model stay those of its last month.
+    A forecast below 0 becomes 0 and is flagged in clipped_<driver>. The tasks intervals are kept
+    (tasks-lo-<L> / tasks-hi-<L>). kwargs go to forecast_series (scheduler, progress, step).
+    """
+    from .auto import forecast_series
+
+    hist = _driver_history(history)
+    long = hist.melt(id_vars=["segment", "ds"], value_vars=["tasks", *TOKEN_COLUMNS], var_name="driver",
+                     value_name="y")
+    long["unique_id"] = long["segment"] + "::" + long["driver"]
+    result = forecast_series(long[["unique_id", "ds", "y"]], h=h, freq="MS", level=level, models=models,
+                             n_windows=n_windows, **kwargs)
+    fc = result.forecast.copy()
+    fc[["segment", "driver"]] = fc["unique_id"].str.rsplit("::", n=1, expand=True)
+    out = fc.pivot(index=["segment", "ds"], columns="driver", values="forecast").reset_index()
+    for col in ("tasks", *TOKEN_COLUMNS):
+        out[f"clipped_{col}"] = out[col] < 0
+        out[col] = out[col].clip(lower=0.0)
+    tasks = fc[fc["driver"] == "tasks"].set_index(["segment", "ds"])
+    for col in [c for c in fc.columns if c.startswith("forecast-")]:
+        out[col.replace("forecast", "tasks", 1)] = tasks[col].clip(lower=0.0).reindex(
+            pd.MultiIndex.from_frame(out[["segment", "ds"]])).to_numpy()
+    sel = result.selection.set_index("unique_id")["model"]
+    for col in ("tasks", *TOKEN_COLUMNS):
+        out[f"{col}_source"] = [f"forecast: {sel[f'{s}::{col}']}" for s in out["segment"]]
+    last = hist.sort_values("ds").groupby("segment").tail(1).set_index("segment")
+    out["provider"] = out["segment"].map(last["provider"])
+    out["model"] = out["segment"].map(last["model"])
+    # tokens per task of every kind are forecast separately: keep the parts within the input total
+    parts = out["cached_input_tokens_per_task"] + out["cache_write_tokens_per_task"]
+    out["input_tokens_per_task"] = np.maximum(out["input_tokens_per_task"], parts)
+    return out, result.selection
