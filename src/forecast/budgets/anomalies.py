@@ -51,7 +51,7 @@ class Spike:
         return self.cost_usd / self.median_usd if self.median_usd > 0 else float("inf")
 
     def line(self) -> str:
-        ratio = f"{self.ratio:.1f}x" if self.median_usd > 0 else "new spend"
+        ratio = f"{self.ratio:.1f}x" if self.median_usd > 0 else "median $0"
         changed = "; ".join(self.changes) or "no per-task change: more tasks"
         return (f"{self.day} {self.dimension}={self.entity}: ${self.cost_usd:,.2f} vs 7-day median "
                 f"${self.median_usd:,.2f} ({ratio}): {changed}")
