@@ -60,3 +60,59 @@ def bars(frame: pd.DataFrame, x: str, y: str, title: str, fmt: str = USD0, color
     if color:
         enc["color"] = alt.Color(f"{color}:N")
     return alt.Chart(frame, title=title).mark_bar().encode(**enc).properties(width=480, height=alt.Step(22))
+
+
+def cash_flow(monthly: list[dict]) -> alt.LayerChart:
+    """Monthly net cash as bars and cumulative cash as a line, from a ROI result's `monthly` rows."""
+    frame = pd.DataFrame(monthly)[["month", "net_usd", "cumulative_usd"]]
+    base = alt.Chart(frame, title="Net cash per month (bars) and cumulative cash (line)").encode(
+        x=alt.X("month:Q", title="month"))
+    net = base.mark_bar(opacity=0.6).encode(
+        y=alt.Y("net_usd:Q", title="USD", axis=alt.Axis(format=USD0)),
+        color=alt.condition("datum.net_usd >= 0", alt.value("#4c78a8"), alt.value("#e45756")))
+    cumulative = base.mark_line(color="black").encode(y="cumulative_usd:Q")
+    zero = alt.Chart(pd.DataFrame({"y": [0]})).mark_rule(strokeDash=[3, 3]).encode(y="y:Q")
+    return alt.layer(net, cumulative, zero).properties(width=560, height=260)
+
+
+def tornado(rows: list[dict], top: int = 10) -> alt.Chart:
+    """NPV with each driver at its low and high value, widest swing on top, from a ROI result's tornado."""
+    frame = pd.DataFrame(rows).nlargest(top, "swing_usd")
+    base_npv = float(frame["npv_base_usd"].iloc[0])
+    long = pd.concat([frame.assign(end="low", npv_usd=frame["npv_low_usd"]),
+                      frame.assign(end="high", npv_usd=frame["npv_high_usd"])])
+    return alt.Chart(long, title=f"NPV sensitivity (base {base_npv:,.0f} USD)").mark_bar().encode(
+        x=alt.X("npv_usd:Q", title="NPV USD", axis=alt.Axis(format=USD0), scale=alt.Scale(zero=False)),
+        x2=alt.X2(datum=base_npv),
+        y=alt.Y("driver:N", sort=list(frame["driver"]), title=None),
+        color=alt.Color("end:N", title="driver at", scale=alt.Scale(domain=["low", "high"])),
+        tooltip=["driver", "end", alt.Tooltip("npv_usd:Q", format=USD0)],
+    ).properties(width=480, height=alt.Step(20))
+
+
+def monthly_cash_flow(rows: list[dict]) -> alt.LayerChart:
+    """Bars of net cash per month (benefits - costs - tax) and a line of cumulative cash, from a
+    business case's monthly rows ({'label', 'net_usd', 'cumulative_usd'}; label 'start' is month 0)."""
+    frame = pd.DataFrame(rows)[["label", "net_usd", "cumulative_usd"]]
+    frame["sign"] = frame["net_usd"].map(lambda v: "net inflow" if v >= 0 else "net outflow")
+    x = alt.X("label:N", sort=None, title=None, axis=alt.Axis(labelAngle=-60))
+    bars_ = alt.Chart(frame).mark_bar().encode(
+        x=x, y=alt.Y("net_usd:Q", title="USD", axis=alt.Axis(format=USD0)),
+        color=alt.Color("sign:N", title=None, scale=alt.Scale(domain=["net inflow", "net outflow"],
+                                                               range=["#4c78a8", "#e45756"])),
+        tooltip=["label", alt.Tooltip("net_usd:Q", format=USD0), alt.Tooltip("cumulative_usd:Q", format=USD0)])
+    line = alt.Chart(frame).mark_line(color="black").encode(x=x, y="cumulative_usd:Q")
+    return alt.layer(bars_, line, title="Monthly net cash (bars) and cumulative (line)").properties(
+        width=560, height=240)
+
+
+def cost_per_mtok_curve(frame: pd.DataFrame) -> alt.Chart:
+    """USD per million tokens against monthly volume (log axis), one line per `option` (fleet or API)."""
+    return alt.Chart(frame, title="Cost per million tokens against monthly volume").mark_line().encode(
+        x=alt.X("tokens_per_month:Q", scale=alt.Scale(type="log"), title="tokens per month (input + output)"),
+        y=alt.Y("usd_per_mtok:Q", scale=alt.Scale(type="log"), title="USD per million tokens",
+                axis=alt.Axis(format="$,.2f")),
+        color=alt.Color("option:N", title=None),
+        tooltip=["option", alt.Tooltip("tokens_per_month:Q", format=".3s"),
+                 alt.Tooltip("usd_per_mtok:Q", format="$,.3f")],
+    ).properties(width=520, height=280)

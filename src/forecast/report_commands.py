@@ -16,7 +16,7 @@ from .reports import NOTEBOOKS, TYPES, notebook_parameters, notebook_path, run_r
 
 COMMANDS = ("report",)
 POSITIONAL = {"estimate": "spec", "roi": "case"}  # the parameter given as the positional INPUT
-NAMED_BY = {"estimate": "spec", "roi": "case", "monthly": "month", "self-hosting": "model"}
+NAMED_BY = {"estimate": ("spec",), "roi": ("case",), "monthly": ("month",), "self-hosting": ("model", "gpu")}
 FILE_PARAMETERS = ("spec", "case", "prices", "warehouse", "budgets")  # hashed into the manifest when they exist
 
 
@@ -58,9 +58,9 @@ def run(args, book) -> tuple[str, int]:
     ns = kind_parser(args.kind).parse_args(args.rest)
     values = {k: v for k, v in vars(ns).items() if not k.startswith("_") and v is not None}
     defaults = notebook_parameters(notebook_path(args.kind))
-    named_by = NAMED_BY[args.kind]
-    source = values.get(named_by, ast.literal_eval(defaults[named_by]["default"]))
-    name = ns._name or Path(str(source)).stem
+    parts = [str(values.get(p, ast.literal_eval(defaults[p]["default"]))) for p in NAMED_BY[args.kind]]
+    name = ns._name or "-".join(Path(v).stem if p in FILE_PARAMETERS else v
+                                for p, v in zip(NAMED_BY[args.kind], parts, strict=True))
     inputs = []
     for param in FILE_PARAMETERS:
         if param in defaults:

@@ -60,8 +60,19 @@ def add_parsers(sub, overrides_option: Callable) -> None:
     overrides_option(p)
 
 
-def gpu_document(args, book) -> dict:
-    """Everything `forecast gpu` prints, as a JSON-ready dict."""
+def serving_document(book, model: str, gpu: str, *, precision: str = "bf16", kv_precision: str = "bf16",
+                     input_tokens: float = 1000.0, output_tokens: float = 300.0, tokens_per_month: float = 1e9,
+                     peak_to_average: float = 2.0, utilisation: float = 0.7, pricing: str = "on_demand",
+                     provider: str | None = None, ttft_ms: float | None = None, tpot_ms: float | None = None,
+                     max_batch: int = DEFAULT_MAX_BATCH, vs_api: list[str] | None = None,
+                     on: date | None = None) -> dict:
+    """Everything `forecast gpu` prints, as a JSON-ready dict (token counts per request, tokens per month
+    input + output; `vs_api` defaults to the API models the open model replaces; `on` to today, UTC)."""
+    args = argparse.Namespace(model=model, gpu=gpu, precision=precision, kv_precision=kv_precision,
+                              input=input_tokens, output=output_tokens, tokens_per_month=tokens_per_month,
+                              peak_to_average=peak_to_average, utilisation=utilisation, pricing=pricing,
+                              provider=provider, ttft_ms=ttft_ms, tpot_ms=tpot_ms, max_batch=max_batch,
+                              vs_api=vs_api, date=on)
     catalog = load_catalog()
     model, gpu = catalog.model(args.model), catalog.gpu(args.gpu)
     if args.utilisation > 1:
@@ -145,5 +156,10 @@ def gpu_table(doc: dict) -> str:
 
 def run(args, book) -> tuple[str, int]:
     """Run `forecast gpu`; returns (output, exit status)."""
-    doc = gpu_document(args, book)
+    doc = serving_document(book, args.model, args.gpu, precision=args.precision, kv_precision=args.kv_precision,
+                           input_tokens=args.input, output_tokens=args.output,
+                           tokens_per_month=args.tokens_per_month, peak_to_average=args.peak_to_average,
+                           utilisation=args.utilisation, pricing=args.pricing, provider=args.provider,
+                           ttft_ms=args.ttft_ms, tpot_ms=args.tpot_ms, max_batch=args.max_batch,
+                           vs_api=args.vs_api, on=args.date)
     return (to_json(doc) + "\n" if args.format == "json" else gpu_table(doc)), 0
