@@ -201,12 +201,18 @@ def test_forecast_drivers_then_price_end_to_end(book):
     # 12 months of history ending December 2026: tasks grow by 10 a month (100 ... 210), tokens per task flat
     hist = _drivers(pd.date_range("2026-01-01", periods=12, freq="MS"))
     hist["tasks"] = 100.0 + 10 * np.arange(12)
+    gone = _drivers(pd.date_range("2026-01-01", periods=9, freq="MS")).assign(segment="old")  # ends in September
+    hist = pd.concat([hist, gone], ignore_index=True)
     fc, selection = forecast_drivers(hist, h=2, models=("drift",), scheduler="serial", progress=False)
+    # the discontinued segment is forecast from December too (Oct-Dec count as 0 tasks), not from September
+    old = fc[fc["segment"] == "old"]
+    assert old["ds"].dt.strftime("%Y-%m").tolist() == ["2027-01", "2027-02"]
+    fc = fc[fc["segment"] == "s"].reset_index(drop=True)
     # drift continues the line exactly: 220 and 230 tasks; flat tokens per task stay as they were
     assert fc["tasks"].tolist() == pytest.approx([220.0, 230.0])
     assert fc["output_tokens_per_task"].tolist() == pytest.approx([1000.0, 1000.0])
     assert fc["tasks_source"].tolist() == ["forecast: drift", "forecast: drift"]
-    assert set(selection["unique_id"]) == {"s::tasks", "s::input_tokens_per_task", "s::output_tokens_per_task",
+    assert set(selection["unique_id"]) >= {"s::tasks", "s::input_tokens_per_task", "s::output_tokens_per_task",
                                            "s::cached_input_tokens_per_task", "s::cache_write_tokens_per_task"}
     priced = priced_drivers(fc, book)
     # from 2027-01-01 lab/m-big costs 0.015 USD per task (worked out above): 220 x 0.015, 230 x 0.015

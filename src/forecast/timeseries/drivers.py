@@ -194,10 +194,13 @@ def drivers_from_warehouse(wh, by: tuple[str, ...] = ("workflow_name",), start: 
 
 
 def _driver_history(history: pd.DataFrame) -> pd.DataFrame:
-    """Monthly driver rows without gaps: a month with no row has 0 tasks and the previous tokens per task."""
+    """Monthly driver rows without gaps, every segment up to the history's last month (as usage.series does):
+    a month with no row has 0 tasks and the previous tokens per task, so a discontinued segment forecasts ~0."""
     out = []
-    for seg, g in check_drivers(history, "driver history").groupby("segment", sort=True):
-        months = pd.date_range(g["ds"].min(), g["ds"].max(), freq="MS")
+    checked = check_drivers(history, "driver history")
+    last = checked["ds"].max()
+    for seg, g in checked.groupby("segment", sort=True):
+        months = pd.date_range(g["ds"].min(), last, freq="MS")
         g = g.set_index("ds").reindex(months)
         g["tasks"] = g["tasks"].fillna(0.0)
         g[list(TOKEN_COLUMNS)] = g[list(TOKEN_COLUMNS)].ffill()
