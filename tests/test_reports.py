@@ -95,3 +95,36 @@ def test_a_failing_cell_fails_the_run_and_keeps_the_notebook_aside(tmp_path):
     assert "failed: SpecError" in str(err.value)
     assert not (tmp_path / "reports" / "estimate" / "broken").exists()
     assert (tmp_path / "reports" / "estimate" / "failed-broken" / "estimate.ipynb").exists()
+
+
+def _report_text(tmp_path, kind: str, argv: list[str]) -> str:
+    """Run `forecast report KIND ...` into tmp_path and return the HTML report's visible text."""
+    assert main(["report", kind, *argv, "--reports-dir", str(tmp_path / "reports")]) == 0
+    (folder,) = (tmp_path / "reports" / kind).iterdir()
+    (html,) = folder.glob("*.html")
+    return open_offline(html, tmp_path / f"{kind}.png")["text"]
+
+
+def test_roi_report_on_a_case_done_on_paper(tmp_path, book):
+    from .finance_cases import tiny_case, write_case
+
+    case = write_case(tmp_path, tiny_case())
+    text = _report_text(tmp_path, "roi", [str(case), "--prices", book.overrides_path, "--samples", "0",
+                                          "--scenarios", "base"])
+    # net cash by month (tests/finance_cases.py): -1000 (build), -1000 (engineer), 899, 1898; at 1% a month
+    npv = -1000 - 1000 / 1.01 + 899 / 1.01**2 + 1898 / 1.01**3
+    assert round(npv) == 733
+    assert "has an NPV of $733, " in text and "pays back in month 3." in text
+    # benefits 1500 + 3000 = 4500; costs 1000 + 1000 + (500 + 1 + 100) + (1000 + 2 + 100) = 3703
+    assert "Benefits of $4,500 against costs of $3,703: an ROI of 21.5% before tax." in text
+
+
+def test_self_hosting_report_prices_the_api_by_hand(tmp_path):
+    text = _report_text(tmp_path, "self-hosting", [
+        "--model", "llama-3.3-70b", "--gpu", "h100", "--precision", "fp8", "--tokens-per-month", "5e9",
+        "--vs-api", "groq:llama-3.3-70b-versatile", "--price-date", "2026-11-25", "--prices", "none"])
+    # Llama 3.3 70B has 70.6e9 parameters (Hugging Face model card): 1 byte each at fp8 = 70.6 GB
+    assert "The weights take 70.6 GB; one h100 has 80 GB." in text
+    # groq llama-3.3-70b-versatile (genai-prices): $0.59 in, $0.79 out per Mtok; requests of 1000 in + 300 out:
+    # (1000 x 0.59 + 300 x 0.79) / 1300 = $0.6362 per Mtok; x 5,000 Mtok = $3,181 a month
+    assert "Against groq:llama-3.3-70b-versatile ($0.6362 per million tokens, $3,181 a month at this volume)" in text
