@@ -16,6 +16,7 @@ from .backtest import Window, backtest_model, cutoffs, scores
 from .base import PointAndBands, level_name
 from .baselines import naive
 from .conformal import apply_calibration, calibration
+from .fast_backtest import FAST_WINDOWS
 from .models import COMBINABLE, INTERMITTENT, SHORT, array_model, is_prophet
 
 INTERMITTENT_ADI = 1.32  # Syntetos & Boylan (2005): average demand interval above which demand is intermittent
@@ -34,6 +35,8 @@ def profile(y: np.ndarray, m: int) -> dict[str, bool]:
 
 def _windows(y, model, name, h, levels, m, cuts, failed: list[str]) -> list[Window] | None:
     try:
+        if name in FAST_WINDOWS:
+            return FAST_WINDOWS[name](y, h, levels, m, cuts)
         return backtest_model(y, model, h, levels, m, cuts)
     except Exception as exc:  # a statsmodels/prophet fit can fail on odd data; recorded, never silent
         failed.append(f"{name} ({type(exc).__name__})")
