@@ -153,3 +153,34 @@ def test_self_hosted_serving_bills_the_gpu_fleet_for_the_months_tokens(tmp_path,
     assert fleet[0] > 0
     assert flows.costs["inference (self-hosted GPUs)"].tolist() == [0.0, 0.0, *fleet]
     assert "inference (API)" not in flows.costs
+
+
+@pytest.mark.parametrize(("self_hosted", "line"), [
+    ({"model": "llama-3.1-8b", "gpu": "h100", "provider": "gpc"},
+     "case.yaml: workflows[0].serving.self_hosted.provider: 'gpc': GPU h100: no on_demand price from provider 'gpc'"),
+    ({"model": "llama-3.1-8b", "gpu": "h100", "precision": "fp4"},
+     "case.yaml: workflows[0].serving.self_hosted.precision: 'fp4': precision 'fp4': must be one of"),
+    ({"model": "llama-3.1-8b", "gpu": "a100-80gb", "precision": "fp8"},
+     "case.yaml: workflows[0].serving.self_hosted.precision: 'fp8': GPU a100-80gb has no FP8 tensor cores"),
+    ({"model": "llama-9", "gpu": "h100"},
+     "case.yaml: workflows[0].serving.self_hosted.model: 'llama-9': unknown model"),
+    ({"model": "llama-3.1-8b", "gpu": "h200", "pricing": "commit_3y"},
+     "case.yaml: workflows[0].serving.self_hosted.pricing: 'commit_3y': GPU h200: no commit_3y price"),
+    ({"model": "llama-3.1-8b", "gpu": "h100", "peak_to_average": 0.5},
+     "case.yaml: workflows[0].serving.self_hosted.peak_to_average: 0.5: Input should be greater than or equal to 1"),
+])
+def test_self_hosted_references_are_checked_against_the_gpu_catalog(tmp_path, book, self_hosted, line):
+    # Each bad self-hosted setting is one line naming the case file and field (not only the catalog's words),
+    # and a bad mapping is not also reported as "Input should be 'api'" by the other member of the union.
+    wf = tiny_case()["workflows"]
+    wf[0]["serving"] = {"self_hosted": self_hosted}
+    msg = _problems(tmp_path, book, workflows=wf)
+    assert line in msg and len(msg.splitlines()) == 1, msg
+
+
+def test_serving_that_is_neither_api_nor_a_mapping(tmp_path, book):
+    wf = tiny_case()["workflows"]
+    wf[0]["serving"] = "gpu"
+    assert _problems(tmp_path, book, workflows=wf) == (
+        f"{tmp_path / 'case.yaml'}: workflows[0].serving: 'gpu': must be 'api' or a mapping "
+        "{self_hosted: {model, gpu, ...}}")

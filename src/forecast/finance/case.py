@@ -10,6 +10,7 @@ error names the case file, the field, the value and the rule.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -291,9 +292,31 @@ def _cross_field_problems(case: Case, source: str) -> list[str]:
     return problems
 
 
+_SERVING_API_BRANCH = re.compile(r"^(.*\.serving)\[\"literal\['api'\]\"\]: (.*): Input should be 'api'$")
+
+
+def _without_union_noise(problems: list[str]) -> list[str]:
+    """pydantic reports a bad `serving` against both members of `'api' | Serving`: one line instead of two
+    (the mapping's own problem for a mapping; 'must be api or self_hosted' for anything else)."""
+    out = []
+    for p in problems:
+        api = _SERVING_API_BRANCH.match(p)
+        if api is None:
+            if ".serving.Serving: " not in p:
+                out.append(p.replace(".serving.Serving.", ".serving."))
+            continue
+        if not any(q.startswith(f"{api.group(1)}.Serving.") for q in problems):
+            out.append(f"{api.group(1)}: {api.group(2)}: must be 'api' or a mapping "
+                       "{self_hosted: {model, gpu, ...}}")
+    return out
+
+
 def parse_case_data(data: Any, source: str) -> Case:
     """Validate parsed YAML as a business case (scenarios are applied later, by `scenarios.case_variant`)."""
-    case = validate_document(Case, data, source)
+    try:
+        case = validate_document(Case, data, source)
+    except SpecError as exc:
+        raise SpecError(_without_union_noise(exc.problems)) from None
     problems = _cross_field_problems(case, source)
     if problems:
         raise SpecError(problems)

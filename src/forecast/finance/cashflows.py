@@ -110,11 +110,15 @@ def _self_hosted_usd(cw: CaseWorkflow, d: dict, tasks: np.ndarray, live: np.ndar
     # one call per distinct request shape: the shapes are shared by every month of a scenario
     for tokens_in, tokens_out in np.unique(np.stack([in_per_req[on], out_per_req[on]], axis=1), axis=0):
         sel = on & (in_per_req == tokens_in) & (out_per_req == tokens_out)
-        cost = self_hosted_cost(sh.model, sh.gpu, tokens_per_month=tokens[sel],
-                                input_tokens_per_request=float(tokens_in), output_tokens_per_request=float(tokens_out),
-                                precision=sh.precision,
-                                peak_to_average=sh.peak_to_average, target_utilisation=sh.target_utilisation,
-                                pricing=sh.pricing, provider=sh.provider)
+        try:
+            cost = self_hosted_cost(sh.model, sh.gpu, tokens_per_month=tokens[sel],
+                                    input_tokens_per_request=float(tokens_in),
+                                    output_tokens_per_request=float(tokens_out), precision=sh.precision,
+                                    peak_to_average=sh.peak_to_average, target_utilisation=sh.target_utilisation,
+                                    pricing=sh.pricing, provider=sh.provider)
+        except ForecastError as exc:
+            raise ForecastError(f"workflow {w!r}: self-hosted {sh.model} on {sh.gpu} at {sh.precision}, requests of "
+                                f"{tokens_in:,.0f} in + {tokens_out:,.0f} out tokens: {exc.problems[0]}") from None
         usd[sel] = np.broadcast_to(np.asarray(cost.monthly_usd, dtype=float), (int(sel.sum()),))
     return usd
 

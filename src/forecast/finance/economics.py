@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..distributions import Distribution, Fixed
-from ..errors import SpecError
+from ..errors import ForecastError, SpecError
 from ..prices import PriceBook
 from ..specs import ModelStep, ToolStep, Workflow, load_workflow, short_repr
 from ..workload import (
@@ -64,12 +64,33 @@ def compile_case(case: Case, book: PriceBook) -> CompiledCase:
         if use.benefits.human_cost_usd_per_task == "from_spec" and workflow.outcome.human_cost_usd_per_task is None:
             raise SpecError(f"{case.source}: workflows[{i}].benefits.human_cost_usd_per_task: 'from_spec': the spec "
                             f"{path} has no outcome.human_cost_usd_per_task; give a number instead")
+        if use.serving != "api":
+            _check_self_hosted(use.serving.self_hosted, f"{case.source}: workflows[{i}].serving.self_hosted")
         label = use.name or workflow.name
         if label in {cw.label for cw in out}:
             raise SpecError(f"{case.source}: workflows[{i}].name: {short_repr(label)}: two workflows share this name; "
                             "give each a distinct name")
         out.append(CaseWorkflow(label, use, workflow, compile_plan(workflow, book, case.price_date)))
     return CompiledCase(case, tuple(out))
+
+
+def _check_self_hosted(sh, where: str) -> None:
+    """The GPU, model, precision and price a self-hosted workflow names must exist in the GPU catalog;
+    the problem is reported against the case field, not only in catalog terms."""
+    from ..gpu import load_catalog
+    from ..gpu.memory import check_precision
+
+    catalog = load_catalog()
+    for field, check in (("model", lambda: catalog.model(sh.model)),
+                         ("gpu", lambda: catalog.gpu(sh.gpu)),
+                         ("precision", lambda: check_precision(catalog.gpu(sh.gpu), sh.precision)),
+                         ("provider" if sh.provider else "pricing",
+                          lambda: catalog.prices_of(sh.gpu, sh.pricing, sh.provider))):
+        try:
+            check()
+        except ForecastError as exc:
+            value = getattr(sh, field)
+            raise SpecError(f"{where}.{field}: {short_repr(value)}: {exc.problems[0]}") from None
 
 
 def _per_task_split(plan: Plan, params: dict | None) -> dict[str, object]:
