@@ -100,3 +100,86 @@ def test_every_row_has_source_and_date_and_replaces_resolve_format():
         assert all(":" in r for r in m.replaces)
     with pytest.raises(ForecastError, match="closest known"):
         CAT.model("mixtral-8x8b")
+
+
+PRICE_HEADER = "gpu,provider,offering,pricing,usd_per_gpu_hour,source,as_of\n"
+
+
+def test_price_rows_listed_twice_or_with_extra_cells_are_rejected(tmp_path):
+    from forecast.gpu.catalog import load_prices
+
+    row = "h100,aws,p5,on_demand,6.88,aws.amazon.com pricing page,2025-06\n"
+    twice = tmp_path / "twice.csv"
+    twice.write_text(PRICE_HEADER + row + row)
+    with pytest.raises(SpecError, match=r"twice\.csv: line 3: h100,aws,on_demand: listed twice \(first at line 2\)"):
+        load_prices(twice, CAT.gpus)
+    extra = tmp_path / "extra.csv"
+    extra.write_text(PRICE_HEADER + row.replace("\n", ",oops\n"))
+    with pytest.raises(SpecError, match=r"extra\.csv: line 2: \['oops'\]: more cells than the header has columns"):
+        load_prices(extra, CAT.gpus)
+    undated = tmp_path / "undated.csv"
+    undated.write_text(PRICE_HEADER + row.replace(",2025-06", ","))
+    with pytest.raises(SpecError, match=r"undated\.csv: line 2: as_of: missing"):
+        load_prices(undated, CAT.gpus)
+
+
+def test_moe_expert_counts_are_validated(tmp_path):
+    from forecast.gpu.catalog import load_models
+
+    bad = tmp_path / "models.yaml"
+    bad.write_text("models:\n  - {name: m, attention: gqa, layers: 2, hidden_size: 8, attention_heads: 2, kv_heads: 1,"
+                   " head_dim: 4, vocab_size: 10, total_params_b: 2, active_params_b: 1, max_context_tokens: 10,"
+                   " routed_experts: 2, experts_per_token: 2, source: hf config, as_of: 2024-01}\n")
+    with pytest.raises(SpecError, match=r"models\[0\]\.experts_per_token: 2: must be fewer than routed_experts"):
+        load_models(bad)
+
+
+def _hand_cycle_s(c: int) -> float:
+    """Llama 3.1 8B, bf16, 1 x H100, EFF above, requests of 1,000 in + 100 out, `c` in flight, worked from the
+    roofline formulas: weights 16.06e9 B; KV 131,072 B/token; attention 4 x 32 heads x 128 x 32 layers = 524,288
+    FLOPs per context token; bandwidth 3.35e12 x 0.5 = 1.675e12 B/s; compute 989.4e12 x 0.5 = 494.7e12 FLOP/s."""
+    prefill = max((16.06e9 + c * 1000 * 131_072) / 1.675e12,
+                  (2 * 8.03e9 * c * 1000 + c * 524_288 * 1000 * 1001 / 2) / 494.7e12) + 0.002
+    context = 1000 + 100 / 2  # mean context over the decode steps
+    decode = max((16.06e9 + c * context * 131_072) / 1.675e12, c * (2 * 8.03e9 + context * 524_288) / 494.7e12) + 0.002
+    return prefill + 100 * decode
+
+
+def test_replica_throughput_and_latency_by_hand():
+    from forecast.gpu import replica_performance
+
+    m, g = CAT.model("llama-3.1-8b"), CAT.gpu("h100")
+    r = replica_performance(m, g, "bf16", 1, 1000, 100, concurrency=4, eff=EFF)
+    # prefill of 4 prompts: compute-bound, (6.424e13 + 1.0496e12) / 494.7e12 + 2 ms = 134.0 ms;
+    # decode step at batch 4: memory-bound, 16.61e9 / 1.675e12 + 2 ms = 11.92 ms; cycle = 134.0 + 100 x 11.92 ms
+    assert _hand_cycle_s(4) == pytest.approx(0.1340 + 100 * 0.011917, rel=1e-3)
+    assert r.output_tokens_per_s == pytest.approx(4 * 100 / _hand_cycle_s(4), rel=1e-12)
+    assert r.tokens_per_s == pytest.approx(4 * 1100 / _hand_cycle_s(4), rel=1e-12)
+    assert r.tpot_ms == pytest.approx(1e3 * _hand_cycle_s(4) / 100, rel=1e-12)
+    # TTFT on an idle replica: one 1,000-token prefill, (1.606e13 + 2.624e11) / 494.7e12 + 2 ms = 34.99 ms
+    assert r.ttft_ms == pytest.approx(1e3 * ((2 * 8.03e9 * 1000 + 524_288 * 1000 * 1001 / 2) / 494.7e12 + 0.002))
+    # memory limit: (80 x 0.9 - 2 - 16.06) GB / 131,072 B = 411,530 tokens / 1,100 = 374 sequences, capped at 256
+    assert r.max_concurrency == 256
+    # a TPOT target of 15 ms: the largest concurrency whose cycle / 100 output tokens is <= 15 ms
+    tpot = replica_performance(m, g, "bf16", 1, 1000, 100, tpot_target_ms=15.0, eff=EFF)
+    expected = max(c for c in range(1, 257) if 1e3 * _hand_cycle_s(c) / 100 <= 15.0)
+    assert 1 < expected < 256 and tpot.concurrency == expected
+    with pytest.raises(ForecastError, match="latency target unreachable"):
+        replica_performance(m, g, "bf16", 1, 1000, 100, ttft_target_ms=30.0, eff=EFF)  # idle TTFT is 35 ms
+
+
+def test_deepseek_v3_moe_split_and_mla_attention_by_hand():
+    from forecast.gpu.timing import attention_flops_per_context_token, expert_split_params
+
+    ds = CAT.model("deepseek-v3")
+    # per routed expert (over all MoE layers): (671 - 37) / (256 - 8) = 2.5565B; always used: 37 - 8 x 2.5565 = 16.548B
+    shared, per_expert = expert_split_params(ds)
+    assert per_expert == pytest.approx(634e9 / 248)
+    assert shared == pytest.approx(37e9 - 8 * 634e9 / 248)
+    assert weight_bytes_read(ds, "fp8", 1) == pytest.approx(37e9)  # one token: exactly the active parameters
+    # absorbed MLA: per head 2 x (512 + 64) FLOPs for scores + 2 x 512 for values; x 128 heads x 61 layers
+    assert attention_flops_per_context_token(ds) == 2 * 128 * (2 * 512 + 64) * 61 == 16_990_208
+    # fp8 weights 671 GB over 8 x H200: (141 x 0.9 - 2 - 83.875) GB per GPU / 70,272 B per token (latent on every GPU)
+    from forecast.gpu.memory import kv_capacity_tokens
+
+    assert kv_capacity_tokens(ds, CAT.gpu("h200"), "fp8", 8) == pytest.approx((126.9 - 2 - 83.875) * 1e9 / 70_272)

@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 from pydantic import Field, with_config
 
 from ..errors import ForecastError, SpecError
-from ..specs import STRICT, read_yaml, validate_document
+from ..specs import STRICT, read_yaml, short_repr, validate_document
 
 DATA_DIR = Path(__file__).resolve().parents[3] / "data" / "gpu"
 PRICINGS = ("on_demand", "commit_1y", "commit_3y", "spot")
@@ -149,8 +149,12 @@ def _csv_rows(path: Path) -> list[tuple[int, dict]]:
             rows = list(csv.DictReader(f))
     except OSError as exc:
         raise SpecError(f"{path}: cannot read: {exc.strerror}") from None
-    return [(i + 2, {k: (None if v in ("", None) else v.strip()) for k, v in row.items()})
-            for i, row in enumerate(rows)]
+    out = []
+    for i, row in enumerate(rows):
+        if None in row:  # csv puts cells beyond the header under the key None
+            raise SpecError(f"{path}: line {i + 2}: {short_repr(row[None])}: more cells than the header has columns")
+        out.append((i + 2, {k: (None if v in ("", None) else v.strip()) for k, v in row.items()}))
+    return out
 
 
 def load_gpus(path: str | Path) -> dict[str, Gpu]:
@@ -169,7 +173,7 @@ def load_gpus(path: str | Path) -> dict[str, Gpu]:
 
 def load_prices(path: str | Path, gpus: dict[str, Gpu]) -> tuple[GpuPrice, ...]:
     """Read and validate a GPU price CSV; every row must name a GPU of the spec catalog."""
-    prices = []
+    prices, seen = [], {}
     for line, row in _csv_rows(Path(path)):
         row = {k: v for k, v in row.items() if v is not None}
         row["gpu"], row["provider"] = row.get("gpu", "").lower(), row.get("provider", "").lower()
@@ -177,6 +181,11 @@ def load_prices(path: str | Path, gpus: dict[str, Gpu]) -> tuple[GpuPrice, ...]:
         if price.gpu not in gpus:
             raise SpecError(f"{path}: line {line}: gpu: {price.gpu!r}: not in the GPU catalog "
                             f"({', '.join(sorted(gpus))})")
+        key = (price.gpu, price.provider, price.pricing)
+        if key in seen:
+            raise SpecError(f"{path}: line {line}: {price.gpu},{price.provider},{price.pricing}: listed twice "
+                            f"(first at line {seen[key]}); the median over providers would count it twice")
+        seen[key] = line
         prices.append(price)
     return tuple(prices)
 
@@ -198,6 +207,12 @@ def load_models(path: str | Path) -> dict[str, Model]:
             raise SpecError(f"{where}.attention: 'mla' needs kv_lora_rank and qk_rope_head_dim")
         if (m.routed_experts is None) != (m.experts_per_token is None):
             raise SpecError(f"{where}: routed_experts and experts_per_token go together (MoE) or not at all")
+        if m.routed_experts is not None and not m.experts_per_token < m.routed_experts:
+            raise SpecError(f"{where}.experts_per_token: {m.experts_per_token}: must be fewer than routed_experts "
+                            f"({m.routed_experts})")
+        if m.routed_experts is not None and m.active_params_b >= m.total_params_b:
+            raise SpecError(f"{where}.active_params_b: {m.active_params_b}: an MoE model uses fewer parameters per "
+                            f"token than it stores ({m.total_params_b})")
         for j, r in enumerate(m.replaces):
             if ":" not in r:
                 raise SpecError(f"{where}.replaces[{j}]: {r!r}: must be provider:model")
