@@ -98,3 +98,17 @@ def test_cost_properties(volume, peak, utilisation):
     auto = autoscaled_monthly_usd(volume, cost.tokens_per_s_per_replica, cost.gpus_per_replica,
                                   cost.gpu_usd_per_hour, peak_to_average=peak, target_utilisation=utilisation)
     assert auto <= cost.monthly_usd + 1e-6  # following the load never costs more than sizing for the peak
+
+
+def test_autoscaled_two_level_day_by_hand():
+    # 1e10 tokens / 2,628,000 s = 3,805.18 tok/s average; half the day at 0.5x, half at 1.5x.
+    # Replica capacity at 70%: 1,000 x 0.7 = 700 tok/s. Low hours: 1,902.6 / 700 = 2.72 -> 3 replicas;
+    # high hours: 5,707.8 / 700 = 8.15 -> 9. Mean 6 replicas x 2 GPUs x $3 x 730 h = $26,280.
+    shape = np.array([0.5] * 12 + [1.5] * 12)
+    usd = autoscaled_monthly_usd(1e10, 1000.0, 2, 3.0, hourly_shape=shape, peak_to_average=1.5,
+                                 target_utilisation=0.7)
+    assert usd == pytest.approx(6 * 2 * 3.0 * 730)
+    # the always-on fleet for the same peak: ceil(3,805.18 x 1.5 / 700) = 9 replicas all month = $39,420
+    assert replicas_needed(1e10, 1000.0, 1.5, 0.7) == 9
+    with pytest.raises(ForecastError, match="hourly_shape"):
+        autoscaled_monthly_usd(1e10, 1000.0, 2, 3.0, hourly_shape=[1.0, 2.0])
