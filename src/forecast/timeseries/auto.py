@@ -61,9 +61,9 @@ def forecast_series(df: pd.DataFrame, h: int, freq: str, level: Sequence[float] 
     """
     _check_args(h, n_windows, step)
     levels = check_levels(level)
-    valid = validate_long_frame(df, freq, h, source)
     m, step = season_length(freq), step or default_step(h, n_windows)
     candidates = model_names(models, freq)
+    valid = validate_long_frame(df, freq, h, source)
     groups = [(str(uid), g) for uid, g in valid.frame.groupby("unique_id", sort=False)]
     work = partial(_one, h, levels, m, candidates, n_windows, step, freq)
     results = fan_out(work, [(g["y"].to_numpy(float), g["ds"].iloc[0]) for _, g in groups], scheduler, progress)

@@ -94,4 +94,4 @@ def _dask(fn: Callable, tasks: Sequence[tuple], address: str, bar) -> list:
         cores = sum(client.nthreads().values()) or 1
         chunks = chunks_of(tasks, cores * 8)
         futures = {client.submit(_run_chunk, fn, c, pure=False): i for i, c in enumerate(chunks)}
-        return _gather(futures, len(chunks), bar, lambda fs: dask_completed(list(fs)))
+        return _gather(futures, len(chunks), bar, lambda fs: dask_completed(list(fs), loop=client.loop))

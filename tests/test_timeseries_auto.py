@@ -1,0 +1,132 @@
+"""Auto mode: output contract, selection record, special series, backtest windows, parallel and Dask fan-out."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.timeseries import stats_models
+from forecast.timeseries.auto import forecast_series
+from forecast.timeseries.backtest import cross_validation, cutoffs, default_step
+from forecast.timeseries.fast_backtest import ets_windows, theta_windows
+from forecast.timeseries.models import AUTO_MODELS, MODELS
+
+
+def seasonal_series(uid: str, n: int, seed: int, start="2018-01-01") -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    y = 100 * (1 + 0.01 * t) * (1 + 0.25 * np.sin(2 * np.pi * t / 12)) * rng.lognormal(0, 0.03, n)
+    return pd.DataFrame({"unique_id": uid, "ds": pd.date_range(start, periods=n, freq="MS"), "y": y})
+
+
+def one(uid, values, start="2024-01-01"):
+    return pd.DataFrame({"unique_id": uid, "ds": pd.date_range(start, periods=len(values), freq="MS"),
+                         "y": np.asarray(values, dtype=float)})
+
+
+@pytest.fixture(scope="module")
+def mixed():
+    frames = [seasonal_series("seasonal", 60, 0), one("flat", [7.0] * 30), one("zero", [0.0] * 30),
+              one("launch", [1.0, 3, 4, 6, 9]),
+              one("sparse", [0, 0, 5, 0, 0, 0, 4, 0, 0, 6, 0, 0, 0, 5, 0, 0, 4, 0, 0, 0, 6, 0, 0, 5, 0, 0, 0, 4])]
+    df = pd.concat(frames, ignore_index=True)
+    return df, forecast_series(df, 6, "MS", (80, 95), scheduler="serial")
+
+
+def test_output_contract(mixed):
+    df, res = mixed
+    assert list(res.forecast.columns) == ["unique_id", "ds", "forecast", "forecast-lo-80", "forecast-hi-80",
+                                          "forecast-lo-95", "forecast-hi-95", "model"]
+    assert len(res.forecast) == 5 * 6 and res.selection["unique_id"].tolist() == sorted(df.unique_id.unique())
+    for uid, g in res.forecast.groupby("unique_id"):
+        last = df.loc[df.unique_id == uid, "ds"].max()
+        assert g["ds"].tolist() == list(pd.date_range(last, periods=7, freq="MS")[1:])
+    f = res.forecast
+    assert (f["forecast-lo-95"] <= f["forecast-lo-80"]).all() and (f["forecast-lo-80"] <= f["forecast"]).all()
+    assert (f["forecast"] <= f["forecast-hi-80"]).all() and (f["forecast-hi-80"] <= f["forecast-hi-95"]).all()
+    assert (f["forecast-lo-95"] >= 0).all()  # spend is never negative
+
+
+def test_flags_for_flat_zero_short_and_intermittent(mixed):
+    _, res = mixed
+    sel = res.selection.set_index("unique_id")
+    fc = res.forecast.set_index("unique_id")
+    assert sel.loc["flat", "constant"] and not sel.loc["flat", "all_zero"]
+    assert fc.loc["flat", "forecast"].tolist() == [7.0] * 6 and fc.loc["flat", "forecast-hi-95"].tolist() == [7.0] * 6
+    assert sel.loc["zero", "all_zero"] and fc.loc["zero", "forecast-hi-95"].tolist() == [0.0] * 6
+    assert sel.loc["launch", "short_history"] and sel.loc["launch", "model"] in ("naive", "drift")
+    # short histories never get bands narrower than the naive random walk with Student-t spread:
+    # diffs 2, 1, 2, 3 -> sigma = sqrt(18/4); t(0.975, 4) = 2.776 (table); h = 1 half-width >= 2.776 x 2.121
+    launch = fc.loc["launch"]
+    assert (launch["forecast-hi-95"].iloc[0] - launch["forecast-lo-95"].iloc[0]) / 2 >= 2.776 * np.sqrt(18 / 4) - 1e-6
+    assert sel.loc["sparse", "intermittent"] and sel.loc["sparse", "model"] in ("croston", "naive", "seasonal_naive")
+    assert not sel.loc["seasonal", ["short_history", "constant", "intermittent"]].any()
+
+
+def test_the_chosen_model_is_the_best_backtest_score(mixed):
+    _, res = mixed
+    row = res.selection.set_index("unique_id").loc["seasonal"]
+    cand = {c[5:]: row[c] for c in row.index if c.startswith("mase_") and pd.notna(row[c])}
+    assert set(AUTO_MODELS) <= set(cand)
+    chosen = "combo" if row["model"].startswith("combo(") else row["model"]
+    assert cand[chosen] == min(cand.values()) == row["mase"]
+    assert row["windows"] == 3 and 0 <= row["coverage-80"] <= 1
+
+
+def test_windows_and_cutoffs():
+    assert default_step(18, 3) == 6 and default_step(1, 3) == 1
+    assert cutoffs(100, 18, 3, 6, 24) == [70, 76, 82]
+    assert cutoffs(40, 18, 3, 6, 20) == [22]  # 10 and 16 leave too little training data
+    cv = cross_validation(one("a", np.arange(1.0, 21)), {"naive": MODELS["naive"]}, 2, "MS", 2, 3, (80,))
+    # n = 20, h = 2, step 3: training lengths 15 and 18; cutoffs are the 15th and 18th dates
+    assert cv["cutoff"].drop_duplicates().tolist() == [pd.Timestamp("2025-03-01"), pd.Timestamp("2025-06-01")]
+    assert cv["naive"].tolist() == [15.0, 15.0, 18.0, 18.0] and cv["y"].tolist() == [16.0, 17.0, 19.0, 20.0]
+
+
+def test_fast_backtest_equals_a_full_refit_at_the_first_cutoff():
+    y = seasonal_series("s", 84, 3)["y"].to_numpy()
+    for fast, full in ((ets_windows, stats_models.ets), (theta_windows, stats_models.theta)):
+        w = fast(y, 12, (80, 95), 12, [48, 60, 72])
+        ref = full(y[:48], 12, (80, 95), 12)
+        assert [x.cutoff for x in w] == [48, 60, 72] and w[2].actual.tolist() == y[72:84].tolist()
+        np.testing.assert_allclose(w[0].forecast.mean, ref.mean, rtol=1e-9)
+        np.testing.assert_allclose(w[0].forecast.hi[95], ref.hi[95], rtol=1e-9)
+
+
+def test_ets_bands_match_statsmodels_own_prediction_intervals():
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    rng = np.random.default_rng(5)
+    y = 50 + np.cumsum(rng.normal(0.5, 2, 40))  # not seasonal: no adjustment step
+    res = ETSModel(pd.Series(y), error="add", trend="add", damped_trend=True,
+                   initialization_method="heuristic").fit(disp=False)
+    ref = res.get_prediction(start=40, end=45).summary_frame(alpha=0.05)
+    ours = stats_models.ets(y, 6, (95,), 12)
+    np.testing.assert_allclose(ours.mean, ref["mean"], rtol=1e-9)
+    np.testing.assert_allclose(ours.lo[95], ref["pi_lower"], rtol=1e-6)
+
+
+def test_local_processes_give_the_same_result_as_serial():
+    df = pd.concat([seasonal_series(f"s{i}", 40, i) for i in range(16)], ignore_index=True)
+    serial = forecast_series(df, 3, "MS", (80,), models="naive,seasonal_naive,drift", scheduler="serial")
+    local = forecast_series(df, 3, "MS", (80,), models="naive,seasonal_naive,drift", scheduler="local")
+    pd.testing.assert_frame_equal(serial.forecast, local.forecast)
+    pd.testing.assert_frame_equal(serial.selection, local.selection)
+
+
+def test_dask_local_cluster_gives_the_same_result_as_serial():
+    distributed = pytest.importorskip("distributed")
+    df = pd.concat([seasonal_series(f"s{i}", 40, i) for i in range(6)], ignore_index=True)
+    serial = forecast_series(df, 3, "MS", (80,), models="seasonal_naive,ets", scheduler="serial")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        on_dask = forecast_series(df, 3, "MS", (80,), models="seasonal_naive,ets", scheduler=cluster.scheduler_address)
+    pd.testing.assert_frame_equal(serial.forecast, on_dask.forecast)
+    pd.testing.assert_frame_equal(serial.selection, on_dask.selection)
+
+
+def test_unreachable_dask_scheduler_is_a_clear_error():
+    from forecast.errors import ForecastError
+
+    df = pd.concat([seasonal_series(f"s{i}", 30, i) for i in range(2)], ignore_index=True)
+    with pytest.raises(ForecastError, match="cannot connect to a Dask scheduler"):
+        forecast_series(df, 3, "MS", (80,), models="naive", scheduler="tcp://127.0.0.1:9")

@@ -1,0 +1,100 @@
+"""Metrics, baselines and conformal calibration against values worked out by hand in each test."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from forecast.timeseries import metrics
+from forecast.timeseries.base import PointAndBands
+from forecast.timeseries.baselines import croston_sba, drift, naive, seasonal_naive
+from forecast.timeseries.conformal import apply_calibration, calibration, conformal_quantile, coverage_is_off
+
+Y, F, INSAMPLE = [1.0, 2.0, 3.0], [2.0, 2.0, 5.0], [1.0, 3.0, 2.0, 4.0]
+LO, HI = [0.0, 2.5, 2.0], [1.0, 3.0, 3.0]
+# Student-t two-sided multipliers for 2 degrees of freedom, from a printed t table: 80% 1.886, 95% 4.303.
+T2_80, T2_95 = 1.886, 4.303
+
+
+def test_point_metrics_by_hand():
+    # errors f - y = 1, 0, 2; in-sample |diffs| = 2, 1, 2 -> scale 5/3
+    assert metrics.seasonal_scale(INSAMPLE, 1) == pytest.approx(5 / 3)
+    assert metrics.mase(Y, F, INSAMPLE, 1) == pytest.approx(1 / (5 / 3))
+    assert metrics.seasonal_scale(INSAMPLE, 2) == pytest.approx(1.0)  # |2-1|, |4-3|
+    # 200|f-y|/(|y|+|f|): 200/3, 0, 400/8 -> mean 38.888...
+    assert metrics.smape(Y, F) == pytest.approx((200 / 3 + 0 + 50) / 3)
+    assert metrics.smape([0, 0], [0, 0]) == 0.0
+    assert metrics.rmse(Y, F) == pytest.approx(np.sqrt(5 / 3))
+    assert metrics.bias(Y, F) == pytest.approx(1.0)
+    assert np.isnan(metrics.mase(Y, F, [2, 2, 2], 1))  # zero scale: undefined, not 0 or inf
+
+
+def test_interval_metrics_by_hand():
+    assert metrics.coverage(Y, LO, HI) == pytest.approx(2 / 3)  # 1 on the bound counts; 2 below 2.5 misses
+    # widths 1, 0.5, 1; the miss costs 2/0.2 x 0.5 = 5 -> (1 + 5.5 + 1) / 3
+    assert metrics.winkler(Y, LO, HI, 80) == pytest.approx(2.5)
+    assert metrics.msis(Y, LO, HI, INSAMPLE, 1, 80) == pytest.approx(2.5 / (5 / 3))
+
+
+finite = arrays(np.float64, 6, elements=st.floats(0, 1e6, allow_nan=False))
+
+
+@settings(max_examples=40, deadline=None)
+@given(finite, finite, finite, finite)
+def test_metrics_never_modify_their_inputs(y, f, lo, ins):
+    copies = [a.copy() for a in (y, f, lo, ins)]
+    hi = lo + 1
+    metrics.mase(y, f, ins, 2), metrics.smape(y, f), metrics.rmse(y, f), metrics.bias(y, f)
+    metrics.coverage(y, lo, hi), metrics.winkler(y, lo, hi, 95), metrics.msis(y, lo, hi, ins, 2)
+    for a, b in zip((y, f, lo, ins), copies, strict=True):
+        assert np.array_equal(a, b)
+    assert 0 <= metrics.smape(y, f) <= 200 and 0 <= metrics.coverage(y, lo, hi) <= 1
+
+
+def test_naive_bands_by_hand():
+    fc = naive(np.array([1.0, 2.0, 4.0]), 2, (80, 95), 12)
+    sigma = np.sqrt((1 + 4) / 2)  # one-step diffs 1, 2
+    assert fc.mean.tolist() == [4.0, 4.0]
+    assert fc.hi[80] - fc.mean == pytest.approx(T2_80 * sigma * np.sqrt([1, 2]), abs=2e-3)
+    assert fc.mean - fc.lo[95] == pytest.approx(T2_95 * sigma * np.sqrt([1, 2]), abs=5e-3)
+
+
+def test_seasonal_naive_and_drift_by_hand():
+    fc = seasonal_naive(np.array([1.0, 2, 3, 4, 5, 6]), 3, (80,), 2)
+    assert fc.mean.tolist() == [5.0, 6.0, 5.0]
+    width = fc.hi[80] - fc.mean  # residuals all 2; sd_h = 2 sqrt(floor((h-1)/2) + 1) = 2, 2, 2.83
+    assert width / width[0] == pytest.approx([1, 1, np.sqrt(2)])
+    fc = drift(np.array([1.0, 3, 4, 8]), 1, (80,), 12)
+    assert fc.mean[0] == pytest.approx(8 + 7 / 3)  # slope (8 - 1) / 3
+    sigma = np.sqrt((1 + 16 + 25) / 9 / 2)  # residuals -1/3, -4/3, 5/3 with 2 degrees of freedom
+    # 3 residuals less the slope: 2 degrees of freedom
+    assert fc.hi[80][0] - fc.mean[0] == pytest.approx(T2_80 * sigma * np.sqrt(1 + 1 / 4), rel=1e-3)
+
+
+def test_croston_sba_by_hand():
+    fc = croston_sba(np.array([0.0, 4, 0, 0, 2, 0]), 2, (80,), 12)
+    # sizes 4, 2; intervals 2, 3: z = 4 + 0.1 (2 - 4) = 3.8, p = 2 + 0.1 (3 - 2) = 2.1; SBA x (1 - 0.05)
+    assert fc.mean.tolist() == pytest.approx([0.95 * 3.8 / 2.1] * 2)
+    zero = croston_sba(np.zeros(5), 3, (80,), 12)
+    assert zero.mean.tolist() == [0, 0, 0] and zero.hi[80].tolist() == [0, 0, 0]
+
+
+def test_conformal_quantile_and_the_coverage_test():
+    assert conformal_quantile(np.arange(1, 10), 80) == 8  # ceil(10 x 0.8) = 8th smallest
+    assert np.isnan(conformal_quantile([1, 2, 3], 80))  # ceil(4 x 0.8) = 4 > 3 points
+    assert coverage_is_off(0.5, 80, 54)  # 2 SE = 2 sqrt(0.16 / 54) = 0.109
+    assert not coverage_is_off(0.75, 80, 54)
+
+
+def test_calibration_widens_bands_that_were_too_narrow():
+    actual = np.array([0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5])
+    fc = PointAndBands(np.zeros(9), {80: -np.ones(9)}, {80: np.ones(9)})
+    cal = calibration([actual], [fc], (80,))
+    mode, factor, observed = cal[80]
+    assert (mode, observed) == ("scale", pytest.approx(2 / 9))
+    assert factor == 4.0  # scores = |a| / 1; the 8th smallest of 9
+    wide = apply_calibration(fc, cal)
+    assert wide.hi[80].tolist() == [4.0] * 9 and wide.lo[80].tolist() == [-4.0] * 9
+    good = PointAndBands(np.zeros(9), {80: -4 * np.ones(9)}, {80: 4 * np.ones(9)})
+    assert calibration([actual], [good], (80,))[80][0] == "model"  # 8/9 covered: within 2 SE of 80%

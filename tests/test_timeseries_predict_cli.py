@@ -1,0 +1,61 @@
+"""`forecast predict`: files in and out, the summary, and one-line errors with exit status 2."""
+
+import io
+
+import numpy as np
+import pandas as pd
+
+from forecast.cli import main
+
+
+def _write(tmp_path, df, name="series.csv"):
+    path = tmp_path / name
+    if name.endswith(".parquet"):
+        df.to_parquet(path)
+    else:
+        df.to_csv(path, index=False)
+    return str(path)
+
+
+def _series():
+    t = np.arange(30)
+    return pd.concat([pd.DataFrame({"unique_id": uid, "ds": pd.date_range("2023-01-01", periods=30, freq="MS"),
+                                    "y": base + 2.0 * t}) for uid, base in (("team-a", 10.0), ("team-b", 50.0))])
+
+
+def test_predict_writes_forecasts_with_model_and_backtest_scores(tmp_path, capsys):
+    src, out = _write(tmp_path, _series(), "s.parquet"), tmp_path / "fc.csv"
+    assert main(["predict", src, "--horizon", "4", "--models", "naive,drift", "--level", "90",
+                 "--out", str(out), "--scheduler", "serial"]) == 0
+    text = capsys.readouterr().out
+    assert "2 series, horizon 4 (MS), 8 rows written to" in text and "team-b" in text
+    fc = pd.read_csv(out)
+    assert fc.columns[:6].tolist() == ["unique_id", "ds", "forecast", "forecast-lo-90", "forecast-hi-90", "model"]
+    assert {"backtest_mase", "backtest_smape", "backtest_coverage-90"} <= set(fc.columns)
+    # a straight line: drift wins with zero error; the first forecast is the last value + slope 2
+    a = fc[fc.unique_id == "team-a"]
+    assert a["model"].unique().tolist() == ["drift"] and a["backtest_mase"].iloc[0] == 0.0
+    assert a["forecast"].tolist() == [10 + 2.0 * 29 + 2 * k for k in range(1, 5)]
+    assert a["ds"].tolist() == ["2025-07-01", "2025-08-01", "2025-09-01", "2025-10-01"]
+    assert main(["predict", src, "--horizon", "4", "--out", str(out)]) == 2
+    assert "exists: forecasts are never overwritten" in capsys.readouterr().err
+
+
+def test_predict_without_out_prints_csv(tmp_path, capsys):
+    src = _write(tmp_path, _series())
+    assert main(["predict", src, "--horizon", "2", "--models", "naive", "--scheduler", "serial"]) == 0
+    fc = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert len(fc) == 4 and fc["forecast"].tolist() == [68.0, 68.0, 108.0, 108.0]
+
+
+def test_predict_bad_input_is_one_line_and_status_2(tmp_path, capsys):
+    df = pd.concat([_series(), _series().head(1)])
+    src = _write(tmp_path, df)
+    assert main(["predict", src, "--horizon", "3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {src}: series 'team-a': ds 2023-01-01: duplicate (unique_id, ds) rows: aggregate them "
+                   "to one row per period first"]
+    assert main(["predict", str(tmp_path / "none.csv"), "--horizon", "3"]) == 2
+    assert "none.csv: no such file" in capsys.readouterr().err
+    assert main(["predict", src, "--horizon", "3", "--models", "lstm"]) == 2
+    assert "lstm: unknown model" in capsys.readouterr().err
