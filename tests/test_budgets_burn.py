@@ -16,7 +16,13 @@ import pytest
 from forecast import cli
 from forecast.budgets.burn import breach_probability, envelope_burn, first_crossing
 from forecast.budgets.envelopes import parse_budgets_data
-from forecast.budgets.projection import auto_projection, forecast_projection, run_rate_projection
+from forecast.budgets.projection import (
+    auto_projection,
+    backtest_sum_sd_usd,
+    forecast_projection,
+    run_rate_projection,
+    run_rate_sum_errors_usd,
+)
 from forecast.specs import parse_yaml
 from forecast.usage import Warehouse
 from tests.budgets_data import days, row, write_log
@@ -85,17 +91,47 @@ def test_weekday_seasonality_and_daily_cap(wh):
 def test_breach_probability_from_residual_spread(wh):
     cap = 170.0
     b = envelope_burn(wh, _env(match={"team_id": "C"}, monthly_cap_usd=cap), MONTH, AS_OF, run_rate_projection)
-    # Sep 16 - Oct 14 (last 28 days): every weekday has two $6 and two $4 days -> means $5, residuals +/-1,
-    # residual sd = sqrt(28 x 1 / (28 - 7)); Oct 1-14 spend: weeks start Sep 16 (+1), Sep 23 (-1), Sep 30 (+1),
+    # Sep 17 - Oct 14 (last 28 days): every weekday has two $6 and two $4 days -> means $5, residuals +/-1,
+    # residual sd s = sqrt(28 x 1 / (28 - 7)); Oct 1-14 spend: weeks start Sep 16 (+1), Sep 23 (-1), Sep 30 (+1),
     # Oct 7 (-1): Oct 1-6 = 6 x 6, Oct 7-13 = 7 x 4, Oct 14 = 6
     assert b.burn_usd == pytest.approx(36 + 28 + 6)
-    sd_day = math.sqrt(28 / 21)
-    sd_total = sd_day * math.sqrt(REMAINING)
+    s2 = 28 / 21
+    # a future day's variance s^2 (1 + 1/4): its weekday mean comes from 4 days
+    assert b.projection.sd_usd == pytest.approx(np.full(REMAINING, math.sqrt(s2 * 1.25)))
+    # Oct 15-31: Thu, Fri, Sat 3 days each, Sun-Wed 2 each. Var(sum) = s^2 (17 + sum k^2 / 4) =
+    # s^2 (17 + (3 x 9 + 4 x 4) / 4) = s^2 x 27.75 = 37; days taken as independent would give s^2 x 17 = 22.7
+    sd_total = math.sqrt(s2 * 27.75)
+    assert sd_total == pytest.approx(math.sqrt(37))
     assert b.projection.total_sd_usd == pytest.approx(sd_total)
+    # the backtest of 17-day sums on this history (14 origins; the signs over 17 days sum to +/-1 or +/-3, the
+    # means of unbalanced windows are off by up to 1/7 a day) has an RMS under 6.08, so the formula binds
+    assert b.projection.sum_sd_usd == pytest.approx(sd_total)
     z = (cap - 70 - 5 * REMAINING) / sd_total  # headroom 100 vs 85 expected
     assert b.breach_probability == pytest.approx(0.5 * math.erfc(z / math.sqrt(2)))  # normal upper tail
     lo, hi = b.projected_interval_usd(0.8)
     assert (lo, hi) == pytest.approx((155 - 1.2815515655 * sd_total, 155 + 1.2815515655 * sd_total))
+
+
+def test_sum_backtest_by_hand():
+    # 14 days at $10 then two at $20 (Mon 2026-09-07 ...). One-day sums: from day 14 the weekday means are all
+    # $10 -> error +10; from day 15 (window days 0-14) day 15's weekday (days 1, 8) still means $10 -> +10.
+    history = pd.Series([10.0] * 14 + [20.0, 20.0], index=pd.date_range("2026-09-07", periods=16))
+    np.testing.assert_allclose(run_rate_sum_errors_usd(history, 1), [10.0, 10.0])
+    # two-day sum from day 14: 40 - 20 = +20, and no other origin has two days after it
+    np.testing.assert_allclose(run_rate_sum_errors_usd(history, 2), [20.0])
+    assert backtest_sum_sd_usd(history, 1) is None  # 2 origins < MIN_SUM_ORIGINS
+
+
+def test_persistent_errors_widen_the_month_beyond_independent_days():
+    # a random walk: each day's level persists, so the 17-day sum misses by far more than sqrt(17) day-errors
+    rng = np.random.default_rng(3)
+    index = pd.date_range(AS_OF - timedelta(days=119), AS_OF)
+    history = pd.Series(200 + np.cumsum(rng.normal(0, 5, len(index))), index=index)
+    p = run_rate_projection(history, AS_OF, date(2026, 10, 31))
+    formula = p.sd_usd[0] / math.sqrt(1.25) * math.sqrt(27.75)  # the independent-days formula, as above
+    errors = run_rate_sum_errors_usd(history, REMAINING)
+    assert len(errors) == 120 - 14 - REMAINING + 1
+    assert p.total_sd_usd == pytest.approx(math.sqrt(np.mean(errors**2))) and p.total_sd_usd > 2 * formula
 
 
 def test_actual_breach_day_and_threshold_alerts():
@@ -128,7 +164,7 @@ def test_exploration_credits_reset_on_monday(wh):
     assert b.breach_probability is None
 
 
-def _stub_forecaster(mean_usd: float, sd_usd: float):
+def _stub_forecaster(mean_usd: float, sd_usd: float, floor_usd: float = -np.inf):
     calls = []
 
     def forecaster(df, h, freq, level, models, n_windows):
@@ -137,7 +173,7 @@ def _stub_forecaster(mean_usd: float, sd_usd: float):
         ds = pd.date_range(start, periods=h, freq="D")
         half = 1.959963984540054 * sd_usd
         frame = pd.DataFrame({"unique_id": "spend", "ds": ds, "forecast": mean_usd, "forecast-lo-80": 0.0,
-                              "forecast-hi-80": 0.0, "forecast-lo-95": mean_usd - half,
+                              "forecast-hi-80": 0.0, "forecast-lo-95": max(mean_usd - half, floor_usd),
                               "forecast-hi-95": mean_usd + half, "model": "stub"})
         return SimpleNamespace(forecast=frame, selection=None)
 
@@ -153,6 +189,14 @@ def test_forecast_path_reads_mean_and_spread_off_the_interval():
     assert p.method == "forecast (stub)" and p.days[0] == date(2026, 10, 15) and len(p.days) == REMAINING
     assert p.total_usd == pytest.approx(4.0 * REMAINING)
     assert p.total_sd_usd == pytest.approx(2.0 * math.sqrt(REMAINING))
+
+
+def test_forecast_spread_comes_from_the_upper_half_when_the_lower_bound_is_floored_at_zero():
+    # mean $1, sd $2: the 95% interval is 1 +/- 3.92, floored at 0 -> [0, 4.92]. The upper half gives 3.92 / 1.96
+    # = 2; the full width would give 4.92 / 3.92 = 1.26 and understate the risk of a breach
+    history = pd.Series(10.0, index=pd.date_range("2026-08-01", "2026-10-14"))
+    p = forecast_projection(history, AS_OF, date(2026, 10, 31), _stub_forecaster(1.0, 2.0, floor_usd=0.0))
+    np.testing.assert_allclose(p.sd_usd, 2.0)
 
 
 def test_auto_uses_forecast_with_enough_history_else_run_rate():
