@@ -30,3 +30,15 @@ def test_impossible_configurations_say_what_fits(capsys):
     assert "TPOT <= 1 ms" in capsys.readouterr().err
     assert main([*BASE, "--vs-api", "llama"]) == 2
     assert "PROVIDER:MODEL" in capsys.readouterr().err
+
+
+def test_best_precision_is_the_cheapest_per_token():
+    api = ["--vs-api", "groq:llama-3.3-70b-versatile"]
+    doc = json.loads(run([*BASE, "--precision", "best", "--format", "json", *api])[0])
+    options = doc["precision_options"]
+    assert doc["precision_chosen"] == "cheapest" and doc["precision"] == options[0]["precision"]
+    cheapest = min(o["usd_per_mtok_at_target_utilisation"] for o in options)
+    assert options[0]["usd_per_mtok_at_target_utilisation"] == cheapest
+    assert {o["precision"] for o in options} == {"bf16", "fp8", "int8", "int4"}
+    # the break-even floor is the chosen precision's row of the comparison
+    assert doc["break_even"][0]["self_hosted_floor_usd_per_mtok"] == pytest.approx(cheapest)

@@ -183,3 +183,24 @@ def test_deepseek_v3_moe_split_and_mla_attention_by_hand():
     from forecast.gpu.memory import kv_capacity_tokens
 
     assert kv_capacity_tokens(ds, CAT.gpu("h200"), "fp8", 8) == pytest.approx((126.9 - 2 - 83.875) * 1e9 / 70_272)
+
+
+def test_precisions_compared_by_cost_per_token():
+    from forecast.gpu.breakeven import floor_usd_per_mtok
+    from forecast.gpu.serving import best_replica, best_replica_per_precision
+
+    m, g = CAT.model("llama-3.1-70b"), CAT.gpu("h100")
+    options = {r.precision: r for r in best_replica_per_precision(m, g, 1000, 300)}
+    # bf16 weights 141.2 GB: 70.6 GB per GPU on 2 GPUs exceeds the 80 x 0.9 - 2 = 70 GB usable -> 4 GPUs at least;
+    # int4 (4.125 bits) is 36.4 GB and fits one GPU
+    assert options["bf16"].gpus_per_replica >= 4 and options["int4"].gpus_per_replica >= 1
+    # H100 datasheet: dense FP8 = dense INT8 = 1,978.9 and both store 1 byte a weight -> identical throughput
+    assert options["fp8"].tokens_per_s == options["int8"].tokens_per_s
+    for p, r in options.items():
+        assert r == best_replica(CAT, m, g, p, 1000, 300)  # each precision at its own best tensor-parallel degree
+    per_gpu = [r.tokens_per_s / r.gpus_per_replica for r in best_replica_per_precision(m, g, 1000, 300)]
+    assert per_gpu == sorted(per_gpu, reverse=True)
+    # an FP8-less GPU is never offered fp8
+    assert "fp8" not in {r.precision for r in best_replica_per_precision(m, CAT.gpu("a100-80gb"), 1000, 300)}
+    # floor: 2 GPUs x $6.5 / (10,000 tok/s x 3,600 s x 0.7 / 2) x 1e6 = 13 / 12.6e6 x 1e6 = $1.0317 per Mtok
+    assert floor_usd_per_mtok(13.0, 10_000.0, 0.7, 2.0) == pytest.approx(13 / 12.6)

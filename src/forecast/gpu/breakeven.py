@@ -41,6 +41,14 @@ def api_usd_per_mtok(input_usd_per_mtok: float, output_usd_per_mtok: float, inpu
     return (input_tokens * input_usd_per_mtok + output_tokens * output_usd_per_mtok) / (input_tokens + output_tokens)
 
 
+def floor_usd_per_mtok(replica_usd_per_hour: float, tokens_per_s_per_replica: float, target_utilisation: float,
+                       peak_to_average: float) -> float:
+    """USD per million tokens of a fleet with no spare replica: each runs at target_utilisation at the peak,
+    so on average at target_utilisation / peak_to_average of its tokens/s (the cheapest a sized fleet gets)."""
+    average_tokens_per_hour = tokens_per_s_per_replica * 3600 * target_utilisation / peak_to_average
+    return replica_usd_per_hour / average_tokens_per_hour * 1e6
+
+
 def break_even_volumes(replica_usd_per_month: float, tokens_per_month_per_replica: float,
                        api_price_usd_per_mtok: float) -> tuple[float, float]:
     """(first volume where the fleet is no dearer than the API, volume from which it always is)."""
@@ -73,7 +81,9 @@ def break_even(cost: SelfHostedCost, book: PriceBook, api: str, on: date, input_
     replica_usd = cost.gpus_per_replica * cost.gpu_usd_per_hour * HOURS_PER_MONTH
     per_replica = cost.tokens_per_s_per_replica * target_utilisation * SECONDS_PER_MONTH / peak_to_average
     first, always = break_even_volumes(replica_usd, per_replica, price)
-    return BreakEven(api, price, source, replica_usd, per_replica, replica_usd / (per_replica / 1e6), first, always)
+    floor = floor_usd_per_mtok(cost.gpus_per_replica * cost.gpu_usd_per_hour, cost.tokens_per_s_per_replica,
+                               target_utilisation, peak_to_average)
+    return BreakEven(api, price, source, replica_usd, per_replica, floor, first, always)
 
 
 def cost_curve(volumes, replica_usd_per_month: float, tokens_per_month_per_replica: float):

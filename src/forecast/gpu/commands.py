@@ -10,11 +10,11 @@ from datetime import UTC, date, datetime
 
 from ..errors import ForecastError
 from ..render import _table, _usd, to_json
-from .breakeven import break_even
+from .breakeven import break_even, floor_usd_per_mtok
 from .catalog import PRICINGS, load_catalog
 from .fleet import autoscaled_monthly_usd, self_hosted_cost
 from .memory import KV_PRECISIONS, PRECISIONS, weight_bytes
-from .serving import DEFAULT_MAX_BATCH, candidate_replicas
+from .serving import DEFAULT_MAX_BATCH, best_replica_per_precision, candidate_replicas, no_fit_message
 
 COMMANDS = ("gpu",)
 
@@ -41,7 +41,8 @@ def add_parsers(sub, overrides_option: Callable) -> None:
     p = sub.add_parser("gpu", help="self-hosted serving: memory, throughput, replicas, $/Mtok, break-even vs APIs")
     p.add_argument("--model", required=True, help="open model from data/gpu/models.yaml, e.g. llama-3.1-70b")
     p.add_argument("--gpu", required=True, help="GPU from data/gpu/gpus.csv, e.g. h100")
-    p.add_argument("--precision", choices=PRECISIONS, default="bf16", help="weight precision (default bf16)")
+    p.add_argument("--precision", choices=[*PRECISIONS, "best"], default="bf16",
+                   help="weight precision (default bf16); best: the one with the lowest GPU cost per token")
     p.add_argument("--kv-precision", choices=KV_PRECISIONS, default="bf16", help="KV-cache precision (default bf16)")
     p.add_argument("--input", type=_positive, default=1000.0, help="input tokens per request (default 1000)")
     p.add_argument("--output", type=_positive, default=300.0, help="output tokens per request (default 300)")
@@ -83,6 +84,13 @@ def serving_document(book, model: str, gpu: str, *, precision: str = "bf16", kv_
         raise ForecastError(f"--max-batch {args.max_batch}: must be >= 1")
     kwargs = {"max_batch": args.max_batch, "ttft_target_ms": args.ttft_ms, "tpot_target_ms": args.tpot_ms,
               "kv_precision": args.kv_precision}
+    by_precision = best_replica_per_precision(model, gpu, args.input, args.output, **kwargs)
+    chosen_best = args.precision == "best"
+    if chosen_best and not by_precision:
+        message = no_fit_message(catalog, model, gpu, "bf16", args.input, args.output, **kwargs)
+        raise ForecastError(message.replace(" at bf16 on ", " at any precision on ", 1))
+    if chosen_best:
+        args.precision = by_precision[0].precision
     cost = self_hosted_cost(model.name, gpu.gpu, tokens_per_month=args.tokens_per_month,
                             input_tokens_per_request=args.input, output_tokens_per_request=args.output,
                             precision=args.precision, peak_to_average=args.peak_to_average,
@@ -111,6 +119,13 @@ def serving_document(book, model: str, gpu: str, *, precision: str = "bf16", kv_
                      "target_utilisation": args.utilisation},
         "memory": {"weights_gb": weight_bytes(model, args.precision) / 1e9, "gpu_memory_gb": gpu.memory_gb},
         "tensor_parallel_options": [o.__dict__ for o in options],
+        "precision_chosen": "cheapest" if chosen_best else "given",
+        "precision_options": [{"precision": o.precision, "gpus_per_replica": o.gpus_per_replica,
+                               "tokens_per_s": o.tokens_per_s,
+                               "tokens_per_s_per_gpu": o.tokens_per_s / o.gpus_per_replica,
+                               "usd_per_mtok_at_target_utilisation": floor_usd_per_mtok(
+                                   o.gpus_per_replica * cost.gpu_usd_per_hour, o.tokens_per_s, args.utilisation,
+                                   args.peak_to_average)} for o in by_precision],
         "fleet": {k: v for k, v in cost.__dict__.items() if k not in ("model", "gpu")},
         "autoscaled_monthly_usd": auto,
         "break_even": versus, "break_even_skipped": skipped, "price_date": on.isoformat(),
@@ -124,7 +139,8 @@ def _volume(x: float) -> str:
 
 def gpu_table(doc: dict) -> str:
     f, w = doc["fleet"], doc["workload"]
-    out = [f"{doc['model']} on {doc['gpu']} at {doc['precision']} (KV cache {doc['kv_precision']}); requests of "
+    how = ", the cheapest precision" if doc["precision_chosen"] == "cheapest" else ""
+    out = [f"{doc['model']} on {doc['gpu']} at {doc['precision']}{how} (KV cache {doc['kv_precision']}); requests of "
            f"{w['input_tokens']:,.0f} in + {w['output_tokens']:,.0f} out tokens", "",
            f"weights {doc['memory']['weights_gb']:,.1f} GB; each GPU has {doc['memory']['gpu_memory_gb']:g} GB", ""]
     rows = [[f"{o['gpus_per_replica']} x {doc['gpu']}", f"{o['kv_capacity_tokens']:,.0f}", str(o["concurrency"]),
@@ -142,6 +158,13 @@ def gpu_table(doc: dict) -> str:
             f"to the daily load",
             f"  ${_usd(f['usd_per_mtok'])} per million tokens (always-on, at the achieved utilisation)",
             f"  GPU price: {f['price_source']}", ""]
+    if len(doc["precision_options"]) > 1:
+        rows = [[o["precision"], f"{o['gpus_per_replica']} x {doc['gpu']}", f"{o['tokens_per_s_per_gpu']:,.0f}",
+                 f"{o['usd_per_mtok_at_target_utilisation']:.4g}"] for o in doc["precision_options"]]
+        out += ["weight precisions compared (each at its best replica; lower precision can cost quality, check your "
+                "evals):"]
+        out += _table(["precision", "replica", "tok/s per GPU", "USD/Mtok at planned utilisation"], rows)
+        out += [""]
     if doc["break_even"]:
         rows = [[b["api"], f"{b['api_usd_per_mtok']:.4g}", _usd(b["api_monthly_usd"]),
                  _volume(b["break_even_tokens_per_month"]), _volume(b["always_cheaper_from_tokens_per_month"])]

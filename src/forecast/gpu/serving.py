@@ -125,6 +125,10 @@ def candidate_replicas(model: Model, gpu: Gpu, precision: str, input_tokens: flo
     return out
 
 
+def _cheapest(found: list[ReplicaPerformance]) -> ReplicaPerformance:
+    return max(found, key=lambda r: (r.tokens_per_s / r.gpus_per_replica, -r.gpus_per_replica))
+
+
 def best_replica(catalog: Catalog, model: Model, gpu: Gpu, precision: str, input_tokens: float,
                  output_tokens: float, **kwargs) -> ReplicaPerformance:
     """The tensor-parallel degree with the most tokens/s per GPU (lowest GPU cost per token); fewer GPUs
@@ -132,8 +136,24 @@ def best_replica(catalog: Catalog, model: Model, gpu: Gpu, precision: str, input
     check_precision(gpu, precision, kwargs.get("kv_precision", "bf16"))
     found = candidate_replicas(model, gpu, precision, input_tokens, output_tokens, **kwargs)
     if found:
-        return max(found, key=lambda r: (r.tokens_per_s / r.gpus_per_replica, -r.gpus_per_replica))
+        return _cheapest(found)
     raise ForecastError(no_fit_message(catalog, model, gpu, precision, input_tokens, output_tokens, **kwargs))
+
+
+def best_replica_per_precision(model: Model, gpu: Gpu, input_tokens: float, output_tokens: float,
+                               precisions: tuple[str, ...] = PRECISIONS, **kwargs) -> list[ReplicaPerformance]:
+    """For each weight precision the GPU runs, its best tensor-parallel replica (see `best_replica`); sorted by
+    tokens/s per GPU, most first (the lowest GPU cost per token). Precisions that do not fit are left out.
+    Lower precisions can cost quality: this compares cost only."""
+    kv = kwargs.get("kv_precision", "bf16")
+    out = []
+    for p in precisions:
+        if "fp8" in (p, kv) and gpu.fp8_dense_tflops is None:
+            continue
+        found = candidate_replicas(model, gpu, p, input_tokens, output_tokens, **kwargs)
+        if found:
+            out.append(_cheapest(found))
+    return sorted(out, key=lambda r: -r.tokens_per_s / r.gpus_per_replica)
 
 
 def no_fit_message(catalog: Catalog, model: Model, gpu: Gpu, precision: str, input_tokens: float,
