@@ -194,6 +194,27 @@ def test_reconciled_backtest_not_worse_than_base_and_intervals_cover():
     assert 0.6 <= np.mean(covered) <= 0.97, np.mean(covered)
 
 
+def test_spend_lower_bounds_floor_at_zero_and_floored_base_bounds_do_not_shrink_the_spread():
+    # total = a + b; base means 1.0, 0.5, 0.5 with sd 1 each, base lower bounds already floored at 0 (as the
+    # forecaster does). Residuals a = [1, -1, 1, -1], b = [1, 1, -1, -1] are uncorrelated (a.b = 0), so bottom-up
+    # gives the total sd sqrt(1 + 1): hi = 1 + 1.2816 x 1.4142 = 2.8124, lo = 1 - 1.8124 < 0 -> 0. Reading the sd
+    # off the floored width (hi - lo) / 2z would have given (0.5 + 1.2816) / 2.5631 = 0.695 instead of 1.
+    s = pd.DataFrame([[1, 1], [1, 0], [0, 1]], index=["total", "a", "b"], columns=["a", "b"], dtype=float)
+    mean = np.array([1.0, 0.5, 0.5])
+    fc = pd.DataFrame({"unique_id": ["total", "a", "b"], "ds": pd.Timestamp("2027-01-01"), "forecast": mean,
+                       "forecast-lo-80": 0.0, "forecast-hi-80": mean + Z80})
+    a, b = np.array([1.0, -1, 1, -1]), np.array([1.0, 1, -1, -1])
+    resid = _long(np.array([a + b, a, b]), ["total", "a", "b"], pd.date_range("2026-01-01", periods=4, freq="MS"),
+                  "residual")
+    got = reconcile(fc, s, "bottom_up", resid).forecast.set_index("unique_id")
+    assert got["forecast"].to_dict() == pytest.approx({"total": 1.0, "a": 0.5, "b": 0.5})
+    assert got["forecast-hi-80"].to_dict() == pytest.approx({"total": 1 + Z80 * np.sqrt(2), "a": 0.5 + Z80,
+                                                            "b": 0.5 + Z80})
+    assert got["forecast-lo-80"].tolist() == [0.0, 0.0, 0.0]
+    raw = reconcile(fc, s, "bottom_up", resid, nonnegative=False).forecast.set_index("unique_id")
+    assert raw.loc["total", "forecast-lo-80"] == pytest.approx(1 - Z80 * np.sqrt(2))
+
+
 def test_bad_input_is_named():
     fc = pd.DataFrame({"unique_id": IDS[:-1], "ds": pd.Timestamp("2027-01-01"), "forecast": 1.0})
     with pytest.raises(ForecastError, match=r"forecasts: no rows for node\(s\) B/y"):

@@ -16,9 +16,12 @@ yhat of every node to coherent ones  y~ = S P yhat,  P = (S' W^-1 S)^-1 S' W^-1,
 - ``bottom_up``: P selects the bottom rows.
 
 Intervals: Gaussian reconciliation (Panagiotelis et al. 2023, EJOR 306(2); the "normality" method of
-Nixtla's hierarchicalforecast): each node's base forecast sd at each step is read off its base interval,
-(hi - lo) / (2 z), the errors' correlation is the shrunk residual correlation, and the reconciled
-covariance S P Sigma_h P' S' gives the reconciled intervals. Bounds are never reconciled one by one.
+Nixtla's hierarchicalforecast): each node's base forecast sd at each step is read off the upper half of its
+base interval, (hi - forecast) / z, as hierarchicalforecast does (the lower half may be floored at 0), the
+errors' correlation is the shrunk residual correlation, and the reconciled covariance S P Sigma_h P' S' gives
+the reconciled intervals. Bounds are never reconciled one by one. For spend (nonnegative=True, the default)
+the reconciled lower bounds are floored at 0 (never above the mean); the means are not touched, so they stay
+coherent. A bound is a per-node quantile, so the bounds were never additive and flooring costs no coherence.
 """
 
 from __future__ import annotations
@@ -211,12 +214,13 @@ def _residual_moments(residuals: pd.DataFrame, ids: list[str]) -> tuple[np.ndarr
 
 
 def reconcile(forecasts: pd.DataFrame, summing: pd.DataFrame, method: str = "mint_shrink",
-              residuals: pd.DataFrame | None = None, column: str = "forecast") -> Reconciled:
+              residuals: pd.DataFrame | None = None, column: str = "forecast", nonnegative: bool = True) -> Reconciled:
     """Coherent forecasts of every node of `summing` (S from `hierarchy`), with Gaussian-reconciled intervals.
 
     forecasts: unique_id, ds, `column` and optional `column`-lo-L / -hi-L for every node (all levels).
     residuals: unique_id, ds, residual (actual minus fitted, in-sample or backtest) for every node;
-    required by wls_var and mint_shrink, and whenever forecasts carry intervals.
+    required by wls_var and mint_shrink, and whenever forecasts carry intervals. nonnegative: floor the
+    reconciled lower bounds at 0 (spend); pass False for series that can go below 0.
     """
     ids = list(summing.index)
     s = summing.to_numpy(dtype=float)
@@ -240,11 +244,10 @@ def reconcile(forecasts: pd.DataFrame, summing: pd.DataFrame, method: str = "min
         np.fill_diagonal(corr, 1.0)
         base_sd = np.zeros_like(rec)
         for lv in levels:
-            lo = _wide(forecasts, f"{column}-lo-{lv}", ids, "forecasts").to_numpy()
             hi = _wide(forecasts, f"{column}-hi-{lv}", ids, "forecasts").to_numpy()
-            base_sd += (hi - lo) / (2 * norm.ppf(0.5 + lv / 200)) / len(levels)
+            base_sd += (hi - yhat.to_numpy()) / norm.ppf(0.5 + lv / 200) / len(levels)
         if np.isnan(base_sd).any() or (base_sd < 0).any():
-            raise ForecastError("forecasts: interval bounds missing or hi < lo for some node and period")
+            raise ForecastError(f"forecasts: {column}-hi bound missing or below {column!r} for some node and period")
         rec_sd = np.empty_like(rec)
         for t in range(rec.shape[0]):
             sigma = corr * np.outer(base_sd[t], base_sd[t])
@@ -252,7 +255,8 @@ def reconcile(forecasts: pd.DataFrame, summing: pd.DataFrame, method: str = "min
         sd_long = pd.DataFrame(rec_sd, index=yhat.index, columns=ids).melt(ignore_index=False)["value"].to_numpy()
         for lv in levels:
             z = norm.ppf(0.5 + lv / 200)
-            out[f"{column}-lo-{lv}"] = out[column].to_numpy() - z * sd_long
+            lo = out[column].to_numpy() - z * sd_long
+            out[f"{column}-lo-{lv}"] = np.maximum(lo, np.minimum(out[column].to_numpy(), 0)) if nonnegative else lo
             out[f"{column}-hi-{lv}"] = out[column].to_numpy() + z * sd_long
     out["unique_id"] = pd.Categorical(out["unique_id"], categories=ids)
     out = out.sort_values(["unique_id", "ds"]).reset_index(drop=True)
