@@ -155,6 +155,18 @@ budgets: []""", "g.yaml"), "g.yaml").guardrails[0]
                              "USD/task 1.5 -> 12 (8.0x)")
 
 
+def test_a_quiet_identity_has_a_zero_median_not_none(tmp_path):
+    # q-1 spends $1 on Sep 20, nothing for 3 weeks, then $40 on Oct 12. The 7 days before Oct 12 are $0 each
+    # (median 0): 40 > 2 x 0 and 40 - 0 >= 5 -> a spike. new-1 spends for the first time ever on Oct 12: no
+    # history, no median, no spike (the runaway-task and forecast rules cover new identities).
+    rows = [row(1, date(2026, 9, 20), 1.0, agent="q-1"), row(2, date(2026, 10, 12), 40.0, agent="q-1"),
+            row(3, date(2026, 10, 12), 40.0, agent="new-1")]
+    with Warehouse(tmp_path / "w.duckdb") as w:
+        w.load(write_log(tmp_path / "l.csv", rows))
+        found = an.spikes(w, "agent_id", date(2026, 10, 12), date(2026, 10, 12))
+    assert [(s.entity, s.day, s.cost_usd, s.median_usd) for s in found] == [("q-1", date(2026, 10, 12), 40.0, 0.0)]
+
+
 def test_anomalies_cli_exit_status(sample_wh, capsys):
     args = ["anomalies", "--warehouse", str(sample_wh.path), "--method", "run-rate"]
     assert cli.main([*args, "--since", "2026-09-08", "--until", "2026-09-21"]) == 1

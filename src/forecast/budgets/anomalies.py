@@ -58,10 +58,18 @@ class Spike:
 
 
 def daily_cost_wide(wh: Warehouse, by: str, first: date, last: date) -> pd.DataFrame:
-    """Daily USD per value of `by` (columns), first..last; NaN before an entity's first spend."""
+    """Daily USD per value of `by` (columns), first..last; NaN before an entity's first spend ever, 0 after it
+    (an identity quiet for a while has a median of 0 then, rather than no median at all)."""
     s = series(wh, by=[by], freq="D", start=first, end=last + timedelta(days=1))
     wide = s.pivot_table(index="ds", columns="unique_id", values="y", aggfunc="sum")
-    return wide.reindex(pd.date_range(first, last, freq="D"))
+    wide = wide.reindex(pd.date_range(first, last, freq="D"))
+    since = dict(wh.sql(f"""SELECT coalesce("{by}", '{UNTAGGED}'), CAST(min("timestamp") AS DATE) FROM requests
+                            WHERE "timestamp" < CAST(? AS TIMESTAMPTZ) GROUP BY 1""",
+                        [(last + timedelta(days=1)).isoformat()]).fetchall())
+    for entity in wide.columns:
+        started = wide.index >= pd.Timestamp(since[entity])
+        wide.loc[started, entity] = wide.loc[started, entity].fillna(0.0)
+    return wide
 
 
 def spike_days(wide: pd.DataFrame, factor: float = SPIKE_FACTOR, window_days: int = SPIKE_WINDOW_DAYS,
