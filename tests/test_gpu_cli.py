@@ -42,3 +42,18 @@ def test_best_precision_is_the_cheapest_per_token():
     assert {o["precision"] for o in options} == {"bf16", "fp8", "int8", "int4"}
     # the break-even floor is the chosen precision's row of the comparison
     assert doc["break_even"][0]["self_hosted_floor_usd_per_mtok"] == pytest.approx(cheapest)
+
+
+def test_monthly_bill_for_on_demand_committed_and_autoscaled_fleets():
+    doc = json.loads(run(["gpu", "--model", "llama-3.1-8b", "--gpu", "l4", "--provider", "aws", "--prices", "none",
+                          "--tokens-per-month", "2e9", "--date", "2026-11-25", "--format", "json"])[0])
+    bills = {b["pricing"]: b for b in doc["monthly_usd_by_pricing"]}
+    # data/gpu/gpu_prices.csv, AWS g6.xlarge (1x L4): on-demand 0.805, 1-year 0.507, 3-year 0.346, no AWS spot row
+    assert {p: b["gpu_usd_per_hour"] for p, b in bills.items()} == {"on_demand": 0.805, "commit_1y": 0.507,
+                                                                    "commit_3y": 0.346}
+    gpus = doc["fleet"]["gpu_count"]
+    for b in bills.values():
+        assert b["always_on_usd"] == pytest.approx(gpus * b["gpu_usd_per_hour"] * 730)
+    # autoscaled only where capacity is billed by the hour; the on-demand figure is the fleet's own
+    assert bills["commit_1y"]["autoscaled_usd"] is None
+    assert bills["on_demand"]["autoscaled_usd"] == pytest.approx(doc["autoscaled_monthly_usd"])

@@ -12,7 +12,7 @@ from ..errors import ForecastError
 from ..render import _table, _usd, to_json
 from .breakeven import break_even, floor_usd_per_mtok
 from .catalog import PRICINGS, load_catalog
-from .fleet import autoscaled_monthly_usd, self_hosted_cost
+from .fleet import HOURS_PER_MONTH, autoscaled_monthly_usd, self_hosted_cost
 from .memory import KV_PRECISIONS, PRECISIONS, weight_bytes
 from .serving import DEFAULT_MAX_BATCH, best_replica_per_precision, candidate_replicas, no_fit_message
 
@@ -100,6 +100,7 @@ def serving_document(book, model: str, gpu: str, *, precision: str = "bf16", kv_
     auto = autoscaled_monthly_usd(args.tokens_per_month, cost.tokens_per_s_per_replica, cost.gpus_per_replica,
                                   cost.gpu_usd_per_hour, peak_to_average=args.peak_to_average,
                                   target_utilisation=args.utilisation)
+    bills = monthly_bills(catalog, gpu.gpu, args.provider, cost.gpu_count, auto / cost.gpu_usd_per_hour)
     on = args.date or datetime.now(UTC).date()
     apis = args.vs_api or list(model.replaces)
     versus, skipped = [], []
@@ -128,9 +129,26 @@ def serving_document(book, model: str, gpu: str, *, precision: str = "bf16", kv_
                                    args.peak_to_average)} for o in by_precision],
         "fleet": {k: v for k, v in cost.__dict__.items() if k not in ("model", "gpu")},
         "autoscaled_monthly_usd": auto,
+        "monthly_usd_by_pricing": bills, "provider": args.provider,
         "break_even": versus, "break_even_skipped": skipped, "price_date": on.isoformat(),
         "sources": {"gpu": gpu.source, "model": model.source},
     }
+
+
+def monthly_bills(catalog, gpu: str, provider: str | None, gpu_count: float, autoscaled_gpu_hours: float) -> list[dict]:
+    """The fleet's monthly USD at every pricing the catalog lists for the GPU: always-on at any pricing,
+    autoscaled only where capacity is billed by the hour (on_demand, spot; a commitment is paid whether used or not)."""
+    out = []
+    for pricing in PRICINGS:
+        try:
+            usd_per_hour = catalog.gpu_usd_per_hour(gpu, pricing, provider)
+        except ForecastError:
+            continue  # the catalog has no such price: the row is left out, not priced at zero
+        out.append({"pricing": pricing, "gpu_usd_per_hour": usd_per_hour,
+                    "always_on_usd": gpu_count * usd_per_hour * HOURS_PER_MONTH,
+                    "autoscaled_usd": (autoscaled_gpu_hours * usd_per_hour if pricing in ("on_demand", "spot")
+                                       else None)})
+    return out
 
 
 def _volume(x: float) -> str:
@@ -158,6 +176,11 @@ def gpu_table(doc: dict) -> str:
             f"to the daily load",
             f"  ${_usd(f['usd_per_mtok'])} per million tokens (always-on, at the achieved utilisation)",
             f"  GPU price: {f['price_source']}", ""]
+    rows = [[b["pricing"], f"{b['gpu_usd_per_hour']:.4g}", _usd(b["always_on_usd"]),
+             "-" if b["autoscaled_usd"] is None else _usd(b["autoscaled_usd"])] for b in doc["monthly_usd_by_pricing"]]
+    who = f"provider {doc['provider']}" if doc.get("provider") else "median over providers"
+    out += [f"monthly bill by pricing ({who}; a commitment is paid whether used or not, so it is not autoscaled):"]
+    out += [*_table(["pricing", "USD/GPU-hour", "always-on USD", "autoscaled USD"], rows), ""]
     if len(doc["precision_options"]) > 1:
         rows = [[o["precision"], f"{o['gpus_per_replica']} x {doc['gpu']}", f"{o['tokens_per_s_per_gpu']:,.0f}",
                  f"{o['usd_per_mtok_at_target_utilisation']:.4g}"] for o in doc["precision_options"]]
