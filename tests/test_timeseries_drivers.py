@@ -207,6 +207,8 @@ def test_forecast_drivers_then_price_end_to_end(book):
     # the discontinued segment is forecast from December too (Oct-Dec count as 0 tasks), not from September
     old = fc[fc["segment"] == "old"]
     assert old["ds"].dt.strftime("%Y-%m").tolist() == ["2027-01", "2027-02"]
+    # its drift runs from 1,000 tasks (Jan) to 0 (Dec): -1000/11 a month, so -90.9 and -181.8: floored at 0
+    assert old["tasks"].tolist() == [0.0, 0.0] and (old["tasks-lo-80"] == 0).all()
     fc = fc[fc["segment"] == "s"].reset_index(drop=True)
     # drift continues the line exactly: 220 and 230 tasks; flat tokens per task stay as they were
     assert fc["tasks"].tolist() == pytest.approx([220.0, 230.0])

@@ -215,7 +215,7 @@ def forecast_drivers(history: pd.DataFrame, h: int, models: str | tuple[str, ...
 
     Each segment's tasks and tokens per task (each kind) are forecast as their own series with
     auto.forecast_series (model chosen by backtest); provider and model stay those of its last month.
-    A forecast below 0 becomes 0 and is flagged in clipped_<driver>. The tasks intervals are kept
+    Forecasts and bounds are never below 0 (forecast_series floors them). The tasks intervals are kept
     (tasks-lo-<L> / tasks-hi-<L>). kwargs go to forecast_series (scheduler, progress, step).
     """
     from .auto import forecast_series
@@ -229,12 +229,9 @@ def forecast_drivers(history: pd.DataFrame, h: int, models: str | tuple[str, ...
     fc = result.forecast.copy()
     fc[["segment", "driver"]] = fc["unique_id"].str.rsplit("::", n=1, expand=True)
     out = fc.pivot(index=["segment", "ds"], columns="driver", values="forecast").reset_index()
-    for col in ("tasks", *TOKEN_COLUMNS):
-        out[f"clipped_{col}"] = out[col] < 0
-        out[col] = out[col].clip(lower=0.0)
     tasks = fc[fc["driver"] == "tasks"].set_index(["segment", "ds"])
     for col in [c for c in fc.columns if c.startswith("forecast-")]:
-        out[col.replace("forecast", "tasks", 1)] = tasks[col].clip(lower=0.0).reindex(
+        out[col.replace("forecast", "tasks", 1)] = tasks[col].reindex(
             pd.MultiIndex.from_frame(out[["segment", "ds"]])).to_numpy()
     sel = result.selection.set_index("unique_id")["model"]
     for col in ("tasks", *TOKEN_COLUMNS):
