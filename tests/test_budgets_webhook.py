@@ -86,3 +86,32 @@ def test_redact_and_bad_scheme():
     assert redact("https://user:pw@hooks.slack.com/services/T/B/x?y=1") == "https://hooks.slack.com/…"
     with pytest.raises(ForecastError, match=r"file:///…: must start with https://"):
         post_json("file:///etc/passwd", {})
+    # a pasted URL with a space: urllib's own error would quote the whole URL, token included
+    with pytest.raises(ForecastError, match=r"https://hooks.example/…: contains a space") as err:
+        post_json("https://hooks.example/services/s3cr3t token", {})
+    assert "s3cr3t" not in str(err.value)
+
+
+def test_a_garbled_answer_is_retried_without_the_url(caplog):
+    # a server on 127.0.0.1 that answers with a broken status line: http.client raises BadStatusLine
+    import socket
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+
+    def answer():
+        for _ in range(2):
+            conn, _ = srv.accept()
+            conn.recv(65536)
+            conn.sendall(b"garbage\r\n\r\n")
+            conn.close()
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{srv.getsockname()[1]}{SECRET}"
+    with caplog.at_level(logging.WARNING), pytest.raises(ForecastError, match="gave up after 2 attempts") as err:
+        post_json(url, {}, retries=1, backoff_s=0, sleep=lambda s: None)
+    thread.join(timeout=5)
+    srv.close()
+    assert "BadStatusLine" in str(err.value) and "s3cr3t" not in str(err.value) + caplog.text

@@ -6,6 +6,7 @@ scheme and host. Retried: connection errors, timeouts, HTTP 429 and 5xx. Not ret
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import time
@@ -48,6 +49,8 @@ def post_json(url: str, payload: dict, timeout_s: float = 5.0, retries: int = 3,
     """POST payload as JSON; retry up to `retries` times after the first try, waiting backoff_s x 2^n."""
     if urlsplit(url).scheme not in ("http", "https"):
         raise ForecastError(f"webhook URL {redact(url)}: must start with https:// (or http:// for a local test)")
+    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):  # else http.client's error would quote the whole URL
+        raise ForecastError(f"webhook URL {redact(url)}: contains a space or control character")
     data = json.dumps(payload).encode("utf-8")
     where = redact(url)
     for attempt in range(1, retries + 2):
@@ -60,7 +63,7 @@ def post_json(url: str, payload: dict, timeout_s: float = 5.0, retries: int = 3,
             if exc.code != 429 and exc.code < 500:
                 raise ForecastError(f"webhook {where}: HTTP {exc.code}: rejected (not retried)") from None
             problem = f"HTTP {exc.code}"
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", exc)
             problem = f"{type(reason).__name__}" + (" (timeout)" if isinstance(reason, TimeoutError) else "")
         if attempt <= retries:
