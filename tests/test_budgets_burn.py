@@ -152,9 +152,18 @@ def test_actual_alert_takes_precedence_and_is_the_highest_threshold(wh):
     assert [(a.kind, a.threshold) for a in b.alerts] == [("actual", 1.0)]
 
 
+@pytest.mark.parametrize("action", ["warn", "downgrade_model", "require_approval", "hard_stop"])
+def test_the_breach_action_is_recorded_as_policy_and_only_hard_stop_pages(wh, action):
+    b = envelope_burn(wh, _env(action=action), MONTH, AS_OF, run_rate_projection)
+    [alert] = b.alerts  # projected 140 + 17 x 10 = 310 >= 300: the 100% projected alert
+    assert (alert.kind, alert.threshold, alert.action) == ("projected", 1.0, action)
+    assert alert.line() == f"e: projected month-end $310.00 >= 100% of $300.00 -> {action}"
+    assert alert.pages is (action == "hard_stop")
+
+
 def test_exploration_credits_reset_on_monday(wh):
     env = _env(type="exploration", match={"environment": "development"}, monthly_cap_usd=None,
-               credit_usd_per_week=1.0, per="agent_id")
+               credit_usd_per_week=1.0)  # per defaults to agent_id
     b = envelope_burn(wh, env, MONTH, AS_OF, run_rate_projection)
     # week of Mon Oct 12: dev-1 0.5 (12th) + 0.4 (13th), dev-2 0.3 (14th), dev-3 2.0 (12th); the $7 of Oct 9 is
     # last week's and does not count

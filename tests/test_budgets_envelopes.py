@@ -32,6 +32,8 @@ def test_example_file_loads():
      "b.yaml: budgets[0].thresholds: [1.0, 0.8]: thresholds must be distinct and in ascending order"),
     ("budgets:\n  - {name: a, owner: o, match: {}}", "a production envelope needs monthly_cap_usd"),
     ("budgets:\n  - {name: a, owner: o, match: {}, type: exploration}", "needs credit_usd_per_week"),
+    ("budgets:\n  - {name: a, owner: o, match: {}, monthly_cap_usd: 5, per: team_id}",
+     "'per': 'team_id'}: credit_usd_per_week and per apply to type: exploration only"),
     ("budgets:\n  - {name: a, owner: o, match: {}, monthly_cap_usd: 5, action: explode}",
      "b.yaml: budgets[0].action: 'explode': Input should be 'warn'"),
     ("budgets:\n  - {name: a, owner: o, match: {}, monthly_cap_usd: 5, cap: 3}",

@@ -171,9 +171,11 @@ def envelope_burn(wh: Warehouse, env: Envelope, month: date, as_of: date,
 
 
 def weekly_credits(wh: Warehouse, env: Envelope, as_of: date) -> tuple[CreditUse, ...]:
-    """Spend per identity (`env.per`) in the week (Monday 00:00 UTC) containing as_of, largest first."""
+    """Spend per identity (`env.per`, default agent_id) in the week (Monday 00:00 UTC) containing as_of, largest
+    first."""
     week_start = as_of - timedelta(days=as_of.weekday())
-    s = series(wh, by=[env.per], freq="D", where=dict(env.match), start=week_start, end=as_of + timedelta(days=1))
-    totals = s.groupby(env.per)["y"].sum().sort_values(ascending=False)
+    per = env.credit_identity
+    s = series(wh, by=[per], freq="D", where=dict(env.match), start=week_start, end=as_of + timedelta(days=1))
+    totals = s.groupby(per)["y"].sum().sort_values(ascending=False)
     return tuple(CreditUse(str(k), week_start, float(v), float(env.credit_usd_per_week))
                  for k, v in totals.items() if v > 0)

@@ -55,7 +55,7 @@ class Envelope:
     monthly_cap_usd: Usd | None = None
     daily_cap_usd: Usd | None = None
     credit_usd_per_week: Usd | None = None
-    per: MatchKey = "agent_id"
+    per: MatchKey | None = None  # exploration: the identity a credit belongs to (default agent_id)
     thresholds: Thresholds = DEFAULT_THRESHOLDS
     action: Action = "warn"
 
@@ -64,8 +64,13 @@ class Envelope:
             raise ValueError("a production envelope needs monthly_cap_usd")
         if self.type == "exploration" and self.credit_usd_per_week is None:
             raise ValueError("an exploration envelope needs credit_usd_per_week (per identity, reset weekly)")
-        if self.type == "production" and self.credit_usd_per_week is not None:
-            raise ValueError("credit_usd_per_week applies to type: exploration only")
+        if self.type == "production" and (self.credit_usd_per_week is not None or self.per is not None):
+            raise ValueError("credit_usd_per_week and per apply to type: exploration only")
+
+    @property
+    def credit_identity(self) -> str:
+        """The tag a weekly credit is kept per (exploration envelopes)."""
+        return self.per or "agent_id"
 
 
 @with_config(STRICT)
