@@ -128,7 +128,7 @@ def test_cli_roi_json_and_table(tmp_path, book, capsys):
     assert "nope.yaml: cannot read" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name", ["support_triage.yaml", "support_triage_self_hosted.yaml"])
+@pytest.mark.parametrize("name", ["support_triage.yaml", "support_triage_self_hosted.yaml", "rag_help_chat.yaml"])
 def test_example_cases_evaluate(name):
     from forecast.prices import PriceBook
 
@@ -184,3 +184,26 @@ def test_serving_that_is_neither_api_nor_a_mapping(tmp_path, book):
     assert _problems(tmp_path, book, workflows=wf) == (
         f"{tmp_path / 'case.yaml'}: workflows[0].serving: 'gpu': must be 'api' or a mapping "
         "{self_hosted: {model, gpu, ...}}")
+
+
+def test_rag_help_chat_case_lines_by_hand():
+    # data/cases/rag_help_chat.yaml: build months 1-2, live month k = m - 2, adoption plan 0.3, 0.6, 0.85, 1.
+    from forecast.finance import expected_drivers, monthly_cash_flows
+    from forecast.prices import PriceBook
+
+    book = PriceBook.from_file(ROOT / "data" / "prices" / "overrides.yaml")
+    path = ROOT / "data" / "cases" / "rag_help_chat.yaml"
+    cc = compile_case(parse_case_data(read_yaml(path), str(path)), book)
+    flows = monthly_cash_flows(cc, expected_drivers(cc))
+    # server: triangular mean (20,000 + 25,000 + 32,000) / 3 = 25,666.67 paid in month 1; depreciated / 36 from
+    # month 2 to the horizon's end (35 of its 36 months fall inside)
+    server = (20_000 + 25_000 + 32_000) / 3
+    assert flows.costs["hardware (purchase)"][1] == pytest.approx(server)
+    assert flows.depreciation_usd.sum() == pytest.approx(server * 35 / 36)
+    # revenue uplift 8,000 x the adoption share: year 1 = 8,000 x (0.3 + 0.6 + 0.85 + 7 x 1) = 70,000
+    assert flows.benefits["revenue uplift"][1:13].sum() == pytest.approx(70_000)
+    # people in year 1: 2 build months x (240,000 / 12 + 200,000 / 12 x 0.5) + 10 live months x
+    # (240,000 / 12 x 0.2 + 150,000 / 12 x 0.1) = 56,666.67 + 52,500 = 109,166.67
+    assert flows.costs["people"][1:13].sum() == pytest.approx(2 * (20_000 + 200_000 / 24) + 10 * (4_000 + 1_250))
+    # tax in month 0: 25% of the one-time build costs expensed there, (40,000 + 30,000 + 60,000) / 3 + 8,000
+    assert flows.tax_usd[0] == pytest.approx(-0.25 * ((30_000 + 40_000 + 60_000) / 3 + 8_000))
