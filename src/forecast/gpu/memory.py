@@ -72,7 +72,3 @@ def max_concurrent_sequences(model: Model, gpu: Gpu, precision: str, tp: int, in
     capacity = kv_capacity_tokens(model, gpu, precision, tp, kv_precision)
     return np.maximum(np.floor(capacity / tokens), 0.0)
 
-
-def fits(model: Model, gpu: Gpu, precision: str, tp: int, sequence_tokens: float, kv_precision: str = "bf16") -> bool:
-    """Whether weights plus the KV cache of one sequence of `sequence_tokens` fit on `tp` GPUs."""
-    return bool(kv_capacity_tokens(model, gpu, precision, tp, kv_precision) >= sequence_tokens)
