@@ -33,7 +33,11 @@ def test_kv_cache_bytes_by_hand():
 def test_weights_and_concurrency_by_hand():
     m, g = CAT.model("llama-3.1-8b"), CAT.gpu("h100")
     assert weight_bytes(m, "bf16") == pytest.approx(16.06e9)
-    assert weight_bytes(m, "int4") == pytest.approx(8.03e9 * 4.125 / 8)  # 4 bits + fp16 scale per 128
+    # int4: 4 bits + one fp16 scale per 128 weights = 4.125 bits, except the embedding and output head
+    # (2 x 128,256 vocab x 4,096 hidden = 1,050,673,152 parameters), which stay at 2 bytes:
+    # (8.03e9 - 1.0507e9) x 4.125 / 8 + 1.0507e9 x 2 = 3.5987e9 + 2.1013e9 = 5.7001e9
+    assert weight_bytes(m, "int4") == pytest.approx((8.03e9 - 1_050_673_152) * 4.125 / 8 + 1_050_673_152 * 2)
+    assert weight_bytes(m, "int4") == pytest.approx(5.7001e9, rel=1e-4)
     # usable 80 x 0.9 - 2 = 70 GB; minus 16.06 GB weights = 53.94 GB; / 131,072 bytes per token (2x32x8x128x2)
     # = 411,530 tokens; / 2,000-token sequences = 205
     assert max_concurrent_sequences(m, g, "bf16", 1, 1500, 500) == 205
@@ -176,13 +180,18 @@ def test_deepseek_v3_moe_split_and_mla_attention_by_hand():
     shared, per_expert = expert_split_params(ds)
     assert per_expert == pytest.approx(634e9 / 248)
     assert shared == pytest.approx(37e9 - 8 * 634e9 / 248)
-    assert weight_bytes_read(ds, "fp8", 1) == pytest.approx(37e9)  # one token: exactly the active parameters
+    # one token reads the active parameters, 1 byte each at fp8, but the embedding and output head
+    # (2 x 129,280 x 7,168 = 1,853,358,080 parameters) at 2 bytes: 37e9 + 1.853e9 bytes
+    embed = 2 * 129_280 * 7_168
+    assert weight_bytes_read(ds, "fp8", 1) == pytest.approx(37e9 + embed)
     # absorbed MLA: per head 2 x (512 + 64) FLOPs for scores + 2 x 512 for values; x 128 heads x 61 layers
     assert attention_flops_per_context_token(ds) == 2 * 128 * (2 * 512 + 64) * 61 == 16_990_208
-    # fp8 weights 671 GB over 8 x H200: (141 x 0.9 - 2 - 83.875) GB per GPU / 70,272 B per token (latent on every GPU)
+    # fp8 weights 671 GB + 1.853 GB (16-bit embedding and head) over 8 x H200: (141 x 0.9 - 2 - 84.107) GB per GPU
+    # / 70,272 B per token (the latent is on every GPU)
     from forecast.gpu.memory import kv_capacity_tokens
 
-    assert kv_capacity_tokens(ds, CAT.gpu("h200"), "fp8", 8) == pytest.approx((126.9 - 2 - 83.875) * 1e9 / 70_272)
+    free_gb = 126.9 - 2 - (671e9 + embed) / 8e9
+    assert kv_capacity_tokens(ds, CAT.gpu("h200"), "fp8", 8) == pytest.approx(free_gb * 1e9 / 70_272)
 
 
 def test_precisions_compared_by_cost_per_token():

@@ -86,6 +86,7 @@ class Model:
     experts_per_token: Count | None = None
     kv_lora_rank: Count | None = None
     qk_rope_head_dim: Count | None = None
+    tied_embeddings: bool = False  # config.json tie_word_embeddings: one table serves as embedding and output head
 
 
 @with_config(STRICT)

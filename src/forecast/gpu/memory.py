@@ -31,9 +31,21 @@ def check_precision(gpu: Gpu, precision: str, kv_precision: str = "bf16") -> Non
                             "KV cache, or an FP8 GPU (h100, h200, l40s, l4, b200)")
 
 
+def embedding_params(model: Model) -> float:
+    """Parameters of the token embedding and the output head (one table when they are tied)."""
+    return float(model.vocab_size * model.hidden_size * (1 if model.tied_embeddings else 2))
+
+
+def params_bytes(model: Model, precision: str, params) -> float:
+    """Bytes of `params` parameters that include the embedding and output head: those stay 16-bit when the
+    rest is quantized (vLLM FP8, AWQ/GPTQ and SmoothQuant leave them unquantized)."""
+    embed = embedding_params(model)
+    return (np.asarray(params, dtype=float) - embed) * BYTES_PER_PARAM[precision] + embed * BYTES_PER_PARAM["bf16"]
+
+
 def weight_bytes(model: Model, precision: str) -> float:
-    """Bytes of all stored weights at `precision`."""
-    return model.total_params_b * 1e9 * BYTES_PER_PARAM[precision]
+    """Bytes of all stored weights at `precision` (embedding and output head at 16 bits)."""
+    return float(params_bytes(model, precision, model.total_params_b * 1e9))
 
 
 def kv_values_per_token(model: Model) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .catalog import Gpu, Model
-from .memory import BYTES_PER_PARAM, kv_bytes_per_token_per_gpu
+from .memory import BYTES_PER_PARAM, kv_bytes_per_token_per_gpu, params_bytes
 
 ACTIVATION_BYTES = 2.0  # all-reduced activations are bf16
 
@@ -63,10 +63,10 @@ def weight_bytes_read(model: Model, precision: str, tokens):
     shared, per_expert = expert_split_params(model)
     tokens = np.asarray(tokens, dtype=float)
     if model.routed_experts is None:
-        return np.full_like(tokens, shared * BYTES_PER_PARAM[precision])
+        return np.full_like(tokens, params_bytes(model, precision, shared))
     e, k = model.routed_experts, model.experts_per_token
     touched = e * (1 - (1 - k / e) ** tokens)
-    return (shared + per_expert * touched) * BYTES_PER_PARAM[precision]
+    return params_bytes(model, precision, shared) + per_expert * touched * BYTES_PER_PARAM[precision]
 
 
 def attention_flops_per_context_token(model: Model) -> float:
