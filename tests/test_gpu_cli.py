@@ -52,6 +52,7 @@ def test_monthly_bill_for_on_demand_committed_and_autoscaled_fleets():
     # data/gpu/gpu_prices.csv, AWS g6.xlarge (1x L4): on-demand 0.805, 1-year 0.507, 3-year 0.346, no AWS spot row
     assert {p: b["gpu_usd_per_hour"] for p, b in bills.items()} == {"on_demand": 0.805, "commit_1y": 0.507,
                                                                     "commit_3y": 0.346}
+    assert all(b["providers"] == ["aws"] for b in bills.values())
     gpus = doc["fleet"]["gpu_count"]
     for b in bills.values():
         assert b["always_on_usd"] == pytest.approx(gpus * b["gpu_usd_per_hour"] * 730)

@@ -141,10 +141,12 @@ def monthly_bills(catalog, gpu: str, provider: str | None, gpu_count: float, aut
     out = []
     for pricing in PRICINGS:
         try:
-            usd_per_hour = catalog.gpu_usd_per_hour(gpu, pricing, provider)
+            rows = catalog.prices_of(gpu, pricing, provider)
         except ForecastError:
             continue  # the catalog has no such price: the row is left out, not priced at zero
+        usd_per_hour = catalog.gpu_usd_per_hour(gpu, pricing, provider)
         out.append({"pricing": pricing, "gpu_usd_per_hour": usd_per_hour,
+                    "providers": sorted({r.provider for r in rows}),
                     "always_on_usd": gpu_count * usd_per_hour * HOURS_PER_MONTH,
                     "autoscaled_usd": (autoscaled_gpu_hours * usd_per_hour if pricing in ("on_demand", "spot")
                                        else None)})
@@ -177,10 +179,12 @@ def gpu_table(doc: dict) -> str:
             f"  ${_usd(f['usd_per_mtok'])} per million tokens (always-on, at the achieved utilisation)",
             f"  GPU price: {f['price_source']}", ""]
     rows = [[b["pricing"], f"{b['gpu_usd_per_hour']:.4g}", _usd(b["always_on_usd"]),
-             "-" if b["autoscaled_usd"] is None else _usd(b["autoscaled_usd"])] for b in doc["monthly_usd_by_pricing"]]
-    who = f"provider {doc['provider']}" if doc.get("provider") else "median over providers"
+             "-" if b["autoscaled_usd"] is None else _usd(b["autoscaled_usd"]), ", ".join(b["providers"])]
+            for b in doc["monthly_usd_by_pricing"]]
+    who = f"provider {doc['provider']}" if doc.get("provider") else "median over the providers listed; compare " \
+        "pricings within one provider with --provider"
     out += [f"monthly bill by pricing ({who}; a commitment is paid whether used or not, so it is not autoscaled):"]
-    out += [*_table(["pricing", "USD/GPU-hour", "always-on USD", "autoscaled USD"], rows), ""]
+    out += [*_table(["pricing", "USD/GPU-hour", "always-on USD", "autoscaled USD", "providers"], rows), ""]
     if len(doc["precision_options"]) > 1:
         rows = [[o["precision"], f"{o['gpus_per_replica']} x {doc['gpu']}", f"{o['tokens_per_s_per_gpu']:,.0f}",
                  f"{o['usd_per_mtok_at_target_utilisation']:.4g}"] for o in doc["precision_options"]]
