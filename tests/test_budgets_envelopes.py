@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from forecast.budgets.envelopes import DEFAULT_THRESHOLDS, load_budgets, parse_budgets_data
+from forecast.budgets.envelopes import DEFAULT_THRESHOLDS, MATCH_KEYS, load_budgets, parse_budgets_data
 from forecast.errors import SpecError
 from forecast.specs import parse_yaml
+from forecast.usage.schema import TAGS
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "budgets" / "budgets.yaml"
 
@@ -23,6 +24,10 @@ def test_example_file_loads():
     assert research.action == "hard_stop" and research.thresholds == DEFAULT_THRESHOLDS
     assert research.match == {"team_id": "research"}
     assert doc.guardrails[0].max_steps_per_task == 50
+
+
+def test_match_keys_are_the_warehouse_tags_and_identities():
+    assert set(MATCH_KEYS) == {*TAGS, "agent_id", "provider", "model"}  # a new warehouse tag must be matchable
 
 
 @pytest.mark.parametrize(("text", "message"), [

@@ -8,21 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, Field, with_config
 
 from ..errors import SpecError
 from ..specs import STRICT, Name, read_yaml, validate_document
-from ..usage.schema import TAGS
 
-MATCH_KEYS = (*TAGS, "agent_id", "provider", "model")
-ACTIONS = ("warn", "downgrade_model", "require_approval", "hard_stop")
 DEFAULT_THRESHOLDS = (0.8, 1.0)
 
 Action = Literal["warn", "downgrade_model", "require_approval", "hard_stop"]
 MatchKey = Literal["team_id", "cost_center", "feature_id", "workflow_name", "environment", "intent", "agent_id",
                    "provider", "model"]
+MATCH_KEYS: tuple[str, ...] = get_args(MatchKey)  # the warehouse's tags plus agent_id, provider and model
 Usd = Annotated[float, Field(gt=0, le=1e12)]
 
 
