@@ -123,8 +123,10 @@ def test_self_hosting_report_prices_the_api_by_hand(tmp_path):
     text = _report_text(tmp_path, "self-hosting", [
         "--model", "llama-3.3-70b", "--gpu", "h100", "--precision", "fp8", "--tokens-per-month", "5e9",
         "--vs-api", "groq:llama-3.3-70b-versatile", "--price-date", "2026-11-25", "--prices", "none"])
-    # Llama 3.3 70B has 70.6e9 parameters (Hugging Face model card): 1 byte each at fp8 = 70.6 GB
-    assert "The weights take 70.6 GB; one h100 has 80 GB." in text
+    # Llama 3.3 70B (Hugging Face config.json): 70.6e9 parameters, of which the input embedding and the untied
+    # output head are 128,256 x 8,192 = 1.0507e9 each and stay at 16 bits under fp8 serving engines:
+    # 70.6e9 x 1 byte + 2 x 1.0507e9 x 1 extra byte = 72.7 GB
+    assert "The weights take 72.7 GB; one h100 has 80 GB." in text
     # groq llama-3.3-70b-versatile (genai-prices): $0.59 in, $0.79 out per Mtok; requests of 1000 in + 300 out:
     # (1000 x 0.59 + 300 x 0.79) / 1300 = $0.6362 per Mtok; x 5,000 Mtok = $3,181 a month
     assert "Against groq:llama-3.3-70b-versatile ($0.6362 per million tokens, $3,181 a month at this volume)" in text
