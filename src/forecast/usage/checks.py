@@ -34,8 +34,14 @@ def broken(condition: str, field: str, col: str, rule: str) -> str:
     return f"CASE WHEN {condition} THEN {reason(field, col, rule)} END"
 
 
-def text(col: str) -> str:
-    return f"NULLIF(trim(CAST({col} AS VARCHAR)), '')"
+def text(col: str, typ: str = "VARCHAR") -> str:
+    """Text with outer spaces trimmed, empty as NULL (trim runs only where needed: it copies every string).
+
+    A typed column that is not text (a number, a timestamp) becomes its text form as it is."""
+    t = f"CAST({col} AS VARCHAR)"
+    if typ != "VARCHAR":
+        return t
+    return f"CASE WHEN {t} = '' OR {t} LIKE ' %' OR {t} LIKE '% ' THEN NULLIF(trim({t}), '') ELSE {t} END"
 
 
 def whole_number(field: str, col: str, typ: str, required: bool) -> tuple[str, str]:
@@ -51,7 +57,9 @@ def whole_number(field: str, col: str, typ: str, required: bool) -> tuple[str, s
         t = text(col)
         value = f"TRY_CAST({t} AS BIGINT)"
         bad = f"{t} IS NOT NULL AND (NOT regexp_full_match({t}, '[0-9]+') OR TRY_CAST({t} AS BIGINT) IS NULL)"
-    missing = f"WHEN {col} IS NULL OR {text(col)} IS NULL THEN {reason(field, col, 'required')} " if required else ""
+    empty = f"{col} IS NULL" if typ in INTEGER_TYPES or typ in ("FLOAT", "DOUBLE") or typ.startswith("DECIMAL") \
+        else f"{text(col)} IS NULL"
+    missing = f"WHEN {empty} THEN {reason(field, col, 'required')} " if required else ""
     checked = f"CASE {missing}WHEN {bad} THEN {reason(field, col, rule)} END"
     return (value if required else f"coalesce({value}, 0)"), checked
 
@@ -107,6 +115,11 @@ def timestamp_utc(field: str, col: str, typ: str, timezone: str | None, now_sql:
     missing = f"WHEN {col} IS NULL THEN {reason(field, col, 'required')} "
     future = f"WHEN ({value}) > {now_sql} THEN {reason(field, col, 'is in the future (after the load started)')} "
     return value, f"CASE {missing}WHEN ({bad_sql}) IS NOT NULL THEN ({bad_sql}) {future}END"
+
+
+def utc_day(col: str) -> str:
+    """The UTC calendar day of a TIMESTAMPTZ, by arithmetic on epoch microseconds (no time-zone library call)."""
+    return f"(DATE '1970-01-01' + CAST(floor(epoch_us({col}) / 86400000000) AS INTEGER))"
 
 
 def first_reason(reasons: list[str]) -> str:

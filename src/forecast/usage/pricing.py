@@ -11,9 +11,11 @@ import pyarrow as pa
 
 from ..errors import PriceError
 from ..prices import PriceBook
+from .checks import utc_day
 
 BANDS = "_price_bands"
 MISSES = "_price_misses"
+UNKNOWN = ("unknown model ", "unknown provider ")
 
 
 def build_price_tables(con: duckdb.DuckDBPyConnection, keys_sql: str, book: PriceBook) -> int:
@@ -23,11 +25,20 @@ def build_price_tables(con: duckdb.DuckDBPyConnection, keys_sql: str, book: Pric
                                               "upto_input_tokens", "input_usd_per_mtok", "cached_input_usd_per_mtok",
                                               "cache_write_usd_per_mtok", "output_usd_per_mtok", "usd_per_call")}
     misses: dict[str, list] = {"provider": [], "model": [], "day": [], "batch": [], "reason": []}
+    unknown: dict[tuple, str] = {}  # (provider, model, batch) -> its 'unknown model/provider' reason
     for provider, model, day, batch in keys:
-        try:
-            prices = book.lookup(model, provider, day, batch)
-        except PriceError as exc:
-            for k, v in zip(misses, (provider, model, day, batch, exc.problems[0]), strict=True):
+        reason = unknown.get((provider, model, batch))
+        if reason is None:
+            try:
+                prices = book.lookup(model, provider, day, batch)
+            except PriceError as exc:
+                reason = exc.problems[0]
+                # PriceBook builds this reason from model and provider alone (no override row, unknown to
+                # genai-prices), so it holds on every day: the slow lookup runs once per model, not per day
+                if reason.startswith(UNKNOWN):
+                    unknown[provider, model, batch] = reason
+        if reason is not None:
+            for k, v in zip(misses, (provider, model, day, batch, reason), strict=True):
                 misses[k].append(v)
             continue
         edges = [b.above_input_tokens for b in prices.bands[1:]]
@@ -57,9 +68,15 @@ def cost_sql(row: str, band: str) -> str:
             f" + {row}.output_tokens * {band}.output_usd_per_mtok) / 1e6 + {band}.usd_per_call)")
 
 
+def key_match(row: str, table: str) -> str:
+    """Join condition on the price key: same provider, model, UTC day and batch flag."""
+    day = utc_day(row + '."timestamp"')
+    return (f"{table}.provider IS NOT DISTINCT FROM {row}.provider AND {table}.model = {row}.model"
+            f" AND {table}.day = {day} AND {table}.batch = {row}.batch")
+
+
 def band_join(row: str, band: str) -> str:
     """Join condition: same key, and the row's input tokens fall in the band (above < input <= upto)."""
-    return (f"{band}.provider IS NOT DISTINCT FROM {row}.provider AND {band}.model = {row}.model"
-            f" AND {band}.day = CAST({row}.\"timestamp\" AS DATE) AND {band}.batch = {row}.batch"
+    return (f"{key_match(row, band)}"
             f" AND ({band}.above_input_tokens = 0 OR {row}.input_tokens > {band}.above_input_tokens)"
             f" AND ({band}.upto_input_tokens IS NULL OR {row}.input_tokens <= {band}.upto_input_tokens)")

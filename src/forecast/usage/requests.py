@@ -14,7 +14,7 @@ import duckdb
 from ..errors import UsageError
 from ..prices import PriceBook
 from . import checks as c
-from .pricing import BANDS, MISSES, band_join, build_price_tables, cost_sql
+from .pricing import BANDS, MISSES, band_join, build_price_tables, cost_sql, key_match
 from .schema import CONTEXT, NATIVE_COLUMNS, OUTCOMES, REQUEST_COST, REQUIRED_COLUMNS, STATUSES, TAGS, TOKEN_COLUMNS
 from .sources import LINE, MALFORMED, RAW, column_types
 
@@ -27,7 +27,9 @@ class Counts:
     duplicate: int
 
 
-def _checked_select(staged: str, types: dict[str, str], timezone: str | None, now_sql: str, source: str) -> str:
+def _checked_select(staged: str, types: dict[str, str], timezone: str | None, now_sql: str, source: str,
+                    also: str = "") -> str:
+    """SELECT of the converted values, _line and _reason (the first rule broken, else NULL), plus `also`."""
     cols = {name.lower(): name for name in types if name not in (LINE, MALFORMED, RAW)}
     missing = [n for n in REQUIRED_COLUMNS if n not in cols]
     if missing:
@@ -44,9 +46,9 @@ def _checked_select(staged: str, types: dict[str, str], timezone: str | None, no
 
     add("timestamp", c.timestamp_utc("timestamp", *src("timestamp"), timezone, now_sql))
     for name in ("request_id", "model"):
-        col = src(name)[0]
-        add(name, (c.text(col), f"CASE WHEN {c.text(col)} IS NULL THEN {c.reason(name, col, 'required')} END"))
-    values["provider"] = f"lower({c.text(src('provider')[0])})" if "provider" in cols else "NULL::VARCHAR"
+        col, t = src(name)[0], c.text(*src(name))
+        add(name, (t, f"CASE WHEN {t} IS NULL THEN {c.reason(name, col, 'required')} END"))
+    values["provider"] = f"lower({c.text(*src('provider'))})" if "provider" in cols else "NULL::VARCHAR"
     values["model"] = f"lower({values['model']})"
     for name in TOKEN_COLUMNS:
         if name in cols:
@@ -74,7 +76,7 @@ def _checked_select(staged: str, types: dict[str, str], timezone: str | None, no
     else:
         values["latency_ms"] = "NULL::DOUBLE"
     for name in (*TAGS, *CONTEXT):
-        values[name] = c.text(src(name)[0]) if name in cols else "NULL::VARCHAR"
+        values[name] = c.text(*src(name)) if name in cols else "NULL::VARCHAR"
     if "outcome" in cols:
         add("outcome", c.choice("outcome", src("outcome")[0], OUTCOMES, None))
     else:
@@ -87,65 +89,81 @@ def _checked_select(staged: str, types: dict[str, str], timezone: str | None, no
     values["extra"] = (f"to_json(struct_pack({', '.join(f'{c.q(e)} := {c.q(e)}' for e in extras)}))"
                        if extras else "NULL::JSON")
     select = ", ".join(f"{v} AS {c.q(k)}" for k, v in values.items())
-    return f"SELECT {select}, {LINE}, {c.first_reason(reasons)} AS _reason FROM {staged}"
+    return f"SELECT {select}, {LINE}, {c.first_reason(reasons)} AS _reason{also} FROM {staged}"
 
 
-def _raw_json(staged: str, types: dict[str, str]) -> str:
+def _source_fields(types: dict[str, str]) -> str:
+    """The staged row as a struct (cheap to carry; made JSON only for the rows that are quarantined)."""
     fields = [n for n in types if n not in (LINE, MALFORMED, RAW)]
-    packed = f"to_json(struct_pack({', '.join(f'{c.q(n)} := {c.q(n)}' for n in fields)}))" if fields else "NULL"
-    return f"coalesce(CAST(s.{RAW} AS JSON), {packed})"
+    return f"struct_pack({', '.join(f'{c.q(n)} := {c.q(n)}' for n in fields)})" if fields else "NULL"
+
+
+def _insert_requests(con: duckdb.DuckDBPyConnection, rows: str, where: str, load_id: int) -> int:
+    """Insert the checked rows `rows` (alias v) that pass `where`, pricing those without a cost; returns the count."""
+    picked = ", ".join(f"v.{c.q(n)}" for n in NATIVE_COLUMNS if n != "cost_usd")
+    return con.execute(f"""INSERT INTO requests BY NAME
+        SELECT {picked}, coalesce(v.cost_usd, CAST(round({cost_sql('v', 'b')}, 10) AS {REQUEST_COST})) AS cost_usd,
+               CASE WHEN v.cost_usd IS NULL THEN 'priced' ELSE 'log' END AS cost_source,
+               v.extra, {load_id} AS load_id, v._line AS source_line
+        FROM {rows} v LEFT JOIN {BANDS} b ON v.cost_usd IS NULL AND {band_join('v', 'b')}
+        WHERE {where}""").fetchall()[0][0]
 
 
 def load_staged_requests(con: duckdb.DuckDBPyConnection, staged: str, *, load_id: int, sha256: str, source: str,
                          kind: str, timezone: str | None, now_sql: str, book: PriceBook, progress) -> Counts:
-    """Check, deduplicate, price and insert staged records; returns the accounting of this load."""
+    """Check, deduplicate, price and insert staged records; returns the accounting of this load.
+
+    Two passes over the staged rows do the bulk work. The first holds back, in a small table, every
+    row that is not a plain accept: it breaks a rule, its model has no price, or its request_id may be
+    a duplicate (its hash occurs twice in the file, or it is already stored). The second inserts all
+    other rows straight into `requests`. The held rows are then settled exactly, by request_id.
+    """
     types = column_types(con, staged)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {_checked_select(staged, types, timezone, now_sql, source)}")
-    progress("checked")
-    # a valid row is a duplicate when its request_id is already stored or appeared on an earlier line
-    con.execute("""CREATE OR REPLACE TEMP TABLE _first AS
-        SELECT request_id, min(_line) AS first_line FROM _checked WHERE _reason IS NULL
-        GROUP BY request_id HAVING count(*) > 1""")
-    con.execute("""CREATE OR REPLACE TEMP VIEW _valid AS
-        SELECT k.*, (f.first_line IS NOT NULL AND k._line > f.first_line
-                     OR k.request_id IN (SELECT request_id FROM requests)) AS _dup
-        FROM _checked k LEFT JOIN _first f USING (request_id) WHERE k._reason IS NULL""")
-    valid_duplicates = con.execute("SELECT count(*) FROM _valid WHERE _dup").fetchall()[0][0]
-    build_price_tables(con, 'SELECT DISTINCT provider, model, CAST("timestamp" AS DATE), batch FROM _valid '
-                            "WHERE NOT _dup AND cost_usd IS NULL", book)
+    checked = _checked_select(staged, types, timezone, now_sql, source)
+    keep = f", {_source_fields(types)} AS _fields, {RAW}"
+    sha = c.lit(sha256)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _suspect AS SELECT hash(request_id) AS h FROM ({checked})
+        WHERE request_id IS NOT NULL GROUP BY h HAVING count(*) > 1""")
+    build_price_tables(con, f"""SELECT DISTINCT provider, model, {c.utc_day('"timestamp"')}, batch FROM ({checked})
+        WHERE cost_usd IS NULL AND model IS NOT NULL AND "timestamp" IS NOT NULL""", book)
     progress("priced")
-    columns = [n for n in NATIVE_COLUMNS if n != "cost_usd"]
-    picked = ", ".join(f"v.{c.q(n)}" for n in columns)
-    con.execute(f"""INSERT INTO requests BY NAME
-        SELECT {picked}, coalesce(v.cost_usd, CAST(round({cost_sql('v', 'b')}, 10) AS {REQUEST_COST})) AS cost_usd,
-               CASE WHEN v.cost_usd IS NULL THEN 'priced' ELSE 'log' END AS cost_source,
-               v.extra, {load_id} AS load_id, v._line AS source_line
-        FROM _valid v LEFT JOIN {BANDS} b ON v.cost_usd IS NULL AND {band_join('v', 'b')}
-        WHERE NOT v._dup AND (v.cost_usd IS NOT NULL OR b.model IS NOT NULL)""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _held AS
+        SELECT * EXCLUDE (_fields, {RAW}), CASE WHEN _reason IS NOT NULL OR _miss IS NOT NULL
+            THEN coalesce(CAST({RAW} AS JSON), to_json(_fields)) END AS _raw_json FROM (
+            SELECT v.*, m.reason AS _miss, v.request_id IN (SELECT request_id FROM requests) AS _stored,
+                   hash(v.request_id) IN (SELECT h FROM _suspect) AS _suspect
+            FROM ({_checked_select(staged, types, timezone, now_sql, source, keep)}) v
+            LEFT JOIN {MISSES} m ON v.cost_usd IS NULL AND {key_match('v', 'm')})
+        WHERE _reason IS NOT NULL OR _miss IS NOT NULL OR _stored OR _suspect""")
+    progress("checked")
+    accepted = _insert_requests(con, f"({checked})", "v._line NOT IN (SELECT _line FROM _held)", load_id)
+    # held rows that passed every check: a duplicate when stored already or on an earlier valid line
+    con.execute("""CREATE OR REPLACE TEMP TABLE _settled AS
+        SELECT *, (_stored OR row_number() OVER (PARTITION BY request_id ORDER BY _line) > 1) AS _dup
+        FROM _held WHERE _reason IS NULL""")
+    accepted += _insert_requests(con, "_settled", "NOT v._dup AND v._miss IS NULL", load_id)
     progress("inserted requests")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _rejected AS
-        SELECT _line, _reason FROM _checked WHERE _reason IS NOT NULL
+    con.execute("""CREATE OR REPLACE TEMP TABLE _rejected AS
+        SELECT _line, _reason, _raw_json FROM _held WHERE _reason IS NOT NULL
         UNION ALL
-        SELECT v._line, 'model: ' || '''' || v.model || ''': ' || m.reason
-        FROM _valid v JOIN {MISSES} m ON m.provider IS NOT DISTINCT FROM v.provider AND m.model = v.model
-             AND m.day = CAST(v."timestamp" AS DATE) AND m.batch = v.batch
-        WHERE NOT v._dup AND v.cost_usd IS NULL""")
-    repeated = con.execute(f"""SELECT count(*) FROM _rejected x WHERE EXISTS (SELECT 1 FROM quarantine o
-        WHERE o.sha256 = {c.lit(sha256)} AND o.line = x._line AND o.resolved_by_load IS NULL)""").fetchall()[0][0]
-    con.execute(f"""INSERT INTO quarantine
-        SELECT {load_id}, {c.lit(source)}, {c.lit(sha256)}, {c.lit(kind)}, x._line, x._reason,
-               {_raw_json('s', types)}, NULL
-        FROM _rejected x JOIN {staged} s ON s.{LINE} = x._line
-        WHERE NOT EXISTS (SELECT 1 FROM quarantine o WHERE o.sha256 = {c.lit(sha256)} AND o.line = x._line
-                          AND o.resolved_by_load IS NULL AND o.load_id <> {load_id})""")
-    con.execute(f"""UPDATE quarantine SET resolved_by_load = {load_id}
-        WHERE sha256 = {c.lit(sha256)} AND resolved_by_load IS NULL AND load_id <> {load_id}
-          AND line IN (SELECT source_line FROM requests WHERE load_id = {load_id})""")
+        SELECT _line, 'model: ''' || model || ''': ' || _miss, _raw_json FROM _settled
+        WHERE NOT _dup AND _miss IS NOT NULL""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _repeated AS SELECT x._line FROM _rejected x
+        WHERE EXISTS (SELECT 1 FROM quarantine o WHERE o.sha256 = {sha} AND o.line = x._line
+                      AND o.resolved_by_load IS NULL)""")
+    quarantined = con.execute(f"""INSERT INTO quarantine
+        SELECT {load_id}, {c.lit(source)}, {sha}, {c.lit(kind)}, _line, _reason, _raw_json, NULL
+        FROM _rejected WHERE _line NOT IN (SELECT _line FROM _repeated)""").fetchall()[0][0]
+    if con.execute(f"SELECT count(*) FROM quarantine WHERE sha256 = {sha} AND resolved_by_load IS NULL "
+                   f"AND load_id <> {load_id}").fetchall()[0][0]:  # earlier rejects of this file may pass now
+        con.execute(f"""UPDATE quarantine SET resolved_by_load = {load_id}
+            WHERE sha256 = {sha} AND resolved_by_load IS NULL AND load_id <> {load_id}
+              AND line IN (SELECT source_line FROM requests WHERE load_id = {load_id})""")
     read = con.execute(f"SELECT count(*) FROM {staged}").fetchall()[0][0]
-    accepted = con.execute(f"SELECT count(*) FROM requests WHERE load_id = {load_id}").fetchall()[0][0]
-    quarantined = con.execute(f"SELECT count(*) FROM quarantine WHERE load_id = {load_id}").fetchall()[0][0]
-    duplicate = repeated + valid_duplicates
+    duplicate = con.execute("SELECT (SELECT count(*) FROM _settled WHERE _dup) + (SELECT count(*) FROM _repeated)"
+                            ).fetchall()[0][0]
+    stored = con.execute(f"SELECT count(*) FROM requests WHERE load_id = {load_id}").fetchall()[0][0]
     counts = Counts(read, accepted, quarantined, duplicate)
-    if read != accepted + quarantined + duplicate:  # a bug, not bad input: refuse to commit
-        raise RuntimeError(f"{source}: accounting does not add up: {counts}")
+    if stored != accepted or read != accepted + quarantined + duplicate:  # a bug, not bad input: refuse to commit
+        raise RuntimeError(f"{source}: accounting does not add up: {counts}, {stored} stored")
     return counts

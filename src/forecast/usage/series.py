@@ -12,7 +12,7 @@ from datetime import date
 import pandas as pd
 
 from ..errors import UsageError
-from .checks import lit, q
+from .checks import lit, q, utc_day
 from .schema import CONTEXT, TAGS
 from .warehouse import Warehouse
 
@@ -62,13 +62,14 @@ def series(wh: Warehouse, by: Sequence[str] = (), freq: str = "MS", metric: str 
     if metric not in METRICS:
         raise UsageError(f"metric: {metric!r}: must be one of {', '.join(METRICS)}")
     unit = FREQS[freq]
+    period = f"CAST(date_trunc('{unit}', {utc_day(q('timestamp'))}) AS DATE)"  # the UTC period start
     keys = [f"coalesce({q(d)}, {lit(UNTAGGED)}) AS {q(d)}" for d in dims]
     uid = " || '/' || ".join(q(d) for d in dims) if dims else "'total'"
     select_keys = "".join(f"{k}, " for k in keys)
     group = "".join(f"{q(d)}, " for d in dims)
     query = f"""
         WITH agg AS (
-            SELECT {select_keys}CAST(date_trunc('{unit}', "timestamp") AS DATE) AS ds, {METRICS[metric]} AS y
+            SELECT {select_keys}{period} AS ds, {METRICS[metric]} AS y
             FROM requests WHERE {_where(start, end, where)} GROUP BY ALL),
         ids AS (SELECT {group}{uid} AS unique_id, min(ds) AS first_ds FROM agg GROUP BY ALL),
         periods AS (SELECT CAST(unnest(generate_series(min(ds), max(ds), INTERVAL 1 {unit})) AS DATE) AS ds FROM agg)
