@@ -7,7 +7,6 @@ shorter than `min_train` are dropped (the count used is reported).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -20,8 +19,12 @@ from .validate import validate_long_frame
 
 
 def default_step(h: int, n_windows: int) -> int:
-    """Periods between cutoffs when not given: ceil(h / n_windows), so the windows share the last h points."""
-    return max(1, math.ceil(h / max(n_windows, 1)))
+    """Periods between cutoffs when not given: h, so windows do not overlap and each scored point is new.
+
+    (Overlapping windows, step h / 3, gave worse-calibrated 80% intervals on the bundled monthly series:
+    holdout coverage 0.64 vs 0.74; see benchmarks/bench_forecast_accuracy.py.)
+    """
+    return max(1, h)
 
 
 def cutoffs(n: int, h: int, n_windows: int, step: int, min_train: int) -> list[int]:
