@@ -18,9 +18,8 @@ MISSES = "_price_misses"
 UNKNOWN = ("unknown model ", "unknown provider ")
 
 
-def build_price_tables(con: duckdb.DuckDBPyConnection, keys_sql: str, book: PriceBook) -> int:
-    """Create temp tables of price bands and of unpriceable keys for the (provider, model, day, batch) in keys_sql."""
-    keys = con.execute(keys_sql).fetchall()
+def price_tables(keys: list[tuple], book: PriceBook) -> tuple[pa.Table, pa.Table]:
+    """Price bands (one row per band) and unpriceable keys with their reason, for (provider, model, day, batch) keys."""
     bands: dict[str, list] = {k: [] for k in ("provider", "model", "day", "batch", "above_input_tokens",
                                               "upto_input_tokens", "input_usd_per_mtok", "cached_input_usd_per_mtok",
                                               "cache_write_usd_per_mtok", "output_usd_per_mtok", "usd_per_call")}
@@ -49,14 +48,20 @@ def build_price_tables(con: duckdb.DuckDBPyConnection, keys_sql: str, book: Pric
             for k, v in zip(bands, row, strict=True):
                 bands[k].append(v)
     key_types = [pa.string(), pa.string(), pa.date32(), pa.bool_()]
-    con.register("_b", pa.table([pa.array(v, type=t) for v, t in zip(
-        bands.values(), [*key_types, pa.int64(), pa.int64(), *[pa.float64()] * 5], strict=True)], names=list(bands)))
-    con.register("_m", pa.table([pa.array(v, type=t) for v, t in zip(
-        misses.values(), [*key_types, pa.string()], strict=True)], names=list(misses)))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {BANDS} AS SELECT * FROM _b")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {MISSES} AS SELECT * FROM _m")
-    con.unregister("_b")
-    con.unregister("_m")
+    band_types = [*key_types, pa.int64(), pa.int64(), *[pa.float64()] * 5]
+    return (pa.table([pa.array(v, type=t) for v, t in zip(bands.values(), band_types, strict=True)], names=list(bands)),
+            pa.table([pa.array(v, type=t) for v, t in zip(misses.values(), [*key_types, pa.string()], strict=True)],
+                     names=list(misses)))
+
+
+def build_price_tables(con: duckdb.DuckDBPyConnection, keys_sql: str, book: PriceBook) -> int:
+    """Create temp tables of price bands and of unpriceable keys for the (provider, model, day, batch) in keys_sql."""
+    keys = con.execute(keys_sql).fetchall()
+    bands, misses = price_tables(keys, book)
+    for name, table in ((BANDS, bands), (MISSES, misses)):
+        con.register("_prices", table)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _prices")
+        con.unregister("_prices")
     return len(keys)
 
 
