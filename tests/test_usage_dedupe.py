@@ -42,7 +42,7 @@ def test_duplicates_are_settled_by_request_id_in_line_order(tmp_path, book):
 ROW = st.tuples(st.sampled_from(["a", "b", "c", "d", ""]), st.booleans(), st.booleans(), st.booleans())
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.tuples(ROW, st.integers(0, 9)), min_size=1, max_size=14),
        stored=st.sets(st.sampled_from(["a", "b"])))
 def test_bulk_load_matches_a_line_by_line_reference(book, rows, stored):
