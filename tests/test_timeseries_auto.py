@@ -129,9 +129,11 @@ def test_dask_local_cluster_gives_the_same_result_as_serial():
     pd.testing.assert_frame_equal(serial.selection, on_dask.selection)
 
 
-def test_unreachable_dask_scheduler_is_a_clear_error():
+def test_unreachable_dask_scheduler_is_a_clear_error(monkeypatch):
     from forecast.errors import ForecastError
+    from forecast.timeseries import parallel
 
+    monkeypatch.setattr(parallel, "CONNECT_TIMEOUT_S", 1)
     df = pd.concat([seasonal_series(f"s{i}", 30, i) for i in range(2)], ignore_index=True)
     with pytest.raises(ForecastError, match="cannot connect to a Dask scheduler"):
         forecast_series(df, 3, "MS", (80,), models="naive", scheduler="tcp://127.0.0.1:9")

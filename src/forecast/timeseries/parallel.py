@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import ForecastError
 
 SERIAL_BELOW = 16  # fewer series than this run in-process under "local"
+CONNECT_TIMEOUT_S = 10  # waiting for a Dask scheduler to answer
 
 
 def _run_chunk(fn: Callable, chunk: Sequence[tuple]) -> list:
@@ -87,7 +88,7 @@ def _dask(fn: Callable, tasks: Sequence[tuple], address: str, bar) -> list:
     except ImportError:
         raise ForecastError("scheduler: a Dask address needs the 'dask' extra: pip install 'forecast[dask]'") from None
     try:
-        client = Client(address, timeout="10s", set_as_default=False)
+        client = Client(address, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise ForecastError(f"scheduler: {address!r}: cannot connect to a Dask scheduler ({exc})") from None
     with client:
