@@ -92,10 +92,8 @@ def _checked_select(staged: str, types: dict[str, str], timezone: str | None, no
     return f"SELECT {select}, {LINE}, {c.first_reason(reasons)} AS _reason{also} FROM {staged}"
 
 
-def _source_fields(types: dict[str, str]) -> str:
-    """The staged row as a struct (cheap to carry; made JSON only for the rows that are quarantined)."""
-    fields = [n for n in types if n not in (LINE, MALFORMED, RAW)]
-    return f"struct_pack({', '.join(f'{c.q(n)} := {c.q(n)}' for n in fields)})" if fields else "NULL"
+def _pack(names) -> str:
+    return f"struct_pack({', '.join(f'{c.q(n)} := {c.q(n)}' for n in names)})"
 
 
 def _insert_requests(con: duckdb.DuckDBPyConnection, rows: str, where: str, load_id: int) -> int:
@@ -120,23 +118,32 @@ def load_staged_requests(con: duckdb.DuckDBPyConnection, staged: str, *, load_id
     """
     types = column_types(con, staged)
     checked = _checked_select(staged, types, timezone, now_sql, source)
-    keep = f", {_source_fields(types)} AS _fields, {RAW}"
     sha = c.lit(sha256)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _suspect AS SELECT hash(request_id) AS h FROM ({checked})
         WHERE request_id IS NOT NULL GROUP BY h HAVING count(*) > 1""")
     build_price_tables(con, f"""SELECT DISTINCT provider, model, {c.utc_day('"timestamp"')}, batch FROM ({checked})
         WHERE cost_usd IS NULL AND model IS NOT NULL AND "timestamp" IS NOT NULL""", book)
     progress("priced")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _held AS
-        SELECT * EXCLUDE (_fields, {RAW}), CASE WHEN _reason IS NOT NULL OR _miss IS NOT NULL
-            THEN coalesce(CAST({RAW} AS JSON), to_json(_fields)) END AS _raw_json FROM (
+
+    def flagged(rows: str, also: str) -> str:
+        """Checked rows of `rows` with what decides whether a row is held: _reason, _miss, _stored, _suspect."""
+        return f"""SELECT * FROM (
             SELECT v.*, m.reason AS _miss, v.request_id IN (SELECT request_id FROM requests) AS _stored,
                    hash(v.request_id) IN (SELECT h FROM _suspect) AS _suspect
-            FROM ({_checked_select(staged, types, timezone, now_sql, source, keep)}) v
+            FROM ({_checked_select(rows, types, timezone, now_sql, source, also)}) v
             LEFT JOIN {MISSES} m ON v.cost_usd IS NULL AND {key_match('v', 'm')})
-        WHERE _reason IS NOT NULL OR _miss IS NOT NULL OR _stored OR _suspect""")
+            WHERE _reason IS NOT NULL OR _miss IS NOT NULL OR _stored OR _suspect"""
+
+    # the held rows as staged (converting only what the flags need), then checked again, now a small table
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _held_rows AS SELECT unnest(_row) FROM "
+                f"({flagged(staged, f', {_pack(types)} AS _row')})")
+    fields = [n for n in types if n not in (LINE, MALFORMED, RAW)]
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _held AS
+        SELECT * EXCLUDE (_fields, {RAW}), CASE WHEN _reason IS NOT NULL OR _miss IS NOT NULL
+            THEN coalesce(CAST({RAW} AS JSON), to_json(_fields)) END AS _raw_json
+        FROM ({flagged('_held_rows', f', {_pack(fields)} AS _fields, {RAW}')})""")
     progress("checked")
-    accepted = _insert_requests(con, f"({checked})", "v._line NOT IN (SELECT _line FROM _held)", load_id)
+    accepted = _insert_requests(con, f"({checked})", "v._line NOT IN (SELECT _line FROM _held_rows)", load_id)
     # held rows that passed every check: a duplicate when stored already or on an earlier valid line
     con.execute("""CREATE OR REPLACE TEMP TABLE _settled AS
         SELECT *, (_stored OR row_number() OVER (PARTITION BY request_id ORDER BY _line) > 1) AS _dup
