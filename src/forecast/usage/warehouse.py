@@ -20,6 +20,7 @@ from .schema import DDL
 DEFAULT_WAREHOUSE = Path("data/warehouse.duckdb")
 KINDS = ("native", "otel", "focus")
 CLOCK_SKEW = timedelta(minutes=5)  # timestamps this far past the load start are still accepted
+MEMORY_LIMIT = "3GB"  # DuckDB spills to <warehouse>.tmp beyond this (e.g. re-loading a 10M-row file), peak <= 4 GB
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Warehouse:
             raise UsageError(f"{self.path}: cannot open the warehouse ({str(exc).splitlines()[0]})") from None
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET preserve_insertion_order = false")  # rows carry their source line instead
+        self.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         if not read_only:
             self.con.execute(DDL)
 
