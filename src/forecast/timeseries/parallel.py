@@ -21,7 +21,11 @@ CONNECT_TIMEOUT_S = 10  # waiting for a Dask scheduler to answer
 
 
 def _run_chunk(fn: Callable, chunk: Sequence[tuple]) -> list:
-    return [fn(*args) for args in chunk]
+    """fn over a chunk with BLAS held to one thread (per-series fits are tiny; threads only contend)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return [fn(*args) for args in chunk]
 
 
 def chunks_of(items: Sequence, n_chunks: int) -> list[list]:
@@ -52,7 +56,7 @@ def fan_out(fn: Callable, tasks: Sequence[tuple], scheduler: str | None = None, 
         if scheduler == "serial" or (scheduler in (None, "local") and len(tasks) < SERIAL_BELOW):
             out = []
             for t in tasks:
-                out.append(fn(*t))
+                out += _run_chunk(fn, [t])
                 if bar:
                     bar.update(1)
             return out
