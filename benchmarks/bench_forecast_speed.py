@@ -90,13 +90,13 @@ def main() -> int:
     else:
         scheduler = "local"
     ours = run_ours(df, scheduler)
+    if cluster is not None:
+        cluster.close()  # workers must have exited for their peak memory to be counted
     self_mib, child_mib = peak_rss_mib()
     where = "Dask LocalCluster" if args.dask else "local processes"
     print(f"forecast auto ({where}): {ours:.1f} s wall, {args.series / ours:.1f} series/s, "
           f"{args.series / ours / cores:.2f} series/s/core; peak RSS {self_mib:.0f} MiB (parent), "
           f"{child_mib:.0f} MiB (largest worker)")
-    if cluster is not None:
-        cluster.close()
     if args.no_baseline:
         return 0
     try:

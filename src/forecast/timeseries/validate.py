@@ -62,8 +62,7 @@ def validate_long_frame(df: pd.DataFrame, freq: str, h: int | None = None, sourc
     frame["unique_id"] = frame["unique_id"].astype(str)
     problems: list[str] = []
     ds = pd.to_datetime(frame["ds"], errors="coerce")
-    bad = ds.isna() & frame["ds"].notna() | frame["ds"].isna()
-    for i in np.flatnonzero(bad.to_numpy())[:3]:
+    for i in np.flatnonzero(ds.isna().to_numpy())[:3]:
         problems.append(f"{source}: row {i}: ds {_show(frame['ds'].iloc[i])}: not a date (use YYYY-MM-DD)")
     if getattr(ds.dt, "tz", None) is not None:
         ds = ds.dt.tz_convert("UTC").dt.tz_localize(None)
