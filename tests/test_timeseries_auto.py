@@ -137,3 +137,11 @@ def test_unreachable_dask_scheduler_is_a_clear_error(monkeypatch):
     df = pd.concat([seasonal_series(f"s{i}", 30, i) for i in range(2)], ignore_index=True)
     with pytest.raises(ForecastError, match="cannot connect to a Dask scheduler"):
         forecast_series(df, 3, "MS", (80,), models="naive", scheduler="tcp://127.0.0.1:9")
+
+
+def test_progress_bar_counts_series_on_stderr(capsys):
+    df = pd.concat([one("a", [1.0, 2, 3, 4]), one("b", [4.0, 3, 2, 1])], ignore_index=True)
+    forecast_series(df, 2, "MS", (80,), models="naive", scheduler="serial", progress=True)
+    assert "2/2" in capsys.readouterr().err
+    forecast_series(df, 2, "MS", (80,), models="naive", scheduler="serial", progress=False)
+    assert capsys.readouterr().err == ""
