@@ -21,10 +21,13 @@ SAMPLES = 500
 
 
 def _quiet_logs() -> None:
-    for name in ("cmdstanpy", "prophet", "prophet.plot"):
+    """Silence Prophet's 'plotly not found' and cmdstanpy's per-fit INFO lines (cmdstanpy sets its
+    own level and handler on import, so this runs again after the import)."""
+    for name, level in (("cmdstanpy", logging.WARNING), ("prophet", logging.WARNING), ("prophet.plot", 100)):
         logger = logging.getLogger(name)
-        logger.setLevel(logging.ERROR)
-        logger.propagate = False
+        logger.setLevel(level)
+        for handler in logger.handlers:
+            handler.setLevel(level)
 
 
 def prophet_array(y: np.ndarray, h: int, levels: Sequence[float], season_length: int,
@@ -32,7 +35,11 @@ def prophet_array(y: np.ndarray, h: int, levels: Sequence[float], season_length:
                   changepoint_prior_scale: float = 0.05) -> PointAndBands:
     """Prophet fitted to y dated from first_ds at freq (a synthetic 2000-01-03 start when not given)."""
     _quiet_logs()
+    from cmdstanpy.utils.logging import get_logger
     from prophet import Prophet
+
+    get_logger()  # creates cmdstanpy's INFO handler now, so the next line can quiet it
+    _quiet_logs()
 
     y = np.asarray(y, dtype=float)
     step = FREQS[freq][0]
