@@ -17,13 +17,14 @@ from .gpu import commands as gpu_commands
 from .prices import PriceBook
 from .render import compare_table, estimate_csv, estimate_table, prices_table, to_json
 from .specs import load_workflow
+from .timeseries import commands as predict_commands
 from .usage import commands as usage_commands
 from .widgets import commands as whatif_commands
 
 # Subcommand modules: each has COMMANDS (names), add_parsers(sub, add_overrides_option) and
 # run(args, book) -> (output, exit status); book is a PriceBook when the command has --prices, else None.
 COMMAND_MODULES = (usage_commands, report_commands, budget_commands, finance_commands, gpu_commands,
-                   whatif_commands)
+                   whatif_commands, predict_commands)
 
 DEFAULT_OVERRIDES = Path("data/prices/overrides.yaml")
 EARLIEST_DATE, LATEST_DATE = date(1970, 1, 1), date(2199, 12, 31)  # 120 months on, still a valid date
