@@ -91,20 +91,28 @@ def _webhook_url() -> str:
     return url
 
 
+def budget_status(wh, doc, month: date, as_of: date | None = None, method: str = "auto") -> tuple[date, list, list]:
+    """(as_of, burns per envelope, guardrail exceedances) for `month`, counting spend through `as_of`
+    (default: the newest day in the warehouse, capped at the month's last day)."""
+    first, last = month_bounds(month)
+    newest = last_data_day(wh)
+    as_of = as_of or (min(newest, last) if newest else None)
+    if as_of is None or as_of < first - timedelta(days=1):
+        raise ForecastError(f"--month {first:%Y-%m}: the warehouse's newest request is on {newest}; "
+                            f"load that month's usage or pass --as-of")
+    if not first - timedelta(days=1) <= as_of <= last:
+        raise ForecastError(f"--as-of {as_of}: must lie in {first:%Y-%m} (or be the day before it)")
+    projector = PROJECTORS[method]
+    burns = [envelope_burn(wh, env, first, as_of, projector) for env in doc.budgets]
+    exceed = [x for g in doc.guardrails for x in check_guardrail(wh, g, first, as_of)]
+    return as_of, burns, exceed
+
+
 def budgets(args) -> tuple[str, int]:
     doc = load_budgets(args.budgets)
-    first, last = month_bounds(args.month)
+    first, _ = month_bounds(args.month)
     with Warehouse(args.warehouse, read_only=True) as wh:
-        newest = last_data_day(wh)
-        as_of = args.as_of or (min(newest, last) if newest else None)
-        if as_of is None or as_of < first - timedelta(days=1):
-            raise ForecastError(f"--month {first:%Y-%m}: the warehouse's newest request is on {newest}; "
-                                f"load that month's usage or pass --as-of")
-        if not first - timedelta(days=1) <= as_of <= last:
-            raise ForecastError(f"--as-of {as_of}: must lie in {first:%Y-%m} (or be the day before it)")
-        projector = PROJECTORS[args.method]
-        burns = [envelope_burn(wh, env, first, as_of, projector) for env in doc.budgets]
-        exceed = [x for g in doc.guardrails for x in check_guardrail(wh, g, first, as_of)]
+        as_of, burns, exceed = budget_status(wh, doc, first, args.as_of, args.method)
     alerts = [a for b in burns for a in b.alerts] + [x.alert() for x in exceed]
     status = 1 if any(a.pages for a in alerts) else 0
     if args.webhook and alerts:
@@ -118,6 +126,17 @@ def budgets(args) -> tuple[str, int]:
     return budgets_table(burns, exceed), status
 
 
+def find_anomalies(wh, since: date, until: date, spike_factor: float = an.SPIKE_FACTOR,
+                   min_excess_usd: float = an.SPIKE_MIN_EXCESS_USD, method: str = "auto") -> tuple:
+    """(spikes, runaway tasks, step changes, forecast outliers, weekly top agents) over UTC days since..until."""
+    spikes = [s for by in ("agent_id", "workflow_name")
+              for s in an.spikes(wh, by, since, until, spike_factor, an.SPIKE_WINDOW_DAYS, min_excess_usd)]
+    runaways = an.runaway_tasks(wh, since, until)
+    changes = [c for m in shifts.METRICS for c in shifts.step_changes(wh, since, until, metric=m)]
+    outliers = shifts.forecast_outliers(wh, since, until, min_excess_usd=min_excess_usd, projector=PROJECTORS[method])
+    return spikes, runaways, changes, outliers, an.weekly_top_agents(wh, until)
+
+
 def anomalies(args) -> tuple[str, int]:
     with Warehouse(args.warehouse, read_only=True) as wh:
         until = args.until or last_data_day(wh)
@@ -126,14 +145,8 @@ def anomalies(args) -> tuple[str, int]:
         since = args.since or until - timedelta(days=13)
         if since > until:
             raise ForecastError(f"--since {since}: must not be after --until {until}")
-        spikes = [s for by in ("agent_id", "workflow_name")
-                  for s in an.spikes(wh, by, since, until, args.spike_factor, an.SPIKE_WINDOW_DAYS,
-                                     args.min_excess_usd)]
-        runaways = an.runaway_tasks(wh, since, until)
-        changes = [c for m in shifts.METRICS for c in shifts.step_changes(wh, since, until, metric=m)]
-        outliers = shifts.forecast_outliers(wh, since, until, min_excess_usd=args.min_excess_usd,
-                                            projector=PROJECTORS[args.method])
-        top = an.weekly_top_agents(wh, until)
+        spikes, runaways, changes, outliers, top = find_anomalies(wh, since, until, args.spike_factor,
+                                                                  args.min_excess_usd, args.method)
     doc = anomalies_doc(since, until, spikes, runaways, changes, outliers, top)
     status = 1 if spikes or runaways or changes or outliers else 0
     if args.webhook and status:
