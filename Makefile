@@ -35,9 +35,14 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
+# Loading the sample twice adds nothing (loads are idempotent); each report goes to a new folder.
 report: $(STAMP)
 	$(BIN)/forecast ingest $(SAMPLE) --warehouse $(WAREHOUSE)
+	$(BIN)/forecast report monthly --warehouse $(WAREHOUSE)
 	$(BIN)/forecast report estimate data/workflows/support_triage.yaml
+	$(BIN)/forecast report roi data/cases/support_triage.yaml
+	$(BIN)/forecast report self-hosting
+	@echo "reports are under reports/ (open the .html files in a browser; they need no network)"
 
 test: $(STAMP) $(FOCUS_STAMP) $(CHROMIUM)
 	$(BIN)/ruff check src tests benchmarks

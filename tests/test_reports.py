@@ -130,3 +130,37 @@ def test_self_hosting_report_prices_the_api_by_hand(tmp_path):
     # groq llama-3.3-70b-versatile (genai-prices): $0.59 in, $0.79 out per Mtok; requests of 1000 in + 300 out:
     # (1000 x 0.59 + 300 x 0.79) / 1300 = $0.6362 per Mtok; x 5,000 Mtok = $3,181 a month
     assert "Against groq:llama-3.3-70b-versatile ($0.6362 per million tokens, $3,181 a month at this volume)" in text
+
+
+def test_monthly_report_on_a_generated_company(tmp_path):
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from forecast.sample import generate_requests
+
+    table, truth = generate_requests(6_000, 9, seed=3, corrupt_share=0.0)
+    log = tmp_path / "requests.parquet"
+    pq.write_table(table, log)
+    warehouse = tmp_path / "w.duckdb"
+    assert main(["ingest", str(log), "--warehouse", str(warehouse), "--prices", "none"]) == 0
+    text = _report_text(tmp_path, "monthly", ["--warehouse", str(warehouse), "--budgets", "none", "--horizon", "6"])
+    # the generator's own per-row true cost (the warehouse prices rows without a cost the same way), summed by
+    # UTC month: October 2026 is the last complete month, September the month before
+    month = truth["ts"].astype("datetime64[M]")
+    oct_usd = truth["true_cost_usd"][month == np.datetime64("2026-10")].sum()
+    sep_usd = truth["true_cost_usd"][month == np.datetime64("2026-09")].sum()
+    def money(x):  # the reports' rounding: whole dollars from $100, cents from $1
+        return ("-" if x < 0 else "") + (f"${abs(x):,.0f}" if abs(x) >= 100 else f"${abs(x):,.2f}")
+
+    assert f"AI inference spend was {money(oct_usd)} in October 2026, {oct_usd / sep_usd - 1:+.1%} against " \
+           f"{money(sep_usd)} in September." in text
+    assert f"Spend moved by {money(oct_usd - sep_usd)};" in text
+    assert "Last month's forecast (made now from the data before the month (no earlier run was saved))" in text
+    assert "Tag coverage" in text and "What changed since the month before" in text
+    # the report saved its forecast run and the backfilled one
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        runs = con.execute("SELECT count(*), count(*) FILTER (WHERE parameters LIKE '%backfill%') "
+                           "FROM forecast_runs").fetchone()
+    assert runs == (2, 1)

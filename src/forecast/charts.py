@@ -116,3 +116,36 @@ def cost_per_mtok_curve(frame: pd.DataFrame) -> alt.Chart:
         tooltip=["option", alt.Tooltip("tokens_per_month:Q", format=".3s"),
                  alt.Tooltip("usd_per_mtok:Q", format="$,.3f")],
     ).properties(width=520, height=280)
+
+
+def history_and_forecast(actuals: pd.DataFrame, forecast: pd.DataFrame, title: str, level: int = 80,
+                         color: str | None = None) -> alt.LayerChart:
+    """Actual monthly spend (line) and forecast with its `level`% band, from long frames (ds, y / forecast);
+    one colour per `color` value when given."""
+    lo, hi = f"forecast-lo-{level}", f"forecast-hi-{level}"
+    enc_color = {"color": alt.Color(f"{color}:N", title=None)} if color else {}
+    past = alt.Chart(actuals, title=title).mark_line(point=True).encode(
+        x=alt.X("ds:T", title=None), y=alt.Y("y:Q", title="USD per month", axis=alt.Axis(format=USD0)), **enc_color)
+    band = alt.Chart(forecast).mark_area(opacity=0.2).encode(x="ds:T", y=f"{lo}:Q", y2=f"{hi}:Q", **enc_color)
+    line = alt.Chart(forecast).mark_line(strokeDash=[5, 3]).encode(x="ds:T", y="forecast:Q", **enc_color)
+    return alt.layer(past, band, line).properties(width=600, height=260)
+
+
+def bridge_bars(frame: pd.DataFrame) -> alt.Chart:
+    """Bars of the four effects of a variance bridge's total row (USD), change explained left to right."""
+    total = frame[frame.iloc[:, 0] == "(total)"].iloc[0]
+    effects = pd.DataFrame({"effect": ["volume", "mix", "unit consumption", "price"],
+                            "usd": [total["volume_usd"], total["mix_usd"], total["unit_consumption_usd"],
+                                    total["price_usd"]]})
+    return alt.Chart(effects, title="What changed spend since the month before (USD)").mark_bar().encode(
+        x=alt.X("effect:N", sort=None, title=None), y=alt.Y("usd:Q", title="USD", axis=alt.Axis(format="$,.2f")),
+        color=alt.condition("datum.usd >= 0", alt.value("#e45756"), alt.value("#54a24b")),
+        tooltip=["effect", alt.Tooltip("usd:Q", format="$,.2f")]).properties(width=360, height=220)
+
+
+def trend_lines(frame: pd.DataFrame, x: str, y: str, color: str, title: str, fmt: str = "$,.4f") -> alt.Chart:
+    """One line per `color` value of `y` against the dates in `x`."""
+    return alt.Chart(frame, title=title).mark_line(point=True).encode(
+        x=alt.X(f"{x}:T", title=None), y=alt.Y(f"{y}:Q", title=None, axis=alt.Axis(format=fmt)),
+        color=alt.Color(f"{color}:N", title=None),
+        tooltip=[color, alt.Tooltip(f"{y}:Q", format=fmt)]).properties(width=600, height=240)

@@ -53,11 +53,23 @@ def kind_parser(kind: str) -> argparse.ArgumentParser:
     return p
 
 
+def _latest_month(warehouse: str) -> str:
+    from .monthly import last_complete_month
+    from .usage import Warehouse
+
+    if not Path(warehouse).exists():
+        raise ForecastError(f"--warehouse: {warehouse}: file not found (load usage with forecast ingest first)")
+    with Warehouse(warehouse, read_only=True) as wh:
+        return f"{last_complete_month(wh):%Y-%m}"
+
+
 def run(args, book) -> tuple[str, int]:
     """Run the report; prints the folder and its files."""
     ns = kind_parser(args.kind).parse_args(args.rest)
     values = {k: v for k, v in vars(ns).items() if not k.startswith("_") and v is not None}
     defaults = notebook_parameters(notebook_path(args.kind))
+    if args.kind == "monthly" and not values.get("month"):  # name the report, and record, the month it covers
+        values["month"] = _latest_month(values.get("warehouse", ast.literal_eval(defaults["warehouse"]["default"])))
     parts = [str(values.get(p, ast.literal_eval(defaults[p]["default"]))) for p in NAMED_BY[args.kind]]
     name = ns._name or "-".join(Path(v).stem if p in FILE_PARAMETERS else v
                                 for p, v in zip(NAMED_BY[args.kind], parts, strict=True))
