@@ -51,8 +51,12 @@ test: $(STAMP) $(FOCUS_STAMP) $(CHROMIUM)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
+# The quick benchmarks; bench_warehouse.py (10M rows, minutes) and bench_forecast_*.py (in .venv-bench,
+# see benchmarks/setup_bench_env.sh) are run by hand, as docs/forecasting.md and the README say.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_montecarlo.py
+	$(BIN)/python benchmarks/gpu_calibration.py
+	$(BIN)/python benchmarks/bench_whatif.py
 
 clean:
 	rm -rf $(VENV) $(FOCUS_VENV) .pytest_cache .ruff_cache .hypothesis
