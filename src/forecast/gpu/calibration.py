@@ -1,4 +1,4 @@
-"""The reference measurements (shared/reference/gpu_measurements.csv) as model scenarios: predict each
+"""The reference measurements (data/gpu/reference_measurements.csv) as model scenarios: predict each
 row, score the errors, fit the few global efficiency factors, and leave one source out.
 
 Some rows leave facts blank; the assumptions that fill them are listed in ROW_ASSUMPTIONS and printed
@@ -20,7 +20,9 @@ from .catalog import Catalog, load_catalog
 from .serving import TP_DEGREES, _valid_tp, output_tokens_per_s, replica_performance, ttft_ms
 from .timing import CALIBRATED, Efficiency, decode_step_s
 
-REFERENCE = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "gpu_measurements.csv"
+# Published serving measurements (MLPerf, vendor pages, engineering blogs; source per row), copied from the
+# project's shared/reference/gpu_measurements.csv on 2026-11-25 so a checkout is self-contained.
+REFERENCE = Path(__file__).resolve().parents[3] / "data" / "gpu" / "reference_measurements.csv"
 METRICS = ("output_tokens_per_s", "ttft_ms", "decode_ms_per_token")
 
 # Facts a row leaves blank, with where they come from. MLPerf closed-division limits are published in
