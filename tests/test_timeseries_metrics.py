@@ -68,8 +68,9 @@ def test_seasonal_naive_and_drift_by_hand():
     fc = drift(np.array([1.0, 3, 4, 8]), 1, (80,), 12)
     assert fc.mean[0] == pytest.approx(8 + 7 / 3)  # slope (8 - 1) / 3
     sigma = np.sqrt((1 + 16 + 25) / 9 / 2)  # residuals -1/3, -4/3, 5/3 with 2 degrees of freedom
-    # 3 residuals less the slope: 2 degrees of freedom
-    assert fc.hi[80][0] - fc.mean[0] == pytest.approx(T2_80 * sigma * np.sqrt(1 + 1 / 4), rel=1e-3)
+    # 3 residuals less the slope: 2 degrees of freedom; sd_1 = sigma sqrt(1 (1 + 1 / (T - 1))), T = 4
+    # (var(slope) = sigma^2 / 3: the mean of 3 differences; FPP3 table 5.2)
+    assert fc.hi[80][0] - fc.mean[0] == pytest.approx(T2_80 * sigma * np.sqrt(1 + 1 / 3), rel=1e-3)
 
 
 def test_croston_sba_by_hand():

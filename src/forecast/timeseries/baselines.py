@@ -59,14 +59,18 @@ def seasonal_naive(y: np.ndarray, h: int, levels: Sequence[float], season_length
 
 
 def drift(y: np.ndarray, h: int, levels: Sequence[float], season_length: int) -> PointAndBands:
-    """Line through the first and last values; sd_h = sigma sqrt(h (1 + h / T))."""
+    """Line through the first and last values; sd_h = sigma sqrt(h (1 + h / (T - 1))).
+
+    The slope is the mean of T - 1 one-step differences, so its variance is sigma^2 / (T - 1) and a
+    forecast h steps out adds h^2 sigma^2 / (T - 1) to the random walk's h sigma^2 (FPP3 table 5.2).
+    """
     y = np.asarray(y, dtype=float)
     n = len(y)
     slope = (y[-1] - y[0]) / (n - 1)
     e = np.diff(y) - slope
     steps = np.arange(1, h + 1)
     sigma = float(np.sqrt(np.sum(e**2) / max(len(e) - 1, 1)))
-    return normal_bands(y[-1] + slope * steps, sigma * np.sqrt(steps * (1 + steps / n)), levels, dof=len(e) - 1)
+    return normal_bands(y[-1] + slope * steps, sigma * np.sqrt(steps * (1 + steps / (n - 1))), levels, dof=len(e) - 1)
 
 
 def croston_sba(y: np.ndarray, h: int, levels: Sequence[float], season_length: int,
