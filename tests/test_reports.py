@@ -164,3 +164,40 @@ def test_monthly_report_on_a_generated_company(tmp_path):
         runs = con.execute("SELECT count(*), count(*) FILTER (WHERE parameters LIKE '%backfill%') "
                            "FROM forecast_runs").fetchone()
     assert runs == (2, 1)
+
+
+ROUTED_SPEC = """
+name: routed
+volume: {tasks_per_month: 2000}
+steps:
+  - {name: a, model: claude-haiku-4-5, input_tokens: {user: 1000}, output_tokens: 500,
+     routing: [{model: gpt-4o, provider: openai, share: 0.3}]}
+"""
+
+
+def test_on_model_prices_every_call_on_the_new_model_and_keeps_the_source():
+    from datetime import date
+
+    from forecast.alternatives import on_model
+    from forecast.estimate import estimate
+    from forecast.prices import PriceBook
+    from forecast.specs import parse_workflow
+
+    wf = on_model(parse_workflow(ROUTED_SPEC, "routed.yaml"), "gpt-4o-mini", "openai")
+    assert wf.source == "routed.yaml"  # price errors name the spec file, not '<spec>'
+    doc = estimate(wf, PriceBook(), date(2026, 11, 1), samples=1_000, scenarios=10, months=1)
+    # by hand: OpenAI's list price for gpt-4o-mini is $0.15 input / $0.60 output per million tokens;
+    # 1,000 * 0.15e-6 + 500 * 0.60e-6 = $0.00045 per task, routing gone, times 2,000 tasks a month
+    assert doc["per_task_usd"]["expected"] == pytest.approx(0.00045, rel=1e-9)
+    assert doc["per_month_usd"]["expected"] == pytest.approx(0.9, rel=1e-9)
+
+
+@pytest.mark.parametrize("model, provider", [("", None), ("   ", None), ("x" * 121, None), ("gpt-4o-mini", "")])
+def test_on_model_rejects_names_the_spec_would_reject(model, provider):
+    # dataclasses.replace() skips the spec's validation, so on_model checks the names itself
+    from forecast.alternatives import on_model, parse_model_list
+    from forecast.specs import parse_workflow
+
+    with pytest.raises(ForecastError, match=r"alternative (model|provider)"):
+        on_model(parse_workflow(ROUTED_SPEC, "routed.yaml"), model, provider)
+    assert parse_model_list("openai:") == [("openai", "")]  # and so 'openai:' in --alternatives fails clearly

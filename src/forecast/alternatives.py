@@ -1,17 +1,22 @@
 """What-if variants of a workflow spec: the same workflow on another model, or without routing.
 
 Each returns a new frozen Workflow; the engine prices it like any spec, so an alternative's cost
-comes from the same functions as the original's.
+comes from the same functions as the original's. dataclasses.replace() skips the spec's
+validation and resets `Workflow.source`, so the changed values are checked here and the source kept.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from .errors import SpecError
 from .specs import LoopStep, ModelStep, Workflow
 
+MAX_NAME_CHARS = 120  # specs.Name's rule
 
-def _map_model_steps(workflow: Workflow, change) -> Workflow:
+
+def map_model_steps(workflow: Workflow, change) -> Workflow:
+    """The workflow with `change(step)` applied to every model step, loop members included (source kept)."""
     def one(step):
         if isinstance(step, ModelStep):
             return change(step)
@@ -19,17 +24,36 @@ def _map_model_steps(workflow: Workflow, change) -> Workflow:
             return replace(step, steps=tuple(one(s) for s in step.steps))
         return step
 
-    return replace(workflow, steps=tuple(one(s) for s in workflow.steps))
+    out = replace(workflow, steps=tuple(one(s) for s in workflow.steps))
+    object.__setattr__(out, "source", workflow.source)  # replace() resets an init=False field to its default
+    return out
+
+
+def model_steps(workflow: Workflow) -> list[ModelStep]:
+    """Every model step, loop members included, in spec order."""
+    out: list[ModelStep] = []
+    for step in workflow.steps:
+        out += [s for s in getattr(step, "steps", (step,)) if isinstance(s, ModelStep)]
+    return out
+
+
+def _checked_name(value, what: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME_CHARS:
+        raise SpecError(f"alternative {what}: {value!r}: must be a non-empty name of at most {MAX_NAME_CHARS} "
+                        "characters")
+    return value.strip()
 
 
 def on_model(workflow: Workflow, model: str, provider: str | None = None) -> Workflow:
     """Every model call (routes included) sent to `model`; background calls keep their model."""
-    return _map_model_steps(workflow, lambda s: replace(s, model=model, provider=provider, routing=()))
+    model = _checked_name(model, "model")
+    provider = None if provider is None else _checked_name(provider, "provider")
+    return map_model_steps(workflow, lambda s: replace(s, model=model, provider=provider, routing=()))
 
 
 def without_routing(workflow: Workflow) -> Workflow:
     """Every model step's calls sent to its own model: what routing saves (or costs)."""
-    return _map_model_steps(workflow, lambda s: replace(s, routing=()))
+    return map_model_steps(workflow, lambda s: replace(s, routing=()))
 
 
 def parse_model_list(text: str) -> list[tuple[str | None, str]]:
@@ -49,7 +73,7 @@ def alternative_rows(workflow: Workflow, book, on, models: list[tuple[str | None
     from .estimate import estimate
 
     variants = [("as specified", workflow)]
-    if any(getattr(s, "routing", ()) for s in _model_steps(workflow)):
+    if any(s.routing for s in model_steps(workflow)):
         variants.append(("without routing", without_routing(workflow)))
     variants += [(f"all calls on {p + ':' if p else ''}{m}", on_model(workflow, m, p)) for p, m in models]
     rows = []
@@ -65,9 +89,3 @@ def alternative_rows(workflow: Workflow, book, on, models: list[tuple[str | None
         r["change_vs_spec"] = r["usd_per_month"] / base - 1 if base else None
     return rows
 
-
-def _model_steps(workflow: Workflow) -> list[ModelStep]:
-    out = []
-    for step in workflow.steps:
-        out += [s for s in getattr(step, "steps", (step,)) if isinstance(s, ModelStep)]
-    return out

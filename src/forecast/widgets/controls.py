@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields, replace
 
-from ..alternatives import on_model
+from ..alternatives import map_model_steps, model_steps, on_model
 from ..distributions import PERT, Distribution, Fixed, LogNormal, Triangular
 from ..specs import MAX_MAGNITUDE, InputTokens, LoopStep, ModelStep, Workflow
 
@@ -52,14 +52,6 @@ class Controls:
     success_rate: float
     human_cost_usd_per_task: float | None
     serving: str = SERVING_API
-
-
-def model_steps(workflow: Workflow) -> list[ModelStep]:
-    """Every model step, loop members included, in spec order."""
-    out: list[ModelStep] = []
-    for step in workflow.steps:
-        out += [s for s in getattr(step, "steps", (step,)) if isinstance(s, ModelStep)]
-    return out
 
 
 def loops(workflow: Workflow) -> list[LoopStep]:
@@ -165,17 +157,6 @@ def _moved(controls: Controls, base: Controls, name: str) -> bool:
     return abs(new - old) > TOLERANCE[name]
 
 
-def _map_model_steps(workflow: Workflow, change) -> Workflow:
-    def one(step):
-        if isinstance(step, ModelStep):
-            return change(step)
-        if isinstance(step, LoopStep):
-            return replace(step, steps=tuple(one(s) for s in step.steps))
-        return step
-
-    return replace(workflow, steps=tuple(one(s) for s in workflow.steps))
-
-
 def _scaled_input(tokens: InputTokens, factor: float) -> InputTokens:
     return InputTokens(**{f.name: scaled(getattr(tokens, f.name), getattr(tokens, f.name).mean() * factor)
                           for f in fields(InputTokens)})
@@ -228,14 +209,14 @@ def apply_controls(workflow: Workflow, controls: Controls) -> Workflow:
 
         wf = replace(wf, steps=tuple(loop_change(s) for s in wf.steps))
         if "input_tokens_factor" in moved:
-            wf = _map_model_steps(wf, lambda s: replace(s, input_tokens=_scaled_input(s.input_tokens, factor_tokens)))
+            wf = map_model_steps(wf, lambda s: replace(s, input_tokens=_scaled_input(s.input_tokens, factor_tokens)))
     if "cache_hit_rate" in moved:
-        wf = _map_model_steps(wf, lambda s: replace(s, cache_hit_rate=shifted(s.cache_hit_rate, c.cache_hit_rate,
+        wf = map_model_steps(wf, lambda s: replace(s, cache_hit_rate=shifted(s.cache_hit_rate, c.cache_hit_rate,
                                                                                0.0, 1.0)))
     if "retry_rate" in moved:
-        wf = _map_model_steps(wf, lambda s: replace(s, retry_rate=shifted(s.retry_rate, c.retry_rate, 0.0, 1.0)))
+        wf = map_model_steps(wf, lambda s: replace(s, retry_rate=shifted(s.retry_rate, c.retry_rate, 0.0, 1.0)))
     if "routed_share" in moved and c.routed_share is not None:
-        wf = _map_model_steps(wf, lambda s: _rescaled_routes(s, c.routed_share))
+        wf = map_model_steps(wf, lambda s: _rescaled_routes(s, c.routed_share))
     if c.model != AS_SPECIFIED:
         provider, _, model = c.model.partition("/")
         wf = on_model(wf, model, provider)
