@@ -6,10 +6,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from forecast.timeseries import metrics
+from forecast.timeseries import metrics, stats_models
 from forecast.timeseries.base import PointAndBands
 from forecast.timeseries.baselines import croston_sba, drift, naive, seasonal_naive
 from forecast.timeseries.conformal import apply_calibration, calibration, conformal_quantile, coverage_is_off
+from forecast.timeseries.stats_models import ets_variance_factors
 
 Y, F, INSAMPLE = [1.0, 2.0, 3.0], [2.0, 2.0, 5.0], [1.0, 3.0, 2.0, 4.0]
 LO, HI = [0.0, 2.5, 2.0], [1.0, 3.0, 3.0]
@@ -63,8 +64,9 @@ def test_naive_bands_by_hand():
 def test_seasonal_naive_and_drift_by_hand():
     fc = seasonal_naive(np.array([1.0, 2, 3, 4, 5, 6]), 3, (80,), 2)
     assert fc.mean.tolist() == [5.0, 6.0, 5.0]
-    width = fc.hi[80] - fc.mean  # residuals all 2; sd_h = 2 sqrt(floor((h-1)/2) + 1) = 2, 2, 2.83
-    assert width / width[0] == pytest.approx([1, 1, np.sqrt(2)])
+    # season 2: differences y[2:] - y[:2] = 2, 2, 2, 2: sigma 2 with 4 degrees of freedom (t table, 80%: 1.533);
+    # sd_h = 2 sqrt(floor((h-1)/2) + 1) = 2, 2, 2.83
+    assert (fc.hi[80] - fc.mean) == pytest.approx(1.533 * 2 * np.array([1, 1, np.sqrt(2)]), abs=3e-3)
     fc = drift(np.array([1.0, 3, 4, 8]), 1, (80,), 12)
     assert fc.mean[0] == pytest.approx(8 + 7 / 3)  # slope (8 - 1) / 3
     sigma = np.sqrt((1 + 16 + 25) / 9 / 2)  # residuals -1/3, -4/3, 5/3 with 2 degrees of freedom
@@ -99,3 +101,37 @@ def test_calibration_widens_bands_that_were_too_narrow():
     assert wide.hi[80].tolist() == [4.0] * 9 and wide.lo[80].tolist() == [-4.0] * 9
     good = PointAndBands(np.zeros(9), {80: -4 * np.ones(9)}, {80: 4 * np.ones(9)})
     assert calibration([actual], [good], (80,))[80][0] == "model"  # 8/9 covered: within 2 SE of 80%
+
+
+def test_ets_variance_factors_by_hand():
+    # Hyndman et al. (2008) class 1, ETS(A,Ad,N): v_h = 1 + sum_{j<h} (alpha + beta phi_j)^2, phi_j = phi + ... + phi^j
+    # alpha 0.5, beta 0.2, phi 0.9: phi_1 = 0.9, phi_2 = 1.71; c = 0.68, 0.842 -> 1, 1.4624, 1.4624 + 0.708964
+    assert ets_variance_factors(0.5, 0.2, 0.9, 3) == pytest.approx([1, 1.4624, 2.171364])
+
+
+def test_ets_bands_equal_statsmodels_prediction_intervals():
+    # independent source: statsmodels' own analytic intervals for the same fitted ETS(A,Ad,N)
+    import pandas as pd
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    y = np.cumsum(np.random.default_rng(1).normal(1, 2, 30)) + 50  # a trend, not seasonal at lag 12
+    fc = stats_models.ets(y, 5, (80,), 12)
+    res = ETSModel(pd.Series(y), error="add", trend="add", damped_trend=True,
+                   initialization_method="heuristic").fit(disp=False)
+    ref = res.get_prediction(start=30, end=34).summary_frame(alpha=0.2)
+    assert fc.mean == pytest.approx(ref["mean"].to_numpy(), rel=1e-6)
+    assert fc.hi[80] == pytest.approx(ref["pi_upper"].to_numpy(), rel=1e-6)
+    assert fc.lo[80] == pytest.approx(ref["pi_lower"].to_numpy(), rel=1e-6)
+
+
+def test_theta_band_growth_is_the_ses_variance():
+    # Theta = SES with drift = ARIMA(0,1,1) with drift (Hyndman & Billah 2003): psi weights 1, alpha, alpha, ...
+    # so var_h = sigma^2 (1 + (h - 1) alpha^2). (statsmodels' prediction_intervals uses 1 + (alpha - 1)^2 per
+    # step instead, which is the MA(1) variance of the differences, not of the h-step sum, so it is not used.)
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    y = 100 + 0.5 * np.arange(30) + np.random.default_rng(2).normal(0, 3, 30)
+    alpha = float(ThetaModel(y, period=1, deseasonalize=False).fit().params.iloc[1])
+    assert 0.1 < alpha < 0.9  # a case where the two formulas differ
+    width = stats_models.theta(y, 5, (80,), 12).hi[80] - stats_models.theta(y, 5, (80,), 12).mean
+    assert width / width[0] == pytest.approx(np.sqrt(1 + np.arange(5) * alpha**2), rel=1e-6)
