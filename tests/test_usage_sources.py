@@ -179,3 +179,15 @@ def test_cli_ingest_coverage_export(tmp_path, capsys, book):
     assert target.exists()
     assert main(["export-focus", "--month", "2026-10", "--warehouse", db, "--out", str(target)]) == 2  # no overwrite
     assert main(["coverage", "--warehouse", str(tmp_path / "none.duckdb")]) == 2
+
+
+def test_gzipped_csv_is_refused_by_name_not_misread_as_bad_utf8(tmp_path):
+    import gzip
+
+    from forecast.errors import UsageError
+    from forecast.usage.sources import file_format
+
+    path = tmp_path / "log.csv.gz"
+    path.write_bytes(gzip.compress(b"timestamp,request_id\n"))
+    with pytest.raises(UsageError, match=r"log\.csv\.gz: unknown file type.*compressed CSV is not read"):
+        file_format(path)

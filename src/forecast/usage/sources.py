@@ -29,11 +29,12 @@ RAW = "_raw"  # staged column: the fields of a malformed line as JSON text (else
 def file_format(path: Path) -> str:
     """'csv', 'jsonl' or 'parquet' from the file name."""
     name = path.name.lower()
-    for suffixes, fmt in (((".csv", ".csv.gz"), "csv"), ((".jsonl", ".ndjson"), "jsonl"),
+    for suffixes, fmt in (((".csv",), "csv"), ((".jsonl", ".ndjson"), "jsonl"),
                           ((".parquet", ".pq"), "parquet")):
         if name.endswith(suffixes):
             return fmt
-    raise UsageError(f"{path}: unknown file type: use .csv, .jsonl/.ndjson or .parquet")
+    raise UsageError(f"{path}: unknown file type: use .csv, .jsonl/.ndjson or .parquet (compressed CSV is not read: "
+                     "decompress it or convert it to Parquet)")
 
 
 def check_utf8(path: Path, block_bytes: int = 1 << 24) -> None:
