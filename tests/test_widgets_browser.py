@@ -19,24 +19,11 @@ from forecast.prices import PriceBook
 from forecast.specs import load_workflow, parse_workflow
 
 from .browser import CHROMIUM
+from .test_widgets_model import SIMPLE
 
 ROOT = Path(__file__).resolve().parents[1]
 ON = date(2026, 11, 25)
-SPEC = """
-name: simple-classifier
-volume:
-  tasks_per_month: 10000
-steps:
-  - name: classify
-    model: gpt-4o-mini
-    provider: openai
-    input_tokens:
-      system: 1000
-    output_tokens: 500
-outcome:
-  success_rate: 0.8
-  human_cost_usd_per_task: 2.0
-"""
+SPEC = SIMPLE  # one task = $0.00045 by hand (tests/test_widgets_model.py)
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 
