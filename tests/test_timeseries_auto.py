@@ -145,3 +145,22 @@ def test_progress_bar_counts_series_on_stderr(capsys):
     assert "2/2" in capsys.readouterr().err
     forecast_series(df, 2, "MS", (80,), models="naive", scheduler="serial", progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_a_failing_fit_is_recorded_but_a_bug_propagates(monkeypatch):
+    from forecast.timeseries import models, select
+
+    y = 100 + np.arange(36, dtype=float)
+
+    def fails(*a, **k):
+        raise ValueError("no convergence")
+    monkeypatch.setattr(select, "FAST_WINDOWS", {})
+    monkeypatch.setitem(models.MODELS, "theta", fails)
+    _, rec = select.forecast_one(y, 3, (80,), 12, ["drift", "theta"], 3, 3)
+    assert "theta (ValueError)" in rec["failed_models"] and rec["model"] == "drift"
+
+    def buggy(*a, **k):
+        raise TypeError("a bug")
+    monkeypatch.setitem(models.MODELS, "theta", buggy)
+    with pytest.raises(TypeError, match="a bug"):
+        select.forecast_one(y, 3, (80,), 12, ["drift", "theta"], 3, 3)

@@ -24,6 +24,10 @@ INTERMITTENT_ADI = 1.32  # Syntetos & Boylan (2005): average demand interval abo
 # beats it on backtest by more than 20%: combinations won M4, and 3 windows rank single models noisily.
 COMBO_SIZE = 2
 COMBO_MARGIN = 0.2
+# What a fit can raise on odd data (statsmodels: ValueError/LinAlgError/IndexError; cmdstanpy: RuntimeError;
+# overflow in a recursion: ArithmeticError). A candidate that raises one is dropped and named in failed_models;
+# anything else (TypeError, AttributeError, KeyError, ...) is a bug in this package and propagates.
+FIT_ERRORS = (ValueError, ArithmeticError, IndexError, RuntimeError)
 FLAGS = ("short_history", "constant", "all_zero", "intermittent", "no_backtest", "conformal_intervals",
          "unsorted_input", "horizon_exceeds_history")
 
@@ -41,7 +45,7 @@ def _windows(y, model, name, h, levels, m, cuts, failed: list[str]) -> list[Wind
         if name in FAST_WINDOWS:
             return FAST_WINDOWS[name](y, h, levels, m, cuts)
         return backtest_model(y, model, h, levels, m, cuts)
-    except Exception as exc:  # a statsmodels/prophet fit can fail on odd data; recorded, never silent
+    except FIT_ERRORS as exc:  # recorded in failed_models, never silent
         failed.append(f"{name} ({type(exc).__name__})")
         return None
 
@@ -123,7 +127,7 @@ def forecast_one(y: np.ndarray, h: int, levels: Sequence[float], m: int, candida
             names = members if chosen == "combo" else [chosen]
             fc = _combine([model(c)(y, h, levels, m) for c in names], levels)
             break
-        except Exception as exc:  # fall to the next-best candidate; recorded
+        except FIT_ERRORS as exc:  # fall to the next-best candidate; recorded
             failed.append(f"{chosen} ({type(exc).__name__})")
     if fc is None:
         chosen, fc = "naive", naive(y, h, levels, m)
