@@ -4,6 +4,7 @@ import io
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from forecast.cli import main
 
@@ -59,3 +60,13 @@ def test_predict_bad_input_is_one_line_and_status_2(tmp_path, capsys):
     assert "none.csv: no such file" in capsys.readouterr().err
     assert main(["predict", src, "--horizon", "3", "--models", "lstm"]) == 2
     assert "lstm: unknown model" in capsys.readouterr().err
+
+
+def test_an_unreadable_pq_file_is_named_as_parquet(tmp_path):
+    from forecast.errors import ForecastError
+    from forecast.timeseries.commands import read_series
+
+    bad = tmp_path / "series.PQ"
+    bad.write_text("unique_id,ds,y\n")  # CSV text under a Parquet name
+    with pytest.raises(ForecastError, match=r"series\.PQ: cannot be read as Parquet"):
+        read_series(str(bad))

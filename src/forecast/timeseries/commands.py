@@ -53,12 +53,11 @@ def read_series(path: str) -> pd.DataFrame:
     p = Path(path)
     if not p.is_file():
         raise ForecastError(f"{path}: no such file")
+    parquet = p.suffix.lower() in (".parquet", ".pq")
     try:
-        if p.suffix.lower() in (".parquet", ".pq"):
-            return pd.read_parquet(p)
-        return pd.read_csv(p, dtype={"unique_id": str})
+        return pd.read_parquet(p) if parquet else pd.read_csv(p, dtype={"unique_id": str})
     except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise ForecastError(f"{path}: cannot be read as {'Parquet' if p.suffix == '.parquet' else 'CSV'}: "
+        raise ForecastError(f"{path}: cannot be read as {'Parquet' if parquet else 'CSV'}: "
                             f"{str(exc).splitlines()[0]}") from None
 
 
