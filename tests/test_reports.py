@@ -85,7 +85,7 @@ def test_estimate_report_runs_offline_and_is_never_overwritten(tmp_path, capsys)
     assert "the first month costs $0.9 " in text
     assert "each successful outcome costs $0.0005625" in text
     # gpt-4.1-nano (genai-prices): $0.10 / $0.40 per Mtok: 1000 x 0.10e-6 + 500 x 0.40e-6 = $0.0003 a task
-    assert "all calls on openai:gpt-4.1-nano at $0.6 a month (-33% against the spec as written)" in text
+    assert "every model step on openai:gpt-4.1-nano at $0.6 a month (-33% against the spec as written)" in text
 
 
 def test_a_failing_cell_fails_the_run_and_keeps_the_notebook_aside(tmp_path):

@@ -75,7 +75,7 @@ def alternative_rows(workflow: Workflow, book, on, models: list[tuple[str | None
     variants = [("as specified", workflow)]
     if any(s.routing for s in model_steps(workflow)):
         variants.append(("without routing", without_routing(workflow)))
-    variants += [(f"all calls on {p + ':' if p else ''}{m}", on_model(workflow, m, p)) for p, m in models]
+    variants += [(f"every model step on {p + ':' if p else ''}{m}", on_model(workflow, m, p)) for p, m in models]
     rows = []
     for label, wf in variants:
         doc = estimate(wf, book, on, samples, seed, scenarios=1_000, months=1)

@@ -86,13 +86,17 @@ def sha256(path: Path) -> str:
 
 
 def free_report_dir(root: Path, kind: str, name: str) -> Path:
-    """reports/<kind>/<name>/, or the first free <name>-vN/: an earlier report is never overwritten."""
+    """Claim reports/<kind>/<name>/, or the first free <name>-vN/, by creating it empty (mkdir is atomic, so two
+    runs never claim the same folder); an earlier report is never overwritten."""
     if not name or "/" in name or name.startswith("."):
         raise ForecastError(f"report name {name!r} must be a plain folder name")
     for n in range(1, 10_000):
         candidate = root / kind / (name if n == 1 else f"{name}-v{n}")
-        if not candidate.exists():
+        try:
+            candidate.mkdir(parents=True)
             return candidate
+        except FileExistsError:
+            continue
     raise ForecastError(f"{root / kind}: 9,999 versions of {name!r} exist already")
 
 
@@ -136,8 +140,7 @@ def run_report(kind: str, name: str, parameters: dict, inputs: list[Path], root:
         _execute(notebook, work / f"{stem}.ipynb", parameters)
         render_html(work / f"{stem}.ipynb", work / f"{stem}.html")
     except ForecastError:
-        failed = free_report_dir(root, kind, f"failed-{name}")
-        work.rename(failed)
+        work.replace(free_report_dir(root, kind, f"failed-{name}"))  # onto the empty folder just claimed
         raise
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
@@ -151,5 +154,5 @@ def run_report(kind: str, name: str, parameters: dict, inputs: list[Path], root:
     }
     (work / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     final = free_report_dir(root, kind, name)
-    work.rename(final)
+    work.replace(final)  # onto the empty folder just claimed
     return final
