@@ -114,15 +114,17 @@ def test_weekly_top_agents_with_week_over_week_change(tmp_path):
             n += 1
             usd = (i + 1) * (2.0 if d >= date(2026, 10, 12) else 1.0) if i != 11 else (5.0 if d.day == 6 else 0)
             rows.append(row(n, d, usd, agent=f"ag-{i:02d}"))
+        rows.append(row(n := n + 1, d, 40.0 if d >= date(2026, 10, 12) else 0.01, agent="ag-cents"))
     with Warehouse(tmp_path / "w.duckdb") as w:
         w.load(write_log(tmp_path / "l.csv", rows))
         top = an.weekly_top_agents(w, date(2026, 10, 15))
-    # week of Oct 12: agent i spends 7 x 2 x (i + 1); the week before 7 x (i + 1); ag-11 only $5 last week
+    # week of Oct 12: agent i spends 7 x 2 x (i + 1); the week before 7 x (i + 1); ag-11 only $5 last week;
+    # ag-cents spends 7 x $40 = $280 after 7 x $0.01 = $0.07: below the $1 base, so no percentage
     assert len(top) == 10 and str(top.week_start[0]) == "2026-10-12"
-    assert top.agent_id.tolist() == [f"ag-{i:02d}" for i in range(10, 0, -1)]
-    assert top.cost_usd.tolist() == pytest.approx([14.0 * (i + 1) for i in range(10, 0, -1)])
-    assert top.change_usd.tolist() == pytest.approx([7.0 * (i + 1) for i in range(10, 0, -1)])
-    assert top.change_pct.tolist() == pytest.approx([1.0] * 10)
+    assert top.agent_id.tolist() == ["ag-cents"] + [f"ag-{i:02d}" for i in range(10, 1, -1)]
+    assert top.cost_usd.tolist() == pytest.approx([280.0] + [14.0 * (i + 1) for i in range(10, 1, -1)])
+    assert top.change_usd.tolist() == pytest.approx([279.93] + [7.0 * (i + 1) for i in range(10, 1, -1)])
+    assert np.isnan(top.change_pct[0]) and top.change_pct[1:].tolist() == pytest.approx([1.0] * 9)
 
 
 def test_guardrails_and_spike_context_on_an_injected_log(tmp_path):

@@ -19,6 +19,7 @@ from .envelopes import MATCH_KEYS
 SPIKE_FACTOR = 2.0
 SPIKE_WINDOW_DAYS = 7
 SPIKE_MIN_EXCESS_USD = 5.0  # a day must also exceed its median by this much: cents are not worth a page
+CHANGE_PCT_MIN_BASE_USD = 1.0  # a week-over-week % on a base of cents (+5000%) says nothing: shown as n/a
 CHANGE_RATIO = 1.5  # a per-task metric moving by this factor (either way) is reported as a change
 TOOL_CALLS = "TRY_CAST(json_extract_string(extra, '$.tool_calls') AS DOUBLE)"
 
@@ -174,7 +175,8 @@ def runaway_tasks(wh: Warehouse, first: date, last: date, steps_factor: float = 
 
 def weekly_top_agents(wh: Warehouse, week: date, n: int = 10) -> pd.DataFrame:
     """The n agent identities with the highest cost in the week (Monday start, UTC) containing `week`,
-    with the previous week's cost and the change (change_pct is NaN when last week's cost was 0)."""
+    with the previous week's cost and the change (change_pct is NaN when last week's cost was under
+    CHANGE_PCT_MIN_BASE_USD)."""
     start = week - timedelta(days=week.weekday())
     prev, end = start - timedelta(days=7), start + timedelta(days=7)
     frame = wh.sql(f"""
@@ -190,7 +192,7 @@ def weekly_top_agents(wh: Warehouse, week: date, n: int = 10) -> pd.DataFrame:
                    [start.isoformat(), start.isoformat(), prev.isoformat(), end.isoformat(), start.isoformat(),
                     n]).df()
     frame["change_usd"] = frame.cost_usd - frame.prev_cost_usd
-    frame["change_pct"] = np.where(frame.prev_cost_usd > 0, frame.change_usd / frame.prev_cost_usd.where(
-        frame.prev_cost_usd > 0), np.nan)
+    base = frame.prev_cost_usd.where(frame.prev_cost_usd >= CHANGE_PCT_MIN_BASE_USD)
+    frame["change_pct"] = frame.change_usd / base
     frame.insert(0, "week_start", start)
     return frame
