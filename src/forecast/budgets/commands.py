@@ -12,6 +12,8 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
+from ..argtypes import day as _day
+from ..argtypes import month as _month
 from ..errors import ForecastError
 from ..render import to_json
 from ..usage import Warehouse
@@ -29,20 +31,6 @@ COMMANDS = ("budgets", "anomalies")
 DEFAULT_BUDGETS = Path("data/budgets/budgets.yaml")
 WEBHOOK_ENV = "FORECAST_WEBHOOK_URL"
 PROJECTORS = {"auto": auto_projection, "run-rate": run_rate_projection, "forecast": forecast_projection}
-
-
-def _month(text: str) -> date:
-    try:
-        return date.fromisoformat(text + "-01" if len(text) == 7 else text).replace(day=1)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a month: use YYYY-MM") from None
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD") from None
 
 
 def _positive(text: str) -> float:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
+from ..argtypes import day as _day
+from ..argtypes import month as _month
 from ..errors import ForecastError, UsageError
 from ..render import _table, _usd
 from .schema import TAGS
@@ -15,20 +15,6 @@ from .warehouse import DEFAULT_WAREHOUSE, KINDS, Warehouse
 
 COVERAGE_TARGET = 0.90
 COMMANDS = ("ingest", "coverage", "export-focus", "sample-data")
-
-
-def _month(text: str) -> date:
-    try:
-        return date.fromisoformat(text + "-01" if len(text) == 7 else text).replace(day=1)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a month: use YYYY-MM") from None
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD") from None
 
 
 def add_parsers(sub, overrides_option: Callable) -> None:
