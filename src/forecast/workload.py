@@ -102,9 +102,10 @@ def model_call_totals(prices: ModelPrices, *, iterations, input_tokens, prefix_t
         edges = [0.0, *at_or_below, iterations]
         counts = [hi - lo for lo, hi in itertools.pairwise(edges)]
         sums = [(hi * (hi - 1) - lo * (lo - 1)) / 2 for lo, hi in itertools.pairwise(edges)]
-    attempts = calls_per_run * (1 + retry_rate)
+    attempts = calls_per_run * (1 + retry_rate)  # every quantity below is linear in (n, s): scale those two only
     out = None
     for band, n, s in zip(bands, counts, sums, strict=True):
+        n, s = n * attempts, s * attempts
         history = context_growth_tokens * s
         prefix = n * prefix_tokens + (history if history_cached else 0.0)
         rest = n * (input_tokens - prefix_tokens) + (0.0 if history_cached else history)
@@ -118,7 +119,7 @@ def model_call_totals(prices: ModelPrices, *, iterations, input_tokens, prefix_t
             usd = usd + n * prices.usd_per_call
         band_totals = Totals(n, uncached, cached, written, outputs, usd)
         out = band_totals if out is None else out.plus(band_totals)
-    return out.scaled(attempts)
+    return out
 
 
 def tool_call_totals(*, iterations, calls_per_run, fee_usd_per_call) -> Totals:
