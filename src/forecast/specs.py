@@ -260,13 +260,19 @@ class BackgroundCall:
     batch: bool = False
 
 
-def _unique_background_names(calls: tuple[BackgroundCall, ...]) -> tuple[BackgroundCall, ...]:
-    seen: set[str] = set()
-    for call in calls:
-        if call.name in seen:
-            raise ValueError(f"background name {call.name!r} is used twice; background names must be unique")
-        seen.add(call.name)
-    return calls
+def unique_by(what: str, attr: str = "name") -> AfterValidator:
+    """A validator for a tuple field: no two items share `attr` ("<what> 'x' is used twice; ...")."""
+
+    def check(items: tuple) -> tuple:
+        seen: set[str] = set()
+        for item in items:
+            key = getattr(item, attr)
+            if key in seen:
+                raise ValueError(f"{what} {key!r} is used twice; {what}s must be unique")
+            seen.add(key)
+        return items
+
+    return AfterValidator(check)
 
 
 @with_config(STRICT)
@@ -274,7 +280,7 @@ def _unique_background_names(calls: tuple[BackgroundCall, ...]) -> tuple[Backgro
 class Volume:
     tasks_per_month: Count
     monthly_growth: Rate = Fixed(0.0)
-    background: Annotated[tuple[BackgroundCall, ...], AfterValidator(_unique_background_names)] = ()
+    background: Annotated[tuple[BackgroundCall, ...], unique_by("background name")] = ()
 
 
 @with_config(STRICT)

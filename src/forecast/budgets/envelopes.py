@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import AfterValidator, Field, with_config
 
 from ..errors import SpecError
-from ..specs import STRICT, Name, read_yaml, validate_document
+from ..specs import STRICT, Name, read_yaml, unique_by, validate_document
 
 DEFAULT_THRESHOLDS = (0.8, 1.0)
 
@@ -88,20 +88,11 @@ class Guardrail:
             raise ValueError("set at least one of max_steps_per_task, max_usd_per_task, max_usd_per_agent_day")
 
 
-def _unique(items: tuple) -> tuple:
-    seen: set[str] = set()
-    for item in items:
-        if item.name in seen:
-            raise ValueError(f"name {item.name!r} is used twice; names must be unique")
-        seen.add(item.name)
-    return items
-
-
 @with_config(STRICT)
 @dataclass(frozen=True)
 class BudgetFile:
-    budgets: Annotated[tuple[Envelope, ...], AfterValidator(_unique)]
-    guardrails: Annotated[tuple[Guardrail, ...], AfterValidator(_unique)] = ()
+    budgets: Annotated[tuple[Envelope, ...], unique_by("name")]
+    guardrails: Annotated[tuple[Guardrail, ...], unique_by("name")] = ()
     description: str = ""
 
 

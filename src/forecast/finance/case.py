@@ -20,7 +20,7 @@ from pydantic import AfterValidator, Field, with_config
 
 from ..distributions import Fixed
 from ..errors import SpecError
-from ..specs import STRICT, Count, Name, Probability, Rate, Usd, read_yaml, short_repr, validate_document
+from ..specs import STRICT, Count, Name, Probability, Rate, Usd, read_yaml, short_repr, unique_by, validate_document
 
 MAX_HORIZON_MONTHS = 240
 Phase = Literal["build", "live", "all"]
@@ -232,19 +232,6 @@ class Scenario:
     description: str = ""
 
 
-def _unique(what: str, attr: str):
-    def check(items: tuple) -> tuple:
-        seen: set[str] = set()
-        for item in items:
-            key = getattr(item, attr)
-            if key in seen:
-                raise ValueError(f"{what} {key!r} is used twice; {what}s must be unique")
-            seen.add(key)
-        return items
-
-    return AfterValidator(check)
-
-
 @with_config(STRICT)
 @dataclass(frozen=True)
 class Case:
@@ -257,11 +244,11 @@ class Case:
     finance: Finance
     build: Build
     workflows: tuple[WorkflowUse, ...]
-    people: Annotated[tuple[Person, ...], _unique("people role", "role")] = ()
-    platform: Annotated[tuple[Recurring, ...], _unique("platform name", "name")] = ()
-    tool_fees: Annotated[tuple[Recurring, ...], _unique("tool fee name", "name")] = ()
-    hardware: Annotated[tuple[Hardware, ...], _unique("hardware name", "name")] = ()
-    scenarios: Annotated[tuple[Scenario, ...], _unique("scenario name", "name")] = ()
+    people: Annotated[tuple[Person, ...], unique_by("people role", "role")] = ()
+    platform: Annotated[tuple[Recurring, ...], unique_by("platform name", "name")] = ()
+    tool_fees: Annotated[tuple[Recurring, ...], unique_by("tool fee name", "name")] = ()
+    hardware: Annotated[tuple[Hardware, ...], unique_by("hardware name", "name")] = ()
+    scenarios: Annotated[tuple[Scenario, ...], unique_by("scenario name", "name")] = ()
     description: str = ""
     source: str = field(default="<case>", init=False, repr=False, compare=False)
 
