@@ -164,3 +164,16 @@ def test_a_failing_fit_is_recorded_but_a_bug_propagates(monkeypatch):
     monkeypatch.setitem(models.MODELS, "theta", buggy)
     with pytest.raises(TypeError, match="a bug"):
         select.forecast_one(y, 3, (80,), 12, ["drift", "theta"], 3, 3)
+
+
+def test_a_short_history_does_not_repeat_last_years_one_off_spike():
+    # 18 months at $10 with a one-off $100 month (a runaway loop) 9 months in: with under two seasons of
+    # history no seasonal model is a candidate, so month 22 (12 after the spike) is not forecast at ~$100
+    y = np.full(18, 10.0)
+    y[9] = 100.0
+    df = pd.DataFrame({"unique_id": "s", "ds": pd.date_range("2025-01-01", periods=18, freq="MS"), "y": y})
+    res = forecast_series(df, 12, "MS", (80,), scheduler="serial")
+    assert res.selection.loc[0, "short_history"]
+    assert "seasonal" not in res.selection.loc[0, "model"]
+    assert pd.isna(res.selection.loc[0].get("smape_seasonal_naive")), "seasonal naive must not even be a candidate"
+    assert res.forecast["forecast"].max() < 30

@@ -26,7 +26,9 @@ MODELS: dict[str, ArrayModel] = {
 # for its cost (see README, measured by benchmarks/bench_forecast_accuracy.py).
 AUTO_MODELS = ("seasonal_naive", "naive", "drift", "ets", "theta")
 AUTO: dict[str, tuple[str, ...]] = {"MS": AUTO_MODELS, "W": AUTO_MODELS, "D": AUTO_MODELS}
-SHORT = ("naive", "drift", "seasonal_naive")  # candidates for short histories
+# Candidates for short histories (under two seasons): one season cannot tell seasonality from a one-off
+# (seasonal naive would repeat last year's runaway-loop month as next year's), so no seasonal model.
+SHORT = ("naive", "drift")
 INTERMITTENT = ("croston", "naive", "seasonal_naive")
 COMBINABLE = ("ets", "theta", "arima", "prophet", "drift", "seasonal_naive", "naive")
 

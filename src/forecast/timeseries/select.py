@@ -101,7 +101,7 @@ def forecast_one(y: np.ndarray, h: int, levels: Sequence[float], m: int, candida
         record.update(model="naive", **flags)
         return PointAndBands(mean, {lv: mean for lv in levels}, {lv: mean for lv in levels}), record
     if flags["short_history"]:
-        candidates = [c for c in SHORT if c != "seasonal_naive" or n > m]
+        candidates = list(SHORT)
     elif flags["intermittent"]:
         candidates = list(INTERMITTENT)
     cuts = cutoffs(n, h, n_windows, step, max(3, min(2 * m, n // 2))) or cutoffs(n, h, n_windows, step, 3)[-1:]
