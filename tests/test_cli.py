@@ -207,3 +207,19 @@ def test_fuzz_estimate_on_mutated_examples(data):
         assert err.getvalue() and all(line.startswith(f"error: {path}: ") for line in err.getvalue().splitlines())
     else:
         assert out.getvalue()
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["gpu", "--model", "llama-3.1-8b", "--gpu", "h100", "--input", "-5"],
+     "argument --input: '-5' must be a number > 0"),
+    (["gpu", "--model", "llama-3.1-8b", "--gpu", "h100", "--input", "nan"],
+     "argument --input: 'nan' must be a number > 0"),
+    (["predict", "s.csv", "--horizon", "3", "--level", "100"],
+     "argument --level: '100' must be a percentage between 0 and 100, e.g. 80"),
+    (["roi", "case.yaml", "--tornado", "1.5"], "argument --tornado: '1.5' must be a fraction between 0 and 1"),
+    (["budgets", "--month", "2026-13"], "argument --month: '2026-13' is not a month: use YYYY-MM"),
+])
+def test_bad_option_values_name_the_option_value_and_rule(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from . import __version__, report_commands
+from .argtypes import whole
 from .budgets import commands as budget_commands
 from .errors import ForecastError
 from .estimate import compare, estimate
@@ -40,25 +41,10 @@ def _date(text: str) -> date:
     return value
 
 
-def _whole(low: int, high: int):
-    """An argparse type: a whole number in [low, high]."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = low - 1
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{text!r} must be a whole number from {low:,} to {high:,}")
-        return value
-
-    return parse
-
-
-_samples = _whole(1, 10_000_000)  # 80 MB of per-task costs
-_scenarios = _whole(1, 100_000)
-_months = _whole(1, 120)
-_seed = _whole(0, 2**32 - 1)
+_samples = whole(1, 10_000_000)  # 80 MB of per-task costs
+_scenarios = whole(1, 100_000)
+_months = whole(1, 120)
+_seed = whole(0, 2**32 - 1)
 
 
 def _book(path: str | None) -> PriceBook:

@@ -6,7 +6,6 @@ or projected to breach. anomalies: exit 0 when nothing was found, 1 when any det
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -14,6 +13,7 @@ from pathlib import Path
 
 from ..argtypes import day as _day
 from ..argtypes import month as _month
+from ..argtypes import number
 from ..errors import ForecastError
 from ..render import to_json
 from ..usage import Warehouse
@@ -30,17 +30,8 @@ from .webhook import post_json, slack_payload
 COMMANDS = ("budgets", "anomalies")
 DEFAULT_BUDGETS = Path("data/budgets/budgets.yaml")
 WEBHOOK_ENV = "FORECAST_WEBHOOK_URL"
+_positive = number(lambda v: 0 <= v < 1e12, "must be a number >= 0")
 PROJECTORS = {"auto": auto_projection, "run-rate": run_rate_projection, "forecast": forecast_projection}
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < 1e12:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a number >= 0")
-    return value
 
 
 def add_parsers(sub, overrides_option: Callable) -> None:

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 
+from ..argtypes import number, whole
 from ..render import _table, _usd, to_json
 from .report import roi_document
 
 COMMANDS = ("roi",)
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a fraction between 0 and 1 (0.2 = +/-20%)")
-    return value
-
-
-def _count(text: str) -> int:
-    if not text.isdigit() or not 0 <= int(text) <= 200_000:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number from 0 to 200,000")
-    return int(text)
+_fraction = number(lambda v: 0 < v < 1, "must be a fraction between 0 and 1 (0.2 = +/-20%)")
+_count = whole(0, 200_000)
 
 
 def add_parsers(sub, overrides_option: Callable) -> None:

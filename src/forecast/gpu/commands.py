@@ -8,6 +8,8 @@ import math
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
+from ..argtypes import day as _date
+from ..argtypes import number
 from ..errors import ForecastError
 from ..render import _table, _usd, to_json
 from .breakeven import break_even, floor_usd_per_mtok
@@ -17,23 +19,7 @@ from .memory import KV_PRECISIONS, PRECISIONS, weight_bytes
 from .serving import DEFAULT_MAX_BATCH, best_replica_per_precision, candidate_replicas, no_fit_message
 
 COMMANDS = ("gpu",)
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a number > 0")
-    return value
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD") from None
+_positive = number(lambda v: v > 0, "must be a number > 0")
 
 
 def add_parsers(sub, overrides_option: Callable) -> None:

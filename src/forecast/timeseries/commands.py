@@ -3,12 +3,12 @@ and backtest scores out. A progress bar runs on stderr when it is a terminal."""
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
+from ..argtypes import number, whole
 from ..errors import ForecastError
 from ..render import _table
 from .auto import ForecastResult, forecast_series
@@ -16,22 +16,8 @@ from .base import FREQS, level_name
 
 COMMANDS = ("predict",)
 SCORES = ("mase", "smape", "rmse", "bias")
-
-
-def _level(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value < 100:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a percentage between 0 and 100, e.g. 80")
-    return value
-
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number >= 1")
-    return int(text)
+_level = number(lambda v: 0 < v < 100, "must be a percentage between 0 and 100, e.g. 80")
+_positive = whole(1, 10**9)
 
 
 def add_parsers(sub, overrides_option: Callable) -> None:
