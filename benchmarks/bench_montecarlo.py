@@ -20,9 +20,9 @@ os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
 
 import numpy as np  # noqa: E402
 
-from forecast import workload  # noqa: E402
-from forecast.prices import PriceBook  # noqa: E402
-from forecast.specs import load_workflow  # noqa: E402
+from forecast.design import workload  # noqa: E402
+from forecast.design.prices import PriceBook  # noqa: E402
+from forecast.design.specs import load_workflow  # noqa: E402
 
 SPEC = Path(__file__).with_name("agent_10_steps.yaml")
 CHUNK = 1 << 16

@@ -68,7 +68,7 @@ def pandas_load(parquet: str, now_iso: str, out: str) -> dict:
     import numpy as np
     import pandas as pd
 
-    from forecast.prices import PriceBook
+    from forecast.design.prices import PriceBook
     from forecast.usage.pricing import price_tables
 
     parts, t = {}, time.perf_counter()

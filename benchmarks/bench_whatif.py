@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from forecast.estimate import estimate
-from forecast.prices import PriceBook
-from forecast.widgets.model import load_what_if
+from forecast.design.estimate import estimate
+from forecast.design.prices import PriceBook
+from forecast.whatif.state import load_what_if
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,7 +67,7 @@ def main() -> None:
         updates.append(time.perf_counter() - t)
         assert not state.problems, state.problems
         if args.charts:
-            from forecast.widgets.panel import charts_svg
+            from forecast.whatif.panel import charts_svg
 
             t = time.perf_counter()
             charts_svg(result)

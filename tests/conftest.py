@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from forecast.prices import PriceBook
+from forecast.design.prices import PriceBook
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = date(2026, 11, 25)

@@ -13,15 +13,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast import cli
 from forecast.budgets import anomalies as an
 from forecast.budgets import shifts
 from forecast.budgets.envelopes import parse_budgets_data
 from forecast.budgets.guardrails import check_guardrail
 from forecast.budgets.projection import run_rate_projection
-from forecast.sample import RUNAWAY_AGENT, RUNAWAY_DAYS, UPGRADE_DAY, generate_requests
-from forecast.specs import parse_yaml
+from forecast.cli.main import main
+from forecast.core.validation import parse_yaml
 from forecast.usage import Warehouse
+from forecast.usage.sample import RUNAWAY_AGENT, RUNAWAY_DAYS, UPGRADE_DAY, generate_requests
 from tests.budgets_data import days, row, write_log
 
 CLEAN = (date(2025, 10, 1), date(2026, 8, 31))
@@ -171,8 +171,8 @@ def test_a_quiet_identity_has_a_zero_median_not_none(tmp_path):
 
 def test_anomalies_cli_exit_status(sample_wh, capsys):
     args = ["anomalies", "--warehouse", str(sample_wh.path), "--method", "run-rate"]
-    assert cli.main([*args, "--since", "2026-09-08", "--until", "2026-09-21"]) == 1
+    assert main([*args, "--since", "2026-09-08", "--until", "2026-09-21"]) == 1
     out = capsys.readouterr().out
     assert f"agent_id={RUNAWAY_AGENT}" in out and "runaway tasks (8)" in out
-    assert cli.main([*args, "--since", "2026-08-01", "--until", "2026-08-31"]) == 0
+    assert main([*args, "--since", "2026-08-01", "--until", "2026-08-31"]) == 0
     assert "runaway tasks (0): none" in capsys.readouterr().out

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast import cli
 from forecast.budgets.burn import breach_probability, envelope_burn, first_crossing
 from forecast.budgets.envelopes import parse_budgets_data
 from forecast.budgets.projection import (
@@ -23,7 +22,8 @@ from forecast.budgets.projection import (
     run_rate_projection,
     run_rate_sum_errors_usd,
 )
-from forecast.specs import parse_yaml
+from forecast.cli.main import main
+from forecast.core.validation import parse_yaml
 from forecast.usage import Warehouse
 from tests.budgets_data import days, row, write_log
 
@@ -255,9 +255,9 @@ def test_cli_exit_status(wh, tmp_path, capsys, cap, action, status):
     f.write_text(BUDGETS % (cap, action))
     args = ["budgets", "--month", "2026-10", "--budgets", str(f), "--warehouse", str(wh.path),
             "--method", "run-rate"]
-    assert cli.main(args) == status
+    assert main(args) == status
     assert "team-a" in capsys.readouterr().out  # as_of defaults to the newest day: Oct 14
-    assert cli.main([*args, "--format", "json"]) == status
+    assert main([*args, "--format", "json"]) == status
     doc = json.loads(capsys.readouterr().out)
     assert doc["as_of"] == "2026-10-14" and doc["envelopes"][0]["burn_usd"] == pytest.approx(140.0)
     assert doc["pages"] is bool(status)
@@ -266,8 +266,8 @@ def test_cli_exit_status(wh, tmp_path, capsys, cap, action, status):
 def test_cli_rejects_a_month_without_data_and_a_bad_file(wh, tmp_path, capsys):
     f = tmp_path / "b.yaml"
     f.write_text(BUDGETS % (100, "hard_stop"))
-    assert cli.main(["budgets", "--month", "2026-12", "--budgets", str(f), "--warehouse", str(wh.path)]) == 2
+    assert main(["budgets", "--month", "2026-12", "--budgets", str(f), "--warehouse", str(wh.path)]) == 2
     assert "newest request is on 2026-10-14" in capsys.readouterr().err
     f.write_text("budgets:\n  - {name: x, owner: o, match: {team: A}, monthly_cap_usd: 5}\n")
-    assert cli.main(["budgets", "--month", "2026-10", "--budgets", str(f), "--warehouse", str(wh.path)]) == 2
+    assert main(["budgets", "--month", "2026-10", "--budgets", str(f), "--warehouse", str(wh.path)]) == 2
     assert f"{f}: budgets[0].match.team" in capsys.readouterr().err

@@ -5,11 +5,11 @@ from pathlib import Path
 import pytest
 
 from forecast.budgets.envelopes import DEFAULT_THRESHOLDS, MATCH_KEYS, load_budgets, parse_budgets_data
-from forecast.errors import SpecError
-from forecast.specs import parse_yaml
+from forecast.core.errors import SpecError
+from forecast.core.validation import parse_yaml
 from forecast.usage.schema import TAGS
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "budgets" / "budgets.yaml"
+EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "budgets.yaml"
 
 
 def parse(text: str):

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from forecast.budgets.webhook import post_json, redact, slack_payload
-from forecast.errors import ForecastError
+from forecast.core.errors import ForecastError
 
 SECRET = "/services/T000/B000/s3cr3t-token"
 

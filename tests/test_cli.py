@@ -13,7 +13,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from forecast.cli import main
+from forecast.cli.main import main
 
 from .conftest import ROOT
 

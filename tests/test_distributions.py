@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from forecast.distributions import PERT, Fixed, LogNormal, Triangular, mass_beyond, rounded_pmf
+from forecast.design.distributions import PERT, Fixed, LogNormal, Triangular, mass_beyond, rounded_pmf
 
 
 def test_means_by_hand():

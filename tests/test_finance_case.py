@@ -4,12 +4,12 @@ import json
 
 import pytest
 
-from forecast.cli import main, run
-from forecast.errors import PriceError, SpecError
+from forecast.cli.main import main, run
+from forecast.core.errors import PriceError, SpecError
+from forecast.core.validation import read_yaml
 from forecast.finance import compile_case, parse_case_data
 from forecast.finance.report import evaluate, roi_document
 from forecast.finance.scenarios import path_segments
-from forecast.specs import read_yaml
 from tests.conftest import ROOT
 from tests.finance_cases import tiny_case, write_case
 
@@ -130,7 +130,7 @@ def test_cli_roi_json_and_table(tmp_path, book, capsys):
 
 @pytest.mark.parametrize("name", ["support_triage.yaml", "support_triage_self_hosted.yaml", "rag_help_chat.yaml"])
 def test_example_cases_evaluate(name):
-    from forecast.prices import PriceBook
+    from forecast.design.prices import PriceBook
 
     book = PriceBook.from_file(ROOT / "data" / "prices" / "overrides.yaml")
     doc = roi_document(ROOT / "data" / "cases" / name, book, ["base"], samples=200)
@@ -188,8 +188,8 @@ def test_serving_that_is_neither_api_nor_a_mapping(tmp_path, book):
 
 def test_rag_help_chat_case_lines_by_hand():
     # data/cases/rag_help_chat.yaml: build months 1-2, live month k = m - 2, adoption plan 0.3, 0.6, 0.85, 1.
+    from forecast.design.prices import PriceBook
     from forecast.finance import expected_drivers, monthly_cash_flows
-    from forecast.prices import PriceBook
 
     book = PriceBook.from_file(ROOT / "data" / "prices" / "overrides.yaml")
     path = ROOT / "data" / "cases" / "rag_help_chat.yaml"

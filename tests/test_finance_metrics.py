@@ -4,13 +4,13 @@ import numpy as np
 import numpy_financial as npf
 import pytest
 
+from forecast.core.validation import read_yaml
 from forecast.finance import compile_case, expected_drivers, monthly_cash_flows, parse_case_data
 from forecast.finance.case import SCurve
 from forecast.finance.cashflows import adoption_share, straight_line_depreciation_usd
 from forecast.finance.metrics import discounted_payback_month, irr_annual, monthly_rate, npv_usd, payback_month, roi
 from forecast.finance.report import evaluate
 from forecast.finance.sensitivity import break_even_volume_factor
-from forecast.specs import read_yaml
 from tests.finance_cases import ANNUAL_FOR_1PCT_MONTHLY, tiny_case, write_case
 
 # On paper (USD), months 0..3:

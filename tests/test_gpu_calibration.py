@@ -2,10 +2,8 @@
 
 import pytest
 
-from forecast.gpu.calibration import REFERENCE, fit, load_reference, score
+from forecast.gpu.calibration import fit, load_reference, score
 from forecast.gpu.timing import CALIBRATED
-
-pytestmark = pytest.mark.skipif(not REFERENCE.exists(), reason=f"{REFERENCE} not present")
 
 
 def test_every_reference_row_within_target():

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from forecast.cli import main, run
+from forecast.cli.main import main, run
 
 BASE = ["gpu", "--model", "llama-3.1-70b", "--gpu", "h100", "--prices", "none", "--date", "2026-11-25"]
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forecast.errors import ForecastError
+from forecast.core.errors import ForecastError
 from forecast.gpu import autoscaled_monthly_usd, diurnal_shape, replicas_needed, self_hosted_cost
 from forecast.gpu.fleet import SECONDS_PER_MONTH
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from forecast.errors import ForecastError, SpecError
+from forecast.core.errors import ForecastError, SpecError
 from forecast.gpu import load_catalog
 from forecast.gpu.breakeven import api_usd_per_mtok, break_even_volumes, cost_curve
 from forecast.gpu.catalog import load_gpus

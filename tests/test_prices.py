@@ -4,9 +4,9 @@ import genai_prices
 import pytest
 from genai_prices import Usage
 
-from forecast.errors import PriceError, SpecError
-from forecast.prices import PriceBook
-from forecast.workload import cost_usd
+from forecast.core.errors import PriceError, SpecError
+from forecast.design.prices import PriceBook
+from forecast.design.workload import cost_usd
 
 from .conftest import DAY
 

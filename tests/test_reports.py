@@ -5,10 +5,10 @@ import re
 
 import pytest
 
-from forecast.cli import main
-from forecast.errors import ForecastError
-from forecast.report_commands import POSITIONAL, kind_parser
-from forecast.reports import NOTEBOOKS, TYPES, check_parameters, notebook_parameters, notebook_path, run_report
+from forecast.cli.main import main
+from forecast.cli.report import POSITIONAL, kind_parser
+from forecast.core.errors import ForecastError
+from forecast.reporting.runner import NOTEBOOKS, TYPES, check_parameters, notebook_parameters, notebook_path, run_report
 
 from .browser import open_offline
 from .conftest import ROOT
@@ -136,7 +136,7 @@ def test_monthly_report_on_a_generated_company(tmp_path):
     import numpy as np
     import pyarrow.parquet as pq
 
-    from forecast.sample import generate_requests
+    from forecast.usage.sample import generate_requests
 
     table, truth = generate_requests(6_000, 9, seed=3, corrupt_share=0.0)
     log = tmp_path / "requests.parquet"
@@ -181,10 +181,10 @@ steps:
 def test_on_model_prices_every_call_on_the_new_model_and_keeps_the_source():
     from datetime import date
 
-    from forecast.alternatives import on_model
-    from forecast.estimate import estimate
-    from forecast.prices import PriceBook
-    from forecast.specs import parse_workflow
+    from forecast.design.alternatives import on_model
+    from forecast.design.estimate import estimate
+    from forecast.design.prices import PriceBook
+    from forecast.design.specs import parse_workflow
 
     wf = on_model(parse_workflow(ROUTED_SPEC, "routed.yaml"), "gpt-4o-mini", "openai")
     assert wf.source == "routed.yaml"  # price errors name the spec file, not '<spec>'
@@ -198,8 +198,8 @@ def test_on_model_prices_every_call_on_the_new_model_and_keeps_the_source():
 @pytest.mark.parametrize("model, provider", [("", None), ("   ", None), ("x" * 121, None), ("gpt-4o-mini", "")])
 def test_on_model_rejects_names_the_spec_would_reject(model, provider):
     # dataclasses.replace() skips the spec's validation, so on_model checks the names itself
-    from forecast.alternatives import on_model, parse_model_list
-    from forecast.specs import parse_workflow
+    from forecast.design.alternatives import on_model, parse_model_list
+    from forecast.design.specs import parse_workflow
 
     with pytest.raises(ForecastError, match=r"alternative (model|provider)"):
         on_model(parse_workflow(ROUTED_SPEC, "routed.yaml"), model, provider)

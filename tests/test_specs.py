@@ -5,9 +5,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from forecast.distributions import LogNormal, Triangular
-from forecast.errors import SpecError
-from forecast.specs import load_workflow, parse_workflow
+from forecast.core.errors import SpecError
+from forecast.design.distributions import LogNormal, Triangular
+from forecast.design.specs import load_workflow, parse_workflow
 
 VALID = """
 name: t

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from forecast.errors import ForecastError
+from forecast.core.errors import ForecastError
 from forecast.timeseries.aggregate import monthly_totals, totals_from_paths
 
 DAYS = pd.date_range("2027-01-01", "2027-02-28", freq="D")  # January 31 days, February 28

@@ -130,7 +130,7 @@ def test_dask_local_cluster_gives_the_same_result_as_serial():
 
 
 def test_unreachable_dask_scheduler_is_a_clear_error(monkeypatch):
-    from forecast.errors import ForecastError
+    from forecast.core.errors import ForecastError
     from forecast.timeseries import parallel
 
     monkeypatch.setattr(parallel, "CONNECT_TIMEOUT_S", 1)

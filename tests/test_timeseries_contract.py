@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.errors import ForecastError
+from forecast.core.errors import ForecastError
 from forecast.timeseries.base import Forecaster, future_dates, interval_columns
 from forecast.timeseries.models import MODELS, forecaster
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forecast.errors import ForecastError
-from forecast.prices import PriceBook
+from forecast.core.errors import ForecastError
+from forecast.design.prices import PriceBook
 from forecast.timeseries.bridge import EFFECTS, bridge, shapley_product_effects
 from forecast.timeseries.drivers import (
     apply_plan,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.cli import main
+from forecast.cli.main import main
 
 
 def _write(tmp_path, df, name="series.csv"):
@@ -63,8 +63,8 @@ def test_predict_bad_input_is_one_line_and_status_2(tmp_path, capsys):
 
 
 def test_an_unreadable_pq_file_is_named_as_parquet(tmp_path):
-    from forecast.errors import ForecastError
-    from forecast.timeseries.commands import read_series
+    from forecast.cli.predict import read_series
+    from forecast.core.errors import ForecastError
 
     bad = tmp_path / "series.PQ"
     bad.write_text("unique_id,ds,y\n")  # CSV text under a Parquet name

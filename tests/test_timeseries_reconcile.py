@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import norm
 
-from forecast.errors import ForecastError
+from forecast.core.errors import ForecastError
 from forecast.timeseries.reconcile import METHODS, hierarchy, projection, reconcile, shrunk_covariance
 
 IDS = ["total", "A", "B", "A/x", "A/y", "B/x", "B/y"]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from forecast.errors import ForecastError
+from forecast.core.errors import ForecastError
 from forecast.timeseries import records
 from forecast.usage import Warehouse
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.errors import ForecastError
+from forecast.core.errors import ForecastError
 from forecast.timeseries.auto import forecast_series
 from forecast.timeseries.validate import validate_long_frame
 

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from genai_prices import Usage
 
-from forecast.errors import UsageError
+from forecast.core.errors import UsageError
 from forecast.usage import Warehouse
 
 from .conftest import ROOT
@@ -149,7 +149,7 @@ def test_same_file_twice_adds_nothing_and_fixed_prices_release_quarantine(tmp_pa
     more = tmp_path / "more.yaml"
     row = "  - {provider: lab, model: %s, input_usd_per_mtok: 1, output_usd_per_mtok: %d, source: test}\n"
     more.write_text("prices:\n" + row % ("m-small", 2) + row % ("m-private", 1))
-    from forecast.prices import PriceBook
+    from forecast.design.prices import PriceBook
 
     with Warehouse(db) as wh:
         third = wh.load(f, book=PriceBook.from_file(more))
@@ -174,7 +174,7 @@ def test_parquet_typed_columns_and_naive_timestamp_type(tmp_path, wh, book):
 
 def test_totals_reconcile_with_the_source_to_the_cent(tmp_path, wh):
     """Sample log with thousands of logged costs: the warehouse sum equals the file's own sum (Python Decimal)."""
-    from forecast.sample import write_sample
+    from forecast.usage.sample import write_sample
 
     paths = write_sample(tmp_path / "s", rows=5_000, months=3, fmt="csv", otel_spans=4)
     r = wh.load(paths["requests"])
@@ -189,7 +189,7 @@ def test_totals_reconcile_with_the_source_to_the_cent(tmp_path, wh):
 
 def test_five_percent_corrupt_rows_accounting_is_exact(tmp_path, wh):
     """The generator injects known corruptions; the load's accounting must match them exactly."""
-    from forecast.sample import generate_requests
+    from forecast.usage.sample import generate_requests
 
     table, truth = generate_requests(20_000, 2, seed=5, corrupt_share=0.05)
     pq.write_table(table, tmp_path / "c.parquet")
@@ -218,7 +218,7 @@ wh.load(sys.argv[2], progress=progress)
 
 
 def test_a_load_killed_midway_leaves_the_warehouse_as_it_was(tmp_path):
-    from forecast.sample import generate_requests
+    from forecast.usage.sample import generate_requests
 
     db = tmp_path / "w.duckdb"
     first, _ = generate_requests(3_000, 2, seed=1)

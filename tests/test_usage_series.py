@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import pytest
 
-from forecast.errors import UsageError
+from forecast.core.errors import UsageError
 from forecast.usage import Warehouse
 from forecast.usage.series import coverage, series, unit_metrics, untagged_spend
 
@@ -84,7 +84,7 @@ def test_unit_metrics_per_workflow_and_month(wh):
 
 
 def test_sample_generator_is_deterministic_and_has_its_events(tmp_path):
-    from forecast.sample import write_sample
+    from forecast.usage.sample import write_sample
 
     a = write_sample(tmp_path / "a", rows=8_000, months=26, seed=3, otel_spans=10)
     b = write_sample(tmp_path / "b", rows=8_000, months=26, seed=3, otel_spans=10)

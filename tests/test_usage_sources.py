@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from forecast.cli import main
+from forecast.cli.main import main
 from forecast.usage import Warehouse
 from forecast.usage.focus import export_focus
 from forecast.usage.series import reconcile
@@ -119,7 +119,7 @@ def validate(path: Path, version: str) -> str:
 
 @pytest.fixture(scope="module")
 def sample_warehouse(tmp_path_factory):
-    from forecast.sample import write_sample
+    from forecast.usage.sample import write_sample
 
     tmp = tmp_path_factory.mktemp("sample")
     paths = write_sample(tmp / "data", rows=20_000, months=4, otel_spans=40)
@@ -160,7 +160,7 @@ def test_reconcile_logs_against_invoice(sample_warehouse):
 
 
 def test_cli_ingest_coverage_export(tmp_path, capsys, book):
-    from forecast.sample import write_sample
+    from forecast.usage.sample import write_sample
 
     paths = write_sample(tmp_path / "s", rows=5_000, months=2, otel_spans=8)
     db = str(tmp_path / "w.duckdb")
@@ -184,7 +184,7 @@ def test_cli_ingest_coverage_export(tmp_path, capsys, book):
 def test_gzipped_csv_is_refused_by_name_not_misread_as_bad_utf8(tmp_path):
     import gzip
 
-    from forecast.errors import UsageError
+    from forecast.core.errors import UsageError
     from forecast.usage.sources import file_format
 
     path = tmp_path / "log.csv.gz"

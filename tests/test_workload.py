@@ -11,12 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from forecast.distributions import Fixed
-from forecast.errors import PriceError
-from forecast.estimate import estimate
-from forecast.prices import PriceBook
-from forecast.specs import InputTokens, ModelStep, Volume, Workflow, load_workflow, parse_workflow
-from forecast.workload import (
+from forecast.core.errors import PriceError
+from forecast.design.distributions import Fixed
+from forecast.design.estimate import estimate
+from forecast.design.prices import PriceBook
+from forecast.design.specs import InputTokens, ModelStep, Volume, Workflow, load_workflow, parse_workflow
+from forecast.design.workload import (
     DAYS_PER_MONTH,
     background_cost_usd_per_month,
     compile_plan,

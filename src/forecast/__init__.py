@@ -1,8 +1,5 @@
 """forecast: make AI inference spend predictable (unit economics, Monte Carlo, forecasts, ROI)."""
 
-from importlib.metadata import PackageNotFoundError, version
+from .core.version import __version__
 
-try:
-    __version__ = version("forecast")
-except PackageNotFoundError:  # running from a source tree without an install
-    __version__ = "0+unknown"
+__all__ = ["__version__"]

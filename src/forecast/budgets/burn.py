@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from ..errors import ForecastError
+from ..core.errors import ForecastError
 from ..usage import Warehouse
 from ..usage.series import series
 from .envelopes import Envelope

@@ -1,7 +1,7 @@
 """The budget file: envelopes (caps on a slice of spend) and guardrails (per-task and per-agent limits).
 
 YAML in, frozen dataclasses out, validated once here (unknown keys rejected; every problem is
-one line naming the file, the field path, the value and the rule). See data/budgets/budgets.yaml.
+one line naming the file, the field path, the value and the rule). See data/budgets.yaml.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, Field, with_config
 
-from ..errors import SpecError
-from ..specs import STRICT, Name, read_yaml, unique_by, validate_document
+from ..core.errors import SpecError
+from ..core.validation import STRICT, Name, read_yaml, unique_by, validate_document
 
 DEFAULT_THRESHOLDS = (0.8, 1.0)
 

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from ..errors import ForecastError
+from ..core.errors import ForecastError
 
 Z95 = 1.959963984540054  # standard normal 97.5% quantile (scipy.stats.norm.ppf(0.975))
 RUN_RATE_WINDOW_DAYS = 28

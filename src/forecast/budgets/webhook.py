@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ..errors import ForecastError
+from ..core.errors import ForecastError
 
 log = logging.getLogger(__name__)
 MAX_LINES = 40  # Slack truncates long messages; the rest is summarised as a count

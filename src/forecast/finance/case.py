@@ -18,9 +18,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, with_config
 
-from ..distributions import Fixed
-from ..errors import SpecError
-from ..specs import STRICT, Count, Name, Probability, Rate, Usd, read_yaml, short_repr, unique_by, validate_document
+from ..core.errors import SpecError
+from ..core.validation import STRICT, Name, read_yaml, short_repr, unique_by, validate_document
+from ..design.distributions import Fixed
+from ..design.specs import Count, Probability, Rate, Usd
 
 MAX_HORIZON_MONTHS = 240
 Phase = Literal["build", "live", "all"]

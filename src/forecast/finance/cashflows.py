@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ForecastError
+from ..core.errors import ForecastError
 from .economics import CaseWorkflow, CompiledCase
 
 PHASES = ("build", "live", "all")

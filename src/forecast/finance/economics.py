@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..distributions import Distribution, Fixed
-from ..errors import ForecastError, SpecError
-from ..prices import PriceBook
-from ..specs import ModelStep, ToolStep, Workflow, load_workflow, short_repr
-from ..workload import (
+from ..core.errors import ForecastError, SpecError
+from ..core.validation import short_repr
+from ..design.distributions import Distribution, Fixed
+from ..design.prices import PriceBook
+from ..design.specs import ModelStep, ToolStep, Workflow, load_workflow
+from ..design.workload import (
     DAYS_PER_MONTH,
     Plan,
     background_cost_usd_per_month,

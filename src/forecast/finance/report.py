@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
-from ..prices import PriceBook
-from ..workload import steps_priced_by_drawn_input
+from ..core.version import __version__
+from ..design.prices import PriceBook
+from ..design.workload import steps_priced_by_drawn_input
 from .case import Case, load_case_document, parse_case_data
 from .cashflows import CashFlows, fleet_detail, monthly_cash_flows
 from .economics import CompiledCase, compile_case, expected_drivers

@@ -11,8 +11,8 @@ import copy
 import re
 from typing import Any
 
-from ..errors import SpecError
-from ..specs import short_repr
+from ..core.errors import SpecError
+from ..core.validation import short_repr
 from .case import Case, parse_case_data
 
 BASE = "base"  # the case as written

@@ -16,8 +16,8 @@ from datetime import date
 
 import numpy as np
 
-from ..errors import ForecastError
-from ..prices import PriceBook
+from ..core.errors import ForecastError
+from ..design.prices import PriceBook
 from .fleet import HOURS_PER_MONTH, SECONDS_PER_MONTH, SelfHostedCost
 
 

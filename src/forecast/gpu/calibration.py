@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from ..errors import ForecastError
+from ..core.errors import ForecastError
+from ..core.resources import packaged
 from .catalog import Catalog, load_catalog
 from .serving import TP_DEGREES, _valid_tp, output_tokens_per_s, replica_performance, ttft_ms
 from .timing import CALIBRATED, Efficiency, decode_step_s
 
 # Published serving measurements (MLPerf, vendor pages, engineering blogs; source per row), copied from the
 # project's shared/reference/gpu_measurements.csv on 2026-11-25 so a checkout is self-contained.
-REFERENCE = Path(__file__).resolve().parents[3] / "data" / "gpu" / "reference_measurements.csv"
 METRICS = ("output_tokens_per_s", "ttft_ms", "decode_ms_per_token")
 
 # Facts a row leaves blank, with where they come from. MLPerf closed-division limits are published in
@@ -65,8 +65,10 @@ def _number(text: str) -> float | None:
     return float(found.group()) if found else None
 
 
-def load_reference(path: str | Path = REFERENCE) -> list[Row]:
-    """Read the reference file; `same` in the source column means the previous row's source."""
+def load_reference(path: str | Path | None = None) -> list[Row]:
+    """Read the reference file (default: the packaged data/gpu/reference_measurements.csv); `same` in the source
+    column means the previous row's source."""
+    path = path if path is not None else packaged("data", "gpu", "reference_measurements.csv")
     try:
         with Path(path).open(newline="", encoding="utf-8") as f:
             raw = list(csv.DictReader(f))

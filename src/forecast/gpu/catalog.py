@@ -17,10 +17,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, with_config
 
-from ..errors import ForecastError, SpecError
-from ..specs import STRICT, read_yaml, short_repr, validate_document
+from ..core.errors import ForecastError, SpecError
+from ..core.resources import packaged
+from ..core.validation import STRICT, read_yaml, short_repr, validate_document
 
-DATA_DIR = Path(__file__).resolve().parents[3] / "data" / "gpu"
 PRICINGS = ("on_demand", "commit_1y", "commit_3y", "spot")
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=1, le=1_000_000)]
@@ -230,5 +230,5 @@ def _load(gpus_path: str, prices_path: str, models_path: str) -> Catalog:
 
 def load_catalog(directory: str | Path | None = None) -> Catalog:
     """The catalog in `directory` (default data/gpu/ of this checkout), read once per process."""
-    d = Path(directory) if directory is not None else DATA_DIR
+    d = Path(directory) if directory is not None else packaged("data", "gpu")
     return _load(str(d / "gpus.csv"), str(d / "gpu_prices.csv"), str(d / "models.yaml"))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
-from ..errors import ForecastError
+from ..core.errors import ForecastError
 from .catalog import PRICINGS, Catalog, load_catalog
 from .serving import DEFAULT_MAX_BATCH, best_replica
 from .timing import CALIBRATED, Efficiency

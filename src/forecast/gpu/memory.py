@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ForecastError
+from ..core.errors import ForecastError
 from .catalog import Gpu, Model
 
 PRECISIONS = ("bf16", "fp8", "int8", "int4")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ForecastError
+from ..core.errors import ForecastError
 from .catalog import Catalog, Gpu, Model
 from .memory import PRECISIONS, check_precision, kv_capacity_tokens, max_concurrent_sequences
 from .timing import CALIBRATED, Efficiency, decode_step_s, prefill_s

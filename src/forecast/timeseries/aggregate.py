@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import ForecastError
+from ..core.errors import ForecastError
 
 MAX_MONTH_DAYS = 31
 

@@ -14,7 +14,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from ..errors import ForecastError
+from ..core.errors import ForecastError
 from .backtest import default_step
 from .base import check_levels, future_dates, level_name, season_length
 from .models import model_names

@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from ..errors import ForecastError
+from ..core.errors import ForecastError
 
 # Supported frequencies: pandas alias -> (step between periods, season length in periods).
 FREQS: dict[str, tuple[pd.DateOffset, int]] = {

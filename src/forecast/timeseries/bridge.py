@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import ForecastError
+from ..core.errors import ForecastError
 
 EFFECTS = ("volume_usd", "mix_usd", "unit_consumption_usd", "price_usd")
 

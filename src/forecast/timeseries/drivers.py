@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, with_config
 
-from ..errors import ForecastError
-from ..prices import PriceBook
-from ..specs import STRICT, read_yaml, validate_document
+from ..core.errors import ForecastError
+from ..core.validation import STRICT, read_yaml, validate_document
+from ..design.prices import PriceBook
 
 KINDS = ("input", "cached_input", "cache_write", "output")
 TOKEN_COLUMNS = tuple(f"{k}_tokens_per_task" for k in KINDS)

@@ -7,7 +7,7 @@ from functools import partial
 
 import pandas as pd
 
-from ..errors import ForecastError
+from ..core.errors import ForecastError
 from .base import ArrayForecaster, ArrayModel
 from .baselines import croston_sba, drift, naive, seasonal_naive
 from .stats_models import arima, ets, theta

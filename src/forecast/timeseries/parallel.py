@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
-from ..errors import ForecastError
+from ..core.errors import ForecastError
 
 SERIAL_BELOW = 16  # fewer series than this run in-process under "local"
 CONNECT_TIMEOUT_S = 10  # waiting for a Dask scheduler to answer

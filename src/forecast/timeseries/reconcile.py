@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from ..errors import ForecastError
+from ..core.errors import ForecastError
 
 METHODS = ("bottom_up", "ols", "wls_struct", "wls_var", "mint_shrink")
 TOTAL = "total"  # the unique_id of the empty level, as in usage.series()

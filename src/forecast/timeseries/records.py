@@ -23,8 +23,8 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pandas as pd
 
-from .. import __version__
-from ..errors import ForecastError
+from ..core.errors import ForecastError
+from ..core.version import __version__
 
 DDL = """
 CREATE TABLE IF NOT EXISTS forecast_runs (

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import ForecastError
+from ..core.errors import ForecastError
 from .base import FREQS, check_freq
 
 MIN_POINTS = 3  # fewer gives no spread estimate at all

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ..errors import UsageError
+from ..core.errors import UsageError
 from . import checks as c
 from .schema import CHARGE_COST, TAGS
 from .sources import LINE, MALFORMED, RAW, column_types, stage_file

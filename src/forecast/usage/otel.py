@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from ..errors import UsageError
+from ..core.errors import UsageError
 from .schema import CONTEXT, TAGS
 from .sources import LINE, MALFORMED, RAW, check_utf8
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from ..errors import PriceError
-from ..prices import PriceBook
+from ..core.errors import PriceError
+from ..design.prices import PriceBook
 from .checks import utc_day
 
 BANDS = "_price_bands"

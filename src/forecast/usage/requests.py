@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-from ..errors import UsageError
-from ..prices import PriceBook
+from ..core.errors import UsageError
+from ..design.prices import PriceBook
 from . import checks as c
 from .pricing import BANDS, MISSES, band_join, build_price_tables, cost_sql, key_match
 from .schema import CONTEXT, NATIVE_COLUMNS, OUTCOMES, REQUEST_COST, REQUIRED_COLUMNS, STATUSES, TAGS, TOKEN_COLUMNS

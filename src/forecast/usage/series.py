@@ -11,7 +11,7 @@ from datetime import date
 
 import pandas as pd
 
-from ..errors import UsageError
+from ..core.errors import UsageError
 from .checks import lit, q, utc_day
 from .schema import CONTEXT, TAGS
 from .warehouse import Warehouse
@@ -27,6 +27,7 @@ METRICS = {
 }
 FREQS = {"D": "day", "W": "week", "MS": "month"}
 UNTAGGED = "(untagged)"
+COVERAGE_TARGET = 0.90  # share of spend a team must tag before its numbers can be attributed
 
 
 def _dims(by: Sequence[str]) -> list[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from ..errors import UsageError
+from ..core.errors import UsageError
 from .checks import q
 
 CHUNK_ROWS = 200_000

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import duckdb
 
-from .. import __version__
-from ..errors import UsageError
-from ..prices import PriceBook
+from ..core.errors import UsageError
+from ..core.version import __version__
+from ..design.prices import PriceBook
 from .checks import lit
 from .schema import DDL
 

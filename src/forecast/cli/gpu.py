@@ -1,0 +1,106 @@
+"""`forecast gpu`: memory fit, throughput, replicas, utilisation, cost per million tokens, monthly bill
+(always-on and autoscaled) and break-even against the API models the open model replaces."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from ..core.formatting import to_json, usd
+from ..gpu.catalog import PRICINGS
+from ..gpu.memory import KV_PRECISIONS, PRECISIONS
+from ..gpu.serving import DEFAULT_MAX_BATCH
+from ..gpu.sizing import serving_document
+from .argtypes import day as _date
+from .argtypes import number
+from .tables import table
+
+COMMANDS = ("gpu",)
+_positive = number(lambda v: v > 0, "must be a number > 0")
+
+
+def add_parsers(sub, overrides_option: Callable) -> None:
+    """Register `forecast gpu`."""
+    p = sub.add_parser("gpu", help="self-hosted serving: memory, throughput, replicas, $/Mtok, break-even vs APIs")
+    p.add_argument("--model", required=True, help="open model from data/gpu/models.yaml, e.g. llama-3.1-70b")
+    p.add_argument("--gpu", required=True, help="GPU from data/gpu/gpus.csv, e.g. h100")
+    p.add_argument("--precision", choices=[*PRECISIONS, "best"], default="bf16",
+                   help="weight precision (default bf16); best: the one with the lowest GPU cost per token")
+    p.add_argument("--kv-precision", choices=KV_PRECISIONS, default="bf16", help="KV-cache precision (default bf16)")
+    p.add_argument("--input", type=_positive, default=1000.0, help="input tokens per request (default 1000)")
+    p.add_argument("--output", type=_positive, default=300.0, help="output tokens per request (default 300)")
+    p.add_argument("--tokens-per-month", type=_positive, default=1e9, help="input + output tokens (default 1e9)")
+    p.add_argument("--peak-to-average", type=_positive, default=2.0, help="peak over average traffic (default 2)")
+    p.add_argument("--utilisation", type=_positive, default=0.7, help="target utilisation at peak (default 0.7)")
+    p.add_argument("--pricing", choices=PRICINGS, default="on_demand")
+    p.add_argument("--provider", default=None, help="GPU price of one provider (default: median of the catalog)")
+    p.add_argument("--ttft-ms", type=_positive, default=None, help="time-to-first-token target")
+    p.add_argument("--tpot-ms", type=_positive, default=None, help="time-per-output-token target")
+    p.add_argument("--max-batch", type=int, default=DEFAULT_MAX_BATCH, help="engine's max concurrent sequences")
+    p.add_argument("--vs-api", action="append", metavar="PROVIDER:MODEL", default=None,
+                   help="API model to break even against (repeatable; default: the model's `replaces` list)")
+    p.add_argument("--date", type=_date, default=None, help="API price date YYYY-MM-DD (default: today, UTC)")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    overrides_option(p)
+
+
+def _volume(x: float) -> str:
+    return "never" if not math.isfinite(x) else f"{x:,.3g} tokens/month"
+
+
+def gpu_table(doc: dict) -> str:
+    f, w = doc["fleet"], doc["workload"]
+    how = ", the cheapest precision" if doc["precision_chosen"] == "cheapest" else ""
+    out = [f"{doc['model']} on {doc['gpu']} at {doc['precision']}{how} (KV cache {doc['kv_precision']}); requests of "
+           f"{w['input_tokens']:,.0f} in + {w['output_tokens']:,.0f} out tokens", "",
+           f"weights {doc['memory']['weights_gb']:,.1f} GB; each GPU has {doc['memory']['gpu_memory_gb']:g} GB", ""]
+    rows = [[f"{o['gpus_per_replica']} x {doc['gpu']}", f"{o['kv_capacity_tokens']:,.0f}", str(o["concurrency"]),
+             f"{o['output_tokens_per_s']:,.0f}", f"{o['tokens_per_s'] / o['gpus_per_replica']:,.0f}",
+             f"{o['ttft_ms']:,.0f}", f"{o['tpot_ms']:,.1f}"] for o in doc["tensor_parallel_options"]]
+    out += table(["replica", "KV tokens", "concurrency", "output tok/s", "tok/s per GPU", "TTFT ms", "TPOT ms"], rows)
+    out += ["", f"chosen: {f['gpus_per_replica']} GPUs per replica (most tokens/s per GPU), "
+                f"{f['tokens_per_s_per_replica']:,.0f} tok/s per replica (input + output)",
+            f"fleet for {w['tokens_per_month']:,.3g} tokens/month at peak {w['peak_to_average']:g}x average, "
+            f"target utilisation {w['target_utilisation']:.0%}:",
+            f"  replicas {f['replicas']:,.0f} = {f['gpu_count']:,.0f} GPUs at ${f['gpu_usd_per_hour']:.4g}/GPU-hour "
+            f"({f['pricing']})",
+            f"  achieved utilisation {f['utilisation']:.1%}",
+            f"  monthly ${usd(f['monthly_usd'])} always-on; ${usd(doc['autoscaled_monthly_usd'])} autoscaled "
+            f"to the daily load",
+            f"  ${usd(f['usd_per_mtok'])} per million tokens (always-on, at the achieved utilisation)",
+            f"  GPU price: {f['price_source']}", ""]
+    rows = [[b["pricing"], f"{b['gpu_usd_per_hour']:.4g}", usd(b["always_on_usd"]),
+             "-" if b["autoscaled_usd"] is None else usd(b["autoscaled_usd"]), ", ".join(b["providers"])]
+            for b in doc["monthly_usd_by_pricing"]]
+    who = f"provider {doc['provider']}" if doc.get("provider") else "median over the providers listed; compare " \
+        "pricings within one provider with --provider"
+    out += [f"monthly bill by pricing ({who}; a commitment is paid whether used or not, so it is not autoscaled):"]
+    out += [*table(["pricing", "USD/GPU-hour", "always-on USD", "autoscaled USD", "providers"], rows), ""]
+    if len(doc["precision_options"]) > 1:
+        rows = [[o["precision"], f"{o['gpus_per_replica']} x {doc['gpu']}", f"{o['tokens_per_s_per_gpu']:,.0f}",
+                 f"{o['usd_per_mtok_at_target_utilisation']:.4g}"] for o in doc["precision_options"]]
+        out += ["weight precisions compared (each at its best replica; lower precision can cost quality, check your "
+                "evals):"]
+        out += table(["precision", "replica", "tok/s per GPU", "USD/Mtok at planned utilisation"], rows)
+        out += [""]
+    if doc["break_even"]:
+        rows = [[b["api"], f"{b['api_usd_per_mtok']:.4g}", usd(b["api_monthly_usd"]),
+                 _volume(b["break_even_tokens_per_month"]), _volume(b["always_cheaper_from_tokens_per_month"])]
+                for b in doc["break_even"]]
+        out += [f"break-even (API prices on {doc['price_date']}; self-hosted floor "
+                f"${doc['break_even'][0]['self_hosted_floor_usd_per_mtok']:.4g}/Mtok at full planned utilisation)"]
+        out += table(["API", "USD/Mtok", "API monthly USD", "self-hosting cheaper from", "always cheaper from"],
+                      rows)
+    out += [f"skipped {s}" for s in doc["break_even_skipped"]]
+    return "\n".join(out) + "\n"
+
+
+def run(args, book) -> tuple[str, int]:
+    """Run `forecast gpu`; returns (output, exit status)."""
+    doc = serving_document(book, args.model, args.gpu, precision=args.precision, kv_precision=args.kv_precision,
+                           input_tokens=args.input, output_tokens=args.output,
+                           tokens_per_month=args.tokens_per_month, peak_to_average=args.peak_to_average,
+                           utilisation=args.utilisation, pricing=args.pricing, provider=args.provider,
+                           ttft_ms=args.ttft_ms, tpot_ms=args.tpot_ms, max_batch=args.max_batch,
+                           vs_api=args.vs_api, on=args.date)
+    return (to_json(doc) + "\n" if args.format == "json" else gpu_table(doc)), 0

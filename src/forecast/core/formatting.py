@@ -1,0 +1,49 @@
+"""How numbers are shown: USD in tables, USD in Markdown prose, counts, and JSON without NaN.
+
+    >>> usd(1234.5), usd(12.345), usd(0.0140312)
+    ('1,234', '12.35', '0.01403')
+    >>> md_usd(0.0140312)
+    '\\$0.01403'
+    >>> to_json({"npv_usd": float("nan")})
+    '{\n  "npv_usd": null\n}'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+
+def usd(x) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    if abs(x) >= 1:
+        return f"{x:,.2f}"
+    return f"{x:.4g}"
+
+
+def md_usd(x) -> str:
+    """USD for Markdown prose: '\\$1,234', '\\$0.01403' (the dollar escaped so it is not read as math)."""
+    text = usd(x)
+    return text if text == "n/a" else ("-" if text.startswith("-") else "") + "\\$" + text.lstrip("-")
+
+
+def count(x) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
+
+
+def json_safe(obj):
+    """Replace NaN and infinities (not valid JSON) with None, recursively."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
+def to_json(doc: dict) -> str:
+    return json.dumps(json_safe(doc), indent=2, allow_nan=False)

@@ -1,0 +1,213 @@
+"""Design-time estimate of a workflow: the stable JSON document `forecast estimate` prints.
+
+The document (schema "forecast.estimate/1") is described field by field in the README.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+
+from ..core.version import __version__
+from .distributions import MAX_SUPPORT, mass_beyond, rounded_pmf
+from .prices import PriceBook
+from .specs import ModelStep, Workflow
+from .workload import (
+    TOKEN_KINDS,
+    Plan,
+    background_cost_usd_per_month,
+    compile_plan,
+    draw_parameters,
+    expected_step_totals,
+    monthly_cost_usd,
+    simulate_step_means,
+    simulate_task_costs_usd,
+    steps_priced_by_drawn_input,
+)
+
+SCHEMA = "forecast.estimate/1"
+PERCENTILES = (10, 50, 90, 99)
+
+
+def _pcts(samples: np.ndarray) -> dict[str, float]:
+    samples = np.asarray(samples, dtype=float)
+    # infinities (no successful outcome) cannot be interpolated: take order statistics then
+    method = "linear" if np.isfinite(samples).all() else "inverted_cdf"
+    values = np.percentile(samples, PERCENTILES, method=method)
+    return {f"p{p}": float(v) for p, v in zip(PERCENTILES, values, strict=True)}
+
+
+def _month_starts(on: date, months: int) -> list[date]:
+    out, year, month = [on], on.year, on.month
+    for _ in range(months - 1):
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        out.append(date(year, month, 1))
+    return out
+
+
+def _float(x) -> float:
+    return float(np.asarray(x).reshape(-1)[0]) if np.ndim(x) else float(x)
+
+
+def _step_rows(plan: Plan, totals) -> list[dict]:
+    rows = []
+    for ps, per_route in zip(plan.steps, totals, strict=True):
+        routes = ps.routes or [None]
+        for route, t in zip(routes, per_route, strict=True):
+            row = {"step": ps.step.name, "kind": "model" if isinstance(ps.step, ModelStep) else "tool",
+                   "loop": ps.loop.name if ps.loop else None,
+                   "provider": route.prices.provider if route else None,
+                   "model": route.prices.model if route else ps.step.tool,
+                   "share_of_calls": route.share if route else 1.0,
+                   "calls_per_task": _float(t.calls)}
+            row.update({f"{k}_per_task": _float(getattr(t, k)) for k in TOKEN_KINDS})
+            row["usd_per_task"] = _float(t.cost_usd)
+            rows.append(row)
+    total = sum(r["usd_per_task"] for r in rows) or 1.0
+    for r in rows:
+        r["share_of_cost"] = r["usd_per_task"] / total
+    return rows
+
+
+def _model_rows(step_rows: list[dict]) -> list[dict]:
+    by_model: dict[tuple, dict] = {}
+    for r in step_rows:
+        key = (r["kind"], r["provider"], r["model"])
+        agg = by_model.setdefault(key, {"kind": r["kind"], "provider": r["provider"], "model": r["model"],
+                                        "calls_per_task": 0.0, **{f"{k}_per_task": 0.0 for k in TOKEN_KINDS},
+                                        "usd_per_task": 0.0, "share_of_cost": 0.0})
+        for field in ("calls_per_task", *(f"{k}_per_task" for k in TOKEN_KINDS), "usd_per_task", "share_of_cost"):
+            agg[field] += r[field]
+    return sorted(by_model.values(), key=lambda r: -r["usd_per_task"])
+
+
+def _cost(totals) -> float:
+    return sum(_float(t.cost_usd) for routes in totals for t in routes)
+
+
+def _loop_rows(plan: Plan, capped, uncapped, tasks_per_month: float, warnings: list[str]) -> list[dict]:
+    rows = []
+    for loop in plan.loops():
+        settings = loop.loop
+        beyond = mass_beyond(settings.iterations)
+        if beyond > 1e-9:
+            warnings.append(f"loop {loop.name!r}: without its cap, a task would run more than {MAX_SUPPORT:,} "
+                            f"iterations with probability {beyond:.3g}; the uncapped figures count such tasks at "
+                            f"{MAX_SUPPORT:,}, so they understate what the cap saves")
+        pmf_uncapped = rounded_pmf(settings.iterations)
+        k = np.arange(len(pmf_uncapped))
+        in_loop = [i for i, ps in enumerate(plan.steps) if ps.loop is loop]
+        cost_capped = sum(_float(t.cost_usd) for i in in_loop for t in capped[i])
+        cost_uncapped = sum(_float(t.cost_usd) for i in in_loop for t in uncapped[i])
+        rows.append({
+            "loop": loop.name, "max_steps": settings.max_steps,
+            "expected_iterations": float(np.minimum(k, settings.max_steps) @ pmf_uncapped),
+            "expected_iterations_uncapped": float(k @ pmf_uncapped),
+            "p_hits_cap": float(pmf_uncapped[k > settings.max_steps].sum()),
+            "usd_per_task": cost_capped,
+            "usd_per_task_uncapped": cost_uncapped,
+            "cap_saves_usd_per_task": cost_uncapped - cost_capped,
+            "cap_saves_usd_per_month": (cost_uncapped - cost_capped) * tasks_per_month,
+        })
+    return rows
+
+
+def estimate(workflow: Workflow, book: PriceBook, on: date, samples: int = 100_000, seed: int = 0,
+             scenarios: int = 4_000, months: int = 12) -> dict:
+    """Cost per task, per month and per successful outcome with ranges, breakdowns and a projection."""
+    plan = compile_plan(workflow, book, on)
+    per_task_cf = _cost(expected_step_totals(plan))
+    warnings: list[str] = []
+    by_drawn_input = steps_priced_by_drawn_input(plan)
+    if by_drawn_input:  # a call's tier depends on its drawn input: average over the Monte Carlo tasks instead
+        task_costs, totals = simulate_step_means(plan, samples, seed)
+        uncapped = simulate_step_means(plan, samples, seed, uncapped=True)[1] if plan.loops() else totals
+        per_task = _cost(totals)
+        calibration = per_task / per_task_cf if per_task_cf > 0 else 1.0
+        change = f" ({calibration - 1:+.1%})" if per_task_cf > 0 else ""
+        warnings.append(
+            f"calls of steps {', '.join(map(repr, by_drawn_input))} fall on either side of a long-context price "
+            "tier depending on their drawn input size, so the closed form is only approximate there: "
+            f"expected per-task, step, model and loop figures are Monte Carlo means over {samples:,} tasks, "
+            f"{per_task:.6g} USD/task{change} against {per_task_cf:.6g} at mean inputs; monthly figures are "
+            "scaled to match")
+    else:  # the closed form is exact
+        task_costs = simulate_task_costs_usd(plan, samples, seed)
+        totals, uncapped = expected_step_totals(plan), expected_step_totals(plan, uncapped=True)
+        per_task, calibration = per_task_cf, 1.0
+    mc_mean, mc_sd = float(task_costs.mean()), float(task_costs.std())
+
+    params = draw_parameters(plan, scenarios, seed)
+    rng = np.random.default_rng([seed, 2])
+    wf = workflow
+    tasks_mean = wf.volume.tasks_per_month.mean()
+    background_mean = background_cost_usd_per_month(plan)
+    projection, first_month = [], None
+    for i, start in enumerate(_month_starts(on, months)):
+        month_plan = plan if i == 0 else compile_plan(workflow, book, start)
+        tasks, usd = monthly_cost_usd(month_plan, params, i, mc_sd, rng)
+        background = background_cost_usd_per_month(month_plan, params)
+        usd = background + (usd - background) * calibration
+        if i == 0:
+            first_month = (tasks, usd)
+        projection.append({"month": start.strftime("%Y-%m"), "price_date": start.isoformat(),
+                           "tasks_expected": float(np.mean(tasks)), "usd_expected": float(np.mean(usd)),
+                           **{k: v for k, v in _pcts(usd).items() if k != "p99"}})
+
+    tasks, usd = first_month
+    month_expected = tasks_mean * per_task + background_mean
+    success_mean = wf.outcome.success_rate.mean()
+    outcomes = tasks * params[("outcome", "success_rate")]
+    per_outcome = np.divide(usd, outcomes, out=np.full(np.shape(usd), np.inf), where=outcomes > 0)
+    step_rows = _step_rows(plan, totals)
+    loop_rows = _loop_rows(plan, totals, uncapped, tasks_mean, warnings)
+    human = wf.outcome.human_cost_usd_per_task
+    doc = {
+        "schema": SCHEMA,
+        "forecast_version": __version__,
+        "workflow": {"name": wf.name, "description": wf.description},
+        "price_date": on.isoformat(),
+        "price_overrides": {"path": book.overrides_path, "sha256": book.overrides_sha256()},
+        "settings": {"samples": samples, "seed": seed, "scenarios": scenarios, "months": months},
+        "prices": [p.as_dict() for p in plan.prices()],
+        "per_task_usd": {"expected": per_task, "expected_from": "monte_carlo" if by_drawn_input else "closed_form",
+                         "monte_carlo_mean": mc_mean, "std": mc_sd, **_pcts(task_costs)},
+        "tasks_per_month": {"expected": tasks_mean, **_pcts(tasks)},
+        "per_month_usd": {"expected": month_expected, **_pcts(usd)},
+        "background_usd_per_month": background_mean,
+        "success_rate": success_mean,
+        "per_successful_outcome_usd": {
+            "expected": month_expected / (tasks_mean * success_mean) if tasks_mean * success_mean > 0 else None,
+            **_pcts(per_outcome)},
+        "human_cost_usd_per_task": human.mean() if human is not None else None,
+        "tokens_per_task": {k: sum(r[f"{k}_per_task"] for r in step_rows if r["kind"] == "model")
+                            for k in TOKEN_KINDS},
+        "model_calls_per_task": sum(r["calls_per_task"] for r in step_rows if r["kind"] == "model"),
+        "tool_calls_per_task": sum(r["calls_per_task"] for r in step_rows if r["kind"] == "tool"),
+        "steps": step_rows,
+        "models": _model_rows(step_rows),
+        "loops": loop_rows,
+        "projection": projection,
+        "warnings": warnings,
+    }
+    if human is not None and human.mean() > 0 and doc["per_successful_outcome_usd"]["expected"] is not None:
+        doc["ai_to_human_cost_ratio"] = doc["per_successful_outcome_usd"]["expected"] / human.mean()
+    return doc
+
+
+def compare(a: dict, b: dict) -> dict:
+    """B minus A for the headline figures of two estimates."""
+
+    def diff(section: str) -> dict:
+        out = {}
+        for key, va in a[section].items():
+            vb = b[section].get(key)
+            if isinstance(va, int | float) and isinstance(vb, int | float):
+                out[key] = {"a": va, "b": vb, "b_minus_a": vb - va,
+                            "change": (vb - va) / va if va else None}
+        return out
+
+    return {"schema": "forecast.estimate-compare/1", "a": a, "b": b,
+            "difference": {s: diff(s) for s in ("per_task_usd", "per_month_usd", "per_successful_outcome_usd")}}
+

@@ -1,0 +1,268 @@
+"""The what-if panel in ipywidgets: controls on the left, figures, charts, save and compare on the right.
+
+All state and arithmetic live in `model.WhatIf`; this module only binds widgets to it. A control
+with a bad value shows its message next to it and the figures keep the last good result; nothing
+here lets an exception reach the page.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import fields
+from datetime import UTC, datetime
+from pathlib import Path
+
+import ipywidgets as w
+
+from .controls import AS_SPECIFIED, STEP, Controls
+from .scenario import save_scenario
+from .state import WhatIf, comparison_rows
+
+LABEL = {"tasks_per_month": "tasks per month", "monthly_growth": "monthly growth",
+         "loop_iterations": "loop iterations / task", "loop_max_steps": "loop cap (max steps)",
+         "input_tokens_factor": "input tokens ×", "cache_hit_rate": "cache hit rate",
+         "retry_rate": "retry rate", "model": "model (all calls)", "routed_share": "routed share",
+         "success_rate": "success rate", "human_cost_usd_per_task": "human cost / task (USD)",
+         "serving": "serving"}
+STYLE = {"description_width": "170px"}
+CSS = """<style>
+.whatif-figures td, .whatif-compare td, .whatif-compare th {padding: 2px 10px; text-align: right}
+.whatif-figures td:first-child, .whatif-compare td:first-child {text-align: left}
+.whatif-msg {color: #b00020; font-size: 12px; line-height: 1.2}
+.whatif-ok {color: #1b5e20}
+</style>"""
+
+
+def usd_text(x) -> str:
+    """'$1,234.56'; below $1 four significant digits ('$0.01403', '$0.00045'); 'n/a' for None."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    if abs(x) < 1:
+        return f"-${-x:.4g}" if x < 0 else f"${x:.4g}"
+    return f"-${-x:,.2f}" if x < 0 else f"${x:,.2f}"
+
+
+def _slider(value, low, high, step, fmt=".2f"):
+    return w.FloatSlider(value=value, min=low, max=high, step=step, readout_format=fmt, continuous_update=False,
+                         style=STYLE, layout=w.Layout(width="420px"))
+
+
+def _number_box(value):
+    return w.FloatText(value=value, style=STYLE, layout=w.Layout(width="320px"))
+
+
+def _control_widgets(state: WhatIf, c: Controls) -> dict[str, w.Widget]:
+    out: dict[str, w.Widget] = {
+        "tasks_per_month": _number_box(round(c.tasks_per_month)),
+        "monthly_growth": _slider(c.monthly_growth, -0.2, 0.5, STEP["monthly_growth"], ".3f"),
+        "input_tokens_factor": _slider(c.input_tokens_factor, 0.25, 4.0, STEP["input_tokens_factor"]),
+        "cache_hit_rate": _slider(c.cache_hit_rate, 0.0, 1.0, STEP["cache_hit_rate"]),
+        "retry_rate": _slider(c.retry_rate, 0.0, 0.5, STEP["retry_rate"]),
+        "model": w.Dropdown(options=state.model_options(), value=c.model, style=STYLE,
+                            layout=w.Layout(width="420px")),
+        "success_rate": _slider(c.success_rate, 0.0, 1.0, STEP["success_rate"]),
+        "serving": w.Dropdown(options=[(label, key) for key, label in state.serving_options().items()],
+                              value=c.serving, style=STYLE, layout=w.Layout(width="420px")),
+    }
+    if c.loop_iterations is not None:
+        out["loop_iterations"] = _slider(c.loop_iterations, 0.0, max(50.0, 4 * c.loop_iterations),
+                                         STEP["loop_iterations"], ".1f")
+        out["loop_max_steps"] = w.IntText(value=c.loop_max_steps, style=STYLE, layout=w.Layout(width="320px"))
+    if c.routed_share is not None:
+        out["routed_share"] = _slider(c.routed_share, 0.0, 1.0, STEP["routed_share"])
+    if c.human_cost_usd_per_task is not None:
+        out["human_cost_usd_per_task"] = _number_box(c.human_cost_usd_per_task)
+    for name, widget in out.items():
+        widget.description = LABEL[name]
+        widget.add_class(f"whatif-control-{name}")
+    return out
+
+
+class Panel:
+    """The widget tree over one WhatIf; `panel.view` is what a notebook displays."""
+
+    def __init__(self, state: WhatIf, save_dir: str | Path = ".", charts: bool = True):
+        self.state, self.save_dir, self.charts = state, Path(save_dir), charts
+        initial = state.initial_controls
+        self.initial = initial
+        self.controls = _control_widgets(state, initial)
+        self.messages = {name: w.HTML("", layout=w.Layout(width="360px")) for name in
+                         [*(f.name for f in fields(Controls)), "general"]}
+        for name, m in self.messages.items():
+            m.add_class(f"whatif-msg-{name}")
+        self.figures = w.HTML()
+        self.figures.add_class("whatif-figures-box")
+        self.finance = w.HTML()
+        self.cost_chart, self.month_chart = w.HTML(), w.HTML()
+        self.save_path = w.Text(value=str(self._default_save_name()), description="save as",
+                                layout=w.Layout(width="420px"))
+        self.save_path.add_class("whatif-save-path")
+        self.save_button = w.Button(description="Save scenario", button_style="primary")
+        self.save_button.add_class("whatif-save")
+        self.save_status = w.HTML()
+        self.save_status.add_class("whatif-save-status")
+        self.pin_button = w.Button(description="Pin as scenario A")
+        self.pin_button.add_class("whatif-pin")
+        self.compare = w.HTML()
+        self.compare.add_class("whatif-compare-box")
+        self.save_button.on_click(lambda _: self.save())
+        self.pin_button.on_click(lambda _: self.pin())
+        for widget in self.controls.values():
+            widget.observe(lambda _change: self.refresh(), names="value")
+        self.view = self._layout()
+        self.refresh()
+
+    def _default_save_name(self) -> Path:
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        return self.save_dir / f"{self.state.workflow.name}-whatif-{stamp}.yaml"
+
+    def _layout(self) -> w.Widget:
+        s = self.state
+        title = (f"{CSS}<h3 style='margin:4px 0'>What-if: {html.escape(s.workflow.name)}</h3>"
+                 f"<div style='color:#555'>{html.escape(s.workflow.source)} · prices of {s.on.isoformat()} · "
+                 f"{s.samples:,} Monte Carlo tasks, {s.scenarios:,} monthly scenarios, seed {s.seed}</div>")
+        rows = [w.HBox([widget, self.messages[name]]) for name, widget in self.controls.items()]
+        absent = [LABEL[n] for n in ("loop_iterations", "routed_share", "human_cost_usd_per_task")
+                  if n not in self.controls]
+        note = w.HTML(f"<small>not in this spec: {', '.join(absent)}</small>" if absent else "")
+        left = w.VBox([w.HTML("<b>Inputs</b>"), *rows, note, self.messages["general"]],
+                      layout=w.Layout(width="800px"))
+        right = w.VBox([w.HTML("<b>Results</b>"), self.figures, self.finance,
+                        w.HBox([self.save_path, self.save_button]), self.save_status,
+                        w.HBox([self.pin_button]), self.compare])
+        return w.VBox([w.HTML(title), w.HBox([left, right]), self.cost_chart, self.month_chart])
+
+    def control_values(self) -> Controls:
+        """The controls as the widgets hold them (spec values for controls the spec lacks)."""
+        values = {f.name: getattr(self.initial, f.name) for f in fields(Controls)}
+        for name, widget in self.controls.items():
+            values[name] = widget.value
+        return Controls(**values)
+
+    def refresh(self) -> None:
+        """Recompute from the controls; show messages next to bad ones, else the new figures and charts."""
+        try:
+            result = self.state.update(self.control_values())
+        except Exception as exc:  # never a traceback on the page
+            self.state.problems = {"general": f"could not update ({type(exc).__name__}: {exc})"}
+            result = self.state.last
+        for name, m in self.messages.items():
+            text = self.state.problems.get(name)
+            m.value = f"<span class='whatif-msg'>{html.escape(text)}</span>" if text else ""
+        if self.state.problems and result is not None:
+            self.messages["general"].value += ("<span class='whatif-msg'>figures show the last good input; "
+                                               "fix the marked control to update them</span>")
+        if result is None or (self.state.problems and result is getattr(self, "_shown", None)):
+            return
+        self._shown = result
+        self.figures.value = figures_html(result)
+        self.finance.value = finance_html(result.finance)
+        self.refresh_compare()
+        if self.charts:
+            self._draw_charts(result)
+
+    def _draw_charts(self, result) -> None:
+        try:
+            self.cost_chart.value, self.month_chart.value = charts_svg(result)
+        except Exception as exc:
+            self.cost_chart.value = f"<span class='whatif-msg'>charts unavailable: {html.escape(str(exc))}</span>"
+
+    def save(self) -> None:
+        """Write the current scenario as a spec YAML file (relative paths under save_dir)."""
+        path = Path(self.save_path.value.strip())
+        path = path if path.is_absolute() else self.save_dir / path
+        result = self.state.last
+        try:
+            if result is None:
+                raise ValueError("no valid scenario to save yet")
+            moved = [LABEL[f.name] for f in fields(Controls)
+                     if getattr(result.controls, f.name) != getattr(self.initial, f.name)]
+            header = [f"What-if scenario of {self.state.workflow.source}, saved by `forecast whatif` "
+                      f"on {datetime.now(UTC).date().isoformat()}",
+                      f"controls changed: {', '.join(moved) or 'none'}"]
+            if result.controls.serving != "api":
+                header.append(f"serving chosen in the panel (not part of a workflow spec): {result.controls.serving}")
+            saved = save_scenario(result.workflow, path, header)
+        except Exception as exc:
+            text = " ".join(getattr(exc, "problems", [str(exc)]))
+            self.save_status.value = f"<span class='whatif-msg'>not saved: {html.escape(text)}</span>"
+            return
+        self.save_status.value = f"<span class='whatif-ok'>saved {html.escape(str(saved))}</span>"
+        self.save_path.value = str(self._default_save_name())
+
+    def pin(self) -> None:
+        """Pin the current result as A; the comparison then shows A against every later update."""
+        self.state.pin()
+        self.refresh_compare()
+
+    def refresh_compare(self) -> None:
+        a, b = self.state.pinned, self.state.last
+        self.compare.value = "" if a is None or b is None else compare_html(a, b)
+
+
+def figures_html(result) -> str:
+    """The headline figures as an HTML table (classes name each figure for tests and styling)."""
+    f = result.figures
+    ratio = f.get("ai_to_human_cost_ratio")
+    rows = [
+        ("monthly cost, expected", "month-expected", usd_text(f["month_usd_expected"])),
+        ("monthly cost P10 / P50 / P90", "month-range",
+         " / ".join(f"<span class='whatif-month-{p}'>{usd_text(f[f'month_usd_{p}'])}</span>"
+                    for p in ("p10", "p50", "p90"))),
+        ("cost per task", "task", usd_text(f["task_usd_expected"])),
+        ("cost per successful outcome", "outcome", usd_text(f["outcome_usd_expected"])),
+        ("tasks per month", "tasks", f"{f['tasks_per_month_expected']:,.0f}"),
+        ("human cost per task", "human", usd_text(f["human_usd_per_task"])),
+        ("AI / human cost per outcome", "ratio", "n/a" if ratio is None else f"{ratio * 100:.3g}%"),
+    ]
+    if f.get("serving") == "self_hosted":
+        rows.append(("serving", "serving", f"{html.escape(f['serving_label'])}: {f['gpu_count']:g} GPUs at "
+                                           f"{usd_text(f['gpu_usd_per_hour'])}/GPU-hour"))
+    body = "".join(f"<tr><td>{label}</td><td class='whatif-{cls}'>{value}</td></tr>" for label, cls, value in rows)
+    return f"<table class='whatif-figures'>{body}</table>"
+
+
+def finance_html(finance: dict | None) -> str:
+    if finance is None:
+        return "<small>NPV and payback: start the panel from a business case (data/cases/*.yaml)</small>"
+    payback = "not within the horizon" if finance["payback_month"] is None else \
+        f"month {finance['payback_month']} ({finance['payback_label']})"
+    return (f"<table class='whatif-figures'><tr><td>NPV ({finance['discount_rate_annual']:.0%}/yr, "
+            f"{finance['horizon_months']} months)</td><td class='whatif-npv'>{usd_text(finance['npv_usd'])}</td></tr>"
+            f"<tr><td>payback</td><td class='whatif-payback'>{payback}</td></tr></table>")
+
+
+def compare_html(a, b) -> str:
+    rows = "".join(f"<tr><td>{r['figure']}</td><td>{usd_text(r['a'])}</td><td>{usd_text(r['b'])}</td>"
+                   f"<td>{usd_text(r['b_minus_a'])}</td></tr>" for r in comparison_rows(a, b))
+    return ("<table class='whatif-compare'><tr><th></th><th>A (pinned)</th><th>B (now)</th><th>B - A</th></tr>"
+            f"{rows}</table>")
+
+
+def charts_svg(result) -> tuple[str, str]:
+    """Cost by step and the monthly chart (cash flow for a case, else the cost projection) as inline SVG."""
+    import vl_convert as vlc
+
+    from ..reporting import charts
+
+    monthly = charts.monthly_cash_flow(result.finance["monthly"]) if result.finance else \
+        charts.projection_fan(result.doc)
+    return (vlc.vegalite_to_svg(charts.cost_by_step(result.doc).to_dict()),
+            vlc.vegalite_to_svg(monthly.to_dict()))
+
+
+def what_if_panel(spec: str | Path, prices: str | None = None, price_date: str = "", save_dir: str | Path = ".",
+                  samples: int = 20_000, seed: int = 0) -> Panel:
+    """Load a workflow spec or business case and build its panel (display `.view`)."""
+    from datetime import date
+
+    from ..design.prices import PriceBook
+    from .state import load_what_if
+
+    book = PriceBook.from_file(prices if prices and prices != "none" else None)
+    on = date.fromisoformat(price_date) if price_date else None
+    return Panel(load_what_if(Path(spec), book, on, samples=samples, seed=seed), save_dir)
+
+
+__all__ = ["AS_SPECIFIED", "Panel", "what_if_panel"]

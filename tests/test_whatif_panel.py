@@ -1,0 +1,45 @@
+"""The ipywidgets panel bound to its state, driven in process (no browser): messages, kept results, pin."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from forecast.design.prices import PriceBook
+from forecast.design.specs import parse_workflow
+from forecast.whatif.panel import Panel, usd_text
+from forecast.whatif.state import WhatIf
+
+SPEC = """
+name: simple-classifier
+volume: {tasks_per_month: 10000}
+steps:
+  - {name: classify, model: gpt-4o-mini, provider: openai, input_tokens: {system: 1000}, output_tokens: 500}
+"""
+
+
+def test_panel_messages_keep_last_result_and_compare(tmp_path):
+    state = WhatIf(parse_workflow(SPEC), PriceBook.from_file(None), date(2026, 11, 25), samples=1_000,
+                   scenarios=200, months=1)
+    panel = Panel(state, tmp_path, charts=False)
+    assert "$4.50" in panel.figures.value  # 10,000 x $0.00045 (gpt-4o-mini list prices, by hand)
+    panel.pin()
+    panel.controls["tasks_per_month"].value = 30_000
+    assert "$13.50" in panel.figures.value
+    assert "<td>$4.50</td><td>$13.50</td><td>$9.00</td>" in panel.compare.value
+    shown = panel.figures.value
+    panel.controls["tasks_per_month"].value = -1
+    assert "tasks per month: -1: must be &gt;= 0" in panel.messages["tasks_per_month"].value
+    assert panel.figures.value == shown
+    panel.controls["tasks_per_month"].value = 20_000
+    assert panel.messages["tasks_per_month"].value == "" and "$9.00" in panel.figures.value
+    panel.save_path.value = "nested/s.yaml"
+    panel.save()
+    assert (tmp_path / "nested/s.yaml").exists() and "saved" in panel.save_status.value
+    panel.save_path.value = "nested/s.yaml"
+    panel.save()
+    assert "already exists" in panel.save_status.value
+
+
+def test_usd_text():
+    assert (usd_text(1234.5), usd_text(0.00045), usd_text(-2.5), usd_text(None)) == \
+        ("$1,234.50", "$0.00045", "-$2.50", "n/a")
