@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -11,6 +10,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from ..core.errors import ForecastError
+from ..core.months import month_bounds
 from ..usage import Warehouse
 from ..usage.series import series
 from .envelopes import Envelope
@@ -87,12 +87,6 @@ class Burn:
         z = float(norm.ppf(0.5 + level / 2))
         sd = self.projection.total_sd_usd
         return max(self.burn_usd, self.projected_usd - z * sd), self.projected_usd + z * sd
-
-
-def month_bounds(month: date) -> tuple[date, date]:
-    """First and last UTC day of the month containing `month`."""
-    first = month.replace(day=1)
-    return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
 
 
 def last_data_day(wh: Warehouse) -> date | None:

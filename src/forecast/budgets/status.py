@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from ..core.errors import ForecastError
+from ..core.months import month_bounds
 from . import anomalies as an
 from . import shifts
-from .burn import envelope_burn, last_data_day, month_bounds
+from .burn import envelope_burn, last_data_day
 from .guardrails import check_guardrail
 from .projection import auto_projection, forecast_projection, run_rate_projection
 

@@ -6,11 +6,13 @@ import argparse
 import math
 from datetime import date
 
+from ..core.months import parse_month
+
 
 def month(text: str) -> date:
     """'YYYY-MM' (or a date) -> the first day of that month."""
     try:
-        return date.fromisoformat(text + "-01" if len(text) == 7 else text).replace(day=1)
+        return parse_month(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a month: use YYYY-MM") from None
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from ..budgets import anomalies as an
-from ..budgets.burn import Burn, last_data_day, month_bounds
+from ..budgets.burn import Burn, last_data_day
 from ..budgets.documents import anomalies_doc, burn_doc, exceedance_doc
 from ..budgets.envelopes import load_budgets
 from ..budgets.guardrails import Exceedance
@@ -20,6 +20,7 @@ from ..budgets.status import PROJECTORS, budget_status, find_anomalies
 from ..budgets.webhook import post_json, slack_payload
 from ..core.errors import ForecastError
 from ..core.formatting import to_json, usd
+from ..core.months import month_bounds
 from ..usage import Warehouse
 from ..usage.warehouse import DEFAULT_WAREHOUSE
 from .argtypes import day as _day

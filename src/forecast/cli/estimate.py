@@ -6,7 +6,8 @@ import csv
 import io
 
 from ..core.formatting import count, usd
-from ..design.prices import KINDS, ModelPrices
+from ..core.tokens import TOKEN_KINDS
+from ..design.prices import ModelPrices
 from .tables import table
 
 
@@ -70,7 +71,7 @@ def estimate_table(doc: dict) -> str:
     lines.append("")
     lines.append("Prices (USD per million tokens)")
     rows = [[f"{p['provider']}/{p['model']}" + (" (batch)" if p["batch"] else ""),
-             *(usd(p[f"{k}_usd_per_mtok"]) for k in KINDS), "yes" if p["tiers"] else "", p["source"]]
+             *(usd(p[f"{k}_usd_per_mtok"]) for k in TOKEN_KINDS), "yes" if p["tiers"] else "", p["source"]]
             for p in doc["prices"]]
     lines += table(["model", "input", "cached", "cache write", "output", "tiers", "source"], rows)
     for p in doc["prices"]:
@@ -129,8 +130,8 @@ def compare_table(cmp: dict) -> str:
 def prices_table(p: ModelPrices) -> str:
     d = p.as_dict()
     lines = [f"{p.provider}/{p.model} on {p.on.isoformat()}" + (" (batch)" if p.batch else ""), ""]
-    rows = [["base", *(usd(d[f"{k}_usd_per_mtok"]) for k in KINDS)]]
-    rows += [[f"input > {t['above_input_tokens']:,}", *(usd(t[f"{k}_usd_per_mtok"]) for k in KINDS)]
+    rows = [["base", *(usd(d[f"{k}_usd_per_mtok"]) for k in TOKEN_KINDS)]]
+    rows += [[f"input > {t['above_input_tokens']:,}", *(usd(t[f"{k}_usd_per_mtok"]) for k in TOKEN_KINDS)]
              for t in d["tiers"]]
     lines += table(["USD per million tokens", "input", "cached input", "cache write", "output"], rows)
     if p.usd_per_call:

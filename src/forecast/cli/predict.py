@@ -9,8 +9,9 @@ from pathlib import Path
 import pandas as pd
 
 from ..core.errors import ForecastError
+from ..core.frequencies import FREQUENCIES
 from ..timeseries.auto import ForecastResult, forecast_series
-from ..timeseries.base import FREQS, level_name
+from ..timeseries.base import level_name
 from .argtypes import number, whole
 from .tables import table
 
@@ -25,7 +26,7 @@ def add_parsers(sub, overrides_option: Callable) -> None:
     p = sub.add_parser("predict", help="forecast every series of a long frame (unique_id, ds, y)")
     p.add_argument("series", metavar="SERIES", help="CSV or .parquet with columns unique_id, ds, y")
     p.add_argument("--horizon", type=_positive, required=True, help="periods to forecast")
-    p.add_argument("--freq", choices=tuple(FREQS), default="MS", help="MS (month start, default), W or D")
+    p.add_argument("--freq", choices=tuple(FREQUENCIES), default="MS", help="MS (month start, default), W or D")
     p.add_argument("--level", type=_level, nargs="+", default=[80.0, 95.0], help="interval levels %% (80 95)")
     p.add_argument("--models", default="auto", help="'auto' or comma-separated names, e.g. ets,theta,arima")
     p.add_argument("--windows", type=_positive, default=3, help="backtest windows (default 3)")

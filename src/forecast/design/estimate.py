@@ -9,12 +9,13 @@ from datetime import date
 
 import numpy as np
 
+from ..core.months import month_start
+from ..core.tokens import TOKEN_FIELDS
 from ..core.version import __version__
 from .distributions import MAX_SUPPORT, mass_beyond, rounded_pmf
 from .prices import PriceBook
 from .specs import ModelStep, Workflow
 from .workload import (
-    TOKEN_KINDS,
     Plan,
     background_cost_usd_per_month,
     compile_plan,
@@ -38,14 +39,6 @@ def _pcts(samples: np.ndarray) -> dict[str, float]:
     return {f"p{p}": float(v) for p, v in zip(PERCENTILES, values, strict=True)}
 
 
-def _month_starts(on: date, months: int) -> list[date]:
-    out, year, month = [on], on.year, on.month
-    for _ in range(months - 1):
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        out.append(date(year, month, 1))
-    return out
-
-
 def _float(x) -> float:
     return float(np.asarray(x).reshape(-1)[0]) if np.ndim(x) else float(x)
 
@@ -61,7 +54,7 @@ def _step_rows(plan: Plan, totals) -> list[dict]:
                    "model": route.prices.model if route else ps.step.tool,
                    "share_of_calls": route.share if route else 1.0,
                    "calls_per_task": _float(t.calls)}
-            row.update({f"{k}_per_task": _float(getattr(t, k)) for k in TOKEN_KINDS})
+            row.update({f"{k}_per_task": _float(getattr(t, k)) for k in TOKEN_FIELDS})
             row["usd_per_task"] = _float(t.cost_usd)
             rows.append(row)
     total = sum(r["usd_per_task"] for r in rows) or 1.0
@@ -75,9 +68,9 @@ def _model_rows(step_rows: list[dict]) -> list[dict]:
     for r in step_rows:
         key = (r["kind"], r["provider"], r["model"])
         agg = by_model.setdefault(key, {"kind": r["kind"], "provider": r["provider"], "model": r["model"],
-                                        "calls_per_task": 0.0, **{f"{k}_per_task": 0.0 for k in TOKEN_KINDS},
+                                        "calls_per_task": 0.0, **{f"{k}_per_task": 0.0 for k in TOKEN_FIELDS},
                                         "usd_per_task": 0.0, "share_of_cost": 0.0})
-        for field in ("calls_per_task", *(f"{k}_per_task" for k in TOKEN_KINDS), "usd_per_task", "share_of_cost"):
+        for field in ("calls_per_task", *(f"{k}_per_task" for k in TOKEN_FIELDS), "usd_per_task", "share_of_cost"):
             agg[field] += r[field]
     return sorted(by_model.values(), key=lambda r: -r["usd_per_task"])
 
@@ -144,7 +137,7 @@ def estimate(workflow: Workflow, book: PriceBook, on: date, samples: int = 100_0
     tasks_mean = wf.volume.tasks_per_month.mean()
     background_mean = background_cost_usd_per_month(plan)
     projection, first_month = [], None
-    for i, start in enumerate(_month_starts(on, months)):
+    for i, start in enumerate([on, *(month_start(on, m) for m in range(1, months))]):
         month_plan = plan if i == 0 else compile_plan(workflow, book, start)
         tasks, usd = monthly_cost_usd(month_plan, params, i, mc_sd, rng)
         background = background_cost_usd_per_month(month_plan, params)
@@ -182,7 +175,7 @@ def estimate(workflow: Workflow, book: PriceBook, on: date, samples: int = 100_0
             **_pcts(per_outcome)},
         "human_cost_usd_per_task": human.mean() if human is not None else None,
         "tokens_per_task": {k: sum(r[f"{k}_per_task"] for r in step_rows if r["kind"] == "model")
-                            for k in TOKEN_KINDS},
+                            for k in TOKEN_FIELDS},
         "model_calls_per_task": sum(r["calls_per_task"] for r in step_rows if r["kind"] == "model"),
         "tool_calls_per_task": sum(r["calls_per_task"] for r in step_rows if r["kind"] == "tool"),
         "steps": step_rows,

@@ -22,13 +22,13 @@ from genai_prices.data_snapshot import get_snapshot
 from pydantic import Field, with_config
 
 from ..core.errors import PriceError
+from ..core.tokens import TOKEN_KINDS
 from ..core.validation import STRICT, read_yaml, validate_document
 
 NonNegUsd = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, lt=1)]
 Source = Annotated[str, Field(min_length=3)]
 EARLIEST = date(1970, 1, 1)
-KINDS = ("input", "cached_input", "cache_write", "output")
 _GP_KEYS = {"input": "input_mtok", "cached_input": "cache_read_mtok", "cache_write": "cache_write_mtok",
             "output": "output_mtok"}
 
@@ -47,7 +47,7 @@ class PriceBand:
     output_usd_per_mtok: float
 
     def scaled(self, factor: float) -> PriceBand:
-        return PriceBand(self.above_input_tokens, *(getattr(self, f"{k}_usd_per_mtok") * factor for k in KINDS))
+        return PriceBand(self.above_input_tokens, *(getattr(self, f"{k}_usd_per_mtok") * factor for k in TOKEN_KINDS))
 
 
 @dataclass(frozen=True)
@@ -76,10 +76,10 @@ class ModelPrices:
         """JSON-ready prices (USD per million tokens) with their source."""
         out = {"provider": self.provider, "model": self.model, "date": self.on.isoformat(),
                "batch": self.batch}
-        out.update({f"{k}_usd_per_mtok": getattr(self.base, f"{k}_usd_per_mtok") for k in KINDS})
+        out.update({f"{k}_usd_per_mtok": getattr(self.base, f"{k}_usd_per_mtok") for k in TOKEN_KINDS})
         out["usd_per_call"] = self.usd_per_call
         out["tiers"] = [{"above_input_tokens": b.above_input_tokens,
-                         **{f"{k}_usd_per_mtok": getattr(b, f"{k}_usd_per_mtok") for k in KINDS}}
+                         **{f"{k}_usd_per_mtok": getattr(b, f"{k}_usd_per_mtok") for k in TOKEN_KINDS}}
                         for b in self.bands[1:]]
         out["source"] = self.source
         out["notes"] = list(self.notes)

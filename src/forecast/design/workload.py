@@ -39,7 +39,6 @@ from .specs import INPUT_PARTS, LoopStep, ModelStep, ToolStep, Workflow
 
 PER_MTOK = 1e6
 DAYS_PER_MONTH = 365.25 / 12
-TOKEN_KINDS = ("input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens")
 PARAM_FIELDS = ("cache_hit_rate", "retry_rate", "fee_usd_per_call")  # drawn per scenario, not per task
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 
+from ..core import months
 from ..core.version import __version__
 from ..design.prices import PriceBook
 from ..design.workload import steps_priced_by_drawn_input
@@ -33,12 +33,7 @@ CONVENTIONS = (
 
 def month_labels(start_month: str, horizon_months: int) -> list[str]:
     """'start' for month 0, then YYYY-MM of months 1..H."""
-    first = date.fromisoformat(f"{start_month}-01")
-    out = ["start"]
-    for m in range(horizon_months):
-        year, month = divmod(first.month - 1 + m, 12)
-        out.append(f"{first.year + year:04d}-{month + 1:02d}")
-    return out
+    return ["start", *months.month_labels(months.parse_month(start_month), horizon_months)]
 
 
 def _outcomes(cc: CompiledCase, flows: CashFlows, drivers: dict[str, float]) -> dict:

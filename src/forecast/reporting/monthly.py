@@ -18,6 +18,7 @@ import pandas as pd
 from ..budgets.envelopes import load_budgets
 from ..budgets.status import budget_status, find_anomalies
 from ..core.errors import ForecastError
+from ..core.months import month_start
 from ..timeseries import records
 from ..timeseries.auto import forecast_series
 from ..timeseries.backtest import cross_validation
@@ -29,12 +30,6 @@ from ..usage.series import coverage, series, unit_metrics
 
 LEVELS = ((), ("team_id",), ("team_id", "workflow_name"))
 RESIDUAL_WINDOWS = 12  # one-step backtest errors per node, for the reconciliation's error covariance
-
-
-def month_start(day: date, months: int = 0) -> date:
-    """First day of the month `months` after the month of `day` (negative: before)."""
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def last_complete_month(wh) -> date:

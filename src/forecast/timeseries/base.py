@@ -16,13 +16,11 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import ForecastError
+from ..core.frequencies import FREQUENCIES, check_freq
 
-# Supported frequencies: pandas alias -> (step between periods, season length in periods).
-FREQS: dict[str, tuple[pd.DateOffset, int]] = {
-    "MS": (pd.offsets.MonthBegin(1), 12),
-    "W": (pd.DateOffset(weeks=1), 52),
-    "D": (pd.DateOffset(days=1), 7),
-}
+# The step between periods of each supported frequency (core.frequencies lists them).
+STEPS: dict[str, pd.DateOffset] = {"MS": pd.offsets.MonthBegin(1), "W": pd.DateOffset(weeks=1),
+                                   "D": pd.DateOffset(days=1)}
 
 
 @runtime_checkable
@@ -50,19 +48,12 @@ ArrayModel = Callable[[np.ndarray, int, Sequence[float], int], PointAndBands]
 
 def season_length(freq: str) -> int:
     """Periods per seasonal cycle for a frequency alias: MS -> 12, W -> 52, D -> 7."""
-    return FREQS[check_freq(freq)][1]
-
-
-def check_freq(freq: str) -> str:
-    """The frequency alias itself when supported, else a ForecastError naming the allowed ones."""
-    if freq not in FREQS:
-        raise ForecastError(f"freq: {freq!r}: unsupported frequency: use one of {', '.join(FREQS)}")
-    return freq
+    return FREQUENCIES[check_freq(freq)].season_length
 
 
 def future_dates(last: pd.Timestamp, h: int, freq: str) -> pd.DatetimeIndex:
     """The h period starts after `last` at frequency `freq`."""
-    step = FREQS[check_freq(freq)][0]
+    step = STEPS[check_freq(freq)]
     return pd.DatetimeIndex([last + step * k for k in range(1, h + 1)])
 
 

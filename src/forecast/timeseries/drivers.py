@@ -27,11 +27,11 @@ import pandas as pd
 from pydantic import Field, with_config
 
 from ..core.errors import ForecastError
+from ..core.tokens import TOKEN_FIELDS, TOKEN_KINDS
 from ..core.validation import STRICT, read_yaml, validate_document
 from ..design.prices import PriceBook
 
-KINDS = ("input", "cached_input", "cache_write", "output")
-TOKEN_COLUMNS = tuple(f"{k}_tokens_per_task" for k in KINDS)
+PER_TASK_COLUMNS = tuple(f"{f}_per_task" for f in TOKEN_FIELDS)
 REQUIRED = ("segment", "ds", "provider", "model", "tasks", "input_tokens_per_task", "output_tokens_per_task")
 NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
@@ -74,7 +74,7 @@ def load_volume_plan(path: str | Path) -> VolumePlan:
             raise ForecastError(f"{where}.effective_until: {row.effective_until}: before effective_from")
         if (row.provider is None) != (row.model is None):
             raise ForecastError(f"{where}: a planned model switch needs both provider and model")
-        planned = [f for f in ("tasks", *TOKEN_COLUMNS, "model") if getattr(row, f) is not None]
+        planned = [f for f in ("tasks", *PER_TASK_COLUMNS, "model") if getattr(row, f) is not None]
         if not planned:
             raise ForecastError(f"{where}: plans nothing: give tasks, tokens per task or provider and model")
     return plan
@@ -86,7 +86,7 @@ def check_drivers(drivers: pd.DataFrame, what: str = "drivers") -> pd.DataFrame:
     if missing:
         raise ForecastError(f"{what}: missing column(s) {', '.join(missing)}")
     out = drivers.copy()
-    for col in TOKEN_COLUMNS:
+    for col in PER_TASK_COLUMNS:
         if col not in out.columns:
             out[col] = 0.0
     out["ds"] = pd.to_datetime(out["ds"])
@@ -96,7 +96,7 @@ def check_drivers(drivers: pd.DataFrame, what: str = "drivers") -> pd.DataFrame:
     if out.duplicated(["segment", "ds"]).any():
         row = out[out.duplicated(["segment", "ds"])].iloc[0]
         raise ForecastError(f"{what}: duplicate row for segment {row['segment']!r} at {row['ds'].date()}")
-    for col in ("tasks", *TOKEN_COLUMNS):
+    for col in ("tasks", *PER_TASK_COLUMNS):
         values = out[col].to_numpy(dtype=float)
         if np.isnan(values).any() or (values < 0).any():
             bad = out.loc[np.isnan(values) | (values < 0)].iloc[0]
@@ -113,7 +113,7 @@ def check_drivers(drivers: pd.DataFrame, what: str = "drivers") -> pd.DataFrame:
 def apply_plan(drivers: pd.DataFrame, plan: VolumePlan) -> pd.DataFrame:
     """Drivers with planned values in place of forecast ones; a column per driver says 'plan' or 'forecast'."""
     out = check_drivers(drivers)
-    for col in ("tasks", *TOKEN_COLUMNS, "model"):
+    for col in ("tasks", *PER_TASK_COLUMNS, "model"):
         if f"{col}_source" not in out.columns:
             out[f"{col}_source"] = "forecast"
     segments = set(out["segment"])
@@ -124,7 +124,7 @@ def apply_plan(drivers: pd.DataFrame, plan: VolumePlan) -> pd.DataFrame:
         sel = (out["segment"] == row.segment) & (out["ds"] >= pd.Timestamp(row.effective_from))
         if row.effective_until is not None:
             sel &= out["ds"] <= pd.Timestamp(row.effective_until)
-        for col in ("tasks", *TOKEN_COLUMNS):
+        for col in ("tasks", *PER_TASK_COLUMNS):
             if getattr(row, col) is not None:
                 out.loc[sel, col] = getattr(row, col)
                 out.loc[sel, f"{col}_source"] = f"plan: {row.source}"
@@ -138,7 +138,7 @@ def month_prices_usd_per_mtok(book: PriceBook, provider: str, model: str, month:
     """Base-band prices (USD per million tokens) of each kind, averaged over the days of `month`."""
     days = pd.date_range(month, periods=pd.Timestamp(month).days_in_month, freq="D")
     rows = [book.lookup(model, provider, d.date()).base for d in days]
-    return {k: float(np.mean([getattr(r, f"{k}_usd_per_mtok") for r in rows])) for k in KINDS}
+    return {k: float(np.mean([getattr(r, f"{k}_usd_per_mtok") for r in rows])) for k in TOKEN_KINDS}
 
 
 def priced_drivers(drivers: pd.DataFrame, book: PriceBook) -> pd.DataFrame:
@@ -150,7 +150,7 @@ def priced_drivers(drivers: pd.DataFrame, book: PriceBook) -> pd.DataFrame:
     per_kind = {"input": uncached, "cached_input": out["cached_input_tokens_per_task"],
                 "cache_write": out["cache_write_tokens_per_task"], "output": out["output_tokens_per_task"]}
     usd_per_task = np.zeros(len(out))
-    for kind in KINDS:
+    for kind in TOKEN_KINDS:
         price = np.array([prices[k][kind] for k in zip(out["provider"], out["model"], out["ds"], strict=True)])
         out[f"{kind}_usd_per_mtok"] = price
         usd_per_task += per_kind[kind].to_numpy(dtype=float) * price / 1e6
@@ -187,7 +187,7 @@ def drivers_from_warehouse(wh, by: tuple[str, ...] = ("workflow_name",), start: 
                CAST(sum(cost_usd) AS DOUBLE) AS spend_usd, count(*) AS requests
         FROM requests WHERE {_where(start, end, None)} GROUP BY ALL ORDER BY segment, ds""").df()
     frame["ds"] = pd.to_datetime(frame["ds"])
-    for kind in KINDS:
+    for kind in TOKEN_KINDS:
         frame[f"{kind}_tokens_per_task"] = frame[f"{kind}_tokens"] / frame["tasks"]
     frame["tokens"] = frame["input_tokens"] + frame["output_tokens"]
     return frame
@@ -203,7 +203,7 @@ def _driver_history(history: pd.DataFrame) -> pd.DataFrame:
         months = pd.date_range(g["ds"].min(), last, freq="MS")
         g = g.set_index("ds").reindex(months)
         g["tasks"] = g["tasks"].fillna(0.0)
-        g[list(TOKEN_COLUMNS)] = g[list(TOKEN_COLUMNS)].ffill()
+        g[list(PER_TASK_COLUMNS)] = g[list(PER_TASK_COLUMNS)].ffill()
         g[["provider", "model"]] = g[["provider", "model"]].ffill()
         out.append(g.assign(segment=seg).rename_axis("ds").reset_index())
     return pd.concat(out, ignore_index=True)
@@ -221,7 +221,7 @@ def forecast_drivers(history: pd.DataFrame, h: int, models: str | tuple[str, ...
     from .auto import forecast_series
 
     hist = _driver_history(history)
-    long = hist.melt(id_vars=["segment", "ds"], value_vars=["tasks", *TOKEN_COLUMNS], var_name="driver",
+    long = hist.melt(id_vars=["segment", "ds"], value_vars=["tasks", *PER_TASK_COLUMNS], var_name="driver",
                      value_name="y")
     long["unique_id"] = long["segment"] + "::" + long["driver"]
     result = forecast_series(long[["unique_id", "ds", "y"]], h=h, freq="MS", level=level, models=models,
@@ -234,7 +234,7 @@ def forecast_drivers(history: pd.DataFrame, h: int, models: str | tuple[str, ...
         out[col.replace("forecast", "tasks", 1)] = tasks[col].reindex(
             pd.MultiIndex.from_frame(out[["segment", "ds"]])).to_numpy()
     sel = result.selection.set_index("unique_id")["model"]
-    for col in ("tasks", *TOKEN_COLUMNS):
+    for col in ("tasks", *PER_TASK_COLUMNS):
         out[f"{col}_source"] = [f"forecast: {sel[f'{s}::{col}']}" for s in out["segment"]]
     last = hist.sort_values("ds").groupby("segment").tail(1).set_index("segment")
     out["provider"] = out["segment"].map(last["provider"])

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .base import FREQS, PointAndBands
+from .base import STEPS, PointAndBands
 
 SAMPLES = 500
 
@@ -42,7 +42,7 @@ def prophet_array(y: np.ndarray, h: int, levels: Sequence[float], season_length:
     _quiet_logs()
 
     y = np.asarray(y, dtype=float)
-    step = FREQS[freq][0]
+    step = STEPS[freq]
     start = pd.Timestamp(first_ds) if first_ds is not None else pd.Timestamp("2000-01-03")
     ds = pd.DatetimeIndex([start + step * k for k in range(len(y) + h)])
     model = Prophet(changepoint_prior_scale=changepoint_prior_scale, uncertainty_samples=0,

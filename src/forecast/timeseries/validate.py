@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import ForecastError
-from .base import FREQS, check_freq
+from ..core.frequencies import check_freq
+from .base import STEPS
 
 MIN_POINTS = 3  # fewer gives no spread estimate at all
 MAX_HORIZON_RATIO = 4  # forecasting more than 4x the observed history is refused
@@ -47,7 +48,7 @@ def _on_grid(ds: pd.Series, freq: str) -> pd.Series:
 def _expected_next(ds: pd.Series, freq: str) -> pd.Series:
     if freq == "MS":
         return ds + pd.offsets.MonthBegin(1)
-    return ds + FREQS[freq][0]
+    return ds + STEPS[freq]
 
 
 def validate_long_frame(df: pd.DataFrame, freq: str, h: int | None = None, source: str = "series") -> Validated:

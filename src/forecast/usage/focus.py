@@ -24,6 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..core.errors import UsageError
+from ..core.months import month_start
 from . import checks as c
 from .schema import CHARGE_COST, TAGS
 from .sources import LINE, MALFORMED, RAW, column_types, stage_file
@@ -218,8 +219,7 @@ def focus_table(records: list[dict], version: str = "1.0", billing_account_id: s
     for r in records:
         name = PROVIDER_NAMES.get(r["provider"], r["provider"])
         day: date = r["day"]
-        month = day.replace(day=1)
-        next_month = (month + timedelta(days=32)).replace(day=1)
+        month, next_month = month_start(day), month_start(day, 1)
         start = datetime.combine(day, time(), UTC)
         usage = r["category"] == "Usage"
         cost = Decimal(str(r["cost_usd"]))
@@ -270,8 +270,7 @@ def export_focus(con: duckdb.DuckDBPyConnection, month: date, out: Path, version
     One row per UTC day, provider, model and tag set (the tags go to Tags as a JSON object);
     custom columns x_Requests, x_InputTokens, x_CachedInputTokens, x_OutputTokens, x_Environment.
     """
-    start = month.replace(day=1)
-    end = (start + timedelta(days=32)).replace(day=1)
+    start, end = month_start(month), month_start(month, 1)
     tag_cols = [t for t in TAGS if t != "environment"]
     rows = con.execute(f"""
         SELECT CAST("timestamp" AS DATE) AS day, coalesce(provider, 'unknown') AS provider, model,

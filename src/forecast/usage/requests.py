@@ -12,10 +12,11 @@ from dataclasses import dataclass
 import duckdb
 
 from ..core.errors import UsageError
+from ..core.tokens import TOKEN_FIELDS
 from ..design.prices import PriceBook
 from . import checks as c
 from .pricing import BANDS, MISSES, band_join, build_price_tables, cost_sql, key_match
-from .schema import CONTEXT, NATIVE_COLUMNS, OUTCOMES, REQUEST_COST, REQUIRED_COLUMNS, STATUSES, TAGS, TOKEN_COLUMNS
+from .schema import CONTEXT, NATIVE_COLUMNS, OUTCOMES, REQUEST_COST, REQUIRED_COLUMNS, STATUSES, TAGS
 from .sources import LINE, MALFORMED, RAW, column_types
 
 
@@ -50,12 +51,12 @@ def _checked_select(staged: str, types: dict[str, str], timezone: str | None, no
         add(name, (t, f"CASE WHEN {t} IS NULL THEN {c.reason(name, col, 'required')} END"))
     values["provider"] = f"lower({c.text(*src('provider'))})" if "provider" in cols else "NULL::VARCHAR"
     values["model"] = f"lower({values['model']})"
-    for name in TOKEN_COLUMNS:
+    for name in TOKEN_FIELDS:
         if name in cols:
             add(name, c.whole_number(name, *src(name), required=name in REQUIRED_COLUMNS))
         else:
             values[name] = "0::BIGINT"
-    present = {n: src(n)[0] for n in TOKEN_COLUMNS if n in cols}
+    present = {n: src(n)[0] for n in TOKEN_FIELDS if n in cols}
     subset = [f"coalesce({values[n]}, 0)" for n in ("cached_input_tokens", "cache_write_tokens") if n in present]
     if subset:
         reasons.append(c.broken(f"{' + '.join(subset)} > {values['input_tokens']}", "input_tokens",

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from ..core.tokens import TOKEN_FIELDS
+
 TAGS = ("team_id", "cost_center", "feature_id", "workflow_name", "environment", "intent")
 CONTEXT = ("agent_id", "task_id", "step")
 REQUIRED_COLUMNS = ("timestamp", "request_id", "model", "input_tokens", "output_tokens")
-TOKEN_COLUMNS = ("input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens")
 STATUSES = ("ok", "error", "retry")
 OUTCOMES = ("success", "failure")
 NATIVE_COLUMNS = (
-    "timestamp", "request_id", "provider", "model", *TOKEN_COLUMNS, "cost_usd", "status", "latency_ms",
+    "timestamp", "request_id", "provider", "model", *TOKEN_FIELDS, "cost_usd", "status", "latency_ms",
     *TAGS, *CONTEXT, "outcome", "batch",
 )
 REQUEST_COST = "DECIMAL(18,10)"  # up to $99,999,999 per call, 1e-10 USD resolution

@@ -12,6 +12,7 @@ from datetime import date
 import pandas as pd
 
 from ..core.errors import UsageError
+from ..core.frequencies import FREQUENCIES, check_freq
 from .checks import lit, q, utc_day
 from .schema import CONTEXT, TAGS
 from .warehouse import Warehouse
@@ -25,7 +26,6 @@ METRICS = {
     "requests": "CAST(count(*) AS DOUBLE)",
     "tasks": "CAST(count(DISTINCT task_id) AS DOUBLE)",
 }
-FREQS = {"D": "day", "W": "week", "MS": "month"}
 UNTAGGED = "(untagged)"
 COVERAGE_TARGET = 0.90  # share of spend a team must tag before its numbers can be attributed
 
@@ -58,11 +58,9 @@ def series(wh: Warehouse, by: Sequence[str] = (), freq: str = "MS", metric: str 
     show as "(untagged)". unique_id joins the dimension values with "/" ("total" when by is empty).
     """
     dims = _dims(by)
-    if freq not in FREQS:
-        raise UsageError(f"freq: {freq!r}: must be one of {', '.join(FREQS)}")
     if metric not in METRICS:
         raise UsageError(f"metric: {metric!r}: must be one of {', '.join(METRICS)}")
-    unit = FREQS[freq]
+    unit = FREQUENCIES[check_freq(freq)].unit
     period = f"CAST(date_trunc('{unit}', {utc_day(q('timestamp'))}) AS DATE)"  # the UTC period start
     keys = [f"coalesce({q(d)}, {lit(UNTAGGED)}) AS {q(d)}" for d in dims]
     uid = " || '/' || ".join(q(d) for d in dims) if dims else "'total'"
