@@ -170,8 +170,8 @@ def main() -> None:
         return
     import pyarrow.parquet as pq
 
-    from forecast.usage import Warehouse
     from forecast.usage.series import series
+    from forecast.usage.warehouse import Warehouse
 
     with tempfile.TemporaryDirectory() as tmp:
         parquet = args.parquet or Path(tmp) / "requests.parquet"

@@ -44,7 +44,7 @@ def main() -> None:
     baseline = []
     for _ in range(args.updates):
         t = time.perf_counter()
-        estimate(state.workflow, book, state.on, state.samples, state.seed, state.scenarios, state.months)
+        estimate(state.workflow, book, state.on, state.samples, state.seed, state.scenarios, state.months).to_dict()
         baseline.append(time.perf_counter() - t)
 
     rng = np.random.default_rng(0)

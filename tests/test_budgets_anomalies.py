@@ -20,8 +20,8 @@ from forecast.budgets.guardrails import check_guardrail
 from forecast.budgets.projection import run_rate_projection
 from forecast.cli.main import main
 from forecast.core.validation import parse_yaml
-from forecast.usage import Warehouse
 from forecast.usage.sample import RUNAWAY_AGENT, RUNAWAY_DAYS, UPGRADE_DAY, generate_requests
+from forecast.usage.warehouse import Warehouse
 from tests.budgets_data import days, row, write_log
 
 CLEAN = (date(2025, 10, 1), date(2026, 8, 31))

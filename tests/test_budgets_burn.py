@@ -24,7 +24,7 @@ from forecast.budgets.projection import (
 )
 from forecast.cli.main import main
 from forecast.core.validation import parse_yaml
-from forecast.usage import Warehouse
+from forecast.usage.warehouse import Warehouse
 from tests.budgets_data import days, row, write_log
 
 MONTH, AS_OF = date(2026, 10, 1), date(2026, 10, 14)

@@ -7,8 +7,9 @@ import pytest
 from forecast.cli.main import main, run
 from forecast.core.errors import PriceError, SpecError
 from forecast.core.validation import read_yaml
-from forecast.finance import compile_case, parse_case_data
-from forecast.finance.report import evaluate, roi_document
+from forecast.finance.case import parse_case_data
+from forecast.finance.economics import compile_case
+from forecast.finance.report import evaluate, evaluate_case
 from forecast.finance.scenarios import path_segments
 from tests.conftest import ROOT
 from tests.finance_cases import tiny_case, write_case
@@ -72,17 +73,17 @@ def test_scenario_changes_are_validated_and_applied(tmp_path, book):
                  {"name": "bad-rate", "set": {"finance.discount_rate_annual": 3}},
                  {"name": "bad-path", "set": {"workflows[4].adoption": {"plan": [1]}}}]
     path = write_case(tmp_path, tiny_case(scenarios=scenarios))
-    doc = roi_document(path, book, ["base", "no-discount"], samples=0)
+    doc = evaluate_case(path, book, ["base", "no-discount"], samples=0).to_dict()
     base, flat = doc["results"]
     assert base["summary"]["npv_usd"] == pytest.approx(NPV_1PCT, rel=1e-12)
     assert flat["summary"]["npv_usd"] == pytest.approx(-1000 - 1000 + 899 + 1898)
     assert doc["comparison"][0]["npv_usd_b_minus_a"] == pytest.approx(797 - NPV_1PCT)
     with pytest.raises(SpecError, match=r"case.yaml \(scenario bad-rate\): finance.discount_rate_annual: 3:"):
-        roi_document(path, book, ["bad-rate"], samples=0)
+        evaluate_case(path, book, ["bad-rate"], samples=0).to_dict()
     with pytest.raises(SpecError, match=r"scenarios\[2\].set: 'workflows\[4\].adoption': the case has no "):
-        roi_document(path, book, ["bad-path"], samples=0)
+        evaluate_case(path, book, ["bad-path"], samples=0).to_dict()
     with pytest.raises(SpecError, match="scenario 'nope': unknown; the case has base, no-discount, bad-rate, bad-path"):
-        roi_document(path, book, ["nope"], samples=0)
+        evaluate_case(path, book, ["nope"], samples=0).to_dict()
 
 
 def test_path_segments():
@@ -133,14 +134,15 @@ def test_example_cases_evaluate(name):
     from forecast.design.prices import PriceBook
 
     book = PriceBook.from_file(ROOT / "data" / "prices" / "overrides.yaml")
-    doc = roi_document(ROOT / "data" / "cases" / name, book, ["base"], samples=200)
+    doc = evaluate_case(ROOT / "data" / "cases" / name, book, ["base"], samples=200).to_dict()
     s = doc["results"][0]["summary"]
     assert s["npv_usd"] > 0 and s["payback_month"] is not None
 
 
 def test_self_hosted_serving_bills_the_gpu_fleet_for_the_months_tokens(tmp_path, book):
-    from forecast.finance import expected_drivers, monthly_cash_flows
-    from forecast.gpu import self_hosted_cost
+    from forecast.finance.cashflows import monthly_cash_flows
+    from forecast.finance.economics import expected_drivers
+    from forecast.gpu.fleet import self_hosted_cost
 
     wf = tiny_case()["workflows"]
     wf[0]["serving"] = {"self_hosted": {"model": "llama-3.1-8b", "gpu": "l4", "pricing": "on_demand"}}
@@ -189,7 +191,8 @@ def test_serving_that_is_neither_api_nor_a_mapping(tmp_path, book):
 def test_rag_help_chat_case_lines_by_hand():
     # data/cases/rag_help_chat.yaml: build months 1-2, live month k = m - 2, adoption plan 0.3, 0.6, 0.85, 1.
     from forecast.design.prices import PriceBook
-    from forecast.finance import expected_drivers, monthly_cash_flows
+    from forecast.finance.cashflows import monthly_cash_flows
+    from forecast.finance.economics import expected_drivers
 
     book = PriceBook.from_file(ROOT / "data" / "prices" / "overrides.yaml")
     path = ROOT / "data" / "cases" / "rag_help_chat.yaml"

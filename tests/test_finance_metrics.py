@@ -5,9 +5,9 @@ import numpy_financial as npf
 import pytest
 
 from forecast.core.validation import read_yaml
-from forecast.finance import compile_case, expected_drivers, monthly_cash_flows, parse_case_data
-from forecast.finance.case import SCurve
-from forecast.finance.cashflows import adoption_share, straight_line_depreciation_usd
+from forecast.finance.case import SCurve, parse_case_data
+from forecast.finance.cashflows import adoption_share, monthly_cash_flows, straight_line_depreciation_usd
+from forecast.finance.economics import compile_case, expected_drivers
 from forecast.finance.metrics import discounted_payback_month, irr_annual, monthly_rate, npv_usd, payback_month, roi
 from forecast.finance.report import evaluate
 from forecast.finance.sensitivity import break_even_volume_factor

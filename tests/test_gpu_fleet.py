@@ -8,8 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from forecast.core.errors import ForecastError
-from forecast.gpu import autoscaled_monthly_usd, diurnal_shape, replicas_needed, self_hosted_cost
-from forecast.gpu.fleet import SECONDS_PER_MONTH
+from forecast.gpu.fleet import (
+    SECONDS_PER_MONTH,
+    autoscaled_monthly_usd,
+    diurnal_shape,
+    replicas_needed,
+    self_hosted_cost,
+)
 
 WORKLOAD = {"input_tokens_per_request": 1000, "output_tokens_per_request": 300}
 

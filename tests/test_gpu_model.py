@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from forecast.core.errors import ForecastError, SpecError
-from forecast.gpu import load_catalog
 from forecast.gpu.breakeven import api_usd_per_mtok, break_even_volumes, cost_curve
-from forecast.gpu.catalog import load_gpus
+from forecast.gpu.catalog import load_catalog, load_gpus
 from forecast.gpu.memory import kv_bytes_per_token, kv_bytes_per_token_per_gpu, max_concurrent_sequences, weight_bytes
 from forecast.gpu.timing import Efficiency, decode_step_s, prefill_s, weight_bytes_read
 
@@ -150,7 +149,7 @@ def _hand_cycle_s(c: int) -> float:
 
 
 def test_replica_throughput_and_latency_by_hand():
-    from forecast.gpu import replica_performance
+    from forecast.gpu.serving import replica_performance
 
     m, g = CAT.model("llama-3.1-8b"), CAT.gpu("h100")
     r = replica_performance(m, g, "bf16", 1, 1000, 100, concurrency=4, eff=EFF)

@@ -188,7 +188,7 @@ def test_on_model_prices_every_call_on_the_new_model_and_keeps_the_source():
 
     wf = on_model(parse_workflow(ROUTED_SPEC, "routed.yaml"), "gpt-4o-mini", "openai")
     assert wf.source == "routed.yaml"  # price errors name the spec file, not '<spec>'
-    doc = estimate(wf, PriceBook(), date(2026, 11, 1), samples=1_000, scenarios=10, months=1)
+    doc = estimate(wf, PriceBook(), date(2026, 11, 1), samples=1_000, scenarios=10, months=1).to_dict()
     # by hand: OpenAI's list price for gpt-4o-mini is $0.15 input / $0.60 output per million tokens;
     # 1,000 * 0.15e-6 + 500 * 0.60e-6 = $0.00045 per task, routing gone, times 2,000 tasks a month
     assert doc["per_task_usd"]["expected"] == pytest.approx(0.00045, rel=1e-9)

@@ -17,7 +17,7 @@ from forecast.timeseries.drivers import (
     month_prices_usd_per_mtok,
     priced_drivers,
 )
-from forecast.usage import Warehouse
+from forecast.usage.warehouse import Warehouse
 
 
 def _state(rows):

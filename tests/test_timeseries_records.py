@@ -8,7 +8,7 @@ import pytest
 
 from forecast.core.errors import ForecastError
 from forecast.timeseries import records
-from forecast.usage import Warehouse
+from forecast.usage.warehouse import Warehouse
 
 
 def _history(last_month: str, value: float = 100.0) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from forecast.usage import Warehouse
+from forecast.usage.warehouse import Warehouse
 
 HEADER = "timestamp,request_id,provider,model,input_tokens,output_tokens,cost_usd\n"
 T = "2026-10-01T00:00:00Z"

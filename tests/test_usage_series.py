@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from forecast.core.errors import UsageError
-from forecast.usage import Warehouse
 from forecast.usage.series import coverage, series, unit_metrics, untagged_spend
+from forecast.usage.warehouse import Warehouse
 
 COLS = "timestamp,request_id,provider,model,input_tokens,output_tokens,cost_usd,team_id,cost_center,feature_id," \
        "workflow_name,environment,intent,task_id,outcome\n"

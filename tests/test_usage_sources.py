@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from forecast.cli.main import main
-from forecast.usage import Warehouse
 from forecast.usage.focus import export_focus
 from forecast.usage.series import reconcile
+from forecast.usage.warehouse import Warehouse
 
 
 def attr(key, value):

@@ -93,7 +93,7 @@ def test_panel_in_chromium(app):
             # the library on a spec written with that cache hit rate (not through the panel's code)
             expected_spec = parse_workflow(SPEC.replace("10000", "20000").replace(
                 "output_tokens: 500", f"output_tokens: 500\n    cache_hit_rate: {rate}"))
-            doc = estimate(expected_spec, book, ON, 20_000, 0, 2_000, 12)
+            doc = estimate(expected_spec, book, ON, 20_000, 0, 2_000, 12).to_dict()
             page.wait_for_timeout(300)
             assert _usd(month.inner_text()) == pytest.approx(doc["per_month_usd"]["expected"], abs=0.005)
             assert _usd(page.locator(".whatif-month-p90").inner_text()) == pytest.approx(
@@ -110,7 +110,7 @@ def test_panel_in_chromium(app):
             wf = load_workflow(saved)
             assert wf.volume.tasks_per_month.mean() == 20_000
             assert wf.steps[0].cache_hit_rate.mean() == pytest.approx(rate)
-            assert estimate(wf, book, ON, 20_000, 0, 2_000, 12)["per_month_usd"] == doc["per_month_usd"]
+            assert estimate(wf, book, ON, 20_000, 0, 2_000, 12).to_dict()["per_month_usd"] == doc["per_month_usd"]
 
             tasks.fill("-5")
             tasks.press("Enter")

@@ -137,7 +137,8 @@ def test_compare_rows_are_b_minus_a(simple):
 def test_business_case_npv_matches_forecast_roi_and_serving_toggle():
     """Untouched, the panel's NPV and payback are those of `forecast roi` (finance.evaluate)."""
     from forecast.core.validation import read_yaml
-    from forecast.finance import evaluate, parse_case_data
+    from forecast.finance.case import parse_case_data
+    from forecast.finance.report import evaluate
 
     book = PriceBook.from_file(ROOT / "data/prices/overrides.yaml")
     path = ROOT / "data/cases/support_triage.yaml"

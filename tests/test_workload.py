@@ -66,7 +66,7 @@ def test_loop_with_context_growth_and_cap(book):
     assert expected_task_cost_usd(plan) == pytest.approx((3300 + 300) / 1e6)
     # uncapped: 1000..1400 = 6000 input, 250 output
     assert expected_task_cost_usd(plan, uncapped=True) == pytest.approx((6000 + 500) / 1e6)
-    doc = estimate(plan.workflow, book, DAY, samples=2000, scenarios=200)
+    doc = estimate(plan.workflow, book, DAY, samples=2000, scenarios=200).to_dict()
     (loop,) = doc["loops"]
     assert loop["p_hits_cap"] == 1.0 and loop["expected_iterations"] == 3
     assert loop["cap_saves_usd_per_task"] == pytest.approx(2900e-6)
@@ -161,7 +161,7 @@ volume: {tasks_per_month: 2000}
 steps: [{name: a, model: m-small, provider: lab, input_tokens: {user: 1000}, output_tokens: 500}]
 outcome: {success_rate: 0.8, human_cost_usd_per_task: 4.0}
 """)
-    doc = estimate(wf, book, DAY, samples=1000, scenarios=100)
+    doc = estimate(wf, book, DAY, samples=1000, scenarios=100).to_dict()
     # $0.002 per task; 2000 tasks = $4 a month; 1600 successes -> $0.0025 each; 0.0025 / 4 human
     assert doc["per_task_usd"]["expected"] == pytest.approx(0.002)
     assert doc["per_month_usd"]["expected"] == pytest.approx(4.0)
@@ -176,7 +176,7 @@ name: t
 volume: {tasks_per_month: 1000, monthly_growth: 0.1}
 steps: [{name: a, model: m-big, provider: lab, input_tokens: {user: 1000}, output_tokens: 0}]
 """)
-    doc = estimate(wf, book, date(2026, 11, 10), samples=1000, scenarios=50, months=3)
+    doc = estimate(wf, book, date(2026, 11, 10), samples=1000, scenarios=50, months=3).to_dict()
     nov, dec, jan = doc["projection"]
     assert nov["usd_expected"] == pytest.approx(1000 * 0.002)
     assert dec["usd_expected"] == pytest.approx(1100 * 0.002)
@@ -260,7 +260,7 @@ steps:
     sigma = math.log(5000 / 100) / stats.norm.ppf(0.9)
     per_task = (100 * math.exp(sigma**2 / 2) * 1 + 10 * 2) / 1e6  # E[lognormal] x $1 + 10 x $2, per 1e6
     # with 2,000 samples (seed 0) the sample mean lies about 6 standard errors below the mean
-    doc = estimate(wf, book, DAY, samples=2000, seed=0, scenarios=100, months=1)
+    doc = estimate(wf, book, DAY, samples=2000, seed=0, scenarios=100, months=1).to_dict()
     assert doc["per_task_usd"]["expected"] == pytest.approx(per_task)
     assert doc["per_task_usd"]["monte_carlo_mean"] < 0.7 * per_task
     assert doc["per_month_usd"]["expected"] == pytest.approx(1000 * per_task)
@@ -282,7 +282,7 @@ steps:
       - {name: read, model: claude-sonnet-4-5, provider: anthropic,
          input_tokens: {context: {triangular: [100000, 200000, 300000]}}, output_tokens: 1000}
 """)
-    doc = estimate(wf, PriceBook(), DAY, samples=200_000, seed=1, scenarios=200, months=1)
+    doc = estimate(wf, PriceBook(), DAY, samples=200_000, seed=1, scenarios=200, months=1).to_dict()
     per_call = 0.96875
     assert doc["per_task_usd"]["expected"] == pytest.approx(per_call, rel=0.005)
     assert doc["per_task_usd"]["expected_from"] == "monte_carlo"
@@ -316,7 +316,7 @@ steps:
     user = 350 * math.exp(sigma**2 / 2)
     # 3 calls at $3 in / $15 out per million: 3 x user + (0 + 1 + 2) x 2000 mean history, 300 output
     per_task = ((3 * user + 3 * 2000) * 3 + 300 * 15) / 1e6
-    doc = estimate(wf, PriceBook(), DAY, samples=500, scenarios=50, months=1)
+    doc = estimate(wf, PriceBook(), DAY, samples=500, scenarios=50, months=1).to_dict()
     assert doc["per_task_usd"]["expected_from"] == "closed_form" and doc["warnings"] == []
     assert doc["per_task_usd"]["expected"] == pytest.approx(per_task)
 
@@ -343,7 +343,7 @@ steps:
     loop: {iterations: 1000000000000, max_steps: 10}
     steps: [{name: a, model: m-small, provider: lab, input_tokens: {user: 1000}, output_tokens: 0}]
 """)
-    doc = estimate(wf, book, DAY, samples=100, scenarios=20, months=1)
+    doc = estimate(wf, book, DAY, samples=100, scenarios=20, months=1).to_dict()
     (loop,) = doc["loops"]
     assert doc["per_task_usd"]["expected"] == pytest.approx(10 * 0.001)  # 10 calls of 1000 tokens at $1/M
     assert loop["usd_per_task_uncapped"] == pytest.approx(100_000 * 0.001)  # counted at 100,000 iterations
@@ -360,13 +360,13 @@ outcome: {success_rate: SUCCESS, human_cost_usd_per_task: 0}
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no RuntimeWarning from percentiles of infinities either
         doc = estimate(parse_workflow(spec.replace("TASKS", "1000").replace("SUCCESS", "0.5")), book, DAY,
-                       samples=200, scenarios=50, months=1)
+                       samples=200, scenarios=50, months=1).to_dict()
         # $0.002 per task, 500 successes a month -> $0.004 each; a human cost of 0 has no ratio
         assert doc["per_successful_outcome_usd"]["expected"] == pytest.approx(0.004)
         assert doc["human_cost_usd_per_task"] == 0 and "ai_to_human_cost_ratio" not in doc
         for tasks, success in (("1000", "0"), ("0", "0.5")):
             doc = estimate(parse_workflow(spec.replace("TASKS", tasks).replace("SUCCESS", success)), book, DAY,
-                           samples=200, scenarios=50, months=1)
+                           samples=200, scenarios=50, months=1).to_dict()
             assert doc["per_successful_outcome_usd"]["expected"] is None
             assert doc["per_successful_outcome_usd"]["p50"] == math.inf
 
@@ -405,7 +405,7 @@ name: t
 volume: {tasks_per_month: 10000}
 steps: [{name: a, model: m-small, provider: lab, output_tokens: {triangular: [0, 0, 3000]}}]
 """)
-    doc = estimate(wf, book, DAY, samples=200_000, scenarios=4000, months=1)
+    doc = estimate(wf, book, DAY, samples=200_000, scenarios=4000, months=1).to_dict()
     # output ~ Triangular(0, 0, 3000): mean 1000, variance 3000^2 / 18, so $0.002 +- $0.0014142 per task at $2/M;
     # a month of 10,000 tasks: $20 +- sqrt(10,000) x 0.0014142 = 0.14142, P90 - P10 = 2 x 1.28155 x 0.14142
     month = doc["per_month_usd"]

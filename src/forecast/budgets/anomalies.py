@@ -12,13 +12,11 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from ..usage import Warehouse
 from ..usage.series import UNTAGGED, series
+from ..usage.warehouse import Warehouse
 from .envelopes import MATCH_KEYS
+from .thresholds import SPIKE_FACTOR, SPIKE_MIN_EXCESS_USD, SPIKE_WINDOW_DAYS
 
-SPIKE_FACTOR = 2.0
-SPIKE_WINDOW_DAYS = 7
-SPIKE_MIN_EXCESS_USD = 5.0  # a day must also exceed its median by this much: cents are not worth a page
 CHANGE_PCT_MIN_BASE_USD = 1.0  # a week-over-week % on a base of cents (+5000%) says nothing: shown as n/a
 CHANGE_RATIO = 1.5  # a per-task metric moving by this factor (either way) is reported as a change
 TOOL_CALLS = "TRY_CAST(json_extract_string(extra, '$.tool_calls') AS DOUBLE)"
@@ -147,6 +145,9 @@ class RunawayTask:
     cost_usd: float
     norm_steps: float  # median of the workflow's tasks
     norm_usd: float
+
+    def line(self) -> str:
+        return f"runaway task {self.task_id} ({self.agent_id}): {self.steps} steps"
 
 
 def runaway_tasks(wh: Warehouse, first: date, last: date, steps_factor: float = 5.0, usd_factor: float = 10.0,

@@ -11,8 +11,8 @@ from scipy.stats import norm
 
 from ..core.errors import ForecastError
 from ..core.months import month_bounds
-from ..usage import Warehouse
 from ..usage.series import series
+from ..usage.warehouse import Warehouse
 from .envelopes import Envelope
 from .projection import Projection, Projector, auto_projection
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from ..usage import Warehouse
 from ..usage.series import UNTAGGED
+from ..usage.warehouse import Warehouse
 from .burn import Alert
 from .envelopes import Guardrail
 

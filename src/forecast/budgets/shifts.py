@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import mannwhitneyu, norm
 
-from ..usage import Warehouse
 from ..usage.series import UNTAGGED
+from ..usage.warehouse import Warehouse
 from .burn import daily_usd
 from .envelopes import MATCH_KEYS
 from .projection import Projector, auto_projection

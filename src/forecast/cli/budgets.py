@@ -7,58 +7,51 @@ or projected to breach. anomalies: exit 0 when nothing was found, 1 when any det
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
-from ..budgets import anomalies as an
-from ..budgets.burn import Burn, last_data_day
-from ..budgets.documents import anomalies_doc, burn_doc, exceedance_doc
-from ..budgets.envelopes import load_budgets
-from ..budgets.guardrails import Exceedance
-from ..budgets.status import PROJECTORS, budget_status, find_anomalies
+from ..budgets.thresholds import PROJECTION_METHODS, SPIKE_FACTOR, SPIKE_MIN_EXCESS_USD
 from ..budgets.webhook import post_json, slack_payload
 from ..core.errors import ForecastError
 from ..core.formatting import to_json, usd
-from ..core.months import month_bounds
-from ..usage import Warehouse
-from ..usage.warehouse import DEFAULT_WAREHOUSE
+from ..core.workfolder import BUDGETS, budgets_file
 from .argtypes import day as _day
 from .argtypes import month as _month
 from .argtypes import number
+from .options import add_budgets_option, add_warehouse_option, read_warehouse
 from .tables import table
 
 COMMANDS = ("budgets", "anomalies")
-DEFAULT_BUDGETS = Path("data/budgets.yaml")
 WEBHOOK_ENV = "FORECAST_WEBHOOK_URL"
 _positive = number(lambda v: 0 <= v < 1e12, "must be a number >= 0")
 
 
-def add_parsers(sub, overrides_option: Callable) -> None:
+def add_parsers(sub) -> None:
     """Register `budgets` and `anomalies` on an argparse subparsers object."""
-    w = {"default": str(DEFAULT_WAREHOUSE), "help": f"DuckDB warehouse file (default {DEFAULT_WAREHOUSE})"}
     hook = {"action": "store_true", "help": f"also post the alerts to the webhook URL in ${WEBHOOK_ENV}"}
     p = sub.add_parser("budgets", help="burn, month-end projection, breach probability and alerts per envelope")
     p.add_argument("--month", type=_month, required=True, help="YYYY-MM")
-    p.add_argument("--budgets", default=str(DEFAULT_BUDGETS), help=f"budget YAML (default {DEFAULT_BUDGETS})")
-    p.add_argument("--warehouse", **w)
-    p.add_argument("--as-of", type=_day, default=None,
+    add_budgets_option(p)
+    add_warehouse_option(p)
+    p.add_argument("--as-of", type=_day, metavar="DAY", default=None,
                    help="count spend through the end of this UTC day (default: the newest day in the warehouse, "
                         "capped at the month's last day)")
-    p.add_argument("--method", choices=tuple(PROJECTORS), default="auto",
+    p.add_argument("--method", choices=PROJECTION_METHODS, default="auto",
                    help="month-end projection: auto (forecast with 56+ days of history, else run-rate)")
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--webhook", **hook)
 
     p = sub.add_parser("anomalies", help="spend spikes, runaway tasks, step changes, forecast misses, top agents")
-    p.add_argument("--since", type=_day, default=None, help="first UTC day (default: 13 days before --until)")
-    p.add_argument("--until", type=_day, default=None, help="last UTC day (default: the newest in the warehouse)")
-    p.add_argument("--warehouse", **w)
-    p.add_argument("--spike-factor", type=_positive, default=an.SPIKE_FACTOR, help="x the 7-day median (2)")
-    p.add_argument("--method", choices=tuple(PROJECTORS), default="auto",
+    p.add_argument("--since", type=_day, metavar="DAY", default=None,
+                   help="first UTC day (default: 13 days before --until)")
+    p.add_argument("--until", type=_day, metavar="DAY", default=None,
+                   help="last UTC day (default: the newest in the warehouse)")
+    add_warehouse_option(p)
+    p.add_argument("--spike-factor", type=_positive, default=SPIKE_FACTOR,
+                   help=f"x the 7-day median (default {SPIKE_FACTOR:g})")
+    p.add_argument("--method", choices=PROJECTION_METHODS, default="auto",
                    help="forecast for the interval check: auto (forecaster with 56+ days of history, else run-rate)")
-    p.add_argument("--min-excess-usd", type=_positive, default=an.SPIKE_MIN_EXCESS_USD,
-                   help=f"ignore days within this many USD of their median (default {an.SPIKE_MIN_EXCESS_USD:g})")
+    p.add_argument("--min-excess-usd", type=_positive, default=SPIKE_MIN_EXCESS_USD,
+                   help=f"ignore days within this many USD of their median (default {SPIKE_MIN_EXCESS_USD:g})")
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--webhook", **hook)
 
@@ -70,51 +63,50 @@ def _webhook_url() -> str:
     return url
 
 
+def _status(args):
+    from ..budgets.status import budget_status
+
+    chosen = budgets_file(args.budgets)
+    if chosen.path is None:
+        raise ForecastError(f"--budgets: no {BUDGETS} in the current folder: give the budget file with --budgets FILE "
+                            "(forecast init writes an example)")
+    with read_warehouse(args.warehouse) as wh:
+        return budget_status(wh, chosen.path, args.month, args.as_of, args.method)
+
+
 def budgets(args) -> tuple[str, int]:
-    doc = load_budgets(args.budgets)
-    first, _ = month_bounds(args.month)
-    with Warehouse(args.warehouse, read_only=True) as wh:
-        as_of, burns, exceed = budget_status(wh, doc, first, args.as_of, args.method)
-    alerts = [a for b in burns for a in b.alerts] + [x.alert() for x in exceed]
-    status = 1 if any(a.pages for a in alerts) else 0
-    if args.webhook and alerts:
-        lines = [a.line() for a in alerts]
-        post_json(_webhook_url(), slack_payload(f"forecast budgets {first:%Y-%m} (through {as_of})", lines,
-                                                bool(status)))
+    status = _status(args)
+    status_code = 1 if status.pages else 0
+    if args.webhook and status.alerts:
+        post_json(_webhook_url(), slack_payload(f"forecast budgets {status.month:%Y-%m} (through {status.as_of})",
+                                                [a.line() for a in status.alerts], status.pages))
     if args.format == "json":
-        return to_json({"month": f"{first:%Y-%m}", "as_of": as_of.isoformat(), "budgets_file": args.budgets,
-                        "envelopes": [burn_doc(b) for b in burns],
-                        "guardrails": [exceedance_doc(x) for x in exceed], "pages": bool(status)}) + "\n", status
-    return budgets_table(burns, exceed), status
+        return to_json(status.to_dict()) + "\n", status_code
+    return budgets_table(list(status.burns), list(status.exceedances)), status_code
 
 
 def anomalies(args) -> tuple[str, int]:
-    with Warehouse(args.warehouse, read_only=True) as wh:
+    from ..budgets.burn import last_data_day
+    from ..budgets.status import find_anomalies
+
+    with read_warehouse(args.warehouse) as wh:
         until = args.until or last_data_day(wh)
         if until is None:
             raise ForecastError(f"{args.warehouse}: no requests in the warehouse: load usage first")
         since = args.since or until - timedelta(days=13)
-        if since > until:
-            raise ForecastError(f"--since {since}: must not be after --until {until}")
-        spikes, runaways, changes, outliers, top = find_anomalies(wh, since, until, args.spike_factor,
-                                                                  args.min_excess_usd, args.method)
-    doc = anomalies_doc(since, until, spikes, runaways, changes, outliers, top)
-    status = 1 if spikes or runaways or changes or outliers else 0
-    if args.webhook and status:
-        lines = ([s.line() for s in spikes] + [f"runaway task {r.task_id} ({r.agent_id}): {r.steps} steps"
-                                               for r in runaways] + [c.line() for c in changes]
-                 + [o.line() for o in outliers])
-        post_json(_webhook_url(), slack_payload(f"forecast anomalies {since}..{until}", lines, False))
+        found = find_anomalies(wh, since, until, args.spike_factor, args.min_excess_usd, args.method)
+    if args.webhook and found.found:
+        post_json(_webhook_url(), slack_payload(f"forecast anomalies {since}..{until}", found.lines(), False))
     if args.format == "json":
-        return to_json(doc) + "\n", status
-    return anomalies_table(doc, spikes, runaways, changes, outliers, top), status
+        return to_json(found.to_dict()) + "\n", int(found.found)
+    return anomalies_table(found), int(found.found)
 
 
 def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.0%}"
 
 
-def budgets_table(burns: list[Burn], exceedances: list[Exceedance], limit: int = 20) -> str:
+def budgets_table(burns: list, exceedances: list, limit: int = 20) -> str:
     if burns:
         b0 = burns[0]
         out = [f"budgets for {b0.month:%Y-%m}, spend through {b0.as_of} (day {b0.days_elapsed} of "
@@ -149,8 +141,10 @@ def budgets_table(burns: list[Burn], exceedances: list[Exceedance], limit: int =
     return "\n".join(out) + "\n"
 
 
-def anomalies_table(doc: dict, spikes, runaways, changes, outliers, top) -> str:
-    out = [f"anomalies {doc['since']} .. {doc['until']} (UTC days)", ""]
+def anomalies_table(found) -> str:
+    spikes, runaways, changes = found.spikes, found.runaway_tasks, found.step_changes
+    outliers, top = found.forecast_outliers, found.top_agents
+    out = [f"anomalies {found.since} .. {found.until} (UTC days)", ""]
     out += [f"daily cost above 2x the 7-day median ({len(spikes)})" + (":" if spikes else ": none")]
     out += [f"  {s.line()}" for s in spikes]
     out += ["", f"runaway tasks ({len(runaways)})" + (":" if runaways else ": none")]
@@ -168,6 +162,6 @@ def anomalies_table(doc: dict, spikes, runaways, changes, outliers, top) -> str:
     return "\n".join(out) + "\n"
 
 
-def run(args, book) -> tuple[str, int]:
+def run(args) -> tuple[str, int]:
     """Dispatch a budgets subcommand; returns (output, exit status)."""
     return budgets(args) if args.command == "budgets" else anomalies(args)

@@ -1,14 +1,91 @@
-"""Plain-text tables and CSV for estimate documents and prices."""
+"""`forecast prices` and `forecast estimate`: a model's resolved prices, a workflow spec's estimate (or B minus A
+of two), as text tables, JSON or CSV."""
 
 from __future__ import annotations
 
+import argparse
 import csv
+import hashlib
 import io
+from datetime import UTC, date, datetime
+from pathlib import Path
 
-from ..core.formatting import count, usd
+from ..core.formatting import count, to_json, usd
 from ..core.tokens import TOKEN_KINDS
-from ..design.prices import ModelPrices
+from .argtypes import whole
+from .options import add_prices_option, price_book
 from .tables import table
+
+COMMANDS = ("prices", "estimate")
+EARLIEST_DATE, LATEST_DATE = date(1970, 1, 1), date(2199, 12, 31)  # 120 months on, still a valid date
+_samples = whole(1, 10_000_000)  # 80 MB of per-task costs
+_scenarios = whole(1, 100_000)
+_months = whole(1, 120)
+_seed = whole(0, 2**32 - 1)
+
+
+def _date(text: str) -> date:
+    try:
+        value = date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD") from None
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise argparse.ArgumentTypeError(f"{text!r} must lie between {EARLIEST_DATE} and {LATEST_DATE}")
+    return value
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("prices", help="show the resolved prices of a model and their source")
+    p.add_argument("model")
+    p.add_argument("--provider", default=None)
+    p.add_argument("--batch", action="store_true", help="batch-API prices")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("--date", type=_date, default=None, help="price date YYYY-MM-DD (default: today, UTC)")
+    add_prices_option(p)
+
+    e = sub.add_parser("estimate", help="cost per task, month and successful outcome of a workflow spec")
+    e.add_argument("spec", metavar="SPEC", help="workflow spec YAML")
+    e.add_argument("--compare", metavar="SPEC", default=None, help="show B minus A for a second spec")
+    e.add_argument("--samples", type=_samples, default=100_000, help="Monte Carlo tasks (default 100000)")
+    e.add_argument("--scenarios", type=_scenarios, default=4_000, help="monthly scenarios (default 4000)")
+    e.add_argument("--months", type=_months, default=12, help="projection months (default 12, at most 120)")
+    e.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    e.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    e.add_argument("--date", type=_date, default=None, help="price date YYYY-MM-DD (default: today, UTC)")
+    add_prices_option(e)
+
+
+def _estimate_doc(path: str, workflow, args, book, on: date) -> dict:
+    from ..design.estimate import estimate
+
+    doc = estimate(workflow, book, on, args.samples, args.seed, args.scenarios, args.months).to_dict()
+    doc["spec"] = {"path": path, "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
+    return doc
+
+
+def run(args) -> tuple[str, int]:
+    """Print a model's prices, or a spec's estimate (B minus A with --compare)."""
+    on = args.date or datetime.now(UTC).date()
+    if args.command == "prices":
+        p = price_book(args).lookup(args.model, args.provider, on, args.batch)
+        return (to_json(p.to_dict()) + "\n" if args.format == "json" else prices_table(p)), 0
+    from ..design.specs import load_workflow
+
+    specs = [(path, load_workflow(path)) for path in (args.spec, args.compare) if path]  # errors before notes
+    book = price_book(args)
+    doc = _estimate_doc(*specs[0], args, book, on)
+    if args.compare:
+        from ..design.estimate import compare
+
+        cmp = compare(doc, _estimate_doc(*specs[1], args, book, on))
+        if args.format == "json":
+            return to_json(cmp) + "\n", 0
+        if args.format == "csv":
+            return estimate_csv(cmp["a"]) + estimate_csv(cmp["b"]).split("\n", 1)[1], 0
+        return compare_table(cmp), 0
+    if args.format == "json":
+        return to_json(doc) + "\n", 0
+    return (estimate_csv(doc) if args.format == "csv" else estimate_table(doc)), 0
 
 
 def estimate_table(doc: dict) -> str:
@@ -127,8 +204,8 @@ def compare_table(cmp: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def prices_table(p: ModelPrices) -> str:
-    d = p.as_dict()
+def prices_table(p) -> str:
+    d = p.to_dict()
     lines = [f"{p.provider}/{p.model} on {p.on.isoformat()}" + (" (batch)" if p.batch else ""), ""]
     rows = [["base", *(usd(d[f"{k}_usd_per_mtok"]) for k in TOKEN_KINDS)]]
     rows += [[f"input > {t['above_input_tokens']:,}", *(usd(t[f"{k}_usd_per_mtok"]) for k in TOKEN_KINDS)]

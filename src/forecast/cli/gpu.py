@@ -4,26 +4,24 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 from ..core.formatting import to_json, usd
-from ..gpu.catalog import PRICINGS
-from ..gpu.memory import KV_PRECISIONS, PRECISIONS
-from ..gpu.serving import DEFAULT_MAX_BATCH
-from ..gpu.sizing import serving_document
+from ..gpu.options import DEFAULT_MAX_BATCH, KV_PRECISIONS, PRECISIONS, PRICINGS
 from .argtypes import day as _date
-from .argtypes import number
+from .argtypes import number, whole
+from .options import add_prices_option, price_book
 from .tables import table
 
 COMMANDS = ("gpu",)
+OPTIONS = {"input_tokens": "--input", "output_tokens": "--output"}  # the library's parameter -> its option
 _positive = number(lambda v: v > 0, "must be a number > 0")
 
 
-def add_parsers(sub, overrides_option: Callable) -> None:
+def add_parsers(sub) -> None:
     """Register `forecast gpu`."""
     p = sub.add_parser("gpu", help="self-hosted serving: memory, throughput, replicas, $/Mtok, break-even vs APIs")
-    p.add_argument("--model", required=True, help="open model from data/gpu/models.yaml, e.g. llama-3.1-70b")
-    p.add_argument("--gpu", required=True, help="GPU from data/gpu/gpus.csv, e.g. h100")
+    p.add_argument("--model", required=True, help="open model (packaged data/gpu/models.yaml), e.g. llama-3.1-70b")
+    p.add_argument("--gpu", required=True, help="GPU (packaged data/gpu/gpus.csv), e.g. h100")
     p.add_argument("--precision", choices=[*PRECISIONS, "best"], default="bf16",
                    help="weight precision (default bf16); best: the one with the lowest GPU cost per token")
     p.add_argument("--kv-precision", choices=KV_PRECISIONS, default="bf16", help="KV-cache precision (default bf16)")
@@ -34,14 +32,15 @@ def add_parsers(sub, overrides_option: Callable) -> None:
     p.add_argument("--utilisation", type=_positive, default=0.7, help="target utilisation at peak (default 0.7)")
     p.add_argument("--pricing", choices=PRICINGS, default="on_demand")
     p.add_argument("--provider", default=None, help="GPU price of one provider (default: median of the catalog)")
-    p.add_argument("--ttft-ms", type=_positive, default=None, help="time-to-first-token target")
-    p.add_argument("--tpot-ms", type=_positive, default=None, help="time-per-output-token target")
-    p.add_argument("--max-batch", type=int, default=DEFAULT_MAX_BATCH, help="engine's max concurrent sequences")
+    p.add_argument("--ttft-ms", metavar="MS", type=_positive, default=None, help="time-to-first-token target")
+    p.add_argument("--tpot-ms", metavar="MS", type=_positive, default=None, help="time-per-output-token target")
+    p.add_argument("--max-batch", metavar="N", type=whole(1, 1_000_000), default=DEFAULT_MAX_BATCH,
+                   help=f"engine's max concurrent sequences (default {DEFAULT_MAX_BATCH})")
     p.add_argument("--vs-api", action="append", metavar="PROVIDER:MODEL", default=None,
                    help="API model to break even against (repeatable; default: the model's `replaces` list)")
     p.add_argument("--date", type=_date, default=None, help="API price date YYYY-MM-DD (default: today, UTC)")
     p.add_argument("--format", choices=["table", "json"], default="table")
-    overrides_option(p)
+    add_prices_option(p)
 
 
 def _volume(x: float) -> str:
@@ -95,12 +94,15 @@ def gpu_table(doc: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def run(args, book) -> tuple[str, int]:
+def run(args) -> tuple[str, int]:
     """Run `forecast gpu`; returns (output, exit status)."""
-    doc = serving_document(book, args.model, args.gpu, precision=args.precision, kv_precision=args.kv_precision,
-                           input_tokens=args.input, output_tokens=args.output,
-                           tokens_per_month=args.tokens_per_month, peak_to_average=args.peak_to_average,
-                           utilisation=args.utilisation, pricing=args.pricing, provider=args.provider,
-                           ttft_ms=args.ttft_ms, tpot_ms=args.tpot_ms, max_batch=args.max_batch,
-                           vs_api=args.vs_api, on=args.date)
+    from ..gpu.sizing import size_fleet
+
+    book = price_book(args) if args.vs_api != [] else None
+    sizing = size_fleet(args.model, args.gpu, precision=args.precision, kv_precision=args.kv_precision,
+                        input_tokens=args.input, output_tokens=args.output, tokens_per_month=args.tokens_per_month,
+                        peak_to_average=args.peak_to_average, utilisation=args.utilisation, pricing=args.pricing,
+                        provider=args.provider, ttft_ms=args.ttft_ms, tpot_ms=args.tpot_ms, max_batch=args.max_batch,
+                        vs_api=args.vs_api, book=book, on=args.date)
+    doc = sizing.to_dict()
     return (to_json(doc) + "\n" if args.format == "json" else gpu_table(doc)), 0

@@ -3,40 +3,40 @@ and backtest scores out. A progress bar runs on stderr when it is a terminal."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-
-import pandas as pd
 
 from ..core.errors import ForecastError
 from ..core.frequencies import FREQUENCIES
-from ..timeseries.auto import ForecastResult, forecast_series
-from ..timeseries.base import level_name
 from .argtypes import number, whole
 from .tables import table
 
 COMMANDS = ("predict",)
-SCORES = ("mase", "smape", "rmse", "bias")
+OPTIONS = {"h": "--horizon", "n_windows": "--windows"}  # the library's parameter -> its option
 _level = number(lambda v: 0 < v < 100, "must be a percentage between 0 and 100, e.g. 80")
 _positive = whole(1, 10**9)
 
 
-def add_parsers(sub, overrides_option: Callable) -> None:
+def add_parsers(sub) -> None:
     """Register `predict` on an argparse subparsers object."""
     p = sub.add_parser("predict", help="forecast every series of a long frame (unique_id, ds, y)")
     p.add_argument("series", metavar="SERIES", help="CSV or .parquet with columns unique_id, ds, y")
-    p.add_argument("--horizon", type=_positive, required=True, help="periods to forecast")
+    p.add_argument("--horizon", metavar="PERIODS", type=_positive, required=True, help="periods to forecast")
     p.add_argument("--freq", choices=tuple(FREQUENCIES), default="MS", help="MS (month start, default), W or D")
-    p.add_argument("--level", type=_level, nargs="+", default=[80.0, 95.0], help="interval levels %% (80 95)")
+    p.add_argument("--level", metavar="PERCENT", type=_level, nargs="+", default=[80.0, 95.0],
+                   help="interval levels %% (default 80 95)")
     p.add_argument("--models", default="auto", help="'auto' or comma-separated names, e.g. ets,theta,arima")
-    p.add_argument("--windows", type=_positive, default=3, help="backtest windows (default 3)")
-    p.add_argument("--step", type=_positive, default=None, help="periods between backtest cutoffs")
-    p.add_argument("--out", default=None, help="write CSV or .parquet here (never overwritten); default stdout CSV")
+    p.add_argument("--windows", metavar="N", type=_positive, default=3, help="backtest windows (default 3)")
+    p.add_argument("--step", metavar="PERIODS", type=_positive, default=None,
+                   help="periods between backtest cutoffs")
+    p.add_argument("--out", metavar="FILE", default=None,
+                   help="write CSV or .parquet here (never overwritten); default stdout CSV")
     p.add_argument("--scheduler", default="local", help="local (processes here), serial, or tcp://HOST:PORT (Dask)")
 
 
-def read_series(path: str) -> pd.DataFrame:
+def read_series(path: str):
     """A long frame from a CSV or Parquet file; a ForecastError when it is missing or unreadable."""
+    import pandas as pd
+
     p = Path(path)
     if not p.is_file():
         raise ForecastError(f"{path}: no such file")
@@ -48,18 +48,12 @@ def read_series(path: str) -> pd.DataFrame:
                             f"{str(exc).splitlines()[0]}") from None
 
 
-def output_frame(result: ForecastResult) -> pd.DataFrame:
-    """The forecast rows with each series' backtest scores (backtest_<metric>) alongside."""
-    cov = [f"coverage-{level_name(lv)}" for lv in result.level]
-    keep = [c for c in (*SCORES, *cov, "conformal_intervals", "short_history") if c in result.selection]
-    scores = result.selection[["unique_id", *keep]].rename(columns={c: f"backtest_{c}" for c in keep
-                                                                    if c not in ("conformal_intervals",
-                                                                                 "short_history")})
-    return result.forecast.merge(scores, on="unique_id", how="left")
-
-
-def summary(result: ForecastResult, limit: int = 20) -> str:
+def summary(result, limit: int = 20) -> str:
     """A per-series table: model, backtest MASE / sMAPE / coverage, and flags."""
+    import pandas as pd
+
+    from ..timeseries.base import level_name
+
     sel = result.selection
     flag_cols = [c for c in ("short_history", "constant", "intermittent", "conformal_intervals", "no_backtest")
                  if c in sel]
@@ -77,14 +71,16 @@ def summary(result: ForecastResult, limit: int = 20) -> str:
     return "\n".join(out) + "\n"
 
 
-def run(args, book) -> tuple[str, int]:
+def run(args) -> tuple[str, int]:
     """Run `predict`; returns (text for stdout, exit status)."""
+    from ..timeseries.auto import forecast_series
+
     df = read_series(args.series)
     if args.out and Path(args.out).exists():
         raise ForecastError(f"{args.out}: exists: forecasts are never overwritten; choose another --out")
     result = forecast_series(df, args.horizon, args.freq, tuple(args.level), args.models, args.windows, args.step,
                              args.scheduler, source=args.series)
-    frame = output_frame(result)
+    frame = result.to_frame()
     if not args.out:
         return frame.to_csv(index=False, date_format="%Y-%m-%d"), 0
     out = Path(args.out)

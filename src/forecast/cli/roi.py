@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ..core.formatting import to_json, usd
-from ..finance.report import roi_document
 from .argtypes import number, whole
+from .options import add_prices_option, price_book
 from .tables import table
 
 COMMANDS = ("roi",)
@@ -14,7 +12,7 @@ _fraction = number(lambda v: 0 < v < 1, "must be a fraction between 0 and 1 (0.2
 _count = whole(0, 200_000)
 
 
-def add_parsers(sub, overrides_option: Callable) -> None:
+def add_parsers(sub) -> None:
     """Register `roi` on an argparse subparsers object."""
     p = sub.add_parser("roi", help="NPV, IRR, payback, ROI and sensitivity of a business case")
     p.add_argument("case", metavar="CASE.yaml")
@@ -23,10 +21,11 @@ def add_parsers(sub, overrides_option: Callable) -> None:
                         "default: base, the case as written)")
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--samples", type=_count, default=2_000, help="Monte Carlo scenarios (default 2000; 0 skips)")
-    p.add_argument("--seed", type=_count, default=0)
-    p.add_argument("--tornado", type=_fraction, default=0.2, help="tornado change per driver (default 0.2)")
+    p.add_argument("--seed", type=_count, default=0, help="random seed (default 0)")
+    p.add_argument("--tornado", metavar="CHANGE", type=_fraction, default=0.2,
+                   help="tornado change per driver (default 0.2)")
     p.add_argument("--monthly", action="store_true", help="table: print every month, not yearly totals")
-    overrides_option(p)
+    add_prices_option(p)
 
 
 def _months(m) -> str:
@@ -37,26 +36,7 @@ def _pct(x) -> str:
     return "n/a" if x is None else f"{x:.1%}"
 
 
-def _yearly(result: dict, monthly: bool) -> list[str]:
-    rows_in = result["monthly"]
-    keys = [k for k in rows_in[0] if k.startswith(("cost:", "benefit:"))] + \
-        [k for k in ("tax_usd",) if k in rows_in[0]] + ["net_usd"]
-    if monthly:
-        periods = [(r["label"], [r]) for r in rows_in]
-    else:
-        periods = [("month 0", rows_in[:1])]
-        for start in range(1, len(rows_in), 12):
-            chunk = rows_in[start:start + 12]
-            periods.append((f"months {chunk[0]['month']}-{chunk[-1]['month']}", chunk))
-    header = ["USD", *(p for p, _ in periods)]
-    rows = [[k.replace("cost:", "- ").replace("benefit:", "+ ").replace("tax_usd", "- tax").replace("net_usd", "net"),
-             *(usd(sum(r[k] for r in chunk)) for _, chunk in periods)] for k in keys]
-    cumulative = [usd(chunk[-1]["cumulative_usd"]) for _, chunk in periods]
-    rows.append(["cumulative", *cumulative])
-    return table(header, rows)
-
-
-def result_table(result: dict, case: dict, monthly: bool = False) -> list[str]:
+def result_table(evaluation, result: dict, case: dict, monthly: bool = False) -> list[str]:
     s = result["summary"]
     lines = [f"scenario {result['scenario']}: " + " ".join(result["description"].split()), ""]
     be = s["break_even"]
@@ -88,7 +68,9 @@ def result_table(result: dict, case: dict, monthly: bool = False) -> list[str]:
                       f"{usd(f['monthly_usd'])} USD/month, {f['utilisation']:.0%} utilised, "
                       f"{usd(f['usd_per_mtok'])} USD per million tokens",
                       f"  GPU price {f['gpu_usd_per_hour']:.2f} USD/GPU-hour {f['pricing']}: {f['gpu_price_source']}"]
-    lines += ["", "Cash flows (USD; - cost, + benefit)", *_yearly(result, monthly)]
+    flows = evaluation.cash_flow_frame(result["scenario"], monthly)
+    lines += ["", "Cash flows (USD; - cost, + benefit)",
+              *table(["USD", *flows.columns], [[label, *(usd(v) for v in row)] for label, row in flows.iterrows()])]
     t = result["tornado"]
     lines += ["", f"Tornado: NPV with each driver at -/+{t['change']:.0%} (top 8 by swing)"]
     lines += table(["driver", "value", "NPV low", "NPV high", "swing"],
@@ -112,18 +94,21 @@ def comparison_table(doc: dict) -> list[str]:
                                                f"NPV - {first}", "payback months"], rows)]
 
 
-def roi_table(doc: dict, monthly: bool = False) -> str:
+def roi_table(evaluation, monthly: bool = False) -> str:
+    doc = evaluation.to_dict()
     case = doc["case"]
     lines = [f"{case['name']}: business case over {case['horizon_months']} months from {case['start_month']} "
              f"(build {case['build_months']} months; prices of {case['price_date']}; {case['currency']})", ""]
     if len(doc["results"]) > 1:
         lines += [*comparison_table(doc), ""]
     for result in doc["results"]:
-        lines += [*result_table(result, case, monthly), ""]
+        lines += [*result_table(evaluation, result, case, monthly), ""]
     return "\n".join(lines)
 
 
-def run(args, book) -> tuple[str, int]:
+def run(args) -> tuple[str, int]:
     """Evaluate the case and print it as a table or the JSON document."""
-    doc = roi_document(args.case, book, args.scenario, args.samples, args.seed, args.tornado)
-    return (to_json(doc) + "\n" if args.format == "json" else roi_table(doc, args.monthly)), 0
+    from ..finance.report import evaluate_case
+
+    evaluation = evaluate_case(args.case, price_book(args), args.scenario, args.samples, args.seed, args.tornado)
+    return (to_json(evaluation.to_dict()) + "\n" if args.format == "json" else roi_table(evaluation, args.monthly)), 0

@@ -3,80 +3,71 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-from ..core.errors import ForecastError, UsageError
+from ..core.errors import ForecastError
 from ..core.formatting import usd
-from ..usage.schema import TAGS
-from ..usage.series import COVERAGE_TARGET
-from ..usage.warehouse import DEFAULT_WAREHOUSE, KINDS, Warehouse
+from ..usage.schema import FOCUS_VERSIONS, KINDS, TAGS
 from .argtypes import day as _day
 from .argtypes import month as _month
+from .argtypes import whole
+from .options import add_prices_option, add_warehouse_option, price_book, read_warehouse
 from .tables import table
 
 COMMANDS = ("ingest", "coverage", "export-focus", "sample-data")
 
 
-def add_parsers(sub, overrides_option: Callable) -> None:
+def add_parsers(sub) -> None:
     """Register the usage subcommands on an argparse subparsers object."""
-    w = {"default": str(DEFAULT_WAREHOUSE), "help": f"DuckDB warehouse file (default {DEFAULT_WAREHOUSE})"}
     p = sub.add_parser("ingest", help="load request logs, OTel spans or FOCUS billing into the warehouse")
     p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--warehouse", **w)
+    add_warehouse_option(p)
     p.add_argument("--format", choices=KINDS, default=None, help="default: from the file (.json = otel, "
                    "BilledCost column = focus, else native)")
-    p.add_argument("--timezone", default=None, help="IANA zone for timestamps without a UTC offset")
-    p.add_argument("--focus-version", choices=("1.0", "1.1", "1.2", "1.3"), default=None,
+    p.add_argument("--timezone", metavar="ZONE", default=None, help="IANA zone for timestamps without a UTC offset")
+    p.add_argument("--focus-version", choices=FOCUS_VERSIONS, default=None,
                    help="FOCUS version of the file (default: detected from its columns)")
-    overrides_option(p)
+    add_prices_option(p)
 
     p = sub.add_parser("coverage", help="tag coverage of requests and spend, by environment and team")
-    p.add_argument("--warehouse", **w)
-    p.add_argument("--required", default=",".join(TAGS), help=f"comma-separated tags (default {','.join(TAGS)})")
+    add_warehouse_option(p)
+    p.add_argument("--required", metavar="TAGS", default=",".join(TAGS),
+                   help=f"comma-separated tags (default {','.join(TAGS)})")
     p.add_argument("--since", type=_day, default=None, help="first day YYYY-MM-DD")
     p.add_argument("--until", type=_day, default=None, help="day after the last YYYY-MM-DD")
 
     p = sub.add_parser("export-focus", help="write a month of spend as FOCUS cost and usage rows")
     p.add_argument("--month", type=_month, required=True, help="YYYY-MM")
-    p.add_argument("--warehouse", **w)
-    p.add_argument("--focus-version", choices=("1.0", "1.1", "1.2", "1.3"), default="1.0")
-    p.add_argument("--out", default=None, help="CSV or .parquet path (default reports/focus/focus-<month>-<v>.csv)")
+    add_warehouse_option(p)
+    p.add_argument("--focus-version", choices=FOCUS_VERSIONS, default="1.0")
+    p.add_argument("--out", metavar="FILE", default=None,
+                   help="CSV or .parquet path (default reports/focus/focus-<month>-<v>.csv)")
 
     p = sub.add_parser("sample-data", help="generate a deterministic synthetic company's usage and billing files")
-    p.add_argument("--out", required=True)
-    p.add_argument("--months", type=int, default=24)
-    p.add_argument("--rows", type=int, default=100_000, help="request-log rows, about (default 100000)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", metavar="DIR", required=True, help="folder to write the files into")
+    p.add_argument("--months", type=whole(1, 120), default=24, help="months of data (default 24)")
+    p.add_argument("--rows", type=whole(1000, 100_000_000), default=100_000,
+                   help="request-log rows, about (default 100000)")
+    p.add_argument("--seed", type=whole(0, 2**32 - 1), default=0, help="random seed (default 0)")
     p.add_argument("--format", choices=("parquet", "csv", "jsonl"), default="parquet")
 
 
-def ingest(args, book) -> tuple[str, int]:
+def ingest(args) -> tuple[str, int]:
     """Load each file in its own transaction; a bad file is reported and the others still load."""
-    lines, failed = [], 0
-    with Warehouse(args.warehouse) as wh:
-        for path in args.paths:
-            try:
-                result = wh.load(path, args.format, args.timezone, book, args.focus_version)
-            except UsageError as exc:
-                failed += 1
-                for problem in exc.problems:
-                    print(f"error: {problem}", file=sys.stderr)
-                continue
-            lines.append(result.line())
-            if result.quarantined:
-                top = wh.sql("SELECT regexp_replace(reason, '''[^'']*''', '…', 'g') AS rule, count(*), min(line) "
-                             "FROM quarantine WHERE load_id = ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5",
-                             [result.load_id]).fetchall()
-                lines += [f"  quarantined {n} × {rule} (first at line {first})" for rule, n, first in top]
-    return "\n".join(lines) + "\n", 2 if failed else 0
+    from ..usage.ingest import ingest as load
+
+    result = load(args.paths, args.warehouse, args.format, args.timezone, price_book(args), args.focus_version)
+    for _, problems in result.failed:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+    return "\n".join(result.lines()) + "\n", 2 if result.failed else 0
 
 
 def coverage_text(args) -> str:
-    from ..usage.series import coverage, untagged_spend
+    from ..usage.series import COVERAGE_TARGET, coverage, untagged_spend
 
     required = [t.strip() for t in args.required.split(",") if t.strip()]
-    with Warehouse(args.warehouse, read_only=True) as wh:
+    with read_warehouse(args.warehouse) as wh:
         env = coverage(wh, required, "environment", args.since, args.until)
         team = coverage(wh, required, "team_id", args.since, args.until)
         untagged = untagged_spend(wh, required, "production", args.since, args.until)
@@ -102,7 +93,7 @@ def export_text(args) -> str:
     out = Path(args.out or f"reports/focus/focus-{args.month:%Y-%m}-v{args.focus_version}.csv")
     if out.exists():
         raise ForecastError(f"{out}: exists: exports are never overwritten; choose another --out or remove it")
-    with Warehouse(args.warehouse, read_only=True) as wh:
+    with read_warehouse(args.warehouse) as wh:
         rows, total = export_focus(wh.con, args.month, out, args.focus_version)
     if rows == 0:
         out.unlink()
@@ -113,16 +104,14 @@ def export_text(args) -> str:
 def sample_text(args) -> str:
     from ..usage.sample import write_sample
 
-    if args.rows < 1000 or args.months < 1:
-        raise ForecastError("--rows must be >= 1000 and --months >= 1")
     paths = write_sample(Path(args.out), args.rows, args.months, args.seed, args.format)
     return "".join(f"{p}\n" for p in paths.values())
 
 
-def run(args, book) -> tuple[str, int]:
+def run(args) -> tuple[str, int]:
     """Dispatch a usage subcommand; returns (output, exit status)."""
     if args.command == "ingest":
-        return ingest(args, book)
+        return ingest(args)
     if args.command == "coverage":
         return coverage_text(args), 0
     if args.command == "export-focus":

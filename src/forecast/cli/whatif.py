@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import sys
-from datetime import date
 from pathlib import Path
 
 from ..core.errors import ForecastError
+from ..core.resources import example
+from .argtypes import day, whole
+from .options import add_prices_option, note, price_book
 
 COMMANDS = ("whatif",)
-DEFAULT_SPEC = "data/workflows/support_triage.yaml"
+EXAMPLE_SPEC = "workflows/support_triage.yaml"
 DEFAULT_PORT = 8866
 
 
@@ -24,42 +27,52 @@ def _port(text: str) -> int:
     return value
 
 
-def add_parsers(sub, add_overrides_option) -> None:
+def add_parsers(sub) -> None:
     p = sub.add_parser("whatif", help="serve the what-if panel (Voila) for a workflow spec or business case")
-    p.add_argument("spec", nargs="?", default=DEFAULT_SPEC,
-                   help=f"workflow spec or business case YAML (default {DEFAULT_SPEC})")
+    p.add_argument("spec", metavar="SPEC", nargs="?", default=None,
+                   help=f"workflow spec or business case YAML (default: the packaged example {EXAMPLE_SPEC})")
     p.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any free one)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
     p.add_argument("--allow-remote", action="store_true",
                    help="allow a non-loopback --host: anyone who reaches it can use the panel (no login)")
-    p.add_argument("--date", default="", help="price date YYYY-MM-DD (default: today, UTC; a case: its price_date)")
-    p.add_argument("--samples", type=int, default=20_000, help="Monte Carlo tasks per update (default 20000)")
-    p.add_argument("--save-dir", default=".", help="where 'Save scenario' writes (default: current directory)")
-    add_overrides_option(p)
+    p.add_argument("--date", type=day, default=None,
+                   help="price date YYYY-MM-DD (default: today, UTC; a case: its price_date)")
+    p.add_argument("--samples", type=whole(1_000, 1_000_000), default=20_000,
+                   help="Monte Carlo tasks per update (default 20000)")
+    p.add_argument("--save-dir", metavar="DIR", default=".",
+                   help="where 'Save scenario' writes (default: the current folder)")
+    add_prices_option(p)
 
 
-def run(args, book) -> tuple[str, int]:
+def check_host(host: str, allow_remote: bool) -> None:
+    """Loopback addresses only, unless the user asked to bind elsewhere."""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        raise ForecastError(f"--host {host!r}: not an IP address (use 127.0.0.1, or an interface address)") from None
+    if not loopback and not allow_remote:
+        raise ForecastError(f"--host {host}: binding a non-loopback address exposes the panel (no login) to the "
+                            "network; add --allow-remote to do it anyway")
+
+
+def run(args) -> tuple[str, int]:
     """Check the inputs (errors exit 2 before any server starts), then serve until interrupted."""
-    from ..whatif.app import check_host, serve
+    from ..whatif.app import serve
     from ..whatif.state import load_what_if
 
     check_host(args.host, args.allow_remote)
-    if args.date:
-        try:
-            date.fromisoformat(args.date)
-        except ValueError:
-            raise ForecastError(f"--date {args.date!r}: not a date; use YYYY-MM-DD") from None
-    if not 1_000 <= args.samples <= 1_000_000:
-        raise ForecastError(f"--samples {args.samples}: must lie between 1,000 and 1,000,000")
-    spec = Path(args.spec)
+    if args.spec is None:
+        spec = example(EXAMPLE_SPEC)
+        note(f"spec: none given, so the packaged example {EXAMPLE_SPEC} is used")
+    else:
+        spec = Path(args.spec)
     if not spec.is_file():
         raise ForecastError(f"{spec}: no such workflow spec or business case file")
-    on = date.fromisoformat(args.date) if args.date else None
-    load_what_if(spec, book, on)  # validates the file and its prices up front
-    prices = args.prices or ("data/prices/overrides.yaml" if Path("data/prices/overrides.yaml").exists() else "none")
+    book = price_book(args)
+    load_what_if(spec, book, args.date)  # validates the file and its prices up front
     env = {"FORECAST_WHATIF_SPEC": str(spec.resolve()),
-           "FORECAST_WHATIF_PRICES": prices if prices == "none" else str(Path(prices).resolve()),
-           "FORECAST_WHATIF_PRICE_DATE": args.date, "FORECAST_WHATIF_SAVE_DIR": str(Path(args.save_dir).resolve()),
+           "FORECAST_WHATIF_PRICES": str(Path(book.overrides_path).resolve()) if book.overrides_path else "none",
+           "FORECAST_WHATIF_PRICE_DATE": args.date.isoformat() if args.date else "",
+           "FORECAST_WHATIF_SAVE_DIR": str(Path(args.save_dir).resolve()),
            "FORECAST_WHATIF_SAMPLES": str(args.samples)}
     return "", serve(str(spec), args.host, args.port, env, sys.stdout)
-

@@ -19,3 +19,22 @@ class PriceError(ForecastError):
 
 class UsageError(ForecastError):
     """A usage, telemetry or billing file that cannot be loaded at all (rows are never dropped silently)."""
+
+
+class ParameterError(ForecastError):
+    """A library function's argument that breaks its rule. The message names the parameter; the CLI names the
+    option it maps to instead (see `with_name`).
+
+    >>> str(ParameterError("utilisation", 1.5, "must be at most 1"))
+    'utilisation 1.5: must be at most 1'
+    >>> ParameterError("utilisation", 1.5, "must be at most 1").with_name("--utilisation").problems
+    ['--utilisation 1.5: must be at most 1']
+    """
+
+    def __init__(self, parameter: str, value, rule: str):
+        self.parameter, self.value, self.rule = parameter, value, rule
+        super().__init__(f"{parameter} {value}: {rule}")
+
+    def with_name(self, name: str) -> ForecastError:
+        """The same problem, naming the parameter as `name` (e.g. a command-line option)."""
+        return ForecastError(f"{name} {self.value}: {self.rule}")

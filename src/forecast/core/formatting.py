@@ -1,4 +1,4 @@
-"""How numbers are shown: USD in tables, USD in Markdown prose, counts, and JSON without NaN.
+r"""How numbers are shown: USD in tables, USD in Markdown prose, counts, and JSON without NaN.
 
     >>> usd(1234.5), usd(12.345), usd(0.0140312)
     ('1,234', '12.35', '0.01403')

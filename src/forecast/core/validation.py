@@ -1,4 +1,4 @@
-"""YAML files in, validated frozen dataclasses out: one error line per problem, naming the file,
+r"""YAML files in, validated frozen dataclasses out: one error line per problem, naming the file,
 the field path, the value and the rule.
 
     >>> from dataclasses import dataclass

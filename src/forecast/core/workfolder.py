@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import ForecastError
 from .resources import example
 
 WAREHOUSE = "warehouse.duckdb"
@@ -50,3 +51,55 @@ def budgets_file(path: str | Path | None) -> Chosen:
     if Path(BUDGETS).is_file():
         return Chosen(Path(BUDGETS))
     return Chosen(None, f"budgets: no {BUDGETS} in the current folder, so no budgets are checked")
+
+
+EXAMPLES = ("workflows", "cases", "budgets.yaml", "prices")  # packaged under data/, copied by write_workfolder
+README = """# forecast working folder
+
+Written by `forecast init`. Edit these files; every `forecast` command run in this folder uses them by default.
+
+| path | what it is |
+|---|---|
+| `workflows/*.yaml` | workflow specs: steps, models, tokens, loops, volume, success rate (`forecast estimate`) |
+| `cases/*.yaml` | business cases over a horizon: build and run costs, benefits, scenarios (`forecast roi`) |
+| `budgets.yaml` | budget envelopes and guardrails per team, workflow or agent (`forecast budgets`) |
+| `prices/overrides.yaml` | negotiated discounts, batch discounts and private-model prices on top of genai-prices |
+| `warehouse.duckdb` | the usage warehouse, created by `forecast ingest` |
+
+Paths you type are relative to the current folder. Next:
+
+    forecast estimate workflows/support_triage.yaml
+    forecast roi cases/support_triage.yaml
+    forecast sample-data --out sample && forecast ingest sample/*.parquet sample/*.csv sample/*.json
+    forecast report monthly
+    forecast whatif workflows/support_triage.yaml
+"""
+
+
+def write_workfolder(folder: str | Path) -> list[Path]:
+    """Write a working folder of editable examples into `folder` (created when missing): the example workflow
+    specs, business cases, budgets and price overrides, and a README. Nothing that exists is overwritten.
+
+    >>> import tempfile
+    >>> written = write_workfolder(Path(tempfile.mkdtemp()) / "ai-spend")
+    >>> sorted({p.relative_to(written[0].parent).parts[0] for p in written})
+    ['README.md', 'budgets.yaml', 'cases', 'prices', 'workflows']
+    """
+    folder = Path(folder)
+    sources = {Path("README.md"): None}
+    for name in EXAMPLES:
+        src = example(name)
+        files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
+        sources.update({p.relative_to(src.parent): p for p in files})
+    existing = [str(folder / rel) for rel in sources if (folder / rel).exists()]
+    if existing:
+        raise ForecastError(f"{folder}: not written, these files exist already: {', '.join(existing[:5])}"
+                            + (f" and {len(existing) - 5} more" if len(existing) > 5 else "")
+                            + "; choose an empty or new folder")
+    written = []
+    for rel, src in sources.items():
+        target = folder / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(README.encode() if src is None else src.read_bytes())
+        written.append(target)
+    return written

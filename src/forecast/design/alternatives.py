@@ -7,9 +7,10 @@ validation and resets `Workflow.source`, so the changed values are checked here 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from ..core.errors import SpecError
+from ..core.results import html_table
 from .specs import LoopStep, ModelStep, Workflow
 
 MAX_NAME_CHARS = 120  # specs.Name's rule
@@ -66,11 +67,53 @@ def parse_model_list(text: str) -> list[tuple[str | None, str]]:
     return out
 
 
-def alternative_rows(workflow: Workflow, book, on, models: list[tuple[str | None, str]], samples: int = 20_000,
-                     seed: int = 0) -> list[dict]:
-    """Headline figures (USD per task, month, successful outcome) of the spec as written, without
-    routing, and on each of `models`; per task and per outcome are expected values, month has P10/P90."""
+@dataclass(frozen=True)
+class Alternatives:
+    """The spec as written, without routing, and on other models: one row each with its expected USD per task,
+    per month (P10, P90 too) and per successful outcome, and the change in monthly cost against the spec."""
+
+    rows: tuple[dict, ...]
+
+    def to_dict(self) -> dict:
+        return {"alternatives": [dict(r) for r in self.rows]}
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(list(self.rows))
+
+    def cheapest(self) -> dict:
+        """The row with the lowest expected monthly cost."""
+        return dict(min(self.rows, key=lambda r: r["usd_per_month"]))
+
+    def _repr_html_(self) -> str:
+        return html_table("Model and routing alternatives", self.rows)
+
+
+def alternatives(workflow: Workflow, book, on, models: str | list[tuple[str | None, str]], samples: int = 20_000,
+                 seed: int = 0) -> Alternatives:
+    """Headline figures (USD per task, month, successful outcome) of the spec as written, without routing, and
+    on each of `models` ('provider:model, ...' or (provider, model) pairs).
+
+    >>> from datetime import date
+    >>> from forecast.core.resources import example
+    >>> from forecast.design.prices import price_book
+    >>> from forecast.design.specs import parse_workflow
+    >>> spec = parse_workflow('''
+    ... name: summarise
+    ... volume: {tasks_per_month: 10000}
+    ... steps:
+    ...   - {name: llm, model: llama-3.3-70b-vllm, provider: self-hosted,
+    ...      input_tokens: {user: 1000}, output_tokens: 500}
+    ... ''')
+    >>> book = price_book(example("prices/overrides.yaml"))
+    >>> rows = alternatives(spec, book, date(2026, 11, 1), "openai:gpt-4o-mini").rows
+    >>> [(r["variant"], round(r["usd_per_month"], 2)) for r in rows]  # gpt-4o-mini: $0.15 in, $0.60 out per Mtok
+    [('as specified', 8.0), ('every model step on openai:gpt-4o-mini', 4.5)]
+    """
     from .estimate import estimate
+
+    models = parse_model_list(models) if isinstance(models, str) else models
 
     variants = [("as specified", workflow)]
     if any(s.routing for s in model_steps(workflow)):
@@ -78,7 +121,7 @@ def alternative_rows(workflow: Workflow, book, on, models: list[tuple[str | None
     variants += [(f"every model step on {p + ':' if p else ''}{m}", on_model(workflow, m, p)) for p, m in models]
     rows = []
     for label, wf in variants:
-        doc = estimate(wf, book, on, samples, seed, scenarios=1_000, months=1)
+        doc = estimate(wf, book, on, samples, seed, scenarios=1_000, months=1).to_dict()
         month = doc["per_month_usd"]
         rows.append({"variant": label, "usd_per_task": doc["per_task_usd"]["expected"],
                      "usd_per_month": month["expected"], "usd_per_month_p10": month["p10"],
@@ -87,5 +130,5 @@ def alternative_rows(workflow: Workflow, book, on, models: list[tuple[str | None
     base = rows[0]["usd_per_month"]
     for r in rows:
         r["change_vs_spec"] = r["usd_per_month"] / base - 1 if base else None
-    return rows
+    return Alternatives(tuple(rows))
 

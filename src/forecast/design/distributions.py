@@ -1,7 +1,15 @@
 """Uncertain numbers: fixed, triangular, PERT and lognormal(p50, p90), with vectorized sampling.
 
 Every distribution is a frozen dataclass with `mean()`, `cdf(x)`, `ppf(q)` and `sample(rng, n)`;
-the unit is whatever the field holding it says (tokens, usd, a probability).
+the unit is whatever the field holding it says (tokens, usd, a probability). CDFs and quantiles are the
+closed forms (triangular) or scipy.special's incomplete beta and normal functions, loaded when first used.
+
+    >>> float(Triangular(0, 2, 4).cdf(1.0))  # 1^2 / (4 x 2)
+    0.125
+    >>> float(PERT(0, 5, 10).ppf(0.5))  # symmetric: the median is the mode
+    5.0
+    >>> round(float(LogNormal(100, 300).ppf(0.9)), 6)
+    300.0
 """
 
 from __future__ import annotations
@@ -10,7 +18,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 # z-score of the 90th percentile of the standard normal: lognormal sigma = ln(p90/p50) / Z90.
 Z90 = 1.2815515655446004
@@ -39,27 +46,27 @@ class Fixed:
         return self.value
 
 
-class _ScipyQuantiles:
-    """cdf and ppf from the scipy distribution a subclass builds in `_frozen()`."""
-
-    def cdf(self, x):
-        return self._frozen().cdf(x)
-
-    def ppf(self, q):
-        return self._frozen().ppf(q)
-
-
 @dataclass(frozen=True)
-class Triangular(_ScipyQuantiles):
+class Triangular:
     """Triangular(low, mode, high): the usual three-point estimate."""
 
     low: float
     mode: float
     high: float
 
-    def _frozen(self):
+    def cdf(self, x):
         width = self.high - self.low
-        return stats.triang(c=(self.mode - self.low) / width, loc=self.low, scale=width)
+        u = np.clip((np.asarray(x, dtype=float) - self.low) / width, 0.0, 1.0)
+        c = (self.mode - self.low) / width
+        with np.errstate(divide="ignore", invalid="ignore"):  # a mode at an end leaves one branch unused
+            return np.select([u < c, u > c], [u * u / c, 1.0 - (1.0 - u) ** 2 / (1.0 - c)], c)
+
+    def ppf(self, q):
+        width = self.high - self.low
+        q = np.asarray(q, dtype=float)
+        c = (self.mode - self.low) / width
+        u = np.where(q <= c, np.sqrt(q * c), 1.0 - np.sqrt((1.0 - q) * (1.0 - c)))
+        return self.low + width * u
 
     def mean(self) -> float:
         return (self.low + self.mode + self.high) / 3.0
@@ -72,7 +79,7 @@ class Triangular(_ScipyQuantiles):
 
 
 @dataclass(frozen=True)
-class PERT(_ScipyQuantiles):
+class PERT:
     """Beta-PERT(low, mode, high) with shape 4: smoother tails than triangular, same three points."""
 
     low: float
@@ -85,9 +92,16 @@ class PERT(_ScipyQuantiles):
         beta = 1.0 + 4.0 * (self.high - self.mode) / width
         return alpha, beta
 
-    def _frozen(self):
-        a, b = self._alpha_beta()
-        return stats.beta(a, b, loc=self.low, scale=self.high - self.low)
+    def cdf(self, x):
+        from scipy.special import betainc  # the regularised incomplete beta function: the beta CDF
+
+        u = np.clip((np.asarray(x, dtype=float) - self.low) / (self.high - self.low), 0.0, 1.0)
+        return betainc(*self._alpha_beta(), u)
+
+    def ppf(self, q):
+        from scipy.special import betaincinv
+
+        return self.low + (self.high - self.low) * betaincinv(*self._alpha_beta(), np.asarray(q, dtype=float))
 
     def mean(self) -> float:
         return (self.low + 4.0 * self.mode + self.high) / 6.0
@@ -101,7 +115,7 @@ class PERT(_ScipyQuantiles):
 
 
 @dataclass(frozen=True)
-class LogNormal(_ScipyQuantiles):
+class LogNormal:
     """Lognormal given its median (p50 > 0) and 90th percentile (p90 > p50); unbounded above."""
 
     p50: float
@@ -116,8 +130,17 @@ class LogNormal(_ScipyQuantiles):
     def support(self) -> tuple[float, float]:
         return (0.0, math.inf)
 
-    def _frozen(self):
-        return stats.lognorm(s=self.sigma(), scale=self.p50)
+    def cdf(self, x):
+        from scipy.special import ndtr  # the standard normal CDF
+
+        x = np.asarray(x, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(x > 0, ndtr(np.log(np.where(x > 0, x, 1.0) / self.p50) / self.sigma()), 0.0)
+
+    def ppf(self, q):
+        from scipy.special import ndtri
+
+        return self.p50 * np.exp(self.sigma() * ndtri(np.asarray(q, dtype=float)))
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.lognormal(math.log(self.p50), self.sigma(), n)

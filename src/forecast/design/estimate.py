@@ -1,20 +1,24 @@
-"""Design-time estimate of a workflow: the stable JSON document `forecast estimate` prints.
+"""Design-time estimate of a workflow: cost per task, month and successful outcome with ranges.
 
-The document (schema "forecast.estimate/1") is described field by field in the README.
+The result's JSON document (schema "forecast.estimate/1", what `forecast estimate --format json` prints)
+is described field by field in the README.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import numpy as np
 
 from ..core.months import month_start
+from ..core.results import frozen_copy, html_table
 from ..core.tokens import TOKEN_FIELDS
 from ..core.version import __version__
 from .distributions import MAX_SUPPORT, mass_beyond, rounded_pmf
-from .prices import PriceBook
-from .specs import ModelStep, Workflow
+from .prices import PriceBook, price_book
+from .specs import ModelStep, Workflow, load_workflow
 from .workload import (
     Plan,
     background_cost_usd_per_month,
@@ -70,8 +74,8 @@ def _model_rows(step_rows: list[dict]) -> list[dict]:
         agg = by_model.setdefault(key, {"kind": r["kind"], "provider": r["provider"], "model": r["model"],
                                         "calls_per_task": 0.0, **{f"{k}_per_task": 0.0 for k in TOKEN_FIELDS},
                                         "usd_per_task": 0.0, "share_of_cost": 0.0})
-        for field in ("calls_per_task", *(f"{k}_per_task" for k in TOKEN_FIELDS), "usd_per_task", "share_of_cost"):
-            agg[field] += r[field]
+        for name in ("calls_per_task", *(f"{k}_per_task" for k in TOKEN_FIELDS), "usd_per_task", "share_of_cost"):
+            agg[name] += r[name]
     return sorted(by_model.values(), key=lambda r: -r["usd_per_task"])
 
 
@@ -106,9 +110,96 @@ def _loop_rows(plan: Plan, capped, uncapped, tasks_per_month: float, warnings: l
     return rows
 
 
-def estimate(workflow: Workflow, book: PriceBook, on: date, samples: int = 100_000, seed: int = 0,
-             scenarios: int = 4_000, months: int = 12) -> dict:
-    """Cost per task, per month and per successful outcome with ranges, breakdowns and a projection."""
+@dataclass(frozen=True)
+class Quantiles:
+    """An uncertain amount: its expected value and percentiles (None where undefined, e.g. no success)."""
+
+    expected: float | None
+    p10: float
+    p50: float
+    p90: float
+    p99: float
+
+    @classmethod
+    def of(cls, d: dict) -> Quantiles:
+        return cls(d.get("expected"), d["p10"], d["p50"], d["p90"], d["p99"])
+
+
+HEADLINES = (("per task (USD)", "per_task_usd"), ("per month (USD)", "per_month_usd"),
+             ("per successful outcome (USD)", "per_successful_outcome_usd"), ("tasks per month", "tasks_per_month"))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A workflow's estimate at one price date: USD per task, per month (the first projected month) and per
+    successful outcome, and tasks per month, each as Quantiles; breakdowns as frames; `to_dict()` is the
+    "forecast.estimate/1" document."""
+
+    workflow: str
+    price_date: date
+    per_task_usd: Quantiles
+    per_month_usd: Quantiles
+    per_successful_outcome_usd: Quantiles
+    tasks_per_month: Quantiles
+    warnings: tuple[str, ...]
+    document: dict = field(repr=False, compare=False)
+
+    @classmethod
+    def of(cls, doc: dict) -> Estimate:
+        return cls(doc["workflow"]["name"], date.fromisoformat(doc["price_date"]),
+                   *(Quantiles.of(doc[key]) for _, key in HEADLINES), tuple(doc["warnings"]), frozen_copy(doc))
+
+    def to_dict(self) -> dict:
+        """The "forecast.estimate/1" JSON document (a copy)."""
+        return frozen_copy(self.document)
+
+    def headline_rows(self) -> list[dict]:
+        return [{"": label, **{k: self.document[key].get(k) for k in ("expected", "p10", "p50", "p90", "p99")}}
+                for label, key in HEADLINES]
+
+    def to_frame(self):
+        """The headline table: one row per amount, columns expected, p10, p50, p90, p99."""
+        import pandas as pd
+
+        return pd.DataFrame(self.headline_rows()).set_index("")
+
+    def table(self, section: str):
+        """A breakdown of the document as a frame: 'steps', 'models', 'loops', 'projection' or 'prices'."""
+        import pandas as pd
+
+        return pd.DataFrame(self.document[section])
+
+    def _repr_html_(self) -> str:
+        return html_table(f"{self.workflow}: estimate at prices of {self.price_date}", self.headline_rows(),
+                          [f"warning: {w}" for w in self.warnings])
+
+
+def estimate(workflow: Workflow | str | Path, book: PriceBook | None = None, on: date | None = None,
+             samples: int = 100_000, seed: int = 0, scenarios: int = 4_000, months: int = 12) -> Estimate:
+    """Cost per task, per month and per successful outcome of a workflow (a Workflow or its spec file) with ranges,
+    breakdowns and a projection of `months` months from `on` (default today, UTC; USD at the prices of each
+    month's first day, from `book`, default price_book()); Monte Carlo over `samples` tasks and `scenarios`
+    monthly scenarios, seeded.
+
+    >>> from forecast.core.resources import example
+    >>> from forecast.design.prices import price_book
+    >>> from forecast.design.specs import parse_workflow
+    >>> spec = parse_workflow('''
+    ... name: summarise
+    ... volume: {tasks_per_month: 10000}
+    ... steps:
+    ...   - {name: llm, model: llama-3.3-70b-vllm, provider: self-hosted,
+    ...      input_tokens: {user: 1000}, output_tokens: 500}
+    ... ''')
+    >>> result = estimate(spec, price_book(example("prices/overrides.yaml")), date(2026, 11, 1), samples=1000)
+    >>> round(result.per_task_usd.expected, 6)  # 1,000 x $0.35 + 500 x $0.90 per million tokens
+    0.0008
+    >>> round(result.per_month_usd.expected, 2)  # x 10,000 tasks
+    8.0
+    """
+    workflow = workflow if isinstance(workflow, Workflow) else load_workflow(workflow)
+    book = book if book is not None else price_book()
+    on = on or datetime.now(UTC).date()
     plan = compile_plan(workflow, book, on)
     per_task_cf = _cost(expected_step_totals(plan))
     warnings: list[str] = []
@@ -163,7 +254,7 @@ def estimate(workflow: Workflow, book: PriceBook, on: date, samples: int = 100_0
         "price_date": on.isoformat(),
         "price_overrides": {"path": book.overrides_path, "sha256": book.overrides_sha256()},
         "settings": {"samples": samples, "seed": seed, "scenarios": scenarios, "months": months},
-        "prices": [p.as_dict() for p in plan.prices()],
+        "prices": [p.to_dict() for p in plan.prices()],
         "per_task_usd": {"expected": per_task, "expected_from": "monte_carlo" if by_drawn_input else "closed_form",
                          "monte_carlo_mean": mc_mean, "std": mc_sd, **_pcts(task_costs)},
         "tasks_per_month": {"expected": tasks_mean, **_pcts(tasks)},
@@ -186,11 +277,13 @@ def estimate(workflow: Workflow, book: PriceBook, on: date, samples: int = 100_0
     }
     if human is not None and human.mean() > 0 and doc["per_successful_outcome_usd"]["expected"] is not None:
         doc["ai_to_human_cost_ratio"] = doc["per_successful_outcome_usd"]["expected"] / human.mean()
-    return doc
+    return Estimate.of(doc)
 
 
-def compare(a: dict, b: dict) -> dict:
-    """B minus A for the headline figures of two estimates."""
+def compare(a: Estimate | dict, b: Estimate | dict) -> dict:
+    """B minus A for the headline figures of two estimates: the "forecast.estimate-compare/1" document."""
+    a = a.to_dict() if isinstance(a, Estimate) else a
+    b = b.to_dict() if isinstance(b, Estimate) else b
 
     def diff(section: str) -> dict:
         out = {}

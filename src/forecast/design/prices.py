@@ -21,7 +21,9 @@ from genai_prices import types as gp
 from genai_prices.data_snapshot import get_snapshot
 from pydantic import Field, with_config
 
+from ..core import workfolder
 from ..core.errors import PriceError
+from ..core.results import html_table
 from ..core.tokens import TOKEN_KINDS
 from ..core.validation import STRICT, read_yaml, validate_document
 
@@ -72,8 +74,9 @@ class ModelPrices:
         return replace(self, bands=tuple(b.scaled(factor) for b in self.bands),
                        usd_per_call=self.usd_per_call * factor, notes=(*self.notes, note))
 
-    def as_dict(self) -> dict:
-        """JSON-ready prices (USD per million tokens) with their source."""
+    def to_dict(self) -> dict:
+        """JSON-ready prices (USD per million tokens) with their source (what `forecast prices --format json`
+        prints)."""
         out = {"provider": self.provider, "model": self.model, "date": self.on.isoformat(),
                "batch": self.batch}
         out.update({f"{k}_usd_per_mtok": getattr(self.base, f"{k}_usd_per_mtok") for k in TOKEN_KINDS})
@@ -84,6 +87,18 @@ class ModelPrices:
         out["source"] = self.source
         out["notes"] = list(self.notes)
         return out
+
+    def to_frame(self):
+        """One row per price band: from how many input tokens it applies and its USD per million tokens."""
+        import pandas as pd
+
+        return pd.DataFrame([{"above_input_tokens": b.above_input_tokens,
+                              **{f"{k}_usd_per_mtok": getattr(b, f"{k}_usd_per_mtok") for k in TOKEN_KINDS}}
+                             for b in self.bands])
+
+    def _repr_html_(self) -> str:
+        return html_table(f"{self.provider}/{self.model} on {self.on}" + (" (batch)" if self.batch else ""),
+                          self.to_frame().to_dict("records"), [f"source: {self.source}", *self.notes])
 
 
 # ---------------------------------------------------------------- override file
@@ -148,6 +163,23 @@ def load_overrides(path: str | Path) -> PriceOverrides:
 
 
 # ---------------------------------------------------------------- the price book
+
+
+def price_book(path: str | Path | None = None) -> PriceBook:
+    """Prices from genai-prices plus an override file: `path`; None: the working folder's
+    prices/overrides.yaml when present, else the packaged example (its `note` says so); 'none': no overrides.
+
+    >>> from forecast.core.resources import example
+    >>> book = price_book(example("prices/overrides.yaml"))
+    >>> book.lookup("llama-3.3-70b-vllm", "self-hosted", date(2026, 11, 1)).base.output_usd_per_mtok  # USD/Mtok
+    0.9
+    >>> price_book("none").overrides_path is None
+    True
+    """
+    chosen = workfolder.price_overrides(path)
+    book = PriceBook.from_file(chosen.path)
+    book.note = chosen.note
+    return book
 
 
 def _seconds_utc(t: time) -> int:
@@ -248,6 +280,7 @@ class PriceBook:
 
     overrides: PriceOverrides = field(default_factory=PriceOverrides)
     overrides_path: str | None = None
+    note: str | None = None  # why this override file was used, when a default chose it
     _cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod

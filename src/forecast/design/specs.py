@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Discriminator, Field, PlainValidator, Tag, with_config
 
+from ..core.results import html_table
 from ..core.validation import STRICT, Name, parse_yaml, read_yaml, unique_by, validate_document
 from .distributions import PERT, Distribution, Fixed, LogNormal, Triangular
 
@@ -285,17 +286,45 @@ class Workflow:
     description: str = ""
     source: str = field(default="<spec>", init=False, repr=False, compare=False)  # the file it was read from
 
+    def to_dict(self) -> dict:
+        """The spec document (what load_workflow reads back to an equal Workflow), defaults left out."""
+        from .spec_data import workflow_data
+
+        return workflow_data(self)
+
+    def _repr_html_(self) -> str:
+        rows = [{"step": s.name, "loop": loop, "kind": type(s).__name__.removesuffix("Step").lower(),
+                 "model or tool": getattr(s, "model", None) or getattr(s, "tool", ""),
+                 "provider": getattr(s, "provider", None) or ""}
+                for top in self.steps for loop, s in ([(top.name, x) for x in top.steps] if isinstance(top, LoopStep)
+                                                      else [("", top)])]
+        return html_table(f"{self.name}: {self.volume.tasks_per_month.mean():,.0f} tasks a month (mean)", rows,
+                          [self.description] if self.description else [])
+
 
 # ---------------------------------------------------------------- loading
 
 
 def load_workflow(path: str | Path) -> Workflow:
-    """Read and validate a workflow spec YAML file."""
+    """Read and validate a workflow spec YAML file; every problem is one line naming the file, field, value, rule.
+
+    >>> from forecast.core.resources import example
+    >>> spec = load_workflow(example("workflows/support_triage.yaml"))
+    >>> spec.name, [s.name for s in spec.steps][:2]
+    ('support-triage-agent', ['classify', 'order-lookup'])
+    """
     return parse_workflow_data(read_yaml(path), str(path))
 
 
 def parse_workflow(text: str, source: str = "<spec>") -> Workflow:
-    """Validate a workflow spec given as YAML text."""
+    """Validate a workflow spec given as YAML text (`source` names it in error messages).
+
+    >>> parse_workflow("name: x\\nvolume: {tasks_per_month: -1}\\nsteps: []", "x.yaml")
+    Traceback (most recent call last):
+    ...
+    forecast.core.errors.SpecError: x.yaml: volume.tasks_per_month: -1: a count must be >= 0
+    x.yaml: steps: []: at least one step is needed
+    """
     return parse_workflow_data(parse_yaml(text, source), source)
 
 

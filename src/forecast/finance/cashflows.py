@@ -94,7 +94,7 @@ def _col(value) -> np.ndarray:
 
 def _self_hosted_usd(cw: CaseWorkflow, d: dict, tasks: np.ndarray, live: np.ndarray) -> np.ndarray:
     try:
-        from ..gpu import self_hosted_cost
+        from ..gpu.fleet import self_hosted_cost
     except ImportError as exc:
         raise ForecastError(f"workflow {cw.label!r}: self-hosted serving needs forecast.gpu.self_hosted_cost, "
                             f"which cannot be imported ({exc})") from None
@@ -189,7 +189,7 @@ def monthly_cash_flows(cc: CompiledCase, drivers: dict, volume_factor=1.0) -> Ca
 
 def fleet_detail(cw: CaseWorkflow, drivers: dict, flows: CashFlows) -> dict:
     """The self-hosted fleet in the busiest month (from forecast.gpu): replica shape, GPUs, price and source."""
-    from ..gpu import self_hosted_cost
+    from ..gpu.fleet import self_hosted_cost
 
     sh, w, d = cw.self_hosted, cw.label, drivers
     month = int(np.argmax(flows.tasks[w]))

@@ -78,7 +78,7 @@ def compile_case(case: Case, book: PriceBook) -> CompiledCase:
 def _check_self_hosted(sh, where: str) -> None:
     """The GPU, model, precision and price a self-hosted workflow names must exist in the GPU catalog;
     the problem is reported against the case field, not only in catalog terms."""
-    from ..gpu import load_catalog
+    from ..gpu.catalog import load_catalog
     from ..gpu.memory import check_precision
 
     catalog = load_catalog()

@@ -1,14 +1,18 @@
-"""The ROI document (schema "forecast.roi/1") that `forecast roi` prints: one result per scenario."""
+"""A business case evaluated: the ROI document (schema "forecast.roi/1") that `forecast roi` prints, one result per
+scenario."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..core import months
+from ..core.errors import ParameterError
+from ..core.results import frozen_copy, html_table
 from ..core.version import __version__
-from ..design.prices import PriceBook
+from ..design.prices import PriceBook, price_book
 from ..design.workload import steps_priced_by_drawn_input
 from .case import Case, load_case_document, parse_case_data
 from .cashflows import CashFlows, fleet_detail, monthly_cash_flows
@@ -133,15 +137,87 @@ def _difference(a: dict, b: dict) -> dict:
                                                               "total_cost_usd", "cost_per_successful_outcome_usd")}}
 
 
-def roi_document(path: str | Path, book: PriceBook, scenarios: list[str] | None = None, samples: int = 2_000,
-                 seed: int = 0, tornado_change: float = 0.2) -> dict:
-    """The ROI document of a case file: the selected scenarios ('base' by default; 'all' for every one),
-    each evaluated in full, and B minus A of each against the first."""
+@dataclass(frozen=True)
+class CaseEvaluation:
+    """A business case evaluated per scenario: cash flows by line (USD per month), NPV, IRR, payback, ROI, cost per
+    successful outcome, tornado, Monte Carlo; `to_dict()` is the "forecast.roi/1" document `forecast roi` prints."""
+
+    name: str
+    scenarios: tuple[str, ...]
+    npv_usd: float  # of the first scenario
+    payback_month: int | None  # of the first scenario; None: not within the horizon
+    document: dict = field(repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        return frozen_copy(self.document)
+
+    def result(self, scenario: str | None = None) -> dict:
+        """One scenario's result (default: the first)."""
+        results = self.document["results"]
+        found = results[0] if scenario is None else next((r for r in results if r["scenario"] == scenario), None)
+        if found is None:
+            raise ParameterError("scenario", repr(scenario), f"not evaluated; evaluated: {', '.join(self.scenarios)}")
+        return frozen_copy(found)
+
+    def to_frame(self):
+        """One row per scenario: NPV and its difference from the first (USD), payback month, ROI, USD per
+        successful outcome, P(NPV > 0) when Monte Carlo ran."""
+        import pandas as pd
+
+        rows = [{"scenario": r["scenario"], "npv_usd": r["summary"]["npv_usd"],
+                 "npv_vs_first_usd": r["summary"]["npv_usd"] - self.npv_usd,
+                 "payback_month": r["summary"]["payback_month"], "roi": r["summary"]["roi"],
+                 "usd_per_successful_outcome": r["summary"]["cost_per_successful_outcome_usd"],
+                 "p_npv_positive": (r.get("monte_carlo") or {}).get("p_npv_positive")}
+                for r in self.document["results"]]
+        return pd.DataFrame(rows)
+
+    def cash_flow_frame(self, scenario: str | None = None, monthly: bool = False):
+        """USD by line (rows: '- cost', '+ benefit', '- tax', 'net', 'cumulative') and period (columns: month 0,
+        then months 1-12, 13-24, ... or every month when `monthly`)."""
+        import pandas as pd
+
+        rows_in = self.result(scenario)["monthly"]
+        keys = [k for k in rows_in[0] if k.startswith(("cost:", "benefit:"))] + \
+            [k for k in ("tax_usd",) if k in rows_in[0]] + ["net_usd"]
+        if monthly:
+            periods = [(r["label"], [r]) for r in rows_in]
+        else:
+            periods = [("month 0", rows_in[:1])]
+            for start in range(1, len(rows_in), 12):
+                chunk = rows_in[start:start + 12]
+                periods.append((f"months {chunk[0]['month']}-{chunk[-1]['month']}", chunk))
+        label = {"tax_usd": "- tax", "net_usd": "net"}
+        frame = pd.DataFrame({name: {label.get(k, k.replace("cost:", "- ").replace("benefit:", "+ ")):
+                                     sum(r[k] for r in chunk) for k in keys} for name, chunk in periods})
+        frame.loc["cumulative"] = [chunk[-1]["cumulative_usd"] for _, chunk in periods]
+        return frame
+
+    def _repr_html_(self) -> str:
+        return html_table(f"{self.name}: business case", self.to_frame().to_dict("records"))
+
+
+def evaluate_case(path: str | Path, book: PriceBook | None = None, scenarios: list[str] | None = None,
+                  samples: int = 2_000, seed: int = 0, tornado_change: float = 0.2) -> CaseEvaluation:
+    """Evaluate the business case file at `path`: the selected scenarios ('base' by default, the case as
+    written; ['all'] for every one), each in full, with B minus A of each against the first. API prices from
+    `book` (default: price_book()); `samples` Monte Carlo scenarios (0 skips it); the tornado moves each driver
+    by +/- `tornado_change`.
+
+    >>> from forecast.core.resources import example
+    >>> evaluation = evaluate_case(example("cases/support_triage.yaml"), samples=0)
+    >>> evaluation.scenarios, evaluation.to_dict()["schema"]
+    (('base',), 'forecast.roi/1')
+    >>> flows = evaluation.cash_flow_frame()
+    >>> bool(abs(flows.loc["net"].sum() - flows.loc["cumulative"].iloc[-1]) < 1e-6)  # cumulative = sum of net
+    True
+    """
+    book = book if book is not None else price_book()
     data = load_case_document(path)
     base = parse_case_data(data, str(path))
     names = scenario_names(base) if scenarios == ["all"] else list(dict.fromkeys(scenarios or [BASE]))
     results = [evaluate(case_variant(data, base, n), book, n, samples, seed, tornado_change) for n in names]
-    return {
+    doc = {
         "schema": SCHEMA,
         "forecast_version": __version__,
         "case": {"name": base.name, "path": str(path), "description": base.description,
@@ -154,3 +230,15 @@ def roi_document(path: str | Path, book: PriceBook, scenarios: list[str] | None 
         "results": results,
         "comparison": [_difference(results[0], r) for r in results[1:]],
     }
+    first = results[0]["summary"]
+    return CaseEvaluation(base.name, tuple(names), first["npv_usd"], first["payback_month"], frozen_copy(doc))
+
+
+def load_case(path: str | Path) -> Case:
+    """Read and validate a business case YAML file (its scenarios are applied by evaluate_case).
+
+    >>> from forecast.core.resources import example
+    >>> load_case(example("cases/support_triage.yaml")).horizon_months
+    36
+    """
+    return parse_case_data(load_case_document(path), str(path))

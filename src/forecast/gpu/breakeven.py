@@ -16,7 +16,7 @@ from datetime import date
 
 import numpy as np
 
-from ..core.errors import ForecastError
+from ..core.errors import ParameterError
 from ..design.prices import PriceBook
 from .fleet import HOURS_PER_MONTH, SECONDS_PER_MONTH, SelfHostedCost
 
@@ -67,7 +67,7 @@ def break_even_volumes(replica_usd_per_month: float, tokens_per_month_per_replic
 def api_price(book: PriceBook, api: str, on: date) -> tuple[float, float, str]:
     """(input, output USD per Mtok, source) of a provider:model API name."""
     if ":" not in api:
-        raise ForecastError(f"--vs-api {api!r}: must be PROVIDER:MODEL, e.g. groq:llama-3.3-70b-versatile")
+        raise ParameterError("vs_api", repr(api), "must be PROVIDER:MODEL, e.g. groq:llama-3.3-70b-versatile")
     provider, model = api.split(":", 1)
     prices = book.lookup(model, provider, on)
     return prices.base.input_usd_per_mtok, prices.base.output_usd_per_mtok, prices.source

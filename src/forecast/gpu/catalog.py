@@ -20,8 +20,8 @@ from pydantic import Field, with_config
 from ..core.errors import ForecastError, SpecError
 from ..core.resources import packaged
 from ..core.validation import STRICT, read_yaml, short_repr, validate_document
+from .options import PRICINGS
 
-PRICINGS = ("on_demand", "commit_1y", "commit_3y", "spot")
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=1, le=1_000_000)]
 Source = Annotated[str, Field(min_length=3)]

@@ -7,9 +7,8 @@ import numpy as np
 
 from ..core.errors import ForecastError
 from .catalog import Gpu, Model
+from .options import KV_PRECISIONS, PRECISIONS
 
-PRECISIONS = ("bf16", "fp8", "int8", "int4")
-KV_PRECISIONS = ("bf16", "fp8")
 # Bytes per weight. int4 is weight-only (AWQ/GPTQ style): 4 bits plus one fp16 scale per group of
 # 128 weights = 4.125 bits. int8 per-channel scales are negligible (one per output row).
 BYTES_PER_PARAM = {"bf16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": (4 + 16 / 128) / 8}

@@ -15,9 +15,9 @@ import numpy as np
 from ..core.errors import ForecastError
 from .catalog import Catalog, Gpu, Model
 from .memory import PRECISIONS, check_precision, kv_capacity_tokens, max_concurrent_sequences
+from .options import DEFAULT_MAX_BATCH
 from .timing import CALIBRATED, Efficiency, decode_step_s, prefill_s
 
-DEFAULT_MAX_BATCH = 256  # vLLM's default max_num_seqs; TensorRT-LLM's default max_batch_size is also 256
 TP_DEGREES = (1, 2, 4, 8)
 
 

@@ -1,91 +1,162 @@
 """Sizing a self-hosted fleet for a workload: memory fit, throughput, replicas, monthly bill by pricing and
-break-even against API models, as the JSON-ready document `forecast gpu --format json` prints."""
+break-even against API models."""
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from ..core.errors import ForecastError
-from .breakeven import break_even, floor_usd_per_mtok
-from .catalog import PRICINGS, load_catalog
-from .fleet import HOURS_PER_MONTH, autoscaled_monthly_usd, self_hosted_cost
+from ..core.errors import ForecastError, ParameterError
+from ..core.results import frozen_copy, html_table
+from ..design.prices import price_book
+from .breakeven import break_even, cost_curve, floor_usd_per_mtok
+from .catalog import load_catalog
+from .fleet import HOURS_PER_MONTH, SECONDS_PER_MONTH, autoscaled_monthly_usd, self_hosted_cost
 from .memory import weight_bytes
-from .serving import DEFAULT_MAX_BATCH, best_replica_per_precision, candidate_replicas, no_fit_message
+from .options import DEFAULT_MAX_BATCH, PRICINGS
+from .serving import best_replica_per_precision, candidate_replicas, no_fit_message
 
 
-def serving_document(book, model: str, gpu: str, *, precision: str = "bf16", kv_precision: str = "bf16",
-                     input_tokens: float = 1000.0, output_tokens: float = 300.0, tokens_per_month: float = 1e9,
-                     peak_to_average: float = 2.0, utilisation: float = 0.7, pricing: str = "on_demand",
-                     provider: str | None = None, ttft_ms: float | None = None, tpot_ms: float | None = None,
-                     max_batch: int = DEFAULT_MAX_BATCH, vs_api: list[str] | None = None,
-                     on: date | None = None) -> dict:
-    """Everything `forecast gpu` prints, as a JSON-ready dict (token counts per request, tokens per month
-    input + output; `vs_api` defaults to the API models the open model replaces; `on` to today, UTC)."""
-    args = argparse.Namespace(model=model, gpu=gpu, precision=precision, kv_precision=kv_precision,
-                              input=input_tokens, output=output_tokens, tokens_per_month=tokens_per_month,
-                              peak_to_average=peak_to_average, utilisation=utilisation, pricing=pricing,
-                              provider=provider, ttft_ms=ttft_ms, tpot_ms=tpot_ms, max_batch=max_batch,
-                              vs_api=vs_api, date=on)
+@dataclass(frozen=True)
+class FleetSizing:
+    """A self-hosted fleet sized for a workload: the chosen replica and fleet (GPUs, utilisation, USD per month
+    always-on and autoscaled, USD per million tokens), the monthly bill at each pricing, and break-even volumes
+    (tokens per month, input + output) against API models. `to_dict()` is what `forecast gpu --format json`
+    prints."""
+
+    model: str
+    gpu: str
+    precision: str
+    gpu_count: float
+    monthly_usd: float
+    usd_per_mtok: float
+    utilisation: float
+    document: dict = field(repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        return frozen_copy(self.document)
+
+    def to_frame(self):
+        """One row per tensor-parallel layout: GPUs per replica, KV capacity, throughput and latency."""
+        import pandas as pd
+
+        return pd.DataFrame(self.document["tensor_parallel_options"])
+
+    def break_even_frame(self):
+        """One row per API model compared: its USD per Mtok and monthly bill, and the break-even volumes."""
+        import pandas as pd
+
+        return pd.DataFrame(self.document["break_even"])
+
+    def cost_curve_frame(self, volumes) -> object:
+        """USD per million tokens at each monthly volume (tokens), self-hosted (always-on, whole replicas) and
+        each API compared: columns tokens_per_month, option, usd_per_mtok."""
+        import numpy as np
+        import pandas as pd
+
+        volumes = np.asarray(volumes, dtype=float)
+        f, w = self.document["fleet"], self.document["workload"]
+        replica_usd = f["gpus_per_replica"] * f["gpu_usd_per_hour"] * HOURS_PER_MONTH  # as break_even() counts
+        per_replica = f["tokens_per_s_per_replica"] * w["target_utilisation"] * SECONDS_PER_MONTH / w["peak_to_average"]
+        frames = [pd.DataFrame({"tokens_per_month": volumes, "option": f"self-hosted {self.gpu} ({f['pricing']})",
+                                "usd_per_mtok": cost_curve(volumes, replica_usd, per_replica)})]
+        frames += [pd.DataFrame({"tokens_per_month": volumes, "option": b["api"],
+                                 "usd_per_mtok": b["api_usd_per_mtok"]}) for b in self.document["break_even"]]
+        return pd.concat(frames, ignore_index=True)
+
+    def _repr_html_(self) -> str:
+        f = self.document["fleet"]
+        rows = [{"": "GPUs", "value": f["gpu_count"]}, {"": "replicas", "value": f["replicas"]},
+                {"": "GPUs per replica", "value": f["gpus_per_replica"]},
+                {"": "USD per month (always on)", "value": f["monthly_usd"]},
+                {"": "USD per month (autoscaled)", "value": self.document["autoscaled_monthly_usd"]},
+                {"": "USD per million tokens", "value": f["usd_per_mtok"]},
+                {"": "achieved utilisation", "value": f["utilisation"]}]
+        return html_table(f"{self.model} on {self.gpu} at {self.precision}", rows,
+                          [f"GPU price: {f['price_source']}"])
+
+
+def size_fleet(model: str, gpu: str, *, precision: str = "bf16", kv_precision: str = "bf16",
+               input_tokens: float = 1000.0, output_tokens: float = 300.0, tokens_per_month: float = 1e9,
+               peak_to_average: float = 2.0, utilisation: float = 0.7, pricing: str = "on_demand",
+               provider: str | None = None, ttft_ms: float | None = None, tpot_ms: float | None = None,
+               max_batch: int = DEFAULT_MAX_BATCH, vs_api: list[str] | None = None, book=None,
+               on: date | None = None) -> FleetSizing:
+    """Size a fleet of `gpu` serving open `model` for requests of `input_tokens` + `output_tokens` tokens at
+    `tokens_per_month` (input + output), peaking at `peak_to_average` x the average, each replica run at most
+    at `utilisation` at the peak; GPU prices from the catalog (`pricing`, `provider`: median of providers when
+    None); break-even against `vs_api` (PROVIDER:MODEL; default: the APIs the model replaces) at API prices of
+    `on` (default today, UTC) from `book` (default: price_book()). precision 'best': the cheapest per token.
+
+    >>> sizing = size_fleet("llama-3.3-70b", "h100", precision="fp8", tokens_per_month=5e9, vs_api=[])
+    >>> fleet = sizing.to_dict()["fleet"]
+    >>> sizing.gpu_count == fleet["replicas"] * fleet["gpus_per_replica"]
+    True
+    >>> round(sizing.monthly_usd / (sizing.gpu_count * fleet["gpu_usd_per_hour"]))  # always on: 730 hours a month
+    730
+    """
     catalog = load_catalog()
-    model, gpu = catalog.model(args.model), catalog.gpu(args.gpu)
-    if args.utilisation > 1:
-        raise ForecastError(f"--utilisation {args.utilisation:g}: must be at most 1")
-    if args.peak_to_average < 1:
-        raise ForecastError(f"--peak-to-average {args.peak_to_average:g}: must be >= 1")
-    if args.max_batch < 1:
-        raise ForecastError(f"--max-batch {args.max_batch}: must be >= 1")
-    kwargs = {"max_batch": args.max_batch, "ttft_target_ms": args.ttft_ms, "tpot_target_ms": args.tpot_ms,
-              "kv_precision": args.kv_precision}
-    by_precision = best_replica_per_precision(model, gpu, args.input, args.output, **kwargs)
-    chosen_best = args.precision == "best"
+    open_model, card = catalog.model(model), catalog.gpu(gpu)
+    if not 0 < utilisation <= 1:
+        raise ParameterError("utilisation", f"{utilisation:g}", "must be above 0 and at most 1")
+    if peak_to_average < 1:
+        raise ParameterError("peak_to_average", f"{peak_to_average:g}", "must be >= 1")
+    if max_batch < 1:
+        raise ParameterError("max_batch", max_batch, "must be >= 1")
+    kwargs = {"max_batch": max_batch, "ttft_target_ms": ttft_ms, "tpot_target_ms": tpot_ms,
+              "kv_precision": kv_precision}
+    by_precision = best_replica_per_precision(open_model, card, input_tokens, output_tokens, **kwargs)
+    chosen_best = precision == "best"
     if chosen_best and not by_precision:
-        message = no_fit_message(catalog, model, gpu, "bf16", args.input, args.output, **kwargs)
+        message = no_fit_message(catalog, open_model, card, "bf16", input_tokens, output_tokens, **kwargs)
         raise ForecastError(message.replace(" at bf16 on ", " at any precision on ", 1))
     if chosen_best:
-        args.precision = by_precision[0].precision
-    cost = self_hosted_cost(model.name, gpu.gpu, tokens_per_month=args.tokens_per_month,
-                            input_tokens_per_request=args.input, output_tokens_per_request=args.output,
-                            precision=args.precision, peak_to_average=args.peak_to_average,
-                            target_utilisation=args.utilisation, pricing=args.pricing, provider=args.provider,
-                            **kwargs)
-    options = candidate_replicas(model, gpu, args.precision, args.input, args.output, **kwargs)
-    auto = autoscaled_monthly_usd(args.tokens_per_month, cost.tokens_per_s_per_replica, cost.gpus_per_replica,
-                                  cost.gpu_usd_per_hour, peak_to_average=args.peak_to_average,
-                                  target_utilisation=args.utilisation)
-    bills = monthly_bills(catalog, gpu.gpu, args.provider, cost.gpu_count, auto / cost.gpu_usd_per_hour)
-    on = args.date or datetime.now(UTC).date()
-    apis = args.vs_api or list(model.replaces)
+        precision = by_precision[0].precision
+    cost = self_hosted_cost(open_model.name, card.gpu, tokens_per_month=tokens_per_month,
+                            input_tokens_per_request=input_tokens, output_tokens_per_request=output_tokens,
+                            precision=precision, peak_to_average=peak_to_average,
+                            target_utilisation=utilisation, pricing=pricing, provider=provider, **kwargs)
+    options = candidate_replicas(open_model, card, precision, input_tokens, output_tokens, **kwargs)
+    auto = autoscaled_monthly_usd(tokens_per_month, cost.tokens_per_s_per_replica, cost.gpus_per_replica,
+                                  cost.gpu_usd_per_hour, peak_to_average=peak_to_average,
+                                  target_utilisation=utilisation)
+    bills = monthly_bills(catalog, card.gpu, provider, cost.gpu_count, auto / cost.gpu_usd_per_hour)
+    on = on or datetime.now(UTC).date()
+    apis = list(open_model.replaces) if vs_api is None else vs_api
+    if apis:
+        book = book if book is not None else price_book()
     versus, skipped = [], []
     for api in apis:
         try:
-            be = break_even(cost, book, api, on, args.input, args.output, args.peak_to_average, args.utilisation)
+            be = break_even(cost, book, api, on, input_tokens, output_tokens, peak_to_average, utilisation)
         except ForecastError as exc:
-            if args.vs_api:
+            if vs_api:
                 raise
             skipped.append(f"{api}: {exc.problems[0]}")
             continue
-        versus.append({**be.__dict__, "api_monthly_usd": be.api_usd_per_mtok * args.tokens_per_month / 1e6})
-    return {
-        "model": model.name, "gpu": gpu.gpu, "precision": args.precision, "kv_precision": args.kv_precision,
-        "workload": {"input_tokens": args.input, "output_tokens": args.output,
-                     "tokens_per_month": args.tokens_per_month, "peak_to_average": args.peak_to_average,
-                     "target_utilisation": args.utilisation},
-        "memory": {"weights_gb": weight_bytes(model, args.precision) / 1e9, "gpu_memory_gb": gpu.memory_gb},
+        versus.append({**be.__dict__, "api_monthly_usd": be.api_usd_per_mtok * tokens_per_month / 1e6})
+    doc = {
+        "model": open_model.name, "gpu": card.gpu, "precision": precision, "kv_precision": kv_precision,
+        "workload": {"input_tokens": input_tokens, "output_tokens": output_tokens,
+                     "tokens_per_month": tokens_per_month, "peak_to_average": peak_to_average,
+                     "target_utilisation": utilisation},
+        "memory": {"weights_gb": weight_bytes(open_model, precision) / 1e9, "gpu_memory_gb": card.memory_gb},
         "tensor_parallel_options": [o.__dict__ for o in options],
         "precision_chosen": "cheapest" if chosen_best else "given",
         "precision_options": [{"precision": o.precision, "gpus_per_replica": o.gpus_per_replica,
                                "tokens_per_s": o.tokens_per_s,
                                "tokens_per_s_per_gpu": o.tokens_per_s / o.gpus_per_replica,
                                "usd_per_mtok_at_target_utilisation": floor_usd_per_mtok(
-                                   o.gpus_per_replica * cost.gpu_usd_per_hour, o.tokens_per_s, args.utilisation,
-                                   args.peak_to_average)} for o in by_precision],
+                                   o.gpus_per_replica * cost.gpu_usd_per_hour, o.tokens_per_s, utilisation,
+                                   peak_to_average)} for o in by_precision],
         "fleet": {k: v for k, v in cost.__dict__.items() if k not in ("model", "gpu")},
         "autoscaled_monthly_usd": auto,
-        "monthly_usd_by_pricing": bills, "provider": args.provider,
+        "monthly_usd_by_pricing": bills, "provider": provider,
         "break_even": versus, "break_even_skipped": skipped, "price_date": on.isoformat(),
-        "sources": {"gpu": gpu.source, "model": model.source},
+        "sources": {"gpu": card.source, "model": open_model.source},
     }
+    return FleetSizing(open_model.name, card.gpu, precision, cost.gpu_count, cost.monthly_usd, cost.usd_per_mtok,
+                       cost.utilisation, frozen_copy(doc))
 
 
 def monthly_bills(catalog, gpu: str, provider: str | None, gpu_count: float, autoscaled_gpu_hours: float) -> list[dict]:

@@ -15,12 +15,16 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import ForecastError
+from ..core.formatting import json_safe
+from ..core.results import html_table
 from .backtest import default_step
 from .base import check_levels, future_dates, level_name, season_length
 from .models import model_names
 from .parallel import fan_out
 from .select import FLAGS, forecast_one
 from .validate import validate_long_frame
+
+SCORES = ("mase", "smape", "rmse", "bias")  # backtest scores reported beside the forecasts
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,27 @@ class ForecastResult:
     h: int
     freq: str
     level: tuple[float, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The forecast rows with each series' backtest scores alongside (backtest_mase, backtest_coverage-80, ...):
+        what `forecast predict` writes."""
+        cov = [f"coverage-{level_name(lv)}" for lv in self.level]
+        keep = [c for c in (*SCORES, *cov, "conformal_intervals", "short_history") if c in self.selection]
+        scores = self.selection[["unique_id", *keep]].rename(
+            columns={c: f"backtest_{c}" for c in keep if c not in ("conformal_intervals", "short_history")})
+        return self.forecast.merge(scores, on="unique_id", how="left")
+
+    def to_dict(self) -> dict:
+        """{"h", "freq", "level", "forecast": [rows], "selection": [rows]}: dates as YYYY-MM-DD, NaN as null."""
+        forecast = self.forecast.assign(ds=self.forecast["ds"].dt.strftime("%Y-%m-%d"))
+        return json_safe({"h": self.h, "freq": self.freq, "level": list(self.level),
+                          "forecast": forecast.to_dict("records"), "selection": self.selection.to_dict("records")})
+
+    def _repr_html_(self) -> str:
+        cols = [c for c in ("unique_id", "model", "mase", "smape", f"coverage-{level_name(self.level[0])}")
+                if c in self.selection] if self.level else ["unique_id", "model"]
+        return html_table(f"Forecasts of {len(self.selection):,} series, {self.h} periods ({self.freq})",
+                          self.selection[cols].head(50).to_dict("records"))
 
 
 def _one(h, levels, m, candidates, n_windows, step, freq, y, first_ds):
@@ -49,7 +74,7 @@ def _check_args(h, n_windows, step):
         raise ForecastError(f"step: {step!r}: must be a whole number of periods >= 1")
 
 
-def forecast_series(df: pd.DataFrame, h: int, freq: str, level: Sequence[float] = (80, 95),
+def forecast_series(df: pd.DataFrame, h: int, freq: str = "MS", level: Sequence[float] = (80, 95),
                     models: str | Sequence[str] = "auto", n_windows: int = 3, step: int | None = None,
                     scheduler: str | None = None, progress: bool | None = None,
                     source: str = "series") -> ForecastResult:
@@ -58,6 +83,12 @@ def forecast_series(df: pd.DataFrame, h: int, freq: str, level: Sequence[float] 
     models: "auto" or names (see models.MODELS, plus "prophet"); with one name there is no choice, but the
     backtest still scores it and calibrates its intervals. scheduler: None/"local" (processes on this
     machine), "serial", or a Dask scheduler address. progress: a bar on stderr (default: when a terminal).
+
+    >>> months = pd.date_range("2024-01-01", periods=24, freq="MS")
+    >>> frame = pd.DataFrame({"unique_id": "api", "ds": months, "y": [10.0 * (i + 1) for i in range(24)]})
+    >>> result = forecast_series(frame, h=3, models="drift", scheduler="serial")
+    >>> [round(v, 6) for v in result.forecast["forecast"]]  # a straight line, $10 more each month
+    [250.0, 260.0, 270.0]
     """
     _check_args(h, n_windows, step)
     levels = check_levels(level)

@@ -97,7 +97,7 @@ def boolean(field: str, col: str, typ: str) -> tuple[str, str]:
 
 def timestamp_utc(field: str, col: str, typ: str, timezone: str | None, now_sql: str) -> tuple[str, str]:
     """TIMESTAMPTZ from text with an offset, a TIMESTAMPTZ column, or naive values in `timezone`."""
-    naive_rule = "has no UTC offset: add one (e.g. Z) or load with --timezone"
+    naive_rule = "has no UTC offset: add one (e.g. Z) or load with a time zone (forecast ingest --timezone)"
     if typ.startswith("TIMESTAMP WITH TIME ZONE"):
         value, bad_sql = col, "NULL"
     elif typ.startswith("TIMESTAMP") or typ == "DATE":

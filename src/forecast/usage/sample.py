@@ -10,6 +10,7 @@ untagged traffic and some malformed rows. `MANIFEST.json` lists what was injecte
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -19,8 +20,11 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ..design.prices import PriceBook
+from ..core.months import month_start
+from ..core.resources import example, packaged
+from ..design.prices import PriceBook, price_book
 from ..design.workload import DAYS_PER_MONTH
+from .warehouse import Warehouse
 
 END_MONTH = date(2026, 11, 1)  # data runs up to (not including) this month
 RUNAWAY_AGENT = "research-agent-7"
@@ -309,3 +313,38 @@ def write_sample(out: Path, rows: int = 100_000, months: int = 24, seed: int = 0
                 "files": {k: p.name for k, p in paths.items() if k != "manifest"}}
     paths["manifest"].write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return paths
+
+
+SAMPLE_FILES = ("requests.parquet", "focus_billing.csv", "otel_spans.json")  # as `make report` loads them
+
+
+def sample_warehouse() -> Warehouse:
+    """A warehouse in a new temporary folder holding the packaged sample company (data/sample/: about 100,000
+    requests from 2024-11 to 2026-10, its OTel spans and FOCUS billing), priced with the packaged overrides;
+    closing it removes the folder. For notebooks and examples run where no warehouse has been loaded.
+
+    >>> with sample_warehouse() as wh:
+    ...     wh.sql("SELECT min(CAST(timestamp AS DATE)), max(CAST(timestamp AS DATE)) FROM requests").fetchone()
+    (datetime.date(2024, 11, 1), datetime.date(2026, 10, 31))
+    """
+    folder = Path(tempfile.mkdtemp(prefix="forecast-sample-"))
+    wh = Warehouse(folder / "warehouse.duckdb")
+    wh.remove_on_close = folder
+    try:
+        book = price_book(example("prices/overrides.yaml"))
+        for name in SAMPLE_FILES:
+            wh.load(packaged("data", "sample", name), book=book)
+    except BaseException:
+        wh.close()
+        raise
+    return wh
+
+
+def sample_end_month() -> str:
+    """'YYYY-MM' of the packaged sample company's last complete month (from its MANIFEST.json).
+
+    >>> sample_end_month()
+    '2026-10'
+    """
+    end = json.loads(packaged("data", "sample", "MANIFEST.json").read_text(encoding="utf-8"))["end_day"]
+    return f"{month_start(date.fromisoformat(end), -1):%Y-%m}"

@@ -56,6 +56,22 @@ def series(wh: Warehouse, by: Sequence[str] = (), freq: str = "MS", metric: str 
     Periods: D = UTC day, W = week starting Monday, MS = calendar month (ds is the period start).
     Each series runs from its first non-empty period to the last period in the data. Missing tags
     show as "(untagged)". unique_id joins the dimension values with "/" ("total" when by is empty).
+    metric: cost_usd (USD, the default), input_tokens, output_tokens, cached_input_tokens, requests or tasks;
+    start and end bound the UTC days (end excluded); where: tag -> value filters.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "calls.csv").write_text(
+    ...     "timestamp,request_id,provider,model,input_tokens,output_tokens,cost_usd,team_id\\n"
+    ...     "2026-09-03T09:00:00Z,a,openai,gpt-4o-mini,1000,500,1.50,research\\n"
+    ...     "2026-09-20T09:00:00Z,b,openai,gpt-4o-mini,1000,500,2.50,research\\n"
+    ...     "2026-11-02T09:00:00Z,c,openai,gpt-4o-mini,1000,500,1.00,research\\n")
+    >>> with Warehouse(folder / "w.duckdb") as wh:
+    ...     _ = wh.load(folder / "calls.csv")
+    ...     monthly = series(wh, by=["team_id"])
+    >>> [(f"{d:%Y-%m}", y) for d, y in zip(monthly["ds"], monthly["y"])]  # October: no spend, so 0
+    [('2026-09', 4.0), ('2026-10', 0.0), ('2026-11', 1.0)]
     """
     dims = _dims(by)
     if metric not in METRICS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -11,14 +12,15 @@ from pathlib import Path
 
 import duckdb
 
-from ..core.errors import UsageError
+from ..core.errors import ParameterError, UsageError
+from ..core.results import html_table
 from ..core.version import __version__
+from ..core.workfolder import WAREHOUSE
 from ..design.prices import PriceBook
 from .checks import lit
-from .schema import DDL
+from .schema import DDL, KINDS
 
-DEFAULT_WAREHOUSE = Path("data/warehouse.duckdb")
-KINDS = ("native", "otel", "focus")
+DEFAULT_WAREHOUSE = Path(WAREHOUSE)
 CLOCK_SKEW = timedelta(minutes=5)  # timestamps this far past the load start are still accepted
 MEMORY_LIMIT = "3GB"  # DuckDB spills to <warehouse>.tmp beyond this (e.g. re-loading a 10M-row file), peak <= 4 GB
 
@@ -37,6 +39,16 @@ class LoadResult:
     cost_usd_accepted: Decimal
     skipped_records: int = 0
     focus_version: str | None = None
+
+    def to_dict(self) -> dict:
+        """The load's accounting; cost_usd_accepted as a float of USD (stored exact as DECIMAL)."""
+        return {"load_id": self.load_id, "source_file": self.source_file, "kind": self.kind,
+                "focus_version": self.focus_version, "rows_read": self.rows_read, "accepted": self.accepted,
+                "quarantined": self.quarantined, "duplicate": self.duplicate,
+                "cost_usd_accepted": float(self.cost_usd_accepted), "skipped_records": self.skipped_records}
+
+    def _repr_html_(self) -> str:
+        return html_table(self.line(), [self.to_dict()])
 
     def line(self) -> str:
         version = f" {self.focus_version}" if self.focus_version else ""
@@ -69,6 +81,7 @@ class Warehouse:
 
     def __init__(self, path: str | Path = DEFAULT_WAREHOUSE, read_only: bool = False):
         self.path = Path(path)
+        self.remove_on_close: Path | None = None  # a temporary folder that goes with the warehouse
         if read_only and not self.path.exists():
             raise UsageError(f"{self.path}: no warehouse here: load data first with `forecast ingest`")
         if not read_only:
@@ -85,12 +98,20 @@ class Warehouse:
 
     def close(self) -> None:
         self.con.close()
+        if self.remove_on_close is not None:
+            shutil.rmtree(self.remove_on_close, ignore_errors=True)
 
     def __enter__(self) -> Warehouse:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    def quarantine_reasons(self, load_id: int, limit: int = 5) -> tuple[tuple[str, int, int], ...]:
+        """The most frequent quarantine rules of one load: (rule with quoted values elided, rows, first line)."""
+        return tuple(self.sql("SELECT regexp_replace(reason, '''[^'']*''', '…', 'g') AS rule, count(*), min(line) "
+                              "FROM quarantine WHERE load_id = ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
+                              [load_id, limit]).fetchall())
 
     def sql(self, query: str, params: list | None = None):
         """Run a query and return a DuckDB relation/cursor result (for reports and tests)."""
@@ -161,4 +182,4 @@ def _check_timezone(con: duckdb.DuckDBPyConnection, timezone: str) -> None:
     try:
         con.execute(f"SELECT timezone({lit(timezone)}, TIMESTAMP '2000-01-01')").fetchall()
     except duckdb.Error:
-        raise UsageError(f"--timezone {timezone!r}: not a known IANA time zone (e.g. Europe/Berlin)") from None
+        raise ParameterError("timezone", repr(timezone), "not a known IANA time zone (e.g. Europe/Berlin)") from None

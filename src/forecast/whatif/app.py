@@ -7,7 +7,6 @@ the notebook's `parameters` cell. Relative paths are relative to the current fol
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import signal
 import socket
@@ -41,17 +40,6 @@ def free_port(host: str = LOOPBACK) -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
-
-
-def check_host(host: str, allow_remote: bool) -> None:
-    """Loopback addresses only, unless the user asked to bind elsewhere."""
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        raise ForecastError(f"--host {host!r}: not an IP address (use 127.0.0.1, or an interface address)") from None
-    if not loopback and not allow_remote:
-        raise ForecastError(f"--host {host}: binding a non-loopback address exposes the panel (no login) to the "
-                            "network; add --allow-remote to do it anyway")
 
 
 def voila_command(host: str, port: int) -> list[str]:

@@ -113,6 +113,9 @@ class Panel:
         self.view = self._layout()
         self.refresh()
 
+    def _repr_mimebundle_(self, **kwargs):
+        return self.view._repr_mimebundle_(**kwargs)
+
     def _default_save_name(self) -> Path:
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         return self.save_dir / f"{self.state.workflow.name}-whatif-{stamp}.yaml"
@@ -252,17 +255,25 @@ def charts_svg(result) -> tuple[str, str]:
             vlc.vegalite_to_svg(monthly.to_dict()))
 
 
-def what_if_panel(spec: str | Path, prices: str | None = None, price_date: str = "", save_dir: str | Path = ".",
+def what_if_panel(spec: str | Path = "", prices: str | None = None, price_date: str = "", save_dir: str | Path = ".",
                   samples: int = 20_000, seed: int = 0) -> Panel:
-    """Load a workflow spec or business case and build its panel (display `.view`)."""
+    """The what-if panel of a workflow spec or business case YAML (empty: the packaged example
+    workflows/support_triage.yaml); prices by price_book(prices); `price_date` YYYY-MM-DD (empty: today, or the
+    case's price_date); "Save scenario" writes into `save_dir`. Displaying the panel shows its widgets.
+
+    >>> panel = what_if_panel(samples=1_000)
+    >>> panel.state.workflow.name, round(panel.state.last.figures["month_usd_expected"]) > 0
+    ('support-triage-agent', True)
+    """
     from datetime import date
 
-    from ..design.prices import PriceBook
+    from ..core.resources import example
+    from ..design.prices import price_book
     from .state import load_what_if
 
-    book = PriceBook.from_file(prices if prices and prices != "none" else None)
     on = date.fromisoformat(price_date) if price_date else None
-    return Panel(load_what_if(Path(spec), book, on, samples=samples, seed=seed), save_dir)
+    path = Path(spec) if spec else example("workflows/support_triage.yaml")
+    return Panel(load_what_if(path, price_book(prices or None), on, samples=samples, seed=seed), save_dir)
 
 
 __all__ = ["AS_SPECIFIED", "Panel", "what_if_panel"]

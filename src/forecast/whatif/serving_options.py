@@ -38,7 +38,7 @@ def serving_label(sh: SelfHosted | None) -> str:
 @functools.cache
 def catalog_serving_options() -> dict[str, SelfHosted]:
     """Every catalog model on every GPU with an on-demand price (fp8 where the GPU has FP8 tensor cores)."""
-    from ..gpu import load_catalog
+    from ..gpu.catalog import load_catalog
 
     catalog = load_catalog()
     priced = {p.gpu for p in catalog.prices if p.pricing == "on_demand"}
@@ -68,7 +68,7 @@ def serving_options_of_case(data: dict, case, index: int) -> dict[str, SelfHoste
 
 def self_hosted_month_usd(workflow: Workflow, doc: dict, book: PriceBook, on: date, sh: SelfHosted) -> dict:
     """Monthly USD (expected at mean volume, P10/P50/P90 over volume) of serving the workflow on `sh`."""
-    from ..gpu import self_hosted_cost
+    from ..gpu.fleet import self_hosted_cost
 
     tokens = doc["tokens_per_task"]
     input_per_task = tokens["input_tokens"] + tokens["cached_input_tokens"] + tokens["cache_write_tokens"]

@@ -103,7 +103,7 @@ class WhatIf:
     def _compute(self, controls: Controls) -> Result:
         wf = validated(apply_controls(self.workflow, controls), f"what-if of {self.workflow.source}")
         object.__setattr__(wf, "source", self.workflow.source)
-        doc = estimate(wf, self.book, self.on, self.samples, self.seed, self.scenarios, self.months)
+        doc = estimate(wf, self.book, self.on, self.samples, self.seed, self.scenarios, self.months).to_dict()
         sh = self._self_hosted(controls.serving)
         figures = headline_figures(doc)
         if sh is not None:
@@ -122,9 +122,10 @@ class WhatIf:
 
     def _finance(self, wf: Workflow, controls: Controls) -> dict:
         from ..design.workload import compile_plan
-        from ..finance import expected_drivers, monthly_cash_flows, npv_usd, payback_month
         from ..finance.case import Serving
-        from ..finance.economics import CaseWorkflow, CompiledCase, compile_case
+        from ..finance.cashflows import monthly_cash_flows
+        from ..finance.economics import CaseWorkflow, CompiledCase, compile_case, expected_drivers
+        from ..finance.metrics import npv_usd, payback_month
         from ..finance.report import month_labels
 
         case, i = self.case.case, self.case.index
@@ -205,8 +206,7 @@ def load_what_if(path: str | Path, book: PriceBook, on: date | None = None, **se
 
     data = read_yaml(path)
     if isinstance(data, dict) and "workflows" in data and "horizon_months" in data:
-        from ..finance import parse_case_data
-        from ..finance.case import spec_path
+        from ..finance.case import parse_case_data, spec_path
 
         case = parse_case_data(data, str(path))
         use = case.workflows[0]
