@@ -14,6 +14,7 @@ FOCUS_STAMP := $(FOCUS_VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WAREHOUSE := data/warehouse.duckdb
+PRICES := data/prices/overrides.yaml
 SAMPLE := data/sample/requests.parquet data/sample/focus_billing.csv data/sample/otel_spans.json
 
 .PHONY: report test lint bench clean
@@ -37,23 +38,26 @@ $(CHROMIUM):
 
 # Loading the sample twice adds nothing (loads are idempotent); each report goes to a new folder.
 report: $(STAMP)
-	$(BIN)/forecast ingest $(SAMPLE) --warehouse $(WAREHOUSE)
-	$(BIN)/forecast report monthly --warehouse $(WAREHOUSE)
-	$(BIN)/forecast report estimate data/workflows/support_triage.yaml
-	$(BIN)/forecast report roi data/cases/support_triage.yaml
-	$(BIN)/forecast report self-hosting
+	$(BIN)/forecast ingest $(SAMPLE) --warehouse $(WAREHOUSE) --prices $(PRICES)
+	$(BIN)/forecast report monthly --warehouse $(WAREHOUSE) --budgets data/budgets.yaml
+	$(BIN)/forecast report estimate data/workflows/support_triage.yaml --prices $(PRICES)
+	$(BIN)/forecast report roi data/cases/support_triage.yaml --prices $(PRICES)
+	$(BIN)/forecast report self-hosting --prices $(PRICES)
 	@echo "reports are under reports/ (open the .html files in a browser; they need no network)"
 
 test: $(STAMP) $(FOCUS_STAMP) $(CHROMIUM)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
 	FORECAST_FOCUS_VALIDATOR=$(CURDIR)/$(FOCUS_VENV)/bin/focus-validator $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
 
 # The quick benchmarks; bench_warehouse.py (10M rows, minutes) and bench_forecast_*.py (in .venv-bench,
 # see benchmarks/setup_bench_env.sh) are run by hand, as docs/forecasting.md and the README say.
 bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_cli_startup.py
 	$(BIN)/python benchmarks/bench_montecarlo.py
 	$(BIN)/python benchmarks/gpu_calibration.py
 	$(BIN)/python benchmarks/bench_whatif.py

@@ -71,7 +71,7 @@ def run(args) -> tuple[str, int]:
         return (to_json(p.to_dict()) + "\n" if args.format == "json" else prices_table(p)), 0
     from ..design.specs import load_workflow
 
-    specs = [(path, load_workflow(path)) for path in (args.spec, args.compare) if path]  # errors before notes
+    specs = [(path, load_workflow(path)) for path in (args.spec, args.compare) if path]
     book = price_book(args)
     doc = _estimate_doc(*specs[0], args, book, on)
     if args.compare:

@@ -13,6 +13,7 @@ import sys
 from ..core.errors import ForecastError, ParameterError
 from ..core.version import __version__
 from . import budgets, estimate, gpu, init, predict, report, roi, usage, whatif
+from .options import NOTES, flush_notes
 
 # Each has COMMANDS (names), add_parsers(sub), run(args) -> (output, exit status) and, when a parameter's
 # option is not --<parameter-with-dashes>, OPTIONS mapping the library's parameter to it.
@@ -40,6 +41,7 @@ def run(argv: list[str]) -> tuple[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    NOTES.clear()
     try:
         out, status = run(sys.argv[1:] if argv is None else argv)
     except ForecastError as exc:
@@ -47,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {line}", file=sys.stderr)
         return 2
     sys.stdout.write(out)
+    sys.stdout.flush()
+    flush_notes()
     return status
 
 

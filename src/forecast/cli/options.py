@@ -7,11 +7,19 @@ import sys
 
 from ..core.workfolder import BUDGETS, PRICES, WAREHOUSE
 
+NOTES: list[str] = []  # said on stderr once the command's output is written (stdout stays the output, JSON too)
+
 
 def note(text: str | None) -> None:
-    """Say on stderr which file a default picked (stdout stays the command's output, JSON included)."""
-    if text:
+    """Record which file a default picked, to say after the output (a failed command says only its error)."""
+    if text and text not in NOTES:
+        NOTES.append(text)
+
+
+def flush_notes() -> None:
+    for text in NOTES:
         print(f"note: {text}", file=sys.stderr)
+    NOTES.clear()
 
 
 def add_prices_option(p: argparse.ArgumentParser) -> None:

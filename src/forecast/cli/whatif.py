@@ -10,7 +10,7 @@ from pathlib import Path
 from ..core.errors import ForecastError
 from ..core.resources import example
 from .argtypes import day, whole
-from .options import add_prices_option, note, price_book
+from .options import add_prices_option, flush_notes, note, price_book
 
 COMMANDS = ("whatif",)
 EXAMPLE_SPEC = "workflows/support_triage.yaml"
@@ -75,4 +75,5 @@ def run(args) -> tuple[str, int]:
            "FORECAST_WHATIF_PRICE_DATE": args.date.isoformat() if args.date else "",
            "FORECAST_WHATIF_SAVE_DIR": str(Path(args.save_dir).resolve()),
            "FORECAST_WHATIF_SAMPLES": str(args.samples)}
+    flush_notes()
     return "", serve(str(spec), args.host, args.port, env, sys.stdout)

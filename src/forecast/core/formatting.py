@@ -3,7 +3,7 @@ r"""How numbers are shown: USD in tables, USD in Markdown prose, counts, and JSO
     >>> usd(1234.5), usd(12.345), usd(0.0140312)
     ('1,234', '12.35', '0.01403')
     >>> md_usd(0.0140312)
-    '\\$0.01403'
+    '<span>\\$</span>0.01403'
     >>> to_json({"npv_usd": float("nan")})
     '{\n  "npv_usd": null\n}'
 """
@@ -25,9 +25,11 @@ def usd(x) -> str:
 
 
 def md_usd(x) -> str:
-    """USD for Markdown prose: '\\$1,234', '\\$0.01403' (the dollar escaped so it is not read as math)."""
+    """USD for Markdown prose: '$1,234', '$0.01403'. The dollar is escaped and wrapped in a span: JupyterLab
+    reads two bare (or only backslash-escaped) dollars on one line as LaTeX math; nbconvert and JupyterLab both
+    show this as a plain '$'."""
     text = usd(x)
-    return text if text == "n/a" else ("-" if text.startswith("-") else "") + "\\$" + text.lstrip("-")
+    return text if text == "n/a" else ("-" if text.startswith("-") else "") + "<span>\\$</span>" + text.lstrip("-")
 
 
 def count(x) -> str:

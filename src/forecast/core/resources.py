@@ -33,5 +33,10 @@ def packaged(*parts: str) -> Path:
 
 
 def example(name: str) -> Path:
-    """A packaged example by its path under data/, e.g. example("workflows/support_triage.yaml")."""
+    """A packaged example by its path under data/: workflows/*.yaml, cases/*.yaml, budgets.yaml,
+    prices/overrides.yaml, sample/ (the sample company's usage files).
+
+    >>> example("workflows/support_triage.yaml").read_text().count("name: support-triage-agent")
+    1
+    """
     return packaged("data", *Path(name).parts)

@@ -229,6 +229,6 @@ def _load(gpus_path: str, prices_path: str, models_path: str) -> Catalog:
 
 
 def load_catalog(directory: str | Path | None = None) -> Catalog:
-    """The catalog in `directory` (default data/gpu/ of this checkout), read once per process."""
+    """The catalog in `directory` (default: the packaged data/gpu/), read once per process."""
     d = Path(directory) if directory is not None else packaged("data", "gpu")
     return _load(str(d / "gpus.csv"), str(d / "gpu_prices.csv"), str(d / "models.yaml"))

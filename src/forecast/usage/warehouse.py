@@ -77,7 +77,21 @@ def detect_kind(path: Path) -> str:
 
 
 class Warehouse:
-    """A DuckDB warehouse file (created with its tables on first use)."""
+    """A DuckDB warehouse file: created with its tables when opened for writing; read_only=True opens an existing
+    one and creates nothing. Use it as a context manager; `load` reads one file in one transaction.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "calls.csv").write_text("timestamp,request_id,model,input_tokens,output_tokens,cost_usd\\n"
+    ...                                       "2026-10-01T09:00:00Z,a,gpt-4o-mini,1000,500,0.25\\n")
+    >>> with Warehouse(folder / "w.duckdb") as wh:
+    ...     wh.load(folder / "calls.csv").line().endswith("accepted cost $0.25")
+    True
+    >>> Warehouse(folder / "other.duckdb", read_only=True)
+    Traceback (most recent call last):
+    ...
+    forecast.core.errors.UsageError: ...other.duckdb: no warehouse here: load data first with `forecast ingest`
+    """
 
     def __init__(self, path: str | Path = DEFAULT_WAREHOUSE, read_only: bool = False):
         self.path = Path(path)

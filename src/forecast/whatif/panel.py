@@ -228,7 +228,8 @@ def figures_html(result) -> str:
 
 def finance_html(finance: dict | None) -> str:
     if finance is None:
-        return "<small>NPV and payback: start the panel from a business case (data/cases/*.yaml)</small>"
+        return ("<small>NPV and payback: start the panel from a business case (cases/*.yaml of a working folder: "
+                "forecast init)</small>")
     payback = "not within the horizon" if finance["payback_month"] is None else \
         f"month {finance['payback_month']} ({finance['payback_label']})"
     return (f"<table class='whatif-figures'><tr><td>NPV ({finance['discount_rate_annual']:.0%}/yr, "
