@@ -52,12 +52,13 @@ def kind_parser(kind: str) -> argparse.ArgumentParser:
         kind_type = _boolean if info["inferred_type_name"] == "bool" else TYPES[info["inferred_type_name"]]
         metavar = name.upper()
         if POSITIONAL.get(kind) == name:  # required: no default to show
-            p.add_argument(name, metavar=metavar, type=kind_type, help=info["help"])
+            p.add_argument(name, metavar=metavar, type=kind_type, help=info["help"].split("; empty")[0])
         else:
             default = ast.literal_eval(info["default"])
-            shown = f"{default!r}" if isinstance(default, str) else f"{default}"
+            shown = "" if default == "" else f" (default {default!r})" if isinstance(default, str) else \
+                f" (default {default})"
             p.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar=metavar, type=kind_type, default=None,
-                           help=f"{info['help']} (default {shown})")
+                           help=info["help"] + shown)
     p.add_argument("--name", dest="_name", metavar="NAME", default=None,
                    help="report folder name (default: from the input)")
     p.add_argument("--reports-dir", dest="_root", metavar="DIR", default="reports",

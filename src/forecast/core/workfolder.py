@@ -70,7 +70,8 @@ Paths you type are relative to the current folder. Next:
 
     forecast estimate workflows/support_triage.yaml
     forecast roi cases/support_triage.yaml
-    forecast sample-data --out sample && forecast ingest sample/*.parquet sample/*.csv sample/*.json
+    forecast sample-data --out sample
+    forecast ingest sample/requests.parquet sample/focus_billing.csv sample/otel_spans.json
     forecast report monthly
     forecast whatif workflows/support_triage.yaml
 """
