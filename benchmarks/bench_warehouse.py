@@ -6,7 +6,7 @@ Measured, each --repeat times (best and range printed; wall time, and CPU time o
 Baselines on the same file in the same run, each in its own process so memory does not mix:
   pandas read + group-by    the issue's baseline: read 5 columns, group by team, workflow, model, month
   pandas same load work     read every column, the loader's row checks, dedupe by request_id, price rows
-                            without cost with the same forecast.prices lookups (merge on provider, model, UTC
+                            without cost with the same forecast.design.prices lookups (merge on provider, model, UTC
                             day and token band), group-by; then, timed apart, write the accepted rows to
                             Parquet (pandas's counterpart of the warehouse write). Its accounting is printed
                             next to the load's, to show the work is the same.

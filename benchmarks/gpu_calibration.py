@@ -1,5 +1,6 @@
-"""Predicted vs measured for every row of shared/reference/gpu_measurements.csv, MAPE overall and per
-metric, the worst ratio, and a leave-one-publisher-out check (fit on the others, score the held-out rows).
+"""Predicted vs measured for every row of data/gpu/reference_measurements.csv (the project's published
+measurements, copied from shared/reference/), MAPE overall and per metric, the worst ratio, and a
+leave-one-publisher-out check (fit on the others, score the held-out rows).
 
     .venv/bin/python benchmarks/gpu_calibration.py          # score the committed factors
     .venv/bin/python benchmarks/gpu_calibration.py --fit    # refit the four global factors first

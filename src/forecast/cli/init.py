@@ -19,7 +19,7 @@ def run(args) -> tuple[str, int]:
     folder = Path(args.folder)
     here = "" if folder.resolve() == Path.cwd().resolve() else f"cd {folder}\n  "
     lines = [f"wrote {len(written)} files into {folder}/ (see {folder / 'README.md'}):"]
-    lines += [f"  {p.relative_to(folder)}" for p in written if p.parent == folder or p.parent.parent == folder]
+    lines += [f"  {p.relative_to(folder)}" for p in written]
     lines += ["", "next:", f"  {here}forecast estimate workflows/support_triage.yaml",
               "  forecast roi cases/support_triage.yaml", "  forecast report monthly   (the sample company until "
               "you load your usage with forecast ingest)"]

@@ -11,6 +11,7 @@ numbers, `{triangular: [...]}`, `{pert: [...]}`, `{lognormal: {p50, p90}}`), fie
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -65,7 +66,14 @@ def _data(value: Any) -> Any:
         return [_data(v) for v in value]
     if isinstance(value, float):
         return _number(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
     return value
+
+
+def document_data(obj: Any) -> dict:
+    """Any spec dataclass (a workflow, a business case) as its YAML document; dates as YYYY-MM-DD."""
+    return _data(obj)
 
 
 def workflow_data(workflow: Workflow) -> dict:

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, with_config
 
 from ..core.errors import SpecError
+from ..core.results import html_table
 from ..core.validation import STRICT, Name, read_yaml, short_repr, unique_by, validate_document
 from ..design.distributions import Fixed
 from ..design.specs import Count, Probability, Rate, Usd
@@ -252,6 +253,18 @@ class Case:
     scenarios: Annotated[tuple[Scenario, ...], unique_by("scenario name", "name")] = ()
     description: str = ""
     source: str = field(default="<case>", init=False, repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        """The case document as written (fields at their defaults left out; dates as YYYY-MM-DD)."""
+        from ..design.spec_data import document_data
+
+        return document_data(self)
+
+    def _repr_html_(self) -> str:
+        rows = [{"workflow": w.name or w.spec, "spec": w.spec} for w in self.workflows]
+        return html_table(f"{self.name}: {self.horizon_months} months from {self.start_month}, prices of "
+                          f"{self.price_date}", rows, [f"scenarios: {', '.join(s.name for s in self.scenarios)}"]
+                          if self.scenarios else [])
 
 
 def _cross_field_problems(case: Case, source: str) -> list[str]:

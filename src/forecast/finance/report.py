@@ -197,12 +197,12 @@ class CaseEvaluation:
         return html_table(f"{self.name}: business case", self.to_frame().to_dict("records"))
 
 
-def evaluate_case(path: str | Path, book: PriceBook | None = None, scenarios: list[str] | None = None,
+def evaluate_case(path: str | Path | Case, book: PriceBook | None = None, scenarios: list[str] | None = None,
                   samples: int = 2_000, seed: int = 0, tornado_change: float = 0.2) -> CaseEvaluation:
-    """Evaluate the business case file at `path`: the selected scenarios ('base' by default, the case as
-    written; ['all'] for every one), each in full, with B minus A of each against the first. API prices from
-    `book` (default: price_book()); `samples` Monte Carlo scenarios (0 skips it); the tornado moves each driver
-    by +/- `tornado_change`.
+    """Evaluate the business case file at `path` (or a Case loaded from one): the selected scenarios ('base' by
+    default, the case as written; ['all'] for every one), each in full, with B minus A of each against the first.
+    API prices from `book` (default: price_book()); `samples` Monte Carlo scenarios (0 skips it); the tornado
+    moves each driver by +/- `tornado_change`.
 
     >>> from forecast.core.resources import example
     >>> evaluation = evaluate_case(example("cases/support_triage.yaml"), samples=0)
@@ -213,6 +213,7 @@ def evaluate_case(path: str | Path, book: PriceBook | None = None, scenarios: li
     True
     """
     book = book if book is not None else price_book()
+    path = path.source if isinstance(path, Case) else path
     data = load_case_document(path)
     base = parse_case_data(data, str(path))
     names = scenario_names(base) if scenarios == ["all"] else list(dict.fromkeys(scenarios or [BASE]))
@@ -238,7 +239,8 @@ def load_case(path: str | Path) -> Case:
     """Read and validate a business case YAML file (its scenarios are applied by evaluate_case).
 
     >>> from forecast.core.resources import example
-    >>> load_case(example("cases/support_triage.yaml")).horizon_months
-    36
+    >>> case = load_case(example("cases/support_triage.yaml"))
+    >>> case.horizon_months, case.to_dict()["price_date"], evaluate_case(case, samples=0).name
+    (36, '2026-11-25', 'support-triage-roi')
     """
     return parse_case_data(load_case_document(path), str(path))

@@ -14,7 +14,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from ..core.errors import ForecastError
+from ..core.errors import ParameterError
 from ..core.formatting import json_safe
 from ..core.results import html_table
 from .backtest import default_step
@@ -67,11 +67,11 @@ def _one(h, levels, m, candidates, n_windows, step, freq, y, first_ds):
 
 def _check_args(h, n_windows, step):
     if not isinstance(h, int | np.integer) or isinstance(h, bool) or h < 1:
-        raise ForecastError(f"horizon: {h!r}: must be a whole number of periods >= 1")
+        raise ParameterError("h", repr(h), "must be a whole number of periods >= 1")
     if not isinstance(n_windows, int | np.integer) or n_windows < 1:
-        raise ForecastError(f"n_windows: {n_windows!r}: must be a whole number >= 1")
+        raise ParameterError("n_windows", repr(n_windows), "must be a whole number >= 1")
     if step is not None and (not isinstance(step, int | np.integer) or step < 1):
-        raise ForecastError(f"step: {step!r}: must be a whole number of periods >= 1")
+        raise ParameterError("step", repr(step), "must be a whole number of periods >= 1")
 
 
 def forecast_series(df: pd.DataFrame, h: int, freq: str = "MS", level: Sequence[float] = (80, 95),

@@ -9,7 +9,7 @@ cache_write_tokens_per_task are the parts of it billed at those prices, 0 when a
 - ``forecast_drivers``: tasks and tokens per task forecast per segment by auto.forecast_series.
 - ``load_volume_plan`` / ``apply_plan``: planned values (a volume plan, a planned model switch or
   tokens per task) that replace forecast ones from a month on; each row names its source.
-- ``priced_drivers``: spend per segment and month at the prices of forecast.prices on every day of
+- ``priced_drivers``: spend per segment and month at the prices of forecast.design.prices on every day of
   the month (averaged over the days, calls assumed spread evenly), so a scheduled price change in
   the override file (a dated price row or discount) applies from its day on. The base price band is
   used: long-context tiers need tokens per call, which drivers do not carry.

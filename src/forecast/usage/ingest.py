@@ -9,7 +9,7 @@ from pathlib import Path
 from ..core.errors import UsageError
 from ..core.results import html_table
 from ..core.workfolder import WAREHOUSE
-from ..design.prices import PriceBook
+from ..design.prices import PriceBook, price_book
 from .warehouse import LoadResult, Warehouse
 
 
@@ -49,7 +49,8 @@ def ingest(paths: Iterable[str | Path], warehouse: str | Path | Warehouse = WARE
            timezone: str | None = None, book: PriceBook | None = None, focus_version: str | None = None) -> Ingest:
     """Load request logs, OTel spans or FOCUS billing files into `warehouse` (a file, created when missing, or an
     open Warehouse), each file in its own transaction; rows without a cost are priced with `book` (default:
-    genai-prices alone). Rejected rows are quarantined with their reason and raw text, never dropped.
+    price_book(), as `forecast ingest`). Rejected rows are quarantined with their reason and raw text, never
+    dropped.
 
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
@@ -65,6 +66,7 @@ def ingest(paths: Iterable[str | Path], warehouse: str | Path | Warehouse = WARE
     >>> result.failed[0][1][0].endswith("missing.csv: no such file")
     True
     """
+    book = book if book is not None else price_book()
     wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
     loads, failed, reasons = [], [], []
     try:

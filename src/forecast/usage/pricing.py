@@ -1,4 +1,4 @@
-"""Price request rows that came without a cost, with `forecast.prices` at each row's UTC date.
+"""Price request rows that came without a cost, with `forecast.design.prices` at each row's UTC date.
 
 Prices are looked up once per (provider, model, day, batch) and joined in SQL; a key with no
 price becomes a quarantine reason, never $0.

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..core.errors import UsageError
 from ..core.frequencies import FREQUENCIES, check_freq
+from ..core.months import month_start, parse_month
 from .checks import lit, q, utc_day
 from .schema import CONTEXT, TAGS
 from .warehouse import Warehouse
@@ -151,14 +152,16 @@ def unit_metrics(wh: Warehouse, by: str = "workflow_name", start: date | None = 
         FROM tasks GROUP BY ALL ORDER BY {q(by)}, month""").df()
 
 
-def reconcile(wh: Warehouse, month: date | None = None) -> pd.DataFrame:
-    """Per month and provider: request-log cost vs FOCUS billed and effective cost, and the gap.
+def reconcile(wh: Warehouse, month: date | str | None = None) -> pd.DataFrame:
+    """Per month and provider: request-log cost vs FOCUS billed and effective cost, and the gap (USD); `month` a
+    date or YYYY-MM (default: every month).
 
     Providers match case-insensitively on the request's provider and the charge's
     ServiceProviderName (FOCUS 1.3) or ProviderName (1.0-1.2). Charges are counted in the month
     their ChargePeriodStart falls in; all charge categories count (credits are negative).
     """
-    month_filter = f"= DATE {lit(month.isoformat())}" if month else "IS NOT NULL"
+    month = parse_month(month) if isinstance(month, str) else month
+    month_filter = f"= DATE {lit(month_start(month).isoformat())}" if month else "IS NOT NULL"
     return wh.sql(f"""
         WITH logs AS (
             SELECT CAST(date_trunc('month', "timestamp") AS DATE) AS month, lower(coalesce(provider, '')) AS provider,

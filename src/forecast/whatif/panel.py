@@ -1,6 +1,6 @@
 """The what-if panel in ipywidgets: controls on the left, figures, charts, save and compare on the right.
 
-All state and arithmetic live in `model.WhatIf`; this module only binds widgets to it. A control
+All state and arithmetic live in `state.WhatIf`; this module only binds widgets to it. A control
 with a bad value shows its message next to it and the figures keep the last good result; nothing
 here lets an exception reach the page.
 """

@@ -1,7 +1,7 @@
 """The what-if panel's state without a browser: controls in, library figures out, last good result kept.
 
 `WhatIf.update(controls)` applies the controls to the spec (`controls.apply_controls`), re-validates
-it through the YAML boundary, prices it with `forecast.estimate.estimate` (Monte Carlo, 20,000 tasks
+it through the YAML boundary, prices it with `forecast.design.estimate.estimate` (Monte Carlo, 20,000 tasks
 by default), and, for a business case, recomputes the case's cash flows, NPV and payback with
 `forecast.finance`. Self-hosted serving prices the workflow's tokens on a GPU fleet with
 `forecast.gpu.self_hosted_cost`. Bad input never raises out of `update`: it comes back as one line
