@@ -36,7 +36,7 @@ from pathlib import Path
 GENERATE = """
 import sys
 import pyarrow.parquet as pq
-from forecast.sample import generate_requests
+from forecast.usage.sample import generate_requests
 table, _ = generate_requests(int(sys.argv[1]), 24, seed=1)
 pq.write_table(table, sys.argv[2], compression="zstd")
 """

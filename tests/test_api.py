@@ -50,6 +50,11 @@ def test_results_are_frozen_and_their_documents_are_the_cli_json(tmp_path):
     changed["per_task_usd"]["expected"] = -1.0
     assert result.to_dict()["per_task_usd"]["expected"] == result.per_task_usd.expected > 0  # a copy each time
     assert "support-triage-agent" in result._repr_html_() and list(result.to_frame().columns)[:2] == ["expected", "p10"]
+    assert not [f for f in dataclasses.fields(result) if not f.name.startswith("_") and isinstance(
+        getattr(result, f.name), dict | list)], "a frozen result hands out nothing mutable"
+    variants = fc.alternatives(fc.load_spec(spec), book, ON, "openai:gpt-4o-mini", samples=500)
+    with pytest.raises(TypeError):
+        variants.rows[0]["usd_per_month"] = 0.0
 
     sizing = fc.size_fleet("llama-3.3-70b", "h100", precision="fp8", vs_api=[], on=ON)
     out, _ = run(["gpu", "--model", "llama-3.3-70b", "--gpu", "h100", "--precision", "fp8", "--vs-api",

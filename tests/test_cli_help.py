@@ -60,3 +60,10 @@ def test_help_loads_no_library_module():
             "if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_choices_the_cli_offers_are_the_librarys():
+    from forecast.budgets.status import PROJECTORS
+    from forecast.budgets.thresholds import PROJECTION_METHODS
+
+    assert tuple(PROJECTORS) == PROJECTION_METHODS

@@ -60,3 +60,21 @@ def test_uncapped_pmf_stops_at_max_support_and_says_how_much_it_cut():
     assert rounded_pmf(wide, max_support=50).size == 51
     # Triangular(0, 0, 10): P(X >= 8.5) = (1.5 / 10)^2 = 0.0225, the mass beyond k = 8
     assert mass_beyond(Triangular(0, 0, 10), k=8) == pytest.approx(0.0225)
+
+
+@pytest.mark.parametrize(("dist", "reference"), [
+    (Triangular(1, 3, 9), stats.triang(c=0.25, loc=1, scale=8)),
+    (Triangular(0, 0, 10), stats.triang(c=0.0, loc=0, scale=10)),  # the mode at either end
+    (Triangular(0, 10, 10), stats.triang(c=1.0, loc=0, scale=10)),
+    (PERT(1, 3, 9), stats.beta(1 + 4 * 2 / 8, 1 + 4 * 6 / 8, loc=1, scale=8)),
+    (PERT(0, 0, 4), stats.beta(1, 5, loc=0, scale=4)),
+    (LogNormal(3, 9), stats.lognorm(s=math.log(3) / stats.norm.ppf(0.9), scale=3)),
+])
+def test_cdf_and_ppf_match_scipy_stats(dist, reference):
+    # scipy.stats is the independent reference: the closed forms and scipy.special must agree with it everywhere,
+    # outside the support and at NaN too
+    x = np.array([-1e9, -1.0, 0.0, 0.5, 1.0, 2.9, 3.0, 3.1, 8.9, 9.0, 10.0, 20.0, 1e12, np.nan])
+    q = np.array([-0.1, 0.0, 1e-12, 0.1, 0.25, 0.5, 0.9, 1 - 1e-12, 1.0, 1.1, np.nan])
+    with np.errstate(all="ignore"):
+        np.testing.assert_allclose(dist.cdf(x), reference.cdf(x), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(dist.ppf(q), reference.ppf(q), rtol=1e-9, atol=1e-12)

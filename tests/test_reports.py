@@ -94,7 +94,18 @@ def test_a_failing_cell_fails_the_run_and_keeps_the_notebook_aside(tmp_path):
                    tmp_path / "reports")
     assert "failed: SpecError" in str(err.value)
     assert not (tmp_path / "reports" / "estimate" / "broken").exists()
-    assert (tmp_path / "reports" / "estimate" / "failed-broken" / "estimate.ipynb").exists()
+    kept = tmp_path / "reports" / "estimate" / "failed-broken" / "estimate.ipynb"
+    assert kept.exists() and str(err.value).endswith(f"(executed notebook kept at {kept})")
+
+
+def test_a_bad_spec_is_refused_before_a_kernel_starts(tmp_path, capsys):
+    bad = tmp_path / "typo.yaml"
+    bad.write_text(SPEC.replace("output_tokens: 500", "outptu_tokens: 500"))
+    assert main(["report", "estimate", str(bad), "--reports-dir", str(tmp_path / "reports")]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {bad}: steps[0].output_tokens: missing: this field is required",
+        f"error: {bad}: steps[0].outptu_tokens: unknown field (check the spelling)"]
+    assert not (tmp_path / "reports").exists()
 
 
 def _report_text(tmp_path, kind: str, argv: list[str]) -> str:

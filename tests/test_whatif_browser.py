@@ -40,7 +40,8 @@ def app(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "forecast.cli", "whatif", str(spec), "--port", "0", "--save-dir", str(tmp_path),
          "--date", ON.isoformat(), "--prices", "none"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"})  # as a shell starts it
     try:
         line: list[str] = []
         reader = threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True)

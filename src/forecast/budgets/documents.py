@@ -11,10 +11,6 @@ from .guardrails import Exceedance
 from .shifts import Outlier, StepChange
 
 
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.0%}"
-
-
 def _alert_doc(a: Alert) -> dict:
     return {**asdict(a), "day": a.day.isoformat() if a.day else None, "breach": a.breach, "pages": a.pages,
             "message": a.line()}

@@ -79,7 +79,7 @@ def budget_status(wh, budgets: str | Path | BudgetFile, month: date, as_of: date
     of UTC day `as_of` (default: the newest day in the warehouse, capped at the month's last day); `method` is
     the month-end projection: auto, run-rate or forecast.
 
-    >>> import tempfile
+    >>> import shutil, tempfile
     >>> from forecast.usage.warehouse import Warehouse
     >>> folder = Path(tempfile.mkdtemp())
     >>> _ = (folder / "calls.csv").write_text(
@@ -98,6 +98,7 @@ def budget_status(wh, budgets: str | Path | BudgetFile, month: date, as_of: date
     186.0
     >>> [a.line() for a in status.alerts][:1]
     ['research: projected month-end $186.00 >= 100% of $100.00 -> warn']
+    >>> shutil.rmtree(folder)
     """
     doc = load_budgets(budgets) if isinstance(budgets, str | Path) else budgets
     first, last = month_bounds(month)
@@ -105,7 +106,7 @@ def budget_status(wh, budgets: str | Path | BudgetFile, month: date, as_of: date
     as_of = as_of or (min(newest, last) if newest else None)
     if as_of is None or as_of < first - timedelta(days=1):
         raise ParameterError("month", f"{first:%Y-%m}", f"the warehouse's newest request is on {newest}; load that "
-                             "month's usage, or give an as-of day")
+                             "month's usage or pass {as_of}", mentions=("as_of",))
     if not first - timedelta(days=1) <= as_of <= last:
         raise ParameterError("as_of", as_of, f"must lie in {first:%Y-%m} (or be the day before it)")
     if method not in PROJECTORS:
@@ -162,7 +163,7 @@ def find_anomalies(wh, since: date, until: date, spike_factor: float = SPIKE_FAC
     """Run every detector over UTC days since..until: a day is a spike above `spike_factor` x its 7-day median
     and at least `min_excess_usd` USD above it; `method` projects the forecast the outlier check uses.
 
-    >>> import tempfile
+    >>> import shutil, tempfile
     >>> from forecast.usage.warehouse import Warehouse
     >>> folder = Path(tempfile.mkdtemp())
     >>> rows = [f"2026-10-{d:02d}T09:00:00Z,r{d},openai,gpt-4o-mini,1000,500,{40 if d == 20 else 4},bot-{d % 2}"
@@ -174,11 +175,12 @@ def find_anomalies(wh, since: date, until: date, spike_factor: float = SPIKE_FAC
     ...     found = find_anomalies(wh, date(2026, 10, 15), date(2026, 10, 21), method="run-rate")
     >>> [(s.day, s.entity, s.cost_usd) for s in found.spikes if s.dimension == "agent_id"]
     [(datetime.date(2026, 10, 20), 'bot-0', 40.0)]
+    >>> shutil.rmtree(folder)
     """
     if method not in PROJECTORS:
         raise ParameterError("method", repr(method), f"must be one of {', '.join(PROJECTORS)}")
     if since > until:
-        raise ParameterError("since", since, f"must not be after until {until}")
+        raise ParameterError("since", since, f"must not be after {{until}} {until}", mentions=("until",))
     spikes = tuple(s for by in ("agent_id", "workflow_name")
                    for s in an.spikes(wh, by, since, until, spike_factor, SPIKE_WINDOW_DAYS, min_excess_usd))
     changes = tuple(c for m in shifts.METRICS for c in shifts.step_changes(wh, since, until, metric=m))

@@ -10,7 +10,6 @@ import os
 from datetime import timedelta
 
 from ..budgets.thresholds import PROJECTION_METHODS, SPIKE_FACTOR, SPIKE_MIN_EXCESS_USD
-from ..budgets.webhook import post_json, slack_payload
 from ..core.errors import ForecastError
 from ..core.formatting import to_json, usd
 from ..core.workfolder import BUDGETS, budgets_file
@@ -56,11 +55,13 @@ def add_parsers(sub) -> None:
     p.add_argument("--webhook", **hook)
 
 
-def _webhook_url() -> str:
+def _post(title: str, lines: list[str], pages: bool) -> None:
+    from ..budgets.webhook import post_json, slack_payload
+
     url = os.environ.get(WEBHOOK_ENV, "").strip()
     if not url:
         raise ForecastError(f"--webhook: set {WEBHOOK_ENV} to the webhook URL (kept out of argv and logs)")
-    return url
+    post_json(url, slack_payload(title, lines, pages))
 
 
 def _status(args):
@@ -78,8 +79,8 @@ def budgets(args) -> tuple[str, int]:
     status = _status(args)
     status_code = 1 if status.pages else 0
     if args.webhook and status.alerts:
-        post_json(_webhook_url(), slack_payload(f"forecast budgets {status.month:%Y-%m} (through {status.as_of})",
-                                                [a.line() for a in status.alerts], status.pages))
+        _post(f"forecast budgets {status.month:%Y-%m} (through {status.as_of})", [a.line() for a in status.alerts],
+              status.pages)
     if args.format == "json":
         return to_json(status.to_dict()) + "\n", status_code
     return budgets_table(list(status.burns), list(status.exceedances)), status_code
@@ -96,7 +97,7 @@ def anomalies(args) -> tuple[str, int]:
         since = args.since or until - timedelta(days=13)
         found = find_anomalies(wh, since, until, args.spike_factor, args.min_excess_usd, args.method)
     if args.webhook and found.found:
-        post_json(_webhook_url(), slack_payload(f"forecast anomalies {since}..{until}", found.lines(), False))
+        _post(f"forecast anomalies {since}..{until}", found.lines(), False)
     if args.format == "json":
         return to_json(found.to_dict()) + "\n", int(found.found)
     return anomalies_table(found), int(found.found)

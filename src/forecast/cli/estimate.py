@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from ..core.formatting import count, to_json, usd
-from ..core.tokens import TOKEN_KINDS
+from ..core.tokens import TOKEN_FIELDS, TOKEN_KINDS
 from .argtypes import whole
 from .options import add_prices_option, price_book
 from .tables import table
@@ -121,8 +121,7 @@ def estimate_table(doc: dict) -> str:
     lines.append("By step (expected per task)")
     rows = [[r["step"], r["loop"] or "", (f"{r['provider']}/{r['model']}" if r["provider"] else f"tool {r['model']}"),
              f"{r['share_of_calls']:.0%}", f"{r['calls_per_task']:.2f}",
-             *(count(r[f"{k}_per_task"]) for k in ("input_tokens", "cached_input_tokens", "cache_write_tokens",
-                                                  "output_tokens")),
+             *(count(r[f"{k}_per_task"]) for k in TOKEN_FIELDS),
              usd(r["usd_per_task"]), f"{r['share_of_cost']:.1%}"] for r in doc["steps"]]
     lines += table(["step", "loop", "model", "routed", "calls", "input", "cached", "cache write", "output",
                      "USD", "share"], rows, left=3)

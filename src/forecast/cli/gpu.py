@@ -13,7 +13,6 @@ from .options import add_prices_option, price_book
 from .tables import table
 
 COMMANDS = ("gpu",)
-OPTIONS = {"input_tokens": "--input", "output_tokens": "--output"}  # the library's parameter -> its option
 _positive = number(lambda v: v > 0, "must be a number > 0")
 
 

@@ -15,8 +15,8 @@ from ..core.version import __version__
 from . import budgets, estimate, gpu, init, predict, report, roi, usage, whatif
 from .options import NOTES, flush_notes
 
-# Each has COMMANDS (names), add_parsers(sub), run(args) -> (output, exit status) and, when a parameter's
-# option is not --<parameter-with-dashes>, OPTIONS mapping the library's parameter to it.
+# Each has COMMANDS (names), add_parsers(sub), run(args) -> (output, exit status) and, when a library
+# parameter's option is not --<parameter-with-dashes>, OPTIONS mapping the parameter to it.
 COMMAND_MODULES = (init, estimate, usage, report, budgets, roi, gpu, whatif, predict)
 
 
@@ -36,8 +36,8 @@ def run(argv: list[str]) -> tuple[str, int]:
     try:
         return module.run(args)
     except ParameterError as exc:
-        option = getattr(module, "OPTIONS", {}).get(exc.parameter, "--" + exc.parameter.replace("_", "-"))
-        raise exc.with_name(option) from None
+        options = getattr(module, "OPTIONS", {})
+        raise exc.with_names(lambda name: options.get(name, "--" + name.replace("_", "-"))) from None
 
 
 def main(argv: list[str] | None = None) -> int:

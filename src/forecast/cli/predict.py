@@ -11,7 +11,6 @@ from .argtypes import number, whole
 from .tables import table
 
 COMMANDS = ("predict",)
-OPTIONS = {"h": "--horizon", "n_windows": "--windows"}  # the library's parameter -> its option
 _level = number(lambda v: 0 < v < 100, "must be a percentage between 0 and 100, e.g. 80")
 _positive = whole(1, 10**9)
 

@@ -88,9 +88,22 @@ def _resolve_files(kind: str, values: dict, defaults: dict) -> tuple[dict, list[
         value = values.get(param)
         if value and value != workfolder.NONE:
             if not Path(value).exists():
-                raise ForecastError(f"--{param}: {value}: file not found")
+                shown = param.upper() if param in POSITIONAL.values() else f"--{param}"
+                raise ForecastError(f"{shown} {value}: file not found")
             inputs.append(Path(value))
     return values, inputs
+
+
+def _check_inputs(kind: str, values: dict) -> None:
+    """Validate the spec or case before a kernel starts: every problem, one line each, as `forecast estimate`."""
+    if kind == "estimate":
+        from ..design.specs import load_workflow
+
+        load_workflow(values["spec"])
+    elif kind == "roi":
+        from ..finance.report import load_case
+
+        load_case(values["case"])
 
 
 def _report_month(warehouse: str) -> str:
@@ -113,10 +126,13 @@ def run(args) -> tuple[str, int]:
     values = {k: v for k, v in vars(ns).items() if not k.startswith("_") and v is not None}
     defaults = notebook_parameters(notebook_path(args.kind))
     values, inputs = _resolve_files(args.kind, values, defaults)
+    _check_inputs(args.kind, values)
     if args.kind == "monthly" and not values.get("month"):  # name the report, and record, the month it covers
         values["month"] = _report_month(values["warehouse"])
     parts = [str(values.get(p, ast.literal_eval(defaults[p]["default"]))) for p in NAMED_BY[args.kind]]
     name = ns._name or "-".join(Path(v).stem if p in FILE_PARAMETERS else v
                                 for p, v in zip(NAMED_BY[args.kind], parts, strict=True))
+    if args.kind == "monthly" and not values["warehouse"] and not ns._name:
+        name = f"sample-{name}"  # the packaged sample company, not anyone's data
     out = run_report(args.kind, name, values, inputs, Path(ns._root))
     return "".join(f"{p}\n" for p in sorted(out.iterdir())) + f"report written to {out}/\n", 0

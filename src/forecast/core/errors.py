@@ -22,19 +22,26 @@ class UsageError(ForecastError):
 
 
 class ParameterError(ForecastError):
-    """A library function's argument that breaks its rule. The message names the parameter; the CLI names the
-    option it maps to instead (see `with_name`).
+    """A library function's argument that breaks its rule. The message names the parameter, and the rule names
+    the other parameters in `mentions` as {name}; the CLI names their options instead (`with_names`).
 
-    >>> str(ParameterError("utilisation", 1.5, "must be at most 1"))
-    'utilisation 1.5: must be at most 1'
-    >>> ParameterError("utilisation", 1.5, "must be at most 1").with_name("--utilisation").problems
-    ['--utilisation 1.5: must be at most 1']
+    >>> str(ParameterError("since", "2026-10-09", "must not be after {until} 2026-10-01", mentions=("until",)))
+    'since 2026-10-09: must not be after until 2026-10-01'
+    >>> ParameterError("since", "2026-10-09", "must not be after {until} 2026-10-01", mentions=("until",)).with_names(
+    ...     lambda name: "--" + name).problems
+    ['--since 2026-10-09: must not be after --until 2026-10-01']
     """
 
-    def __init__(self, parameter: str, value, rule: str):
-        self.parameter, self.value, self.rule = parameter, value, rule
-        super().__init__(f"{parameter} {value}: {rule}")
+    def __init__(self, parameter: str, value, rule: str, mentions: tuple[str, ...] = ()):
+        self.parameter, self.value, self.rule, self.mentions = parameter, value, rule, mentions
+        super().__init__(self._text(lambda name: name))
 
-    def with_name(self, name: str) -> ForecastError:
-        """The same problem, naming the parameter as `name` (e.g. a command-line option)."""
-        return ForecastError(f"{name} {self.value}: {self.rule}")
+    def _text(self, name_of) -> str:
+        rule = self.rule
+        for name in self.mentions:
+            rule = rule.replace("{" + name + "}", name_of(name))
+        return f"{name_of(self.parameter)} {self.value}: {rule}"
+
+    def with_names(self, name_of) -> ForecastError:
+        """The same problem with each parameter named by `name_of(parameter)` (e.g. its command-line option)."""
+        return ForecastError(self._text(name_of))

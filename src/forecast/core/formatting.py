@@ -49,3 +49,30 @@ def json_safe(obj):
 
 def to_json(doc: dict) -> str:
     return json.dumps(json_safe(doc), indent=2, allow_nan=False)
+
+
+def pct(x) -> str:
+    """A share as a percentage with one decimal: '12.5%'; 'n/a' for None or NaN.
+
+    >>> pct(0.125), pct(None)
+    ('12.5%', 'n/a')
+    """
+    return "n/a" if x is None or x != x else f"{x:.1%}"
+
+
+def signed_pct(x) -> str:
+    """A change as a signed percentage: '+12.5%', '-3.0%'; 'n/a' for None or NaN.
+
+    >>> signed_pct(0.125), signed_pct(-0.03), signed_pct(float("nan"))
+    ('+12.5%', '-3.0%', 'n/a')
+    """
+    return "n/a" if x is None or x != x else f"{x:+.1%}"
+
+
+def payback_text(month: int | None) -> str:
+    """A payback month in prose: 'month 14'; never when the case does not pay back within its horizon.
+
+    >>> payback_text(14), payback_text(None)
+    ('month 14', 'never (not within the horizon)')
+    """
+    return "never (not within the horizon)" if month is None else f"month {month}"

@@ -81,12 +81,16 @@ def write_workfolder(folder: str | Path) -> list[Path]:
     """Write a working folder of editable examples into `folder` (created when missing): the example workflow
     specs, business cases, budgets and price overrides, and a README. Nothing that exists is overwritten.
 
-    >>> import tempfile
-    >>> written = write_workfolder(Path(tempfile.mkdtemp()) / "ai-spend")
-    >>> sorted({p.relative_to(written[0].parent).parts[0] for p in written})
+    >>> import shutil, tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> written = write_workfolder(folder / "ai-spend")
+    >>> sorted({p.relative_to(folder / "ai-spend").parts[0] for p in written})
     ['README.md', 'budgets.yaml', 'cases', 'prices', 'workflows']
+    >>> shutil.rmtree(folder)
     """
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ForecastError(f"{folder}: exists and is not a folder; choose an empty or new folder")
     sources = {Path("README.md"): None}
     for name in EXAMPLES:
         src = example(name)
@@ -98,9 +102,14 @@ def write_workfolder(folder: str | Path) -> list[Path]:
                             + (f" and {len(existing) - 5} more" if len(existing) > 5 else "")
                             + "; choose an empty or new folder")
     written = []
-    for rel, src in sources.items():
-        target = folder / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(README.encode() if src is None else src.read_bytes())
-        written.append(target)
+    try:
+        for rel, src in sources.items():
+            target = folder / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(README.encode() if src is None else src.read_bytes())
+            written.append(target)
+    except OSError as exc:
+        for done in written:  # nothing half-written stays behind
+            done.unlink(missing_ok=True)
+        raise ForecastError(f"{folder}: cannot write the working folder: {exc.strerror or exc}") from None
     return written

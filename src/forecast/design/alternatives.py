@@ -7,7 +7,9 @@ validation and resets `Workflow.source`, so the changed values are checked here 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 from ..core.errors import SpecError
 from ..core.results import html_table
@@ -72,7 +74,7 @@ class Alternatives:
     """The spec as written, without routing, and on other models: one row each with its expected USD per task,
     per month (P10, P90 too) and per successful outcome, and the change in monthly cost against the spec."""
 
-    rows: tuple[dict, ...]
+    rows: tuple[Mapping[str, object], ...]  # read-only
 
     def to_dict(self) -> dict:
         return {"alternatives": [dict(r) for r in self.rows]}
@@ -80,14 +82,14 @@ class Alternatives:
     def to_frame(self):
         import pandas as pd
 
-        return pd.DataFrame(list(self.rows))
+        return pd.DataFrame([dict(r) for r in self.rows])
 
     def cheapest(self) -> dict:
         """The row with the lowest expected monthly cost."""
         return dict(min(self.rows, key=lambda r: r["usd_per_month"]))
 
     def _repr_html_(self) -> str:
-        return html_table("Model and routing alternatives", self.rows)
+        return html_table("Model and routing alternatives", [dict(r) for r in self.rows])
 
 
 def alternatives(workflow: Workflow, book, on, models: str | list[tuple[str | None, str]], samples: int = 20_000,
@@ -130,5 +132,5 @@ def alternatives(workflow: Workflow, book, on, models: str | list[tuple[str | No
     base = rows[0]["usd_per_month"]
     for r in rows:
         r["change_vs_spec"] = r["usd_per_month"] / base - 1 if base else None
-    return Alternatives(tuple(rows))
+    return Alternatives(tuple(MappingProxyType(r) for r in rows))
 

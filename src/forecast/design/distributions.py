@@ -59,14 +59,15 @@ class Triangular:
         u = np.clip((np.asarray(x, dtype=float) - self.low) / width, 0.0, 1.0)
         c = (self.mode - self.low) / width
         with np.errstate(divide="ignore", invalid="ignore"):  # a mode at an end leaves one branch unused
-            return np.select([u < c, u > c], [u * u / c, 1.0 - (1.0 - u) ** 2 / (1.0 - c)], c)
+            return np.select([np.isnan(u), u < c, u > c], [np.nan, u * u / c, 1.0 - (1.0 - u) ** 2 / (1.0 - c)], c)
 
     def ppf(self, q):
         width = self.high - self.low
         q = np.asarray(q, dtype=float)
         c = (self.mode - self.low) / width
-        u = np.where(q <= c, np.sqrt(q * c), 1.0 - np.sqrt((1.0 - q) * (1.0 - c)))
-        return self.low + width * u
+        p = np.clip(q, 0.0, 1.0)
+        u = np.where(p <= c, np.sqrt(p * c), 1.0 - np.sqrt((1.0 - p) * (1.0 - c)))
+        return np.where((q >= 0) & (q <= 1), self.low + width * u, np.nan)  # NaN outside [0, 1], as scipy
 
     def mean(self) -> float:
         return (self.low + self.mode + self.high) / 3.0
@@ -135,7 +136,8 @@ class LogNormal:
 
         x = np.asarray(x, dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(x > 0, ndtr(np.log(np.where(x > 0, x, 1.0) / self.p50) / self.sigma()), 0.0)
+            return np.where(np.isnan(x), np.nan,
+                            np.where(x > 0, ndtr(np.log(np.where(x > 0, x, 1.0) / self.p50) / self.sigma()), 0.0))
 
     def ppf(self, q):
         from scipy.special import ndtri

@@ -142,19 +142,20 @@ class Estimate:
     per_successful_outcome_usd: Quantiles
     tasks_per_month: Quantiles
     warnings: tuple[str, ...]
-    document: dict = field(repr=False, compare=False)
+    _document: dict = field(repr=False, compare=False)
+    notes: tuple[str, ...] = ()  # which files a default chose (a price book's note)
 
     @classmethod
-    def of(cls, doc: dict) -> Estimate:
+    def of(cls, doc: dict, notes: tuple[str, ...] = ()) -> Estimate:
         return cls(doc["workflow"]["name"], date.fromisoformat(doc["price_date"]),
-                   *(Quantiles.of(doc[key]) for _, key in HEADLINES), tuple(doc["warnings"]), frozen_copy(doc))
+                   *(Quantiles.of(doc[key]) for _, key in HEADLINES), tuple(doc["warnings"]), frozen_copy(doc), notes)
 
     def to_dict(self) -> dict:
         """The "forecast.estimate/1" JSON document (a copy)."""
-        return frozen_copy(self.document)
+        return frozen_copy(self._document)
 
     def headline_rows(self) -> list[dict]:
-        return [{"": label, **{k: self.document[key].get(k) for k in ("expected", "p10", "p50", "p90", "p99")}}
+        return [{"": label, **{k: self._document[key].get(k) for k in ("expected", "p10", "p50", "p90", "p99")}}
                 for label, key in HEADLINES]
 
     def to_frame(self):
@@ -167,11 +168,11 @@ class Estimate:
         """A breakdown of the document as a frame: 'steps', 'models', 'loops', 'projection' or 'prices'."""
         import pandas as pd
 
-        return pd.DataFrame(self.document[section])
+        return pd.DataFrame(self._document[section])
 
     def _repr_html_(self) -> str:
         return html_table(f"{self.workflow}: estimate at prices of {self.price_date}", self.headline_rows(),
-                          [f"warning: {w}" for w in self.warnings])
+                          [*(f"warning: {w}" for w in self.warnings), *(f"note: {n}" for n in self.notes)])
 
 
 def estimate(workflow: Workflow | str | Path, book: PriceBook | None = None, on: date | None = None,
@@ -277,7 +278,7 @@ def estimate(workflow: Workflow | str | Path, book: PriceBook | None = None, on:
     }
     if human is not None and human.mean() > 0 and doc["per_successful_outcome_usd"]["expected"] is not None:
         doc["ai_to_human_cost_ratio"] = doc["per_successful_outcome_usd"]["expected"] / human.mean()
-    return Estimate.of(doc)
+    return Estimate.of(doc, (book.note,) if book.note else ())
 
 
 def compare(a: Estimate | dict, b: Estimate | dict) -> dict:

@@ -1,6 +1,6 @@
 """The bridge to the unit-economics engine: workflow specs -> per-task drivers of a business case.
 
-Inference and tool cost per task come from `forecast.workload` (closed form at the case's price
+Inference and tool cost per task come from `forecast.design.workload` (closed form at the case's price
 date; per-scenario parameters for the Monte Carlo), never from a copy of its logic. Drivers are a
 flat mapping `name -> value` (a float, or an array over Monte Carlo scenarios) that `cashflows.py`
 turns into monthly lines; the tornado moves them one at a time.

@@ -146,14 +146,15 @@ class CaseEvaluation:
     scenarios: tuple[str, ...]
     npv_usd: float  # of the first scenario
     payback_month: int | None  # of the first scenario; None: not within the horizon
-    document: dict = field(repr=False, compare=False)
+    _document: dict = field(repr=False, compare=False)
+    notes: tuple[str, ...] = ()  # which files a default chose (a price book's note)
 
     def to_dict(self) -> dict:
-        return frozen_copy(self.document)
+        return frozen_copy(self._document)
 
     def result(self, scenario: str | None = None) -> dict:
         """One scenario's result (default: the first)."""
-        results = self.document["results"]
+        results = self._document["results"]
         found = results[0] if scenario is None else next((r for r in results if r["scenario"] == scenario), None)
         if found is None:
             raise ParameterError("scenario", repr(scenario), f"not evaluated; evaluated: {', '.join(self.scenarios)}")
@@ -169,7 +170,7 @@ class CaseEvaluation:
                  "payback_month": r["summary"]["payback_month"], "roi": r["summary"]["roi"],
                  "usd_per_successful_outcome": r["summary"]["cost_per_successful_outcome_usd"],
                  "p_npv_positive": (r.get("monte_carlo") or {}).get("p_npv_positive")}
-                for r in self.document["results"]]
+                for r in self._document["results"]]
         return pd.DataFrame(rows)
 
     def cash_flow_frame(self, scenario: str | None = None, monthly: bool = False):
@@ -194,7 +195,8 @@ class CaseEvaluation:
         return frame
 
     def _repr_html_(self) -> str:
-        return html_table(f"{self.name}: business case", self.to_frame().to_dict("records"))
+        return html_table(f"{self.name}: business case", self.to_frame().to_dict("records"),
+                          [f"note: {n}" for n in self.notes])
 
 
 def evaluate_case(path: str | Path | Case, book: PriceBook | None = None, scenarios: list[str] | None = None,
@@ -213,8 +215,10 @@ def evaluate_case(path: str | Path | Case, book: PriceBook | None = None, scenar
     True
     """
     book = book if book is not None else price_book()
-    path = path.source if isinstance(path, Case) else path
-    data = load_case_document(path)
+    if isinstance(path, Case):  # its document as written, its specs found beside the file it came from
+        data, path = path.to_dict(), path.source
+    else:
+        data = load_case_document(path)
     base = parse_case_data(data, str(path))
     names = scenario_names(base) if scenarios == ["all"] else list(dict.fromkeys(scenarios or [BASE]))
     results = [evaluate(case_variant(data, base, n), book, n, samples, seed, tornado_change) for n in names]
@@ -232,7 +236,8 @@ def evaluate_case(path: str | Path | Case, book: PriceBook | None = None, scenar
         "comparison": [_difference(results[0], r) for r in results[1:]],
     }
     first = results[0]["summary"]
-    return CaseEvaluation(base.name, tuple(names), first["npv_usd"], first["payback_month"], frozen_copy(doc))
+    return CaseEvaluation(base.name, tuple(names), first["npv_usd"], first["payback_month"], frozen_copy(doc),
+                          (book.note,) if book.note else ())
 
 
 def load_case(path: str | Path) -> Case:

@@ -31,22 +31,23 @@ class FleetSizing:
     monthly_usd: float
     usd_per_mtok: float
     utilisation: float
-    document: dict = field(repr=False, compare=False)
+    _document: dict = field(repr=False, compare=False)
+    notes: tuple[str, ...] = ()  # which files a default chose (a price book's note)
 
     def to_dict(self) -> dict:
-        return frozen_copy(self.document)
+        return frozen_copy(self._document)
 
     def to_frame(self):
         """One row per tensor-parallel layout: GPUs per replica, KV capacity, throughput and latency."""
         import pandas as pd
 
-        return pd.DataFrame(self.document["tensor_parallel_options"])
+        return pd.DataFrame(self._document["tensor_parallel_options"])
 
     def break_even_frame(self):
         """One row per API model compared: its USD per Mtok and monthly bill, and the break-even volumes."""
         import pandas as pd
 
-        return pd.DataFrame(self.document["break_even"])
+        return pd.DataFrame(self._document["break_even"])
 
     def cost_curve_frame(self, volumes) -> object:
         """USD per million tokens at each monthly volume (tokens), self-hosted (always-on, whole replicas) and
@@ -55,25 +56,25 @@ class FleetSizing:
         import pandas as pd
 
         volumes = np.asarray(volumes, dtype=float)
-        f, w = self.document["fleet"], self.document["workload"]
+        f, w = self._document["fleet"], self._document["workload"]
         replica_usd = f["gpus_per_replica"] * f["gpu_usd_per_hour"] * HOURS_PER_MONTH  # as break_even() counts
         per_replica = f["tokens_per_s_per_replica"] * w["target_utilisation"] * SECONDS_PER_MONTH / w["peak_to_average"]
         frames = [pd.DataFrame({"tokens_per_month": volumes, "option": f"self-hosted {self.gpu} ({f['pricing']})",
                                 "usd_per_mtok": cost_curve(volumes, replica_usd, per_replica)})]
         frames += [pd.DataFrame({"tokens_per_month": volumes, "option": b["api"],
-                                 "usd_per_mtok": b["api_usd_per_mtok"]}) for b in self.document["break_even"]]
+                                 "usd_per_mtok": b["api_usd_per_mtok"]}) for b in self._document["break_even"]]
         return pd.concat(frames, ignore_index=True)
 
     def _repr_html_(self) -> str:
-        f = self.document["fleet"]
+        f = self._document["fleet"]
         rows = [{"": "GPUs", "value": f["gpu_count"]}, {"": "replicas", "value": f["replicas"]},
                 {"": "GPUs per replica", "value": f["gpus_per_replica"]},
                 {"": "USD per month (always on)", "value": f["monthly_usd"]},
-                {"": "USD per month (autoscaled)", "value": self.document["autoscaled_monthly_usd"]},
+                {"": "USD per month (autoscaled)", "value": self._document["autoscaled_monthly_usd"]},
                 {"": "USD per million tokens", "value": f["usd_per_mtok"]},
                 {"": "achieved utilisation", "value": f["utilisation"]}]
         return html_table(f"{self.model} on {self.gpu} at {self.precision}", rows,
-                          [f"GPU price: {f['price_source']}"])
+                          [f"GPU price: {f['price_source']}", *(f"note: {n}" for n in self.notes)])
 
 
 def size_fleet(model: str, gpu: str, *, precision: str = "bf16", kv_precision: str = "bf16",
@@ -156,7 +157,7 @@ def size_fleet(model: str, gpu: str, *, precision: str = "bf16", kv_precision: s
         "sources": {"gpu": card.source, "model": open_model.source},
     }
     return FleetSizing(open_model.name, card.gpu, precision, cost.gpu_count, cost.monthly_usd, cost.usd_per_mtok,
-                       cost.utilisation, frozen_copy(doc))
+                       cost.utilisation, frozen_copy(doc), (book.note,) if book is not None and book.note else ())
 
 
 def monthly_bills(catalog, gpu: str, provider: str | None, gpu_count: float, autoscaled_gpu_hours: float) -> list[dict]:

@@ -19,7 +19,7 @@ import pandas as pd
 from ..budgets.envelopes import load_budgets
 from ..budgets.status import Anomalies, BudgetStatus, budget_status, find_anomalies
 from ..core import workfolder
-from ..core.errors import ForecastError
+from ..core.errors import ForecastError, ParameterError
 from ..core.formatting import json_safe
 from ..core.months import month_start, parse_month
 from ..core.resources import example
@@ -214,7 +214,7 @@ def report_inputs(warehouse: str | Path | None = None, budgets: str | Path | Non
     company's budgets with the sample company's data, else none.
 
     >>> import contextlib, tempfile
-    >>> with contextlib.chdir(tempfile.mkdtemp()):  # in an empty folder
+    >>> with tempfile.TemporaryDirectory() as empty, contextlib.chdir(empty):  # in an empty folder
     ...     chosen = report_inputs()
     >>> chosen.warehouse, chosen.budgets.name
     (None, 'budgets.yaml')
@@ -223,7 +223,7 @@ def report_inputs(warehouse: str | Path | None = None, budgets: str | Path | Non
     if warehouse:
         path = Path(warehouse)
         if not path.is_file():
-            raise ForecastError(f"{path}: no warehouse here: load usage into it with forecast ingest first")
+            raise ParameterError("warehouse", path, "no warehouse here: load usage into it with forecast ingest first")
     elif Path(workfolder.WAREHOUSE).is_file():
         path = Path(workfolder.WAREHOUSE)
     else:

@@ -117,8 +117,7 @@ def _execute(notebook: Path, out: Path, parameters: dict) -> None:
                             progress_bar=False, cwd=os.getcwd())
     except pm.PapermillExecutionError as exc:
         raise ForecastError(f"{notebook.name}: cell {exc.exec_count} failed: {exc.ename}: "
-                            f"{str(exc.evalue).splitlines()[0] if exc.evalue else ''} (executed notebook "
-                            f"kept at {out})") from None
+                            f"{str(exc.evalue).splitlines()[0] if exc.evalue else ''}") from None
 
 
 def run_report(kind: str, name: str, parameters: dict, inputs: list[Path], root: Path = Path("reports")) -> Path:
@@ -136,9 +135,10 @@ def run_report(kind: str, name: str, parameters: dict, inputs: list[Path], root:
     try:
         _execute(notebook, work / f"{stem}.ipynb", parameters)
         render_html(work / f"{stem}.ipynb", work / f"{stem}.html")
-    except ForecastError:
-        work.replace(free_report_dir(root, kind, f"failed-{name}"))  # onto the empty folder just claimed
-        raise
+    except ForecastError as exc:
+        failed = free_report_dir(root, kind, f"failed-{name}")
+        work.replace(failed)  # onto the empty folder just claimed
+        raise ForecastError(f"{exc} (executed notebook kept at {failed / (stem + '.ipynb')})") from None
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

@@ -21,6 +21,7 @@ class Ingest:
     loads: tuple[LoadResult, ...]
     failed: tuple[tuple[str, tuple[str, ...]], ...]
     quarantine_reasons: tuple[tuple[tuple[str, int, int], ...], ...]  # per load: (rule, rows, first line), top 5
+    notes: tuple[str, ...] = ()  # which price file a default chose
 
     def to_dict(self) -> dict:
         return {"warehouse": self.warehouse, "loads": [load.to_dict() for load in self.loads],
@@ -41,7 +42,7 @@ class Ingest:
         return out
 
     def _repr_html_(self) -> str:
-        notes = [f"{f}: {p}" for f, problems in self.failed for p in problems]
+        notes = [*(f"{f}: {p}" for f, problems in self.failed for p in problems), *(f"note: {n}" for n in self.notes)]
         return html_table(f"Loaded into {self.warehouse}", [load.to_dict() for load in self.loads], notes)
 
 
@@ -52,7 +53,7 @@ def ingest(paths: Iterable[str | Path], warehouse: str | Path | Warehouse = WARE
     price_book(), as `forecast ingest`). Rejected rows are quarantined with their reason and raw text, never
     dropped.
 
-    >>> import tempfile
+    >>> import shutil, tempfile
     >>> folder = Path(tempfile.mkdtemp())
     >>> _ = (folder / "calls.csv").write_text(
     ...     "timestamp,request_id,provider,model,input_tokens,output_tokens,cost_usd\\n"
@@ -65,6 +66,7 @@ def ingest(paths: Iterable[str | Path], warehouse: str | Path | Warehouse = WARE
     (3, 1, 1, 1, 0.25)
     >>> result.failed[0][1][0].endswith("missing.csv: no such file")
     True
+    >>> shutil.rmtree(folder)
     """
     book = book if book is not None else price_book()
     wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
@@ -81,4 +83,4 @@ def ingest(paths: Iterable[str | Path], warehouse: str | Path | Warehouse = WARE
     finally:
         if not isinstance(warehouse, Warehouse):
             wh.close()
-    return Ingest(str(wh.path), tuple(loads), tuple(failed), tuple(reasons))
+    return Ingest(str(wh.path), tuple(loads), tuple(failed), tuple(reasons), (book.note,) if book.note else ())

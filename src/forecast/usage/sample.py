@@ -10,7 +10,9 @@ untagged traffic and some malformed rows. `MANIFEST.json` lists what was injecte
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -176,10 +178,7 @@ def _flow_rows(flow: Flow, t: dict, rng: np.random.Generator, book: PriceBook) -
 
 
 def _months(months: int) -> tuple[date, date]:
-    y, m = END_MONTH.year, END_MONTH.month - months
-    while m < 1:
-        y, m = y - 1, m + 12
-    return date(y, m, 1), END_MONTH
+    return month_start(END_MONTH, -months), END_MONTH
 
 
 def generate_requests(rows: int, months: int, seed: int, corrupt_share: float = 0.005,
@@ -329,7 +328,7 @@ def sample_warehouse() -> Warehouse:
     """
     folder = Path(tempfile.mkdtemp(prefix="forecast-sample-"))
     wh = Warehouse(folder / "warehouse.duckdb")
-    wh.remove_on_close = folder
+    wh._cleanup = weakref.finalize(wh, shutil.rmtree, folder, ignore_errors=True)  # also if never closed
     try:
         book = price_book(example("prices/overrides.yaml"))
         for name in SAMPLE_FILES:

@@ -60,7 +60,7 @@ def series(wh: Warehouse, by: Sequence[str] = (), freq: str = "MS", metric: str 
     metric: cost_usd (USD, the default), input_tokens, output_tokens, cached_input_tokens, requests or tasks;
     start and end bound the UTC days (end excluded); where: tag -> value filters.
 
-    >>> import tempfile
+    >>> import shutil, tempfile
     >>> from pathlib import Path
     >>> folder = Path(tempfile.mkdtemp())
     >>> _ = (folder / "calls.csv").write_text(
@@ -73,6 +73,7 @@ def series(wh: Warehouse, by: Sequence[str] = (), freq: str = "MS", metric: str 
     ...     monthly = series(wh, by=["team_id"])
     >>> [(f"{d:%Y-%m}", y) for d, y in zip(monthly["ds"], monthly["y"])]  # October: no spend, so 0
     [('2026-09', 4.0), ('2026-10', 0.0), ('2026-11', 1.0)]
+    >>> shutil.rmtree(folder)
     """
     dims = _dims(by)
     if metric not in METRICS:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -80,7 +79,7 @@ class Warehouse:
     """A DuckDB warehouse file: created with its tables when opened for writing; read_only=True opens an existing
     one and creates nothing. Use it as a context manager; `load` reads one file in one transaction.
 
-    >>> import tempfile
+    >>> import shutil, tempfile
     >>> folder = Path(tempfile.mkdtemp())
     >>> _ = (folder / "calls.csv").write_text("timestamp,request_id,model,input_tokens,output_tokens,cost_usd\\n"
     ...                                       "2026-10-01T09:00:00Z,a,gpt-4o-mini,1000,500,0.25\\n")
@@ -91,11 +90,12 @@ class Warehouse:
     Traceback (most recent call last):
     ...
     forecast.core.errors.UsageError: ...other.duckdb: no warehouse here: load data first with `forecast ingest`
+    >>> shutil.rmtree(folder)
     """
 
     def __init__(self, path: str | Path = DEFAULT_WAREHOUSE, read_only: bool = False):
         self.path = Path(path)
-        self.remove_on_close: Path | None = None  # a temporary folder that goes with the warehouse
+        self._cleanup = None  # a finalizer that removes a temporary folder made for this warehouse
         if read_only and not self.path.exists():
             raise UsageError(f"{self.path}: no warehouse here: load data first with `forecast ingest`")
         if not read_only:
@@ -112,8 +112,8 @@ class Warehouse:
 
     def close(self) -> None:
         self.con.close()
-        if self.remove_on_close is not None:
-            shutil.rmtree(self.remove_on_close, ignore_errors=True)
+        if self._cleanup is not None:
+            self._cleanup()
 
     def __enter__(self) -> Warehouse:
         return self

@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -64,34 +65,38 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout_s: float = 60.0) 
 
 
 def serve(spec: str, host: str, port: int, env: dict[str, str], out=sys.stdout) -> int:
-    """Run Voila until interrupted; prints the URL once the app answers. Returns the server's exit status."""
+    """Run Voila until interrupted; prints the URL once the app answers. Returns the server's exit status.
+
+    The server's log (and its kernels', which inherit it) goes to a temporary file, read only when the server
+    fails to start: a pipe closed once the app is up made the kernel stall on its first buffered write."""
     port = port or free_port(host)
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     child_env = {**os.environ, **env}
-    process = subprocess.Popen(voila_command(host, port), env=child_env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as log:
+        process = subprocess.Popen(voila_command(host, port), env=child_env, stdout=subprocess.DEVNULL, stderr=log)
 
-    def stop(*_):
-        process.terminate()
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        try:
-            wait_until_up(url, process)
-        except ForecastError:
-            stop()
-            tail = (process.communicate(timeout=10)[1] or "").strip().splitlines()[-3:]
-            raise ForecastError([f"forecast whatif {spec}: cannot start the app at {url}", *tail]) from None
-        print(f"what-if panel for {spec}: {url}  (Ctrl-C to stop)", file=out, flush=True)
-        process.stderr.close()  # the server's log is not needed once it is up; do not let the pipe fill
-        return process.wait()
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        if process.poll() is None:
+        def stop(*_):
             process.terminate()
+
+        previous = signal.signal(signal.SIGTERM, stop)
+        try:
             try:
+                wait_until_up(url, process)
+            except ForecastError:
+                stop()
                 process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        signal.signal(signal.SIGTERM, previous)
+                log.seek(0)
+                tail = log.read().strip().splitlines()[-3:]
+                raise ForecastError([f"forecast whatif {spec}: cannot start the app at {url}", *tail]) from None
+            print(f"what-if panel for {spec}: {url}  (Ctrl-C to stop)", file=out, flush=True)
+            return process.wait()
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+            signal.signal(signal.SIGTERM, previous)

@@ -248,7 +248,7 @@ def charts_svg(result) -> tuple[str, str]:
     """Cost by step and the monthly chart (cash flow for a case, else the cost projection) as inline SVG."""
     import vl_convert as vlc
 
-    from ..reporting import charts
+    from .. import charts
 
     monthly = charts.monthly_cash_flow(result.finance["monthly"]) if result.finance else \
         charts.projection_fan(result.doc)
