@@ -172,19 +172,19 @@ def drivers_from_warehouse(wh, by: tuple[str, ...] = ("workflow_name",), start: 
     counts once in each model's segment. spend_usd is the logged cost (DECIMAL summed, then float).
     """
     from ..usage.checks import lit, q
-    from ..usage.series import UNTAGGED, _dims, _where
+    from ..usage.series import TASKS, UNTAGGED, _dims, _where
 
     dims = list(dict.fromkeys([*_dims(by), "provider", "model"]))
     segment = " || '/' || ".join(f"coalesce({q(d)}, {lit(UNTAGGED)})" for d in dims)
     frame = wh.sql(f"""
         SELECT {segment} AS segment, CAST(date_trunc('month', "timestamp") AS DATE) AS ds,
                coalesce(provider, {lit(UNTAGGED)}) AS provider, model,
-               CAST(count(DISTINCT coalesce(task_id, 'request:' || request_id)) AS DOUBLE) AS tasks,
+               CAST({TASKS} AS DOUBLE) AS tasks,
                CAST(sum(input_tokens) AS DOUBLE) AS input_tokens,
                CAST(sum(cached_input_tokens) AS DOUBLE) AS cached_input_tokens,
                CAST(sum(cache_write_tokens) AS DOUBLE) AS cache_write_tokens,
                CAST(sum(output_tokens) AS DOUBLE) AS output_tokens,
-               CAST(sum(cost_usd) AS DOUBLE) AS spend_usd, count(*) AS requests
+               CAST(sum(cost_usd) AS DOUBLE) AS spend_usd, sum(request_count) AS requests
         FROM requests WHERE {_where(start, end, None)} GROUP BY ALL ORDER BY segment, ds""").df()
     frame["ds"] = pd.to_datetime(frame["ds"])
     for kind in TOKEN_KINDS:

@@ -44,24 +44,31 @@ def text(col: str, typ: str = "VARCHAR") -> str:
     return f"CASE WHEN {t} = '' OR {t} LIKE ' %' OR {t} LIKE '% ' THEN NULLIF(trim({t}), '') ELSE {t} END"
 
 
-def whole_number(field: str, col: str, typ: str, required: bool) -> tuple[str, str]:
-    """A count >= 0; an optional one that is empty counts as 0."""
-    rule = "must be a whole number >= 0"
+def whole_number(field: str, col: str, typ: str, required: bool, empty_as: int = 0,
+                 minimum: int = 0) -> tuple[str, str]:
+    """A count >= `minimum`; an optional one that is empty counts as `empty_as`."""
+    rule = f"must be a whole number >= {minimum}"
     if typ in INTEGER_TYPES:
         value = f"CAST({col} AS BIGINT)"
-        bad = f"{col} < 0"
+        bad = f"{col} < {minimum}"
     elif typ in ("FLOAT", "DOUBLE") or typ.startswith("DECIMAL"):
         value = f"CAST({col} AS BIGINT)"
-        bad = f"NOT isfinite(CAST({col} AS DOUBLE)) OR {col} < 0 OR {col} <> trunc({col})"
+        bad = f"NOT isfinite(CAST({col} AS DOUBLE)) OR {col} < {minimum} OR {col} <> trunc({col})"
     else:
         t = text(col)
         value = f"TRY_CAST({t} AS BIGINT)"
-        bad = f"{t} IS NOT NULL AND (NOT regexp_full_match({t}, '[0-9]+') OR TRY_CAST({t} AS BIGINT) IS NULL)"
+        bad = (f"{t} IS NOT NULL AND (NOT regexp_full_match({t}, '[0-9]+') OR TRY_CAST({t} AS BIGINT) IS NULL"
+               f" OR TRY_CAST({t} AS BIGINT) < {minimum})")
     empty = f"{col} IS NULL" if typ in INTEGER_TYPES or typ in ("FLOAT", "DOUBLE") or typ.startswith("DECIMAL") \
         else f"{text(col)} IS NULL"
     missing = f"WHEN {empty} THEN {reason(field, col, 'required')} " if required else ""
     checked = f"CASE {missing}WHEN {bad} THEN {reason(field, col, rule)} END"
-    return (value if required else f"coalesce({value}, 0)"), checked
+    return (value if required else f"coalesce({value}, {empty_as})"), checked
+
+
+def request_count(field: str, col: str, typ: str) -> tuple[str, str]:
+    """A count of requests >= 1; empty counts as 1 (a row is one request unless it says otherwise)."""
+    return whole_number(field, col, typ, required=False, empty_as=1, minimum=1)
 
 
 def number(field: str, col: str, typ: str, sql_type: str, nonneg: bool = True,

@@ -66,11 +66,12 @@ def build_price_tables(con: duckdb.DuckDBPyConnection, keys_sql: str, book: Pric
 
 
 def cost_sql(row: str, band: str) -> str:
-    """USD of one request at a price band (prices per million tokens); input_tokens include cache reads and writes."""
+    """USD of a row (its request_count requests' totals) at a price band (prices per million tokens); input_tokens
+    include cache reads and writes; a per-call fee is paid once per request."""
     uncached = f"({row}.input_tokens - {row}.cached_input_tokens - {row}.cache_write_tokens)"
     return (f"(({uncached} * {band}.input_usd_per_mtok + {row}.cached_input_tokens * {band}.cached_input_usd_per_mtok"
             f" + {row}.cache_write_tokens * {band}.cache_write_usd_per_mtok"
-            f" + {row}.output_tokens * {band}.output_usd_per_mtok) / 1e6 + {band}.usd_per_call)")
+            f" + {row}.output_tokens * {band}.output_usd_per_mtok) / 1e6 + {band}.usd_per_call * {row}.request_count)")
 
 
 def key_match(row: str, table: str) -> str:
@@ -81,7 +82,8 @@ def key_match(row: str, table: str) -> str:
 
 
 def band_join(row: str, band: str) -> str:
-    """Join condition: same key, and the row's input tokens fall in the band (above < input <= upto)."""
+    """Join condition: same key, and the row's input tokens per request fall in the band (above < input <= upto)."""
+    per_call = f"({row}.input_tokens / {row}.request_count)"
     return (f"{key_match(row, band)}"
-            f" AND ({band}.above_input_tokens = 0 OR {row}.input_tokens > {band}.above_input_tokens)"
-            f" AND ({band}.upto_input_tokens IS NULL OR {row}.input_tokens <= {band}.upto_input_tokens)")
+            f" AND ({band}.above_input_tokens = 0 OR {per_call} > {band}.above_input_tokens)"
+            f" AND ({band}.upto_input_tokens IS NULL OR {per_call} <= {band}.upto_input_tokens)")

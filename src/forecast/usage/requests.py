@@ -56,6 +56,10 @@ def _checked_select(staged: str, types: dict[str, str], timezone: str | None, no
             add(name, c.whole_number(name, *src(name), required=name in REQUIRED_COLUMNS))
         else:
             values[name] = "0::BIGINT"
+    if "request_count" in cols:
+        add("request_count", c.request_count("request_count", *src("request_count")))
+    else:
+        values["request_count"] = "1::BIGINT"
     present = {n: src(n)[0] for n in TOKEN_FIELDS if n in cols}
     subset = [f"coalesce({values[n]}, 0)" for n in ("cached_input_tokens", "cache_write_tokens") if n in present]
     if subset:

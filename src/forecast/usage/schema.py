@@ -11,9 +11,12 @@ CONTEXT = ("agent_id", "task_id", "step")
 REQUIRED_COLUMNS = ("timestamp", "request_id", "model", "input_tokens", "output_tokens")
 STATUSES = ("ok", "error", "retry")
 OUTCOMES = ("success", "failure")
+# request_count: how many requests a row stands for (1 when absent). A provider's usage export is daily or
+# hourly totals per key and model: tokens and cost are the row's totals, and a long-context price tier applies
+# when the row's input per request (input_tokens / request_count) passes its threshold.
 NATIVE_COLUMNS = (
-    "timestamp", "request_id", "provider", "model", *TOKEN_FIELDS, "cost_usd", "status", "latency_ms",
-    *TAGS, *CONTEXT, "outcome", "batch",
+    "timestamp", "request_id", "provider", "model", *TOKEN_FIELDS, "request_count", "cost_usd", "status",
+    "latency_ms", *TAGS, *CONTEXT, "outcome", "batch",
 )
 REQUEST_COST = "DECIMAL(18,10)"  # up to $99,999,999 per call, 1e-10 USD resolution
 CHARGE_COST = "DECIMAL(38,10)"
@@ -28,7 +31,8 @@ CREATE TABLE IF NOT EXISTS loads (
 CREATE TABLE IF NOT EXISTS requests (
     request_id VARCHAR NOT NULL, "timestamp" TIMESTAMPTZ NOT NULL, provider VARCHAR, model VARCHAR NOT NULL,
     input_tokens BIGINT NOT NULL, cached_input_tokens BIGINT NOT NULL, cache_write_tokens BIGINT NOT NULL,
-    output_tokens BIGINT NOT NULL, cost_usd {REQUEST_COST} NOT NULL, cost_source VARCHAR NOT NULL,
+    output_tokens BIGINT NOT NULL, request_count BIGINT NOT NULL DEFAULT 1,
+    cost_usd {REQUEST_COST} NOT NULL, cost_source VARCHAR NOT NULL,
     status VARCHAR NOT NULL, latency_ms DOUBLE,
     {", ".join(f"{c} VARCHAR" for c in (*TAGS, *CONTEXT))},
     outcome VARCHAR, batch BOOLEAN NOT NULL, extra JSON, load_id BIGINT NOT NULL, source_line BIGINT NOT NULL
@@ -49,6 +53,7 @@ CREATE TABLE IF NOT EXISTS charges (
     BillingAccountId VARCHAR, BillingAccountName VARCHAR, Tags JSON, extra JSON,
     load_id BIGINT NOT NULL, source_line BIGINT NOT NULL
 );
+ALTER TABLE requests ADD COLUMN IF NOT EXISTS request_count BIGINT DEFAULT 1;
 CREATE TABLE IF NOT EXISTS quarantine (
     load_id BIGINT NOT NULL, source_file VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, kind VARCHAR NOT NULL,
     line BIGINT NOT NULL, reason VARCHAR NOT NULL, raw JSON, resolved_by_load BIGINT

@@ -1,4 +1,4 @@
-"""Series, tag coverage, unit metrics and invoice reconciliation read from the warehouse.
+"""Series, tag coverage and unit metrics read from the warehouse (usage/reconcile.py sets logs against the invoice).
 
 All functions take a `Warehouse` and return pandas frames; money comes back as float64 USD
 (sums are taken in DECIMAL first, so totals match the warehouse to the cent).
@@ -13,19 +13,20 @@ import pandas as pd
 
 from ..core.errors import UsageError
 from ..core.frequencies import FREQUENCIES, check_freq
-from ..core.months import month_start, parse_month
 from .checks import lit, q, utc_day
 from .schema import CONTEXT, TAGS
 from .warehouse import Warehouse
 
+# tasks for driver arithmetic: distinct task ids, and every request of a row without one as a task of its own
+TASKS = "count(DISTINCT task_id) + sum(CASE WHEN task_id IS NULL THEN request_count ELSE 0 END)"
 DIMENSIONS = (*TAGS, *CONTEXT, "provider", "model", "status")
 METRICS = {
     "cost_usd": "CAST(sum(cost_usd) AS DOUBLE)",
     "input_tokens": "CAST(sum(input_tokens) AS DOUBLE)",
     "output_tokens": "CAST(sum(output_tokens) AS DOUBLE)",
     "cached_input_tokens": "CAST(sum(cached_input_tokens) AS DOUBLE)",
-    "requests": "CAST(count(*) AS DOUBLE)",
-    "tasks": "CAST(count(DISTINCT task_id) AS DOUBLE)",
+    "requests": "CAST(sum(request_count) AS DOUBLE)",
+    "tasks": "CAST(count(DISTINCT task_id) AS DOUBLE)",  # requests with a task_id
 }
 UNTAGGED = "(untagged)"
 COVERAGE_TARGET = 0.90  # share of spend a team must tag before its numbers can be attributed
@@ -107,8 +108,9 @@ def coverage(wh: Warehouse, required: Sequence[str] = TAGS, by: str = "environme
     complete = " AND ".join(f"{q(t)} IS NOT NULL" for t in req) or "TRUE"
     per_tag = "".join(f", 1 - avg(CASE WHEN {q(t)} IS NULL THEN 0 ELSE 1 END) AS {q('missing_' + t)}" for t in req)
     return wh.sql(f"""
-        SELECT coalesce({q(by)}, {lit(UNTAGGED)}) AS {q(by)}, count(*) AS requests,
-               avg(CASE WHEN {complete} THEN 1.0 ELSE 0.0 END) AS request_coverage,
+        SELECT coalesce({q(by)}, {lit(UNTAGGED)}) AS {q(by)}, sum(request_count) AS requests,
+               CAST(sum(CASE WHEN {complete} THEN request_count ELSE 0 END) AS DOUBLE) / sum(request_count)
+                   AS request_coverage,
                CAST(sum(cost_usd) AS DOUBLE) AS cost_usd,
                CAST(sum(CASE WHEN {complete} THEN cost_usd ELSE 0 END) AS DOUBLE) AS tagged_cost_usd,
                CAST(sum(CASE WHEN {complete} THEN cost_usd ELSE 0 END) / nullif(sum(cost_usd), 0) AS DOUBLE)
@@ -121,7 +123,7 @@ def untagged_spend(wh: Warehouse, required: Sequence[str] = TAGS, environment: s
     """Spend missing any required tag in one environment, by model and UTC day (largest first)."""
     incomplete = " OR ".join(f"{q(t)} IS NULL" for t in _dims(required)) or "FALSE"
     return wh.sql(f"""
-        SELECT CAST("timestamp" AS DATE) AS day, provider, model, count(*) AS requests,
+        SELECT CAST("timestamp" AS DATE) AS day, provider, model, sum(request_count) AS requests,
                CAST(sum(cost_usd) AS DOUBLE) AS cost_usd
         FROM requests WHERE environment = ? AND ({incomplete}) AND {_where(start, end, None)}
         GROUP BY ALL ORDER BY cost_usd DESC, day""", [environment]).df()
@@ -139,7 +141,7 @@ def unit_metrics(wh: Warehouse, by: str = "workflow_name", start: date | None = 
         WITH tasks AS (
             SELECT coalesce({q(by)}, {lit(UNTAGGED)}) AS {q(by)}, task_id,
                    CAST(date_trunc('month', min("timestamp")) AS DATE) AS month,
-                   count(*) AS calls, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+                   sum(request_count) AS calls, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
                    sum(cost_usd) AS cost_usd, bool_or(outcome = 'success') AS succeeded,
                    count(outcome) > 0 AS has_outcome
             FROM requests WHERE task_id IS NOT NULL AND {_where(start, end, None)} GROUP BY ALL)
@@ -151,31 +153,3 @@ def unit_metrics(wh: Warehouse, by: str = "workflow_name", start: date | None = 
                    CAST(sum(cost_usd) / nullif(sum(CASE WHEN succeeded THEN 1 ELSE 0 END), 0) AS DOUBLE)
                END AS cost_per_success_usd
         FROM tasks GROUP BY ALL ORDER BY {q(by)}, month""").df()
-
-
-def reconcile(wh: Warehouse, month: date | str | None = None) -> pd.DataFrame:
-    """Per month and provider: request-log cost vs FOCUS billed and effective cost, and the gap (USD); `month` a
-    date or YYYY-MM (default: every month).
-
-    Providers match case-insensitively on the request's provider and the charge's
-    ServiceProviderName (FOCUS 1.3) or ProviderName (1.0-1.2). Charges are counted in the month
-    their ChargePeriodStart falls in; all charge categories count (credits are negative).
-    """
-    month = parse_month(month) if isinstance(month, str) else month
-    month_filter = f"= DATE {lit(month_start(month).isoformat())}" if month else "IS NOT NULL"
-    return wh.sql(f"""
-        WITH logs AS (
-            SELECT CAST(date_trunc('month', "timestamp") AS DATE) AS month, lower(coalesce(provider, '')) AS provider,
-                   sum(cost_usd) AS log_cost_usd, count(*) AS requests
-            FROM requests GROUP BY ALL),
-        bills AS (
-            SELECT CAST(date_trunc('month', ChargePeriodStart) AS DATE) AS month,
-                   lower(coalesce(ServiceProviderName, ProviderName, '')) AS provider,
-                   sum(BilledCost) AS billed_cost_usd, sum(EffectiveCost) AS effective_cost_usd, count(*) AS charges
-            FROM charges GROUP BY ALL)
-        SELECT month, provider, coalesce(requests, 0) AS requests, coalesce(charges, 0) AS charges,
-               coalesce(log_cost_usd, 0) AS log_cost_usd, coalesce(billed_cost_usd, 0) AS billed_cost_usd,
-               effective_cost_usd,
-               coalesce(billed_cost_usd, 0) - coalesce(log_cost_usd, 0) AS unexplained_usd
-        FROM logs FULL OUTER JOIN bills USING (month, provider)
-        WHERE month {month_filter} ORDER BY month, provider""").df()
