@@ -97,13 +97,18 @@ def test_sample_generator_is_deterministic_and_has_its_events(tmp_path):
         tokens = dict(wh.sql("""SELECT "timestamp" >= '2025-09-01', sum(input_tokens + output_tokens) / count(DISTINCT
             task_id) FROM requests WHERE workflow_name = 'code_review' AND "timestamp" >= '2025-07-01'
             AND "timestamp" < '2025-11-01' GROUP BY 1""").fetchall())
-        runaway = wh.sql("""SELECT max(CAST(step AS INT)) FROM requests WHERE agent_id = 'research-agent-7'
-            AND CAST("timestamp" AS DATE) IN ('2026-09-14', '2026-09-15')""").fetchall()[0][0]
-        normal = wh.sql("SELECT quantile_cont(CAST(step AS INT), 0.99) FROM requests "
+        # an agent task is one row; request_count is its model calls (steps)
+        runaway = wh.sql("""SELECT min(request_count), count(*) FROM requests WHERE agent_id = 'research-agent-3'
+            AND CAST("timestamp" AS DATE) IN ('2026-09-14', '2026-09-15') AND request_count >= 60""").fetchall()[0]
+        normal = wh.sql("SELECT quantile_cont(request_count, 0.99) FROM requests "
                         "WHERE workflow_name = 'research_agent' AND CAST(\"timestamp\" AS DATE) "
                         "NOT IN ('2026-09-14', '2026-09-15')").fetchall()[0][0]
+        scale = wh.sql("""SELECT sum(request_count), CAST(sum(cost_usd) AS DOUBLE) FROM requests
+            WHERE "timestamp" >= '2026-10-01'""").fetchall()[0]
         o3 = dict(wh.sql("""SELECT "timestamp" >= '2025-06-10', sum(cost_usd) / sum(input_tokens + output_tokens)
             FROM requests WHERE model = 'o3' GROUP BY 1""").fetchall())
     assert 2.5 < tokens[True] / tokens[False] < 3.5  # the upgrade triples tokens per task
-    assert runaway >= 59 and normal < 40
+    assert runaway[0] >= 60 and runaway[1] == 2 * 60 and normal < 40  # 60 stuck tasks a day, 60-149 steps each
+    # a realistic scale: October 2026 is about 35 million requests and $100k-$300k (issue 14)
+    assert scale[0] > 20_000_000 and 100_000 <= scale[1] <= 300_000
     assert o3[True] / o3[False] < 0.35  # o3 input and output prices fell 5x on 2025-06-10 (cached reads did not)

@@ -11,7 +11,7 @@ import pytest
 
 from forecast.cli.main import main
 from forecast.usage.focus import export_focus
-from forecast.usage.series import reconcile
+from forecast.usage.reconcile import reconcile
 from forecast.usage.warehouse import Warehouse
 
 
@@ -149,14 +149,57 @@ def test_focus_export_passes_the_finops_validator_and_reconciles(sample_warehous
     assert (back.accepted, back.cost_usd_accepted) == (rows, total)
 
 
-def test_reconcile_logs_against_invoice(sample_warehouse):
-    """The sample invoice bills OpenAI 2% more than the logged calls (unlogged keys) and the others as logged."""
-    with Warehouse(sample_warehouse, read_only=True) as wh:
-        rec = reconcile(wh, date(2026, 9, 1)).set_index("provider")
-    assert float(rec.loc["anthropic", "unexplained_usd"]) == pytest.approx(0, abs=0.05)
-    openai = rec.loc["openai"]
-    # logs include some rows the invoice never saw (quarantined rows are not in logs; the OTel agent is not billed)
-    assert float(openai.billed_cost_usd) > float(openai.log_cost_usd)
+def test_reconcile_finds_the_planted_gap_and_shows_discounts_and_credits_apart(tmp_path, capsys):
+    """The sample invoice (usage.sample.focus_rows) bills Anthropic 10% below list from 2026-01, OpenAI's October
+    2026 usage 5% above what the logs show (PLANTED_GAP), a $1,500 Anthropic credit and a -$120 Google
+    correction in October; the figures below follow from those constants and the generator's own true costs."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from forecast.usage.sample import (
+        ANTHROPIC_DISCOUNT,
+        CORRECTION,
+        CREDIT,
+        PLANTED_GAP,
+        focus_rows,
+        generate_requests,
+        planted_gap_usd,
+    )
+
+    table, truth = generate_requests(5_000, 3, seed=4, corrupt_share=0.0)
+    pq.write_table(table, tmp_path / "requests.parquet")
+    pacsv.write_csv(focus_rows(truth), tmp_path / "invoice.csv")
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        wh.load(tmp_path / "requests.parquet")
+        wh.load(tmp_path / "invoice.csv")
+        rec = reconcile(wh, "2026-10")
+    rows = rec.frame.set_index("provider")
+    openai, anthropic, google = rows.loc["openai"], rows.loc["anthropic"], rows.loc["google"]
+    # the planted gap: 5% of OpenAI's true October cost, on top of the logged usage (each invoice row rounded)
+    assert openai.unexplained_usd == pytest.approx(planted_gap_usd(truth), abs=0.01)
+    assert openai.unexplained_pct == pytest.approx(PLANTED_GAP["share"], rel=1e-6) and openai.flagged
+    # Anthropic: logged at list, billed 10% below it, and a credit; nothing unexplained
+    assert anthropic.unexplained_usd == pytest.approx(0, abs=0.01) and not anthropic.flagged
+    assert anthropic.discount_usd == pytest.approx(ANTHROPIC_DISCOUNT * anthropic.list_usd, abs=0.01)
+    assert anthropic.credits_usd == CREDIT["usd"] and google.adjustments_usd == CORRECTION["usd"]
+    assert google.unexplained_usd == pytest.approx(0, abs=0.01) and not google.flagged
+    for r in rec.frame.itertuples():  # the invoice's parts add up to what it bills
+        assert r.billed_usd == pytest.approx(r.list_usd - r.discount_usd + r.credits_usd + r.adjustments_usd
+                                             + r.tax_usd + r.other_usd, abs=1e-6)
+    assert [line.split(":")[0] for line in rec.lines()] == ["2026-10 openai"]
+    with Warehouse(tmp_path / "w.duckdb", read_only=True) as wh:  # a date means the same month
+        assert reconcile(wh, date(2026, 10, 1)).to_dict()["rows"] == rec.to_dict()["rows"]
+    # the command: the gap is flagged (exit 1); at a 0.5% threshold Anthropic and Google (0%) still are not
+    db = str(tmp_path / "w.duckdb")
+    assert main(["reconcile", "--month", "2026-10", "--warehouse", db]) == 1
+    assert "gap: 2026-10 openai: the invoice bills $" in capsys.readouterr().out
+    assert main(["reconcile", "--month", "2026-10", "--warehouse", db, "--threshold", "0.005",
+                 "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert [r["provider"] for r in doc["rows"] if r["flagged"]] == ["openai"]
+    with pytest.raises(SystemExit) as bad:
+        main(["reconcile", "--month", "2026-10", "--threshold", "2", "--warehouse", db])
+    assert bad.value.code == 2 and "'2' must be a share between 0 and 1" in capsys.readouterr().err
 
 
 def test_cli_ingest_coverage_export(tmp_path, capsys, book):

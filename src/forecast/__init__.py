@@ -29,6 +29,7 @@ _API = {
     "ingest": ("forecast.usage.ingest", "ingest"),
     "sample_warehouse": ("forecast.usage.sample", "sample_warehouse"),
     "series": ("forecast.usage.series", "series"),
+    "reconcile_invoice": ("forecast.usage.reconcile", "reconcile"),
     "forecast_series": ("forecast.timeseries.auto", "forecast_series"),
     "budget_status": ("forecast.budgets.status", "budget_status"),
     "find_anomalies": ("forecast.budgets.status", "find_anomalies"),
@@ -40,7 +41,8 @@ _API = {
 }
 __all__ = ["ForecastError", "Warehouse", "__version__", "alternatives", "budget_status", "estimate", "evaluate_case",
            "example", "find_anomalies", "forecast_series", "ingest", "load_case", "load_spec", "monthly_report",
-           "parse_spec", "price_book", "sample_warehouse", "series", "size_fleet", "what_if", "write_workfolder"]
+           "parse_spec", "price_book", "reconcile_invoice", "sample_warehouse", "series", "size_fleet", "what_if",
+           "write_workfolder"]
 
 if TYPE_CHECKING:  # for editors and type checkers; at run time each name loads on first use
     from .budgets.status import budget_status, find_anomalies
@@ -56,6 +58,7 @@ if TYPE_CHECKING:  # for editors and type checkers; at run time each name loads 
     from .reporting.monthly import monthly_report
     from .timeseries.auto import forecast_series
     from .usage.ingest import ingest
+    from .usage.reconcile import reconcile as reconcile_invoice
     from .usage.sample import sample_warehouse
     from .usage.series import series
     from .usage.warehouse import Warehouse

@@ -6,15 +6,15 @@ import sys
 from pathlib import Path
 
 from ..core.errors import ForecastError
-from ..core.formatting import usd
+from ..core.formatting import to_json, usd
 from ..usage.schema import FOCUS_VERSIONS, KINDS, TAGS
 from .argtypes import day as _day
 from .argtypes import month as _month
-from .argtypes import whole
+from .argtypes import number, whole
 from .options import add_prices_option, add_warehouse_option, price_book, read_warehouse
 from .tables import table
 
-COMMANDS = ("ingest", "coverage", "export-focus", "sample-data")
+COMMANDS = ("ingest", "coverage", "reconcile", "export-focus", "sample-data")
 
 
 def add_parsers(sub) -> None:
@@ -36,6 +36,16 @@ def add_parsers(sub) -> None:
     p.add_argument("--since", type=_day, default=None, help="first day YYYY-MM-DD")
     p.add_argument("--until", type=_day, default=None, help="day after the last YYYY-MM-DD")
 
+    p = sub.add_parser("reconcile", help="the request logs against the FOCUS invoice: discounts, credits, the gap",
+                       description="Per month and provider: logged cost against the invoice's usage at list price, "
+                                   "with discounts, credits, adjustments and tax apart. Exits 1 when an "
+                                   "unexplained gap exceeds the threshold.")
+    p.add_argument("--month", type=_month, default=None, help="YYYY-MM (default: every month)")
+    add_warehouse_option(p)
+    p.add_argument("--threshold", metavar="SHARE", type=number(lambda v: 0 < v < 1, "must be a share between 0 and 1"),
+                   default=0.02, help="flag an unexplained gap above this share of the logged cost (default 0.02)")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+
     p = sub.add_parser("export-focus", help="write a month of spend as FOCUS cost and usage rows")
     p.add_argument("--month", type=_month, required=True, help="YYYY-MM")
     add_warehouse_option(p)
@@ -46,8 +56,8 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("sample-data", help="generate a deterministic synthetic company's usage and billing files")
     p.add_argument("--out", metavar="DIR", required=True, help="folder to write the files into")
     p.add_argument("--months", type=whole(1, 120), default=24, help="months of data (default 24)")
-    p.add_argument("--rows", type=whole(1000, 100_000_000), default=100_000,
-                   help="request-log rows, about (default 100000)")
+    p.add_argument("--rows", type=whole(1000, 100_000_000), default=60_000,
+                   help="usage-export rows, about (default 60000); the agent workflows add a row per task")
     p.add_argument("--seed", type=whole(0, 2**32 - 1), default=0, help="random seed (default 0)")
     p.add_argument("--format", choices=("parquet", "csv", "jsonl"), default="parquet")
 
@@ -87,6 +97,28 @@ def coverage_text(args) -> str:
     return "\n".join(out) + "\n"
 
 
+def reconcile_text(args) -> tuple[str, int]:
+    from ..usage.reconcile import reconcile
+
+    with read_warehouse(args.warehouse) as wh:
+        rec = reconcile(wh, args.month, args.threshold)
+    status = 1 if len(rec.flagged) else 0
+    if args.format == "json":
+        return to_json(rec.to_dict()) + "\n", status
+    if rec.frame.empty:
+        return "no request logs or invoice rows" + (f" in {args.month:%Y-%m}" if args.month else "") + "\n", 0
+    rows = [[f"{r.month:%Y-%m}", r.provider, usd(r.logged_usd), usd(r.list_usd), usd(r.discount_usd),
+             usd(r.credits_usd), usd(r.adjustments_usd + r.tax_usd + r.other_usd), usd(r.billed_usd),
+             usd(r.unexplained_usd), "n/a" if r.unexplained_pct != r.unexplained_pct else f"{r.unexplained_pct:+.1%}",
+             ("GAP" if r.flagged else "") if r.charges else "no invoice"] for r in rec.frame.itertuples()]
+    out = ["the request logs against the invoice (USD): billed = usage at list - discount + credits + other",
+           "", *table(["month", "provider", "logged", "usage at list", "discount", "credits", "adjust/tax/other",
+                       "billed", "unexplained", "of logged", ""], rows, left=2)]
+    out += ["", *(f"gap: {line}" for line in rec.lines())] if rec.lines() else \
+        ["", f"no unexplained gap above {args.threshold:.1%} of the logged cost"]
+    return "\n".join(out) + "\n", status
+
+
 def export_text(args) -> str:
     from ..usage.focus import export_focus
 
@@ -114,6 +146,8 @@ def run(args) -> tuple[str, int]:
         return ingest(args)
     if args.command == "coverage":
         return coverage_text(args), 0
+    if args.command == "reconcile":
+        return reconcile_text(args)
     if args.command == "export-focus":
         return export_text(args), 0
     return sample_text(args), 0

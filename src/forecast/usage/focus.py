@@ -206,10 +206,12 @@ def _decimal(value) -> str | None:
 
 
 def focus_table(records: list[dict], version: str = "1.0", billing_account_id: str = "ai-usage") -> pa.Table:
-    """FOCUS rows from records {provider, model, day, cost_usd, tokens, category, tags, [x_* ...]}.
+    """FOCUS rows from records {provider, model, day, cost_usd, tokens, category, tags, [list_cost_usd,
+    charge_class, description, x_* ...]}.
 
-    One row per record: a day's charge for one provider and model (SkuId provider/model);
-    ConsumedQuantity and PricingQuantity are tokens, unit prices are blended USD per token.
+    One row per record: a day's charge for one provider and model (SkuId provider/model). cost_usd is what is
+    billed (BilledCost = ContractedCost = EffectiveCost); list_cost_usd the same usage at list price (ListCost;
+    default cost_usd). ConsumedQuantity and PricingQuantity are tokens, unit prices are blended USD per token.
     """
     if version not in VERSIONS:
         raise UsageError(f"FOCUS version {version!r}: must be one of {', '.join(VERSIONS)}")
@@ -223,15 +225,17 @@ def focus_table(records: list[dict], version: str = "1.0", billing_account_id: s
         start = datetime.combine(day, time(), UTC)
         usage = r["category"] == "Usage"
         cost = Decimal(str(r["cost_usd"]))
+        list_cost = Decimal(str(r.get("list_cost_usd", r["cost_usd"])))
         tokens = r.get("tokens")
         unit_price = (cost / Decimal(tokens)) if usage and tokens else None
+        list_price = (list_cost / Decimal(tokens)) if usage and tokens else None
         sku = f"{r['provider']}/{r['model']}" if r.get("model") else None
         row = {
             "AvailabilityZone": None, "BilledCost": _decimal(cost), "BillingAccountId": billing_account_id,
             "BillingAccountName": None, "BillingCurrency": "USD",
             "BillingPeriodEnd": _zulu(datetime.combine(next_month, time(), UTC)),
             "BillingPeriodStart": _zulu(datetime.combine(month, time(), UTC)),
-            "ChargeCategory": r["category"], "ChargeClass": None,
+            "ChargeCategory": r["category"], "ChargeClass": r.get("charge_class"),
             "ChargeDescription": f"{r['model']} tokens" if usage else r.get("description", r["category"]),
             "ChargeFrequency": "Usage-Based" if usage else "One-Time",
             "ChargePeriodEnd": _zulu(start + timedelta(days=1)), "ChargePeriodStart": _zulu(start),
@@ -240,8 +244,8 @@ def focus_table(records: list[dict], version: str = "1.0", billing_account_id: s
             "ConsumedQuantity": _decimal(tokens) if usage else None, "ConsumedUnit": "Tokens" if usage else None,
             "ContractedCost": _decimal(cost),
             "ContractedUnitPrice": _decimal(round(unit_price, 18)) if unit_price is not None else None,
-            "EffectiveCost": _decimal(cost), "InvoiceIssuerName": name, "ListCost": _decimal(cost),
-            "ListUnitPrice": _decimal(round(unit_price, 18)) if unit_price is not None else None,
+            "EffectiveCost": _decimal(cost), "InvoiceIssuerName": name, "ListCost": _decimal(list_cost),
+            "ListUnitPrice": _decimal(round(list_price, 18)) if list_price is not None else None,
             "PricingCategory": "Standard" if usage else None,
             "PricingQuantity": _decimal(tokens) if usage else None, "PricingUnit": "Tokens" if usage else None,
             "ProviderName": name, "PublisherName": name, "RegionId": None, "RegionName": None, "ResourceId": None,
@@ -274,7 +278,7 @@ def export_focus(con: duckdb.DuckDBPyConnection, month: date, out: Path, version
     tag_cols = [t for t in TAGS if t != "environment"]
     rows = con.execute(f"""
         SELECT CAST("timestamp" AS DATE) AS day, coalesce(provider, 'unknown') AS provider, model,
-               {", ".join(tag_cols)}, environment, count(*) AS requests, sum(input_tokens) AS input_tokens,
+               {", ".join(tag_cols)}, environment, sum(request_count) AS requests, sum(input_tokens) AS input_tokens,
                sum(cached_input_tokens) AS cached, sum(output_tokens) AS output_tokens, sum(cost_usd) AS cost
         FROM requests WHERE "timestamp" >= ? AND "timestamp" < ?
         GROUP BY ALL ORDER BY ALL""", [datetime.combine(start, time(), UTC), datetime.combine(end, time(), UTC)]
