@@ -37,7 +37,8 @@ def test_bridge_single_segment_hand_computed_shapley():
     out = bridge(_state([("s", 100, 100_000, 1.0)]), _state([("s", 120, 180_000, 1.44)]), ["segment"])
     got = _effects(out)
     assert got == pytest.approx({"change_usd": 0.44, "volume_usd": 0.22 + 1 / 300, "mix_usd": 0.0,
-                                 "unit_consumption_usd": 0.49 + 1 / 300, "price_usd": -0.28 + 1 / 300}, abs=1e-12)
+                                 "unit_consumption_usd": 0.49 + 1 / 300, "token_mix_usd": 0.0,
+                                 "price_usd": -0.28 + 1 / 300}, abs=1e-12)
     row = out.iloc[0]
     assert row["tokens_per_task_after"] == 1500 and row["usd_per_mtok_after"] == pytest.approx(8.0)
 
@@ -48,7 +49,7 @@ def test_bridge_pure_mix_shift_is_all_mix():
     after = _state([("A", 50, 50_000, 0.5), ("B", 150, 150_000, 4.5)])
     got = _effects(bridge(before, after, ["segment"]))
     assert got == pytest.approx({"change_usd": 1.0, "volume_usd": 0.0, "mix_usd": 1.0, "unit_consumption_usd": 0.0,
-                                 "price_usd": 0.0}, abs=1e-12)
+                                 "token_mix_usd": 0.0, "price_usd": 0.0}, abs=1e-12)
 
 
 def test_bridge_new_segment_is_volume_and_mix_not_price():
@@ -60,9 +61,11 @@ def test_bridge_new_segment_is_volume_and_mix_not_price():
     after = _state([("A", 100, 10_000, 1.0), ("B", 100, 20_000, 2.0)])
     out = bridge(before, after, ["segment"])
     assert _effects(out, "A") == pytest.approx({"change_usd": 0.0, "volume_usd": 0.75, "mix_usd": -0.75,
-                                                "unit_consumption_usd": 0.0, "price_usd": 0.0}, abs=1e-12)
+                                                "unit_consumption_usd": 0.0, "token_mix_usd": 0.0, "price_usd": 0.0},
+                                               abs=1e-12)
     assert _effects(out, "B") == pytest.approx({"change_usd": 2.0, "volume_usd": 0.5, "mix_usd": 1.5,
-                                                "unit_consumption_usd": 0.0, "price_usd": 0.0}, abs=1e-12)
+                                                "unit_consumption_usd": 0.0, "token_mix_usd": 0.0, "price_usd": 0.0},
+                                               abs=1e-12)
 
 
 segment_rows = st.lists(st.tuples(st.sampled_from("ABCDE"), st.floats(1, 1e6), st.floats(1, 1e4),
@@ -220,3 +223,67 @@ def test_forecast_drivers_then_price_end_to_end(book):
     # from 2027-01-01 lab/m-big costs 0.015 USD per task (worked out above): 220 x 0.015, 230 x 0.015
     assert priced["spend_usd"].tolist() == pytest.approx([3.3, 3.45])
     assert priced["tasks_source"].tolist() == ["forecast: drift", "forecast: drift"]
+
+
+# ------------------------------------------------------------------ the bridge by token kind, on a warehouse
+KIND_COLS = "timestamp,request_id,provider,model,input_tokens,cached_input_tokens,output_tokens,workflow_name,task_id\n"
+
+
+def _kind_bridge(tmp_path, overrides: str, september: str, october: str):
+    """Bridge September -> October 2026 of 100 one-call tasks a month on lab/m-big, costs priced at ingest."""
+    from forecast.reporting.monthly import with_list_prices
+
+    (tmp_path / "prices.yaml").write_text(overrides)
+    book = PriceBook.from_file(tmp_path / "prices.yaml")
+    rows = [f"2026-09-{1 + i % 28:02d}T10:00:00Z,s{i},lab,m-big,{september},wf,s{i}" for i in range(100)]
+    rows += [f"2026-10-{1 + i % 28:02d}T10:00:00Z,o{i},lab,m-big,{october},wf,o{i}" for i in range(100)]
+    (tmp_path / "log.csv").write_text(KIND_COLS + "\n".join(rows) + "\n")
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        wh.load(tmp_path / "log.csv", book=book)
+        d = with_list_prices(drivers_from_warehouse(wh, ("workflow_name",)), book)
+    return _effects(bridge(d[d.ds.dt.month == 9], d[d.ds.dt.month == 10], ["segment"]))
+
+
+M_BIG = "  - {provider: lab, model: m-big, input_usd_per_mtok: 2, cached_input_usd_per_mtok: 0.5, " \
+        "output_usd_per_mtok: 10, source: test prices}\n"
+
+
+def test_bridge_a_dated_price_change_is_all_price(tmp_path):
+    # lab/m-big costs $2 in / $10 out per Mtok, and $1 / $5 from 2026-10-01 (a dated row of the override file).
+    # 100 tasks of 1,000 input + 500 output tokens: September 100 x (1000 x 2 + 500 x 10) / 1e6 = $0.70,
+    # October 100 x (1000 x 1 + 500 x 5) / 1e6 = $0.35; the same tokens: the whole -$0.35 is price
+    cut = M_BIG + ("  - {provider: lab, model: m-big, input_usd_per_mtok: 1, output_usd_per_mtok: 5, "
+                   "effective_from: 2026-10-01, source: test price cut}\n")
+    got = _kind_bridge(tmp_path, "prices:\n" + cut, "1000,0,500", "1000,0,500")
+    assert got == pytest.approx({"change_usd": -0.35, "volume_usd": 0.0, "mix_usd": 0.0, "unit_consumption_usd": 0.0,
+                                 "token_mix_usd": 0.0, "price_usd": -0.35}, abs=1e-12)
+
+
+def test_bridge_reading_more_from_the_cache_is_token_mix_not_price(tmp_path):
+    # one price all along ($2 in, $0.50 cached, $10 out per Mtok); December: 1,000 uncached input + 500 output a
+    # task: $0.70; January: half the input read from the cache, 100 x (500 x 2 + 500 x 0.5 + 500 x 10) / 1e6
+    # = $0.625. The blended USD per token fell 11%, yet no price changed: -$0.075 is token mix, price $0
+    got = _kind_bridge(tmp_path, "prices:\n" + M_BIG, "1000,0,500", "1000,500,500")
+    assert got == pytest.approx({"change_usd": -0.075, "volume_usd": 0.0, "mix_usd": 0.0,
+                                 "unit_consumption_usd": 0.0, "token_mix_usd": -0.075, "price_usd": 0.0}, abs=1e-12)
+
+
+def test_the_sample_octobers_bridge_has_no_price_effect(tmp_path):
+    # no price of the sample company changes between September and October 2026 (its MANIFEST dates every change):
+    # whatever moved the spend, the price effect is exactly $0; the research agent's September runaway loop
+    # (long tasks) shows as tokens per task instead
+    import pyarrow.parquet as pq
+
+    from forecast.core.resources import example
+    from forecast.reporting.monthly import month_bridge
+    from forecast.usage.sample import generate_requests
+
+    table, _ = generate_requests(5_000, 3, seed=2, corrupt_share=0.0)
+    pq.write_table(table, tmp_path / "requests.parquet")
+    book = PriceBook.from_file(example("prices/overrides.yaml"))
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        wh.load(tmp_path / "requests.parquet", book=book)
+        b = month_bridge(wh, pd.Timestamp("2026-10-01").date(), book).set_index("segment")
+    assert (b["price_usd"] == 0.0).all()
+    np.testing.assert_allclose(b[list(EFFECTS)].sum(axis=1), b["change_usd"], rtol=1e-12, atol=1e-9)
+    assert b.loc["research_agent/openai/o3", "unit_consumption_usd"] < 0

@@ -7,6 +7,7 @@ Every builder takes plain frames or the documents the library returns and gives 
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 USD = "$,.2f"
@@ -131,16 +132,36 @@ def history_and_forecast(actuals: pd.DataFrame, forecast: pd.DataFrame, title: s
     return alt.layer(past, band, line).properties(width=600, height=260)
 
 
-def bridge_bars(frame: pd.DataFrame) -> alt.Chart:
-    """Bars of the four effects of a variance bridge's total row (USD), change explained left to right."""
+def bridge_waterfall(frame: pd.DataFrame) -> alt.LayerChart:
+    """A waterfall from last month's spend to this month's: the bridge's total row, one floating bar per effect
+    (volume, mix, tokens per task, token mix, price), USD."""
     total = frame[frame.iloc[:, 0] == "(total)"].iloc[0]
-    effects = pd.DataFrame({"effect": ["volume", "mix", "unit consumption", "price"],
-                            "usd": [total["volume_usd"], total["mix_usd"], total["unit_consumption_usd"],
-                                    total["price_usd"]]})
-    return alt.Chart(effects, title="What changed spend since the month before (USD)").mark_bar().encode(
-        x=alt.X("effect:N", sort=None, title=None), y=alt.Y("usd:Q", title="USD", axis=alt.Axis(format="$,.2f")),
-        color=alt.condition("datum.usd >= 0", alt.value("#e45756"), alt.value("#54a24b")),
-        tooltip=["effect", alt.Tooltip("usd:Q", format="$,.2f")]).properties(width=360, height=220)
+    steps = [("last month", total["spend_before_usd"], "total")]
+    steps += [(label, total[f"{key}_usd"], "up" if total[f"{key}_usd"] >= 0 else "down")
+              for key, label in (("volume", "volume"), ("mix", "mix"), ("unit_consumption", "tokens per task"),
+                                 ("token_mix", "token mix"), ("price", "price"))]
+    levels = np.cumsum([value for _, value, _ in steps])
+    lo, hi = float(min(levels.min(), total["spend_after_usd"])), float(max(levels.max(), total["spend_after_usd"]))
+    pad = max(hi - lo, 0.02 * abs(hi)) * 0.5
+    base = 0.0 if lo - pad <= 0 else float(f"{lo - pad:.2g}")  # the axis starts here: the effects stay visible
+    rows, level = [], 0.0
+    for label, value, kind in steps:
+        start, end = (base, value) if kind == "total" else (level, level + value)
+        level = value if kind == "total" else end
+        rows.append({"step": label, "start": start, "end": end, "usd": value, "kind": kind})
+    rows.append({"step": "this month", "start": base, "end": total["spend_after_usd"],
+                 "usd": total["spend_after_usd"], "kind": "total"})
+    data = pd.DataFrame(rows)
+    x = alt.X("step:N", sort=list(data["step"]), title=None, axis=alt.Axis(labelAngle=0))
+    title = "From last month's spend to this month's (USD" + (f"; the axis starts at ${base:,.0f})" if base else ")")
+    bars = alt.Chart(data, title=title).mark_bar().encode(
+        x=x, y=alt.Y("start:Q", title="USD", axis=alt.Axis(format=USD0),
+                     scale=alt.Scale(zero=False, domain=[base, hi + pad])), y2="end:Q",
+        color=alt.Color("kind:N", legend=None, scale=alt.Scale(domain=["total", "up", "down"],
+                                                               range=["#4c78a8", "#e45756", "#54a24b"])),
+        tooltip=["step", alt.Tooltip("usd:Q", format="$,.2f")])
+    labels = bars.mark_text(dy=-6).encode(y="end:Q", text=alt.Text("usd:Q", format="$,.0f"))
+    return alt.layer(bars, labels).properties(width=520, height=240)
 
 
 def trend_lines(frame: pd.DataFrame, x: str, y: str, color: str, title: str, fmt: str = "$,.4f") -> alt.Chart:
