@@ -177,3 +177,30 @@ def test_a_short_history_does_not_repeat_last_years_one_off_spike():
     assert "seasonal" not in res.selection.loc[0, "model"]
     assert pd.isna(res.selection.loc[0].get("smape_seasonal_naive")), "seasonal naive must not even be a candidate"
     assert res.forecast["forecast"].max() < 30
+
+
+def _with_spikes(n_series: int) -> pd.DataFrame:
+    df = pd.concat([seasonal_series(f"s{i}", 40, i) for i in range(n_series)], ignore_index=True)
+    for i in range(0, n_series, 2):  # every other series: a one-off 5x month at position 10 + i
+        row = df.index[df.unique_id == f"s{i}"][10 + i]
+        df.loc[row, "y"] *= 5
+    return df
+
+
+def test_spike_adjustments_come_back_from_local_processes_and_dask():
+    df = _with_spikes(16)
+    serial = forecast_series(df, 3, "MS", (80,), models="naive,seasonal_naive,drift", scheduler="serial")
+    assert set(serial.adjustments["unique_id"]) >= {f"s{i}" for i in range(0, 16, 2)}
+    local = forecast_series(df, 3, "MS", (80,), models="naive,seasonal_naive,drift", scheduler="local")
+    pd.testing.assert_frame_equal(serial.adjustments, local.adjustments)
+    pd.testing.assert_frame_equal(serial.selection, local.selection)
+    distributed = pytest.importorskip("distributed")
+    small = df[df.unique_id.isin(["s0", "s1", "s2"])]
+    serial = forecast_series(small, 3, "MS", (80,), models="seasonal_naive,ets", scheduler="serial")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        on_dask = forecast_series(small, 3, "MS", (80,), models="seasonal_naive,ets",
+                                  scheduler=cluster.scheduler_address)
+    assert len(serial.adjustments) >= 2
+    pd.testing.assert_frame_equal(serial.adjustments, on_dask.adjustments)
+    pd.testing.assert_frame_equal(serial.forecast, on_dask.forecast)

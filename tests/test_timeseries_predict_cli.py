@@ -70,3 +70,43 @@ def test_an_unreadable_pq_file_is_named_as_parquet(tmp_path):
     bad.write_text("unique_id,ds,y\n")  # CSV text under a Parquet name
     with pytest.raises(ForecastError, match=r"series\.PQ: cannot be read as Parquet"):
         read_series(str(bad))
+
+
+def _spiked():
+    # team-a: the line 10 + 2t with a one-off 500 at month 10 (2023-11-01); neighbours 24 26 28 | 32 34 36 -> 30
+    df = _series()
+    df.loc[(df.unique_id == "team-a") & (df.ds == "2023-11-01"), "y"] = 500.0
+    return df
+
+
+def test_predict_adjusts_one_off_spikes_and_lists_them(tmp_path, capsys):
+    src, out = _write(tmp_path, _spiked()), tmp_path / "fc.csv"
+    assert main(["predict", src, "--horizon", "4", "--models", "naive,drift", "--out", str(out),
+                 "--scheduler", "serial"]) == 0
+    text = capsys.readouterr().out
+    assert "1 one-off spike(s) adjusted before fitting (--no-adjust keeps them):" in text
+    assert ("  team-a 2023-11-01: 500.00 -> 30.00 (one-off spike: 16.7x the local level, back down 1 period later)"
+            in text)
+    fc = pd.read_csv(out)
+    assert fc.groupby("unique_id")["adjusted_periods"].first().to_dict() == {"team-a": 1, "team-b": 0}
+    # the models saw the straight line again: drift with zero backtest error, as without the spike
+    a = fc[fc.unique_id == "team-a"]
+    assert a["model"].unique().tolist() == ["drift"] and a["forecast"].tolist() == [68.0 + 2 * k for k in range(1, 5)]
+
+
+def test_predict_no_adjust_forecasts_the_raw_history(tmp_path, capsys):
+    src, out, adjusted = _write(tmp_path, _spiked()), tmp_path / "raw.csv", tmp_path / "adjusted.csv"
+    assert main(["predict", src, "--horizon", "4", "--models", "naive,drift", "--out", str(out),
+                 "--scheduler", "serial", "--no-adjust"]) == 0
+    text = capsys.readouterr().out
+    assert "adjusted before fitting" not in text and "500.00" not in text
+    assert main(["predict", src, "--horizon", "4", "--models", "naive,drift", "--out", str(adjusted),
+                 "--scheduler", "serial"]) == 0
+    raw, adj = pd.read_csv(out), pd.read_csv(adjusted)
+    assert raw["adjusted_periods"].tolist() == [0] * 8
+    # drift's point forecast uses the end points only; its band comes from every step, the spike's included
+    width = {name: (f["forecast-hi-80"] - f["forecast-lo-80"])[f.unique_id == "team-a"].iloc[0]
+             for name, f in (("raw", raw), ("adjusted", adj))}
+    assert width["adjusted"] == 0.0 and width["raw"] > 200  # a straight line has no spread; the $500 month has
+    pd.testing.assert_frame_equal(raw[raw.unique_id == "team-b"].drop(columns="adjusted_periods"),
+                                  adj[adj.unique_id == "team-b"].drop(columns="adjusted_periods"))

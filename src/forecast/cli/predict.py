@@ -1,5 +1,6 @@
 """The `forecast predict` subcommand: a long frame (CSV or Parquet) in, forecasts with their chosen model
-and backtest scores out. A progress bar runs on stderr when it is a terminal."""
+and backtest scores out. One-off spikes in each history are adjusted before fitting (`--no-adjust` keeps
+the raw history) and listed. A progress bar runs on stderr when it is a terminal."""
 
 from __future__ import annotations
 
@@ -17,7 +18,12 @@ _positive = whole(1, 10**9)
 
 def add_parsers(sub) -> None:
     """Register `predict` on an argparse subparsers object."""
-    p = sub.add_parser("predict", help="forecast every series of a long frame (unique_id, ds, y)")
+    p = sub.add_parser("predict", help="forecast every series of a long frame (unique_id, ds, y)",
+                       description="Forecast every series of a long frame, choosing each series' model by backtest. "
+                                   "One-off spikes (a period far above its neighbours, and above the same period a "
+                                   "season ago and later, that falls back soon after) are adjusted to the robust "
+                                   "local level before the models are backtested and fitted; with --out the summary "
+                                   "lists each adjustment, and the output has adjusted_periods per series.")
     p.add_argument("series", metavar="SERIES", help="CSV or .parquet with columns unique_id, ds, y")
     p.add_argument("--horizon", metavar="PERIODS", type=_positive, required=True, help="periods to forecast")
     p.add_argument("--freq", choices=tuple(FREQUENCIES), default="MS", help="MS (month start, default), W or D")
@@ -30,6 +36,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--out", metavar="FILE", default=None,
                    help="write CSV or .parquet here (never overwritten); default stdout CSV")
     p.add_argument("--scheduler", default="local", help="local (processes here), serial, or tcp://HOST:PORT (Dask)")
+    p.add_argument("--no-adjust", dest="adjust_spikes", action="store_false",
+                   help="forecast the raw history: do not adjust one-off spikes (default: adjust and list them)")
 
 
 def read_series(path: str):
@@ -48,7 +56,8 @@ def read_series(path: str):
 
 
 def summary(result, limit: int = 20) -> str:
-    """A per-series table: model, backtest MASE / sMAPE / coverage, and flags."""
+    """A per-series table: model, backtest MASE / sMAPE / coverage, adjusted periods and flags; then the
+    adjustments (series, period, actual -> adjusted, reason)."""
     import pandas as pd
 
     from ..timeseries.base import level_name
@@ -61,12 +70,21 @@ def summary(result, limit: int = 20) -> str:
     def num(x, fmt):
         return "n/a" if pd.isna(x) else format(x, fmt)
 
+    adjusted = "adjusted_periods" in sel
     rows = [[str(r["unique_id"]), str(r["model"]), num(r.get("mase"), ".3f"), num(r.get("smape"), ".1f"),
-             *[num(r.get(c), ".0%") for c in cov], ", ".join(f for f in flag_cols if r[f])]
+             *[num(r.get(c), ".0%") for c in cov], *([str(r["adjusted_periods"])] if adjusted else []),
+             ", ".join(f for f in flag_cols if r[f])]
             for _, r in sel.head(limit).iterrows()]
-    out = table(["series", "model", "MASE", "sMAPE %", *[f"cover {c[9:]}%" for c in cov], "flags"], rows)
+    out = table(["series", "model", "MASE", "sMAPE %", *[f"cover {c[9:]}%" for c in cov],
+                 *(["adjusted"] if adjusted else []), "flags"], rows)
     if len(sel) > limit:
         out.append(f"... and {len(sel) - limit:,} more series")
+    lines = result.adjustment_lines()
+    if lines:
+        out.append(f"{len(lines):,} one-off spike(s) adjusted before fitting (--no-adjust keeps them):")
+        out += [f"  {line}" for line in lines[:limit]]
+        if len(lines) > limit:
+            out.append(f"  ... and {len(lines) - limit:,} more (result.adjustments in Python)")
     return "\n".join(out) + "\n"
 
 
@@ -78,7 +96,7 @@ def run(args) -> tuple[str, int]:
     if args.out and Path(args.out).exists():
         raise ForecastError(f"{args.out}: exists: forecasts are never overwritten; choose another --out")
     result = forecast_series(df, args.horizon, args.freq, tuple(args.level), args.models, args.windows, args.step,
-                             args.scheduler, source=args.series)
+                             args.scheduler, source=args.series, adjust_spikes=args.adjust_spikes)
     frame = result.to_frame()
     if not args.out:
         return frame.to_csv(index=False, date_format="%Y-%m-%d"), 0

@@ -1,4 +1,5 @@
-"""Per-series auto mode: profile the series, backtest the candidates, pick (or combine), calibrate, forecast.
+"""Per-series auto mode: adjust one-off spikes, profile the series, backtest the candidates, pick (or
+combine), calibrate, forecast.
 
 Pure and picklable, so the fan-out can ship one call per series (or chunk) to any worker.
 """
@@ -6,6 +7,7 @@ Pure and picklable, so the fan-out can ship one call per series (or chunk) to an
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 from itertools import pairwise
 
@@ -18,6 +20,7 @@ from .baselines import naive
 from .conformal import apply_calibration, calibration
 from .fast_backtest import FAST_WINDOWS
 from .models import COMBINABLE, INTERMITTENT, SHORT, array_model, is_prophet
+from .outliers import Adjustment, spike_adjusted
 
 INTERMITTENT_ADI = 1.32  # Syntetos & Boylan (2005): average demand interval above which demand is intermittent
 # The combination (equal-weight mean of the 2 best members by backtest) is chosen unless a single model
@@ -150,3 +153,28 @@ def forecast_one(y: np.ndarray, h: int, levels: Sequence[float], m: int, candida
         record[f"smape_{c}"] = s.get("smape", float("nan"))
     record["failed_models"] = "; ".join(failed)
     return _tidy(fc, levels), record
+
+
+@dataclass(frozen=True)
+class SeriesForecast:
+    """One series' forecast (y units), its selection record (model, scores, flags, adjusted_periods) and the
+    spikes adjusted in the history the candidates were backtested and fitted on (positions in that history)."""
+
+    forecast: PointAndBands
+    record: dict
+    adjustments: tuple[Adjustment, ...]
+
+
+def forecast_history(y: np.ndarray, h: int, levels: Sequence[float], m: int, candidates: Sequence[str],
+                     n_windows: int, step: int, first_ds: pd.Timestamp | None = None, freq: str = "MS",
+                     adjust_spikes: bool = True) -> SeriesForecast:
+    """forecast_one on the history with its one-off spikes adjusted (outliers.spike_adjusted), unless
+    adjust_spikes is False or the series is constant or intermittent (its nonzero periods are its demand)."""
+    y = np.asarray(y, dtype=float)
+    flags = profile(y, m)
+    changes: tuple[Adjustment, ...] = ()
+    if adjust_spikes and not (flags["constant"] or flags["intermittent"]):
+        adjusted = spike_adjusted(y, m)
+        y, changes = adjusted.y, adjusted.adjustments
+    fc, record = forecast_one(y, h, levels, m, candidates, n_windows, step, first_ds, freq)
+    return SeriesForecast(fc, {**record, "adjusted_periods": len(changes)}, changes)
