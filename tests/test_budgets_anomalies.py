@@ -1,7 +1,7 @@
 """Detectors on the sample company's data (known injected anomalies, sample.py / MANIFEST.json) and on
 hand-made series: each is checked for detection and for false alarms on clean stretches.
 
-The generator injects: a runaway loop in research-agent-7 on 2026-09-14 and 15 (8 stuck tasks of 60-150
+The generator injects: a runaway loop in research-agent-3 on 2026-09-14 and 15 (60 stuck tasks a day of 60-149
 steps against the workflow's ~10), and code_review's upgrade to gpt-5 on 2025-09-01 (3x tokens per task).
 2025-10-01 .. 2026-08-31 holds no injected event (support_triage's model swap keeps its tokens) and is
 the clean stretch false alarms are counted on.
@@ -20,7 +20,7 @@ from forecast.budgets.guardrails import check_guardrail
 from forecast.budgets.projection import run_rate_projection
 from forecast.cli.main import main
 from forecast.core.validation import parse_yaml
-from forecast.usage.sample import RUNAWAY_AGENT, RUNAWAY_DAYS, UPGRADE_DAY, generate_requests
+from forecast.usage.sample import RUNAWAY_AGENT, RUNAWAY_DAYS, RUNAWAY_TASKS_PER_DAY, UPGRADE_DAY, generate_requests
 from forecast.usage.warehouse import Warehouse
 from tests.budgets_data import days, row, write_log
 
@@ -69,7 +69,7 @@ def test_spikes_raise_no_false_alarm_on_clean_months(sample_wh):
 
 def test_runaway_tasks_are_the_injected_ones_and_only_those(sample_wh):
     found = an.runaway_tasks(sample_wh, date(2026, 9, 1), date(2026, 10, 31))
-    assert len(found) == 8  # 4 stuck tasks on each runaway day
+    assert len(found) == 2 * RUNAWAY_TASKS_PER_DAY  # the stuck tasks of each runaway day
     assert {(r.agent_id, r.day) for r in found} == {(RUNAWAY_AGENT, d) for d in RUNAWAY_DAYS}
     assert all(r.steps >= 60 and r.norm_steps <= 12 for r in found)
     assert an.runaway_tasks(sample_wh, *CLEAN) == []
@@ -173,6 +173,6 @@ def test_anomalies_cli_exit_status(sample_wh, capsys):
     args = ["anomalies", "--warehouse", str(sample_wh.path), "--method", "run-rate"]
     assert main([*args, "--since", "2026-09-08", "--until", "2026-09-21"]) == 1
     out = capsys.readouterr().out
-    assert f"agent_id={RUNAWAY_AGENT}" in out and "runaway tasks (8)" in out
+    assert f"agent_id={RUNAWAY_AGENT}" in out and f"runaway tasks ({2 * RUNAWAY_TASKS_PER_DAY})" in out
     assert main([*args, "--since", "2026-08-01", "--until", "2026-08-31"]) == 0
     assert "runaway tasks (0): none" in capsys.readouterr().out

@@ -72,8 +72,12 @@ def test_flat_spend_burn_projection_breach_date_and_projected_alert(wh):
     assert b.breach_probability == 1.0  # 170 still to come >= 160 of headroom, with certainty
     assert b.breached_on is None
     assert b.projected_breach_date == date(2026, 10, 30)  # 140 + 16 x 10 = 300 on the 16th day after the 14th
-    [alert] = b.alerts  # actual 47% fires nothing; projected 103% fires the 100% threshold only
+    # actual 47% fires nothing; projected 103% fires the 100% threshold only, and P(breach) 100% >= the default
+    # 20% the projected breach (issue 14: added on purpose); with no spread its date is the P50 path's
+    alert, risk = b.alerts
     assert (alert.kind, alert.threshold, alert.pages) == ("projected", 1.0, True)
+    assert (risk.kind, risk.probability, risk.probability_level, risk.day, risk.pages) == (
+        "projected_breach", 1.0, 0.2, date(2026, 10, 30), True)
 
 
 def test_weekday_seasonality_and_daily_cap(wh):
@@ -144,21 +148,25 @@ def test_actual_breach_day_and_threshold_alerts():
 
 def test_actual_alert_takes_precedence_and_is_the_highest_threshold(wh):
     b = envelope_burn(wh, _env(monthly_cap_usd=150, thresholds=[0.5, 0.8, 1.0]), MONTH, AS_OF, run_rate_projection)
-    # 140 spent = 93% of 150: the 80% actual alert; projected 310 crosses 100% -> one projected alert at 100%
-    assert [(a.kind, a.threshold) for a in b.alerts] == [("actual", 0.8), ("projected", 1.0)]
+    # 140 spent = 93% of 150: the 80% actual alert; projected 310 crosses 100% -> one projected alert at 100%,
+    # and P(breach) 100% >= 20% the projected breach (issue 14: added on purpose)
+    assert [(a.kind, a.threshold) for a in b.alerts] == [("actual", 0.8), ("projected", 1.0),
+                                                         ("projected_breach", 1.0)]
     assert b.breached_on is None and b.projected_breach_date == date(2026, 10, 15)
     b = envelope_burn(wh, _env(monthly_cap_usd=100), MONTH, AS_OF, run_rate_projection)
     assert b.breached_on == date(2026, 10, 10) and b.projected_breach_date is None  # 10 days x $10
-    assert [(a.kind, a.threshold) for a in b.alerts] == [("actual", 1.0)]
+    assert [(a.kind, a.threshold) for a in b.alerts] == [("actual", 1.0)]  # breached: no projected breach
 
 
 @pytest.mark.parametrize("action", ["warn", "downgrade_model", "require_approval", "hard_stop"])
 def test_the_breach_action_is_recorded_as_policy_and_only_hard_stop_pages(wh, action):
     b = envelope_burn(wh, _env(action=action), MONTH, AS_OF, run_rate_projection)
-    [alert] = b.alerts  # projected 140 + 17 x 10 = 310 >= 300: the 100% projected alert
+    # projected 140 + 17 x 10 = 310 >= 300: the 100% projected alert, and the projected breach (P 100% >= 20%)
+    alert, risk = b.alerts
     assert (alert.kind, alert.threshold, alert.action) == ("projected", 1.0, action)
-    assert alert.line() == f"e: projected month-end $310.00 >= 100% of $300.00 -> {action}"
-    assert alert.pages is (action == "hard_stop")
+    assert alert.line() == f"e: projected month-end $310.00 >= 100.0% of $300.00 -> {action}"
+    assert risk.line() == f"e: projected breach of $300.00: P(breach) 100.0% >= 20.0%, ~2026-10-30 -> {action}"
+    assert alert.pages is risk.pages is (action == "hard_stop")
 
 
 def test_exploration_credits_reset_on_monday(wh):
@@ -267,7 +275,10 @@ def test_cli_rejects_a_month_without_data_and_a_bad_file(wh, tmp_path, capsys):
     f = tmp_path / "b.yaml"
     f.write_text(BUDGETS % (100, "hard_stop"))
     assert main(["budgets", "--month", "2026-12", "--budgets", str(f), "--warehouse", str(wh.path)]) == 2
-    assert "newest request is on 2026-10-14" in capsys.readouterr().err
+    # issue 14: the error names the data's first and last month (was: "the newest request is on 2026-10-14")
+    assert capsys.readouterr().err == ("error: --month 2026-12: outside the data: the warehouse holds 2026-09 to "
+                                       "2026-10 (requests from 2026-09-01 to 2026-10-14); give a month in that "
+                                       "range or load that month's usage first\n")
     f.write_text("budgets:\n  - {name: x, owner: o, match: {team: A}, monthly_cap_usd: 5}\n")
     assert main(["budgets", "--month", "2026-10", "--budgets", str(f), "--warehouse", str(wh.path)]) == 2
     assert f"{f}: budgets[0].match.team" in capsys.readouterr().err

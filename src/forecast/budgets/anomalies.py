@@ -89,7 +89,8 @@ def period_context(wh: Warehouse, by: str, entity: str, first: date, last: date)
     params = ([] if entity == UNTAGGED else [entity]) + [first.isoformat(), (last + timedelta(days=1)).isoformat()]
     window = f'{cond} AND "timestamp" >= CAST(? AS TIMESTAMPTZ) AND "timestamp" < CAST(? AS TIMESTAMPTZ)'
     tasks, calls, tokens, tools, tool_rows, usd = wh.sql(f"""
-        SELECT count(DISTINCT task_id), count(task_id), sum(CASE WHEN task_id IS NOT NULL
+        SELECT count(DISTINCT task_id), sum(CASE WHEN task_id IS NOT NULL THEN request_count END),
+               sum(CASE WHEN task_id IS NOT NULL
                THEN input_tokens + output_tokens END), sum(CASE WHEN task_id IS NOT NULL THEN {TOOL_CALLS} END),
                count({TOOL_CALLS}), CAST(sum(CASE WHEN task_id IS NOT NULL THEN cost_usd END) AS DOUBLE)
         FROM requests WHERE {window}""", params).fetchall()[0]
@@ -158,7 +159,7 @@ def runaway_tasks(wh: Warehouse, first: date, last: date, steps_factor: float = 
         WITH t AS (
             SELECT task_id, any_value(coalesce(agent_id, '{UNTAGGED}')) AS agent,
                    coalesce(any_value(workflow_name), '{UNTAGGED}') AS workflow,
-                   min("timestamp") AS started, count(*) AS steps, CAST(sum(cost_usd) AS DOUBLE) AS usd
+                   min("timestamp") AS started, sum(request_count) AS steps, CAST(sum(cost_usd) AS DOUBLE) AS usd
             FROM requests WHERE task_id IS NOT NULL
               AND "timestamp" >= CAST(? AS TIMESTAMPTZ) AND "timestamp" < CAST(? AS TIMESTAMPTZ)
             GROUP BY task_id),

@@ -29,7 +29,9 @@ def burn_doc(b: Burn) -> dict:
             "breached_on": b.breached_on.isoformat() if b.breached_on else None,
             "projected_breach_date": b.projected_breach_date.isoformat() if b.projected_breach_date else None,
             "credits": [{**asdict(c), "week_start": c.week_start.isoformat()} for c in b.credits],
-            "alerts": [_alert_doc(a) for a in b.alerts]}
+            "alerts": [_alert_doc(a) for a in b.alerts], "alert_breach_probability": b.alert_breach_probability,
+            "action_fired": b.action_fired or None,
+            "projection_spike_days": [d.isoformat() for d in b.projection.spike_days]}
 
 
 def exceedance_doc(x: Exceedance) -> dict:

@@ -16,12 +16,16 @@ from ..core.errors import SpecError
 from ..core.validation import STRICT, Name, read_yaml, unique_by, validate_document
 
 DEFAULT_THRESHOLDS = (0.8, 1.0)
+# P(month-end >= monthly cap) that raises a projected_breach alert: a one-in-five chance, i.e. the month-end's
+# P80 has reached the cap. The file's alert_breach_probability replaces it, an envelope's own overrides that.
+DEFAULT_ALERT_BREACH_PROBABILITY = 0.2
 
 Action = Literal["warn", "downgrade_model", "require_approval", "hard_stop"]
 MatchKey = Literal["team_id", "cost_center", "feature_id", "workflow_name", "environment", "intent", "agent_id",
                    "provider", "model"]
 MATCH_KEYS: tuple[str, ...] = get_args(MatchKey)  # the warehouse's tags plus agent_id, provider and model
 Usd = Annotated[float, Field(gt=0, le=1e12)]
+Probability = Annotated[float, Field(gt=0, le=1)]
 
 
 def _check_thresholds(values: tuple[float, ...]) -> tuple[float, ...]:
@@ -56,6 +60,7 @@ class Envelope:
     per: MatchKey | None = None  # exploration: the identity a credit belongs to (default agent_id)
     thresholds: Thresholds = DEFAULT_THRESHOLDS
     action: Action = "warn"
+    alert_breach_probability: Probability | None = None  # None: the file's (a monthly cap only)
 
     def __post_init__(self) -> None:
         if self.type == "production" and self.monthly_cap_usd is None:
@@ -64,6 +69,8 @@ class Envelope:
             raise ValueError("an exploration envelope needs credit_usd_per_week (per identity, reset weekly)")
         if self.type == "production" and (self.credit_usd_per_week is not None or self.per is not None):
             raise ValueError("credit_usd_per_week and per apply to type: exploration only")
+        if self.alert_breach_probability is not None and self.monthly_cap_usd is None:
+            raise ValueError("alert_breach_probability applies to a monthly cap: set monthly_cap_usd or remove it")
 
     @property
     def credit_identity(self) -> str:
@@ -94,6 +101,7 @@ class BudgetFile:
     budgets: Annotated[tuple[Envelope, ...], unique_by("name")]
     guardrails: Annotated[tuple[Guardrail, ...], unique_by("name")] = ()
     description: str = ""
+    alert_breach_probability: Probability = DEFAULT_ALERT_BREACH_PROBABILITY  # envelopes without their own
 
 
 def parse_budgets_data(data: Any, source: str) -> BudgetFile:

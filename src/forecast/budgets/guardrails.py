@@ -64,7 +64,7 @@ def check_guardrail(wh: Warehouse, g: Guardrail, first: date, last: date) -> lis
     if g.max_steps_per_task is not None or g.max_usd_per_task is not None:
         rows = wh.sql(f"""
             SELECT task_id, any_value(coalesce(agent_id, '{UNTAGGED}')), any_value(coalesce(workflow_name,
-                   '{UNTAGGED}')), CAST(min("timestamp") AS DATE) AS day, count(*) AS steps,
+                   '{UNTAGGED}')), CAST(min("timestamp") AS DATE) AS day, sum(request_count) AS steps,
                    CAST(sum(cost_usd) AS DOUBLE) AS usd
             FROM requests WHERE task_id IS NOT NULL AND {where} GROUP BY task_id
             HAVING min("timestamp") >= CAST(? AS TIMESTAMPTZ) AND min("timestamp") < CAST(? AS TIMESTAMPTZ)

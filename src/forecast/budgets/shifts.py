@@ -18,7 +18,7 @@ from .projection import Projector, auto_projection
 METRICS = {  # per-task metrics per UTC day; a task is dated by each of its calls' days
     "tokens_per_task": "sum(input_tokens + output_tokens)",
     "usd_per_task": "CAST(sum(cost_usd) AS DOUBLE)",
-    "steps_per_task": "count(*)",
+    "steps_per_task": "sum(request_count)",
 }
 
 
@@ -115,11 +115,14 @@ class Outlier:
                 f"${self.lo_usd:,.2f}..${self.hi_usd:,.2f} (expected ${self.expected_usd:,.2f}; {self.method})")
 
 
-def forecast_outliers(wh: Warehouse, first: date, last: date, by: str = "workflow_name", level: float = 0.95,
-                      min_excess_usd: float = 5.0, projector: Projector = auto_projection,
-                      history_days: int = 182) -> list[Outlier]:
-    """Days first..last whose actual spend falls outside the `level` interval of a projection made from
-    the history before `first` (and differs from the expectation by at least min_excess_usd)."""
+def forecast_outliers(wh: Warehouse, first: date, last: date, by: str = "workflow_name", level: float = 0.99,
+                      min_excess_usd: float = 5.0, min_excess_share: float = 0.5,
+                      projector: Projector = auto_projection, history_days: int = 182) -> list[Outlier]:
+    """Days first..last whose actual spend falls outside the `level` interval of a projection made from the
+    history before `first`, and differs from the expectation by at least min_excess_usd and min_excess_share of
+    it. A two-sided 95% band alone flags one day in twenty by chance, and at a company's scale a workflow's day
+    moves by 10-30% for no reason worth a page: an outlier must also be at least half again (or half) the
+    expectation by default."""
     if by not in MATCH_KEYS:
         raise ValueError(f"by: {by!r}: use one of {', '.join(MATCH_KEYS)}")
     z = float(norm.ppf(0.5 + level / 2))
@@ -140,7 +143,8 @@ def forecast_outliers(wh: Warehouse, first: date, last: date, by: str = "workflo
         hi = proj.expected_usd + z * proj.sd_usd
         for i, day in enumerate(proj.days):
             a = actual[i]
-            if (a < lo[i] or a > hi[i]) and abs(a - proj.expected_usd[i]) >= min_excess_usd:
+            off = abs(a - proj.expected_usd[i])
+            if (a < lo[i] or a > hi[i]) and off >= min_excess_usd and off >= min_excess_share * proj.expected_usd[i]:
                 out.append(Outlier(str(entity), day, a, float(proj.expected_usd[i]), float(lo[i]), float(hi[i]),
                                    proj.method))
     return sorted(out, key=lambda o: (o.day, o.entity))

@@ -12,7 +12,7 @@ from ..core.months import month_bounds
 from ..core.results import html_table
 from . import anomalies as an
 from . import shifts
-from .burn import Alert, Burn, envelope_burn, last_data_day
+from .burn import HISTORY_DAYS, Alert, Burn, data_days, envelope_burn, unmatched_warning
 from .documents import anomalies_doc, burn_doc, exceedance_doc
 from .envelopes import BudgetFile, load_budgets
 from .guardrails import Exceedance, check_guardrail
@@ -25,13 +25,14 @@ PROJECTORS = {"auto": auto_projection, "run-rate": run_rate_projection, "forecas
 @dataclass(frozen=True)
 class BudgetStatus:
     """Every envelope's burn in a month through `as_of` (USD, projected month-end with P10-P90 and breach
-    probability, alerts) and the guardrails exceeded."""
+    probability, alerts), the guardrails exceeded, and warnings (an envelope that matches no request)."""
 
     month: date
     as_of: date
     budgets_file: str | None
     burns: tuple[Burn, ...]
     exceedances: tuple[Exceedance, ...]
+    warnings: tuple[str, ...] = ()
 
     @property
     def alerts(self) -> list[Alert]:
@@ -47,7 +48,8 @@ class BudgetStatus:
         """The document `forecast budgets --format json` prints."""
         return {"month": f"{self.month:%Y-%m}", "as_of": self.as_of.isoformat(), "budgets_file": self.budgets_file,
                 "envelopes": [burn_doc(b) for b in self.burns],
-                "guardrails": [exceedance_doc(x) for x in self.exceedances], "pages": self.pages}
+                "guardrails": [exceedance_doc(x) for x in self.exceedances], "pages": self.pages,
+                "warnings": list(self.warnings)}
 
     def rows(self) -> list[dict]:
         out = []
@@ -59,18 +61,20 @@ class BudgetStatus:
                         "p_breach": b.breach_probability,
                         "breach": (f"breached {b.breached_on}" if b.breached_on else
                                    f"~{b.projected_breach_date}" if b.projected_breach_date else ""),
-                        "action": b.envelope.action})
+                        "action": b.action_fired})
         return out
 
     def to_frame(self):
-        """One row per envelope: cap, spent and projected month-end USD (P50, P10, P90), P(breach), breach date."""
+        """One row per envelope: cap, spent and projected month-end USD (P50, P10, P90), P(breach), breach date,
+        and the action when an alert of the envelope fired ("" otherwise)."""
         import pandas as pd
 
         return pd.DataFrame(self.rows())
 
     def _repr_html_(self) -> str:
         return html_table(f"Budgets for {self.month:%Y-%m} through {self.as_of}", self.rows(),
-                          [("PAGE " if a.pages else "") + a.line() for a in self.alerts])
+                          [("PAGE " if a.pages else "") + a.line() for a in self.alerts]
+                          + [f"warning: {w}" for w in self.warnings])
 
 
 def budget_status(wh, budgets: str | Path | BudgetFile, month: date, as_of: date | None = None,
@@ -97,24 +101,39 @@ def budget_status(wh, budgets: str | Path | BudgetFile, month: date, as_of: date
     >>> round(burn.projected_usd, 2)  # run rate $6 a day over 31 days
     186.0
     >>> [a.line() for a in status.alerts][:1]
-    ['research: projected month-end $186.00 >= 100% of $100.00 -> warn']
+    ['research: projected month-end $186.00 >= 100.0% of $100.00 -> warn']
     >>> shutil.rmtree(folder)
     """
     doc = load_budgets(budgets) if isinstance(budgets, str | Path) else budgets
     first, last = month_bounds(month)
-    newest = last_data_day(wh)
-    as_of = as_of or (min(newest, last) if newest else None)
-    if as_of is None or as_of < first - timedelta(days=1):
-        raise ParameterError("month", f"{first:%Y-%m}", f"the warehouse's newest request is on {newest}; load that "
-                             "month's usage or pass {as_of}", mentions=("as_of",))
+    newest = check_month_in_data(first, last, data_days(wh))
+    as_of = as_of or min(newest, last)
     if not first - timedelta(days=1) <= as_of <= last:
         raise ParameterError("as_of", as_of, f"must lie in {first:%Y-%m} (or be the day before it)")
     if method not in PROJECTORS:
         raise ParameterError("method", repr(method), f"must be one of {', '.join(PROJECTORS)}")
-    burns = tuple(envelope_burn(wh, env, first, as_of, PROJECTORS[method]) for env in doc.budgets)
+    burns = tuple(envelope_burn(wh, env, first, as_of, PROJECTORS[method], doc.alert_breach_probability)
+                  for env in doc.budgets)
     exceed = tuple(x for g in doc.guardrails for x in check_guardrail(wh, g, first, as_of))
+    since = as_of - timedelta(days=HISTORY_DAYS - 1)
+    warnings = tuple(w for env in doc.budgets if (w := unmatched_warning(wh, env, since, as_of)))
     source = str(budgets) if isinstance(budgets, str | Path) else getattr(doc, "source", None)
-    return BudgetStatus(first, as_of, source, burns, exceed)
+    return BudgetStatus(first, as_of, source, burns, exceed, warnings)
+
+
+def check_month_in_data(first: date, last: date, span: tuple[date, date] | None) -> date:
+    """The newest day of data, once the month first..last is known to lie in it: it must end on or after the
+    oldest day and start no later than the day after the newest (the month after the data is projected from its
+    eve, as the monthly report's next month is). Raises ParameterError("month") otherwise."""
+    if span is None:
+        raise ParameterError("month", f"{first:%Y-%m}", "outside the data: the warehouse holds no requests; "
+                             "load usage first (forecast ingest)")
+    oldest, newest = span
+    if last < oldest or first - timedelta(days=1) > newest:
+        raise ParameterError("month", f"{first:%Y-%m}", f"outside the data: the warehouse holds {oldest:%Y-%m} to "
+                             f"{newest:%Y-%m} (requests from {oldest} to {newest}); give a month in that range or "
+                             "load that month's usage first")
+    return newest
 
 
 @dataclass(frozen=True)

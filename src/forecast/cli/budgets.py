@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from ..budgets.thresholds import PROJECTION_METHODS, SPIKE_FACTOR, SPIKE_MIN_EXCESS_USD
 from ..core.errors import ForecastError
-from ..core.formatting import to_json, usd
+from ..core.formatting import signed_pct, to_json, usd
 from ..core.workfolder import BUDGETS, budgets_file
 from .argtypes import day as _day
 from .argtypes import month as _month
@@ -83,7 +83,7 @@ def budgets(args) -> tuple[str, int]:
               status.pages)
     if args.format == "json":
         return to_json(status.to_dict()) + "\n", status_code
-    return budgets_table(list(status.burns), list(status.exceedances)), status_code
+    return budgets_table(list(status.burns), list(status.exceedances), warnings=status.warnings), status_code
 
 
 def anomalies(args) -> tuple[str, int]:
@@ -103,11 +103,11 @@ def anomalies(args) -> tuple[str, int]:
     return anomalies_table(found), int(found.found)
 
 
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.0%}"
+def budgets_table(burns: list, exceedances: list, limit: int = 20, warnings=()) -> str:
+    """The envelopes, alerts and guardrails exceeded as text; `warnings` close it as `warning: ...` lines. Shares
+    show one decimal and never round up onto a threshold they did not reach (burn.share_pct)."""
+    from ..budgets.burn import share_pct
 
-
-def budgets_table(burns: list, exceedances: list, limit: int = 20) -> str:
     if burns:
         b0 = burns[0]
         out = [f"budgets for {b0.month:%Y-%m}, spend through {b0.as_of} (day {b0.days_elapsed} of "
@@ -120,10 +120,11 @@ def budgets_table(burns: list, exceedances: list, limit: int = 20) -> str:
         lo, hi = b.projected_interval_usd(0.8)
         when = (f"breached {b.breached_on}" if b.breached_on else
                 f"~{b.projected_breach_date}" if b.projected_breach_date else "")
+        marks = (b.alert_breach_probability, 1.0) if b.alert_breach_probability else (1.0,)
         rows.append([b.envelope.name, b.envelope.type, usd(cap), usd(b.burn_usd),
-                     _pct(b.burn_usd / cap) if cap else "n/a", usd(b.run_rate_usd_per_day),
-                     f"{usd(b.projected_usd)} ({usd(lo)}-{usd(hi)})", _pct(b.breach_probability), when,
-                     b.envelope.action])
+                     share_pct(b.burn_usd / cap, b.envelope.thresholds) if cap else "n/a",
+                     usd(b.run_rate_usd_per_day), f"{usd(b.projected_usd)} ({usd(lo)}-{usd(hi)})",
+                     share_pct(b.breach_probability, marks), when, b.action_fired])
     if rows:
         out += table(["envelope", "type", "cap USD", "spent USD", "spent", "USD/day", "month-end P50 (P10-P90)",
                        "P(breach)", "breach date", "on breach"], rows)
@@ -139,6 +140,7 @@ def budgets_table(burns: list, exceedances: list, limit: int = 20) -> str:
         out += [f"  {x.line()}" for x in exceedances[:limit]]
     else:
         out += ["", "guardrails exceeded: none"]
+    out += [""] * bool(warnings) + [f"warning: {w}" for w in warnings]
     return "\n".join(out) + "\n"
 
 
@@ -153,12 +155,13 @@ def anomalies_table(found) -> str:
             f"{r.norm_steps:g} steps, ${r.norm_usd:,.2f})" for r in runaways[:20]]
     out += ["", f"step changes ({len(changes)})" + (":" if changes else ": none")]
     out += [f"  {c.line()}" for c in changes]
-    out += ["", f"actuals outside the 95% forecast interval ({len(outliers)})" + (":" if outliers else ": none")]
+    out += ["", f"days outside the 99% forecast interval, off by >= 50% of the expectation ({len(outliers)})"
+            + (":" if outliers else ": none")]
     out += [f"  {o.line()}" for o in outliers]
     if len(top):
         out += ["", f"top agent identities, week of {top.week_start.iloc[0]}:"]
         rows = [[r.agent_id, r.workflows, usd(r.cost_usd), usd(r.prev_cost_usd), usd(r.change_usd),
-                 "new" if r.change_pct != r.change_pct else f"{r.change_pct:+.0%}"] for r in top.itertuples()]
+                 "new" if r.change_pct != r.change_pct else signed_pct(r.change_pct)] for r in top.itertuples()]
         out += table(["agent_id", "workflows", "cost USD", "prev week USD", "change USD", "change"], rows)
     return "\n".join(out) + "\n"
 
