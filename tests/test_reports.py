@@ -168,9 +168,10 @@ def test_monthly_report_on_a_generated_company(tmp_path):
     assert f"Spend moved by {money(oct_usd - sep_usd)};" in text
     assert "Last month's forecast (made now from the data before the month (no earlier run was saved))" in text
     assert "Tag coverage" in text and "What changed since the month before" in text
-    # --horizon 6: the per-node table covers 6 months, and its summed bounds are not labelled as an interval
+    # --horizon 6: the per-node table covers 6 months and gives the interval of the 6-month total itself
     assert "Next 6 months per node" in text and "6-month forecast (USD)" in text
-    assert "sum of monthly P10s (USD)" in text and "not an interval of the 6-month total" in text
+    assert "80% low" in text and "95% high" in text and "not sums of monthly bounds" in text
+    assert "sum of monthly P10s" not in text
     # the report saved its forecast run and the backfilled one
     import duckdb
 

@@ -32,6 +32,21 @@ def md_usd(x) -> str:
     return text if text == "n/a" else ("-" if text.startswith("-") else "") + "<span>\\$</span>" + text.lstrip("-")
 
 
+def money(x, cents: bool = True, sign: bool = False) -> str:
+    """USD for a table cell, the minus before the dollar: '$1,234.50', '-$1,500.00'; sign: '+$554.69' for a
+    change; cents=False: whole dollars; 'n/a' for None or NaN.
+
+    >>> money(-1500), money(554.69, sign=True), money(1234.5, cents=False), money(float("nan"))
+    ('-$1,500.00', '+$554.69', '$1,234', 'n/a')
+    """
+    if x is None or x != x:
+        return "n/a"
+    body = f"${abs(x):,.2f}" if cents else f"${abs(x):,.0f}"
+    if body.strip("$0.,") == "":
+        return body
+    return ("-" if x < 0 else "+" if sign else "") + body
+
+
 def count(x) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
 

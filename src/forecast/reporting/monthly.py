@@ -10,13 +10,13 @@ anomalies in M, tag coverage and unit-cost trends. The forecast is saved in the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
 
-from ..budgets.envelopes import load_budgets
+from ..budgets.envelopes import BudgetFile, load_budgets
 from ..budgets.status import Anomalies, BudgetStatus, budget_status, find_anomalies
 from ..core import workfolder
 from ..core.errors import ForecastError, ParameterError
@@ -24,18 +24,25 @@ from ..core.formatting import json_safe
 from ..core.months import month_start, parse_month
 from ..core.resources import example
 from ..core.results import html_table
+from ..core.tokens import TOKEN_KINDS
+from ..design.prices import PriceBook, price_book
 from ..timeseries import records
 from ..timeseries.auto import forecast_series
 from ..timeseries.backtest import cross_validation
 from ..timeseries.bridge import bridge
-from ..timeseries.drivers import drivers_from_warehouse
+from ..timeseries.drivers import drivers_from_warehouse, month_prices_usd_per_mtok
 from ..timeseries.models import array_model
 from ..timeseries.reconcile import hierarchy, reconcile
+from ..timeseries.totals import horizon_totals
+from ..usage.reconcile import Reconciliation
+from ..usage.reconcile import reconcile as reconcile_invoice
 from ..usage.sample import sample_warehouse
 from ..usage.series import COVERAGE_TARGET, coverage, series, unit_metrics
 from ..usage.warehouse import Warehouse
+from .spikes import runaway_days_adjusted
 
-LEVELS = ((), ("team_id",), ("team_id", "workflow_name"))
+BY = ["team_id", "workflow_name"]  # the bottom level of the report's hierarchy
+LEVELS = ((), ("team_id",), tuple(BY))
 RESIDUAL_WINDOWS = 12  # one-step backtest errors per node, for the reconciliation's error covariance
 
 
@@ -65,18 +72,44 @@ def one_step_residuals(frame: pd.DataFrame, windows: int = RESIDUAL_WINDOWS) -> 
     return cv.assign(residual=cv["y"] - cv["ets"])[["unique_id", "ds", "residual"]]
 
 
+def with_adjustments(frame: pd.DataFrame, adjustments: pd.DataFrame) -> pd.DataFrame:
+    """frame (unique_id, ds, y) with each adjusted period's y set to its adjusted value."""
+    if adjustments.empty:
+        return frame
+    keyed = adjustments.assign(ds=pd.to_datetime(adjustments["ds"]))[["unique_id", "ds", "adjusted"]]
+    out = frame.merge(keyed, on=["unique_id", "ds"], how="left")
+    return out.assign(y=out["adjusted"].fillna(out["y"])).drop(columns="adjusted")
+
+
 def reconciled_forecast(history: pd.DataFrame, horizon: int, level=(80, 95), n_windows: int = 3):
-    """(result, reconciled frame, node history): forecast every node of LEVELS, then MinT-reconcile them
-    with the covariance of one-step backtest errors (shrunk), so total = sum of teams = sum of workflows."""
+    """(result, reconciled frame, node history): forecast every node of LEVELS (one-off spikes adjusted, see
+    forecast_series), then MinT-reconcile them with the covariance of one-step backtest errors (shrunk) on the
+    adjusted histories, so total = sum of teams = sum of workflows."""
     tree = hierarchy(history, LEVELS)
     result = forecast_series(tree.frame, h=horizon, freq="MS", level=level, n_windows=n_windows, progress=False)
     rec = reconcile(result.forecast.drop(columns="model"), tree.summing, "mint_shrink",
-                    one_step_residuals(tree.frame))
+                    one_step_residuals(with_adjustments(tree.frame, result.adjustments)))
     out = rec.forecast.merge(result.forecast[["unique_id", "ds", "model"]], on=["unique_id", "ds"])
     level_of = {uid: name for name, ids in tree.levels.items() for uid in ids}
     out.insert(0, "level", out["unique_id"].map(level_of))
     nodes = tree.frame.assign(level=tree.frame["unique_id"].map(level_of))
     return result, out.assign(method=rec.method), nodes
+
+
+def adjustment_forecasts(actuals: pd.DataFrame, fitted: pd.DataFrame, result, horizon: int,
+                         level) -> pd.DataFrame:
+    """Every node whose history was adjusted (runaway days, one-off spikes), forecast on its own (before
+    reconciliation) from the adjusted history (`history` "adjusted": the report's base forecast) and from the
+    actual one ("actual"): history, unique_id, ds, forecast, forecast-lo/hi-<L>, model (USD)."""
+    both = actuals.merge(fitted[["unique_id", "ds", "y"]], on=["unique_id", "ds"], suffixes=("", "_fitted"))
+    changed = (set(both.loc[(both["y"] - both["y_fitted"]).abs() > 1e-9, "unique_id"])
+               | set(result.adjustments["unique_id"]))
+    raw = actuals.loc[actuals["unique_id"].isin(changed), ["unique_id", "ds", "y"]]
+    if raw.empty:
+        return pd.DataFrame(columns=["history", "unique_id", "ds", "forecast", "model"])
+    plain = forecast_series(raw, h=horizon, freq="MS", level=level, progress=False, adjust_spikes=False).forecast
+    base = result.forecast[result.forecast["unique_id"].isin(changed)]
+    return pd.concat([base.assign(history="adjusted"), plain.assign(history="actual")], ignore_index=True)
 
 
 def forecast_and_save(wh, history: pd.DataFrame, horizon: int, level, parameters: dict) -> tuple:
@@ -89,25 +122,44 @@ def forecast_and_save(wh, history: pd.DataFrame, horizon: int, level, parameters
 
 def last_forecast_of(wh, history: pd.DataFrame, month: date, horizon: int, level) -> tuple:
     """(the latest saved forecast of `month` made before it, against the actual; backfilled?). When no run made
-    before `month` was saved, one is made now from the history before `month` alone and saved as a backfill."""
+    before `month` was saved, one is made now from the data before `month` alone (runaway days adjusted as of
+    then) and saved as a backfill."""
     actual = hierarchy(history, LEVELS).frame
     actual = actual[actual["ds"] == pd.Timestamp(month)]
     try:
         return records.forecast_vs_actual(wh, actual, month), False
     except ForecastError:
         pass
-    prior, _ = forecastable(history[history["ds"] < pd.Timestamp(month)], horizon)
+    before, _ = runaway_days_adjusted(wh, BY, month)
+    prior, _ = forecastable(before[before["unique_id"].isin(history["unique_id"])], horizon)
     if prior.empty:
         return None, False
     forecast_and_save(wh, prior, horizon, level, {"report_month": f"{month_start(month, -1):%Y-%m}", "backfill": True})
     return records.forecast_vs_actual(wh, actual, month), True
 
 
-def month_bridge(wh, month: date) -> pd.DataFrame:
-    """Spend change from the month before `month` to `month` per workflow/provider/model, split into volume,
-    mix, unit consumption and price effects (USD) that add up to the change."""
+def with_list_prices(drivers: pd.DataFrame, book: PriceBook) -> pd.DataFrame:
+    """Driver rows with each segment's list prices of the month (USD per Mtok per kind, base band, averaged over
+    its days); NaN for a model the price book does not know (the bridge then blends that segment)."""
+    out = drivers.copy()
+    prices = {}
+    for key in set(zip(out["provider"], out["model"], out["ds"], strict=True)):
+        try:
+            prices[key] = month_prices_usd_per_mtok(book, key[0], key[1], key[2].date())
+        except ForecastError:
+            prices[key] = dict.fromkeys(TOKEN_KINDS, float("nan"))
+    keys = list(zip(out["provider"], out["model"], out["ds"], strict=True))
+    for kind in TOKEN_KINDS:
+        out[f"{kind}_usd_per_mtok"] = [prices[k][kind] for k in keys]
+    return out
+
+
+def month_bridge(wh, month: date, book: PriceBook | None = None) -> pd.DataFrame:
+    """Spend change from the month before `month` to `month` per workflow/provider/model, split into volume, mix,
+    tokens per task, token mix and price effects (USD) that add up to the change; list prices from `book`
+    (default: price_book())."""
     drivers = drivers_from_warehouse(wh, ("workflow_name",), month_start(month, -1), month_start(month, 1))
-    drivers = drivers[drivers["tasks"] > 0]
+    drivers = with_list_prices(drivers[drivers["tasks"] > 0], book if book is not None else price_book())
     before = drivers[drivers["ds"] == pd.Timestamp(month_start(month, -1))]
     after = drivers[drivers["ds"] == pd.Timestamp(month)]
     return bridge(before, after, ["segment"])
@@ -124,6 +176,8 @@ class MonthlyReport:
     selection: pd.DataFrame  # per node: chosen model and backtest scores
     last_forecast: pd.DataFrame | None  # the latest forecast of `month` made before it, against the actual
     last_forecast_backfilled: bool  # True when no earlier run existed and it was made now from data before M
+    adjustments: pd.DataFrame  # unique_id, ds, actual, adjusted (USD), reason: history adjusted before fitting
+    adjustment_forecasts: pd.DataFrame  # per adjusted node, on its own: forecast from the adjusted / actual history
     too_new: pd.DataFrame  # team/workflow series with too little history to forecast (left out of every level)
     run_id: str  # this report's forecast run, saved in the warehouse
     bridge: pd.DataFrame  # month-over-month change by workflow/model: volume, mix, unit consumption, price
@@ -133,6 +187,8 @@ class MonthlyReport:
     coverage_by_environment: pd.DataFrame
     coverage_by_team: pd.DataFrame
     unit_costs: pd.DataFrame  # per workflow and month: cost per task and per successful outcome
+    reconciliation: Reconciliation | None = None  # the report month's logs against the invoice
+    team_budgets_usd: dict = field(default_factory=dict)  # team -> monthly cap of an envelope on the team alone
     notes: tuple[str, ...] = ()  # which files the defaults chose (the sample company, no budgets, ...)
 
     def total_usd(self, month: date) -> float:
@@ -144,15 +200,68 @@ class MonthlyReport:
         total = self.forecast[self.forecast["unique_id"] == "total"]
         return total.sort_values("ds").iloc[0]
 
-    def forecast_sums(self, months: int = 12) -> pd.DataFrame:
-        """Per node, the sum of its first `months` monthly forecasts and the sums of their monthly 80% bounds
-        (USD; the sums of bounds are not an interval of the total, which is narrower)."""
-        first = self.forecast["ds"].min()
-        window = self.forecast[self.forecast["ds"] < first + pd.DateOffset(months=months)]
-        return window.groupby(["level", "unique_id"], as_index=False)[
-            ["forecast", "forecast-lo-80", "forecast-hi-80"]].sum().rename(columns={
-                "forecast": "forecast_usd", "forecast-lo-80": "sum_of_monthly_lo_80_usd",
-                "forecast-hi-80": "sum_of_monthly_hi_80_usd"})
+    def forecast_totals(self, months: int = 12) -> pd.DataFrame:
+        """Per node: the total of its first `months` monthly forecasts (USD) with 80% and 95% intervals of that
+        total (timeseries.totals: from how each node's monthly intervals widen, not sums of monthly bounds)."""
+        totals = horizon_totals(self.forecast, months, level=(80, 95))
+        depth = totals["level"].map({"total": 0, "team_id": 1}).fillna(2)
+        totals = totals.assign(_depth=depth).sort_values(["_depth", "forecast_total"], ascending=[True, False])
+        return totals.drop(columns="_depth").reset_index(drop=True).rename(
+            columns=lambda c: c.replace("forecast_total", "total_usd"))
+
+    def adjustment_effect(self, months: int = 12) -> pd.DataFrame:
+        """Per node whose history was adjusted: the next month and the next `months` months' total (USD, with 80%
+        intervals) as the node's own forecast (before reconciliation) makes them from the adjusted history and from
+        the actual one (`_unadjusted`)."""
+        columns = ["unique_id"]
+        for name in ("", "_unadjusted"):
+            columns += [f"next{name}_usd", f"total{name}_usd", f"total{name}_lo_80_usd", f"total{name}_hi_80_usd"]
+        both = self.adjustment_forecasts
+        if both.empty:
+            return pd.DataFrame(columns=columns)
+        frames = []
+        for name, history in (("", "adjusted"), ("_unadjusted", "actual")):
+            frame = both[both["history"] == history].drop(columns="history")
+            first = frame.sort_values("ds").groupby("unique_id")["forecast"].first().rename(f"next{name}_usd")
+            totals = horizon_totals(frame, months, level=(80,)).set_index("unique_id")
+            frames += [first, totals[["forecast_total", "forecast_total-lo-80", "forecast_total-hi-80"]].set_axis(
+                [f"total{name}_usd", f"total{name}_lo_80_usd", f"total{name}_hi_80_usd"], axis=1)]
+        out = pd.concat(frames, axis=1).reset_index(names="unique_id")[columns]
+        order = {uid: i for i, uid in enumerate(self.forecast["unique_id"].unique())}
+        return out.sort_values("unique_id", key=lambda c: c.map(order), ignore_index=True)
+
+    def weak_forecasts(self) -> pd.DataFrame:
+        """Nodes whose chosen model scored a backtest MASE above 1: its forecast errors over the backtest were larger,
+        on average, than the series' own typical movement in the history it was fitted on (the in-sample error of
+        repeating last year's same month, or the last month when that history is a year or shorter), so its
+        figures deserve less weight."""
+        sel = self.selection
+        return sel.loc[sel["mase"] > 1, [c for c in ("unique_id", "model", "mase", "n_obs") if c in sel]]
+
+    def team_year(self) -> pd.DataFrame:
+        """Per team for the report month's calendar year (USD): actual spend year to date, the forecast of the
+        year's remaining months with its 80% interval, the full year (actual + forecast) and, where the budget file
+        has an envelope on the team alone, its annual budget (12 x the monthly cap) and the full year against it."""
+        year_end = date(self.month.year, 12, 1)
+        left = (year_end.year - self.month.year) * 12 + year_end.month - self.month.month
+        teams = self.actuals[self.actuals["level"] == "team_id"]
+        ytd = teams[teams["ds"].dt.year == self.month.year].groupby("unique_id")["y"].sum()
+        rows = []
+        fc = self.forecast[self.forecast["level"] == "team_id"]
+        rest = horizon_totals(fc, left, level=(80,)).set_index("unique_id") if left else None
+        for team, actual in ytd.items():
+            if rest is not None and team in rest.index:
+                r = rest.loc[team]
+                forecast, lo, hi = r["forecast_total"], r["forecast_total-lo-80"], r["forecast_total-hi-80"]
+            else:
+                forecast = lo = hi = 0.0
+            budget = self.team_budgets_usd.get(team)
+            rows.append({"team": team, "actual_ytd_usd": float(actual), "forecast_rest_usd": float(forecast),
+                         "forecast_rest_lo_80_usd": float(lo), "forecast_rest_hi_80_usd": float(hi),
+                         "full_year_usd": float(actual + forecast),
+                         "budget_usd": None if budget is None else 12 * budget,
+                         "full_year_vs_budget_usd": None if budget is None else float(actual + forecast - 12 * budget)})
+        return pd.DataFrame(rows).sort_values("full_year_usd", ascending=False, ignore_index=True)
 
     def teams_below_coverage(self, target: float = COVERAGE_TARGET) -> pd.DataFrame:
         """Teams whose tagged share of spend in the report month is under `target`."""
@@ -177,10 +286,15 @@ class MonthlyReport:
                 "forecast": records(self.forecast), "selection": records(self.selection),
                 "last_forecast": records(self.last_forecast),
                 "last_forecast_backfilled": self.last_forecast_backfilled, "too_new": records(self.too_new),
+                "adjustments": records(self.adjustments), "adjustment_effect": records(self.adjustment_effect()),
                 "bridge": records(self.bridge),
                 "budgets": self.budgets.to_dict() if self.budgets else None,
                 "budgets_next": self.budgets_next.to_dict() if self.budgets_next else None,
                 "anomalies": self.anomalies.to_dict(), "coverage_by_team": records(self.coverage_by_team),
+                "reconciliation": self.reconciliation.to_dict() if self.reconciliation else None,
+                "forecast_totals_12": records(self.forecast_totals(12)),
+                "weak_forecasts": records(self.weak_forecasts()),
+                "team_year": records(self.team_year()),
                 "coverage_by_environment": records(self.coverage_by_environment),
                 "unit_costs": records(self.unit_costs)}
 
@@ -197,6 +311,14 @@ class MonthlyReport:
                 {"": "80% interval high", "USD": nxt["forecast-hi-80"]}]
         return html_table(f"Monthly report {self.month:%B %Y} (forecast run {self.run_id})", rows,
                           self.anomalies.lines()[:10])
+
+
+def team_budgets_usd(doc: BudgetFile | None) -> dict[str, float]:
+    """Team -> monthly cap (USD) of each envelope whose match is that team alone."""
+    if doc is None:
+        return {}
+    return {e.match["team_id"]: e.monthly_cap_usd for e in doc.budgets
+            if set(e.match) == {"team_id"} and e.monthly_cap_usd is not None}
 
 
 @dataclass(frozen=True)
@@ -268,20 +390,30 @@ def _monthly_report(wh: Warehouse, month: date | None, budgets: Path | None, hor
                     notes: tuple[str, ...]) -> MonthlyReport:
     month = month_start(month) if month else last_complete_month(wh)
     end, last_day = month_start(month, 1), month_start(month, 1) - timedelta(days=1)
-    history = series(wh, by=["team_id", "workflow_name"], freq="MS", end=end)
+    history = series(wh, by=BY, freq="MS", end=end)
     if history.empty or history["ds"].max() < pd.Timestamp(month):
         raise ForecastError(f"month {month:%Y-%m}: the warehouse has no spend in it; load that month's usage first")
     ready, too_new = forecastable(history, horizon)
+    adjusted, runaway = runaway_days_adjusted(wh, BY, end)
+    adjusted = adjusted[adjusted["unique_id"].isin(ready["unique_id"])]
     last, backfilled = last_forecast_of(wh, ready, month, horizon, level)
-    result, forecast, actuals, run_id = forecast_and_save(wh, ready, horizon, level, {"report_month": f"{month:%Y-%m}"})
+    result, forecast, fitted, run_id = forecast_and_save(wh, adjusted, horizon, level,
+                                                         {"report_month": f"{month:%Y-%m}"})
+    actuals = hierarchy(ready, LEVELS).frame
+    level_of = fitted.drop_duplicates("unique_id").set_index("unique_id")["level"]
+    actuals = actuals.assign(level=actuals["unique_id"].map(level_of))
+    adjustments = pd.concat([runaway[runaway["unique_id"].isin(ready["unique_id"])], result.adjustments],
+                            ignore_index=True)
     doc = load_budgets(budgets) if budgets else None
     return MonthlyReport(
         month=month, spend=history.groupby("ds", as_index=False)["y"].sum(), actuals=actuals, forecast=forecast,
-        selection=result.selection, last_forecast=last,
+        selection=result.selection, last_forecast=last, adjustments=adjustments,
+        adjustment_forecasts=adjustment_forecasts(actuals, fitted, result, horizon, level),
         last_forecast_backfilled=backfilled, too_new=too_new, run_id=run_id, bridge=month_bridge(wh, month),
         budgets=budget_status(wh, doc, month, last_day, method) if doc else None,
         budgets_next=budget_status(wh, doc, end, last_day, method) if doc else None,
         anomalies=find_anomalies(wh, month, last_day, method=method),
         coverage_by_environment=coverage(wh, start=month, end=end),
         coverage_by_team=coverage(wh, by="team_id", start=month, end=end),
-        unit_costs=unit_metrics(wh, start=month_start(month, -11), end=end), notes=notes)
+        unit_costs=unit_metrics(wh, start=month_start(month, -11), end=end),
+        reconciliation=reconcile_invoice(wh, month), team_budgets_usd=team_budgets_usd(doc), notes=notes)
