@@ -205,13 +205,19 @@ def test_forecast_drivers_then_price_end_to_end(book):
     hist = _drivers(pd.date_range("2026-01-01", periods=12, freq="MS"))
     hist["tasks"] = 100.0 + 10 * np.arange(12)
     gone = _drivers(pd.date_range("2026-01-01", periods=9, freq="MS")).assign(segment="old")  # ends in September
-    hist = pd.concat([hist, gone], ignore_index=True)
+    new = _drivers(pd.date_range("2026-11-01", periods=2, freq="MS")).assign(segment="new", tasks=[5.0, 7.0])
+    hist = pd.concat([hist, gone, new], ignore_index=True)
     fc, selection = forecast_drivers(hist, h=2, models=("drift",), scheduler="serial", progress=False)
-    # the discontinued segment is forecast from December too (Oct-Dec count as 0 tasks), not from September
+    # the discontinued segment (no task October to December) has 0 tasks ahead, from December on
     old = fc[fc["segment"] == "old"]
     assert old["ds"].dt.strftime("%Y-%m").tolist() == ["2027-01", "2027-02"]
-    # its drift runs from 1,000 tasks (Jan) to 0 (Dec): -1000/11 a month, so -90.9 and -181.8: floored at 0
     assert old["tasks"].tolist() == [0.0, 0.0] and (old["tasks-lo-80"] == 0).all()
+    assert old["tasks_source"].iloc[0] == "discontinued: no tasks in the last 3 months"
+    # two months are too few to forecast: December's 7 tasks held, the bounds unknown, and no model chosen
+    young = fc[fc["segment"] == "new"]
+    assert young["tasks"].tolist() == [7.0, 7.0] and young["tasks-hi-80"].isna().all()
+    assert young["tasks_source"].iloc[0].startswith("held at the last month: 2 month(s) of history")
+    assert not selection["unique_id"].str.startswith(("new::", "old::")).any()
     fc = fc[fc["segment"] == "s"].reset_index(drop=True)
     # drift continues the line exactly: 220 and 230 tasks; flat tokens per task stay as they were
     assert fc["tasks"].tolist() == pytest.approx([220.0, 230.0])
@@ -287,3 +293,18 @@ def test_the_sample_octobers_bridge_has_no_price_effect(tmp_path):
     assert (b["price_usd"] == 0.0).all()
     np.testing.assert_allclose(b[list(EFFECTS)].sum(axis=1), b["change_usd"], rtol=1e-12, atol=1e-9)
     assert b.loc["research_agent/openai/o3", "unit_consumption_usd"] < 0
+
+
+def test_batch_calls_are_priced_at_the_batch_rate():
+    # Google's Gemini API pricing (ai.google.dev/gemini-api/docs/pricing, also in genai-prices 0.2.3):
+    # gemini-2.5-pro up to 200k input tokens $1.25 in / $10 out per Mtok, Batch Mode half: $0.625 / $5.
+    # 1,000 tasks of 8,000 input and 800 output tokens: standard 1000 x (8000 x 1.25 + 800 x 10) / 1e6 = $18,
+    # batch 1000 x (8000 x 0.625 + 800 x 5) / 1e6 = $9, and half of the calls in batch $13.50
+    frame = pd.DataFrame({"segment": "inv", "ds": pd.Timestamp("2026-11-01"), "provider": "google",
+                          "model": "gemini-2.5-pro", "tasks": 1000.0, "input_tokens_per_task": 8000.0,
+                          "output_tokens_per_task": 800.0, "batch_share": [0.0, 1.0, 0.5]})
+    spend = [float(priced_drivers(frame.iloc[[i]].reset_index(drop=True), PriceBook())["spend_usd"].iloc[0])
+             for i in range(3)]
+    assert spend == pytest.approx([18.0, 9.0, 13.5], abs=1e-9)
+    with pytest.raises(ForecastError, match=r"batch_share: 1.5 for segment 'inv' .*: must be a share between 0 and 1"):
+        priced_drivers(frame.assign(batch_share=1.5).iloc[[0]], PriceBook())

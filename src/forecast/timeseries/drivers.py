@@ -11,8 +11,9 @@ cache_write_tokens_per_task are the parts of it billed at those prices, 0 when a
   tokens per task) that replace forecast ones from a month on; each row names its source.
 - ``priced_drivers``: spend per segment and month at the prices of forecast.design.prices on every day of
   the month (averaged over the days, calls assumed spread evenly), so a scheduled price change in
-  the override file (a dated price row or discount) applies from its day on. The base price band is
-  used: long-context tiers need tokens per call, which drivers do not carry.
+  the override file (a dated price row or discount) applies from its day on; a segment's batch_share
+  of calls at the batch-API price. The base price band is used: long-context tiers need tokens per
+  call, which drivers do not carry.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from ..design.prices import PriceBook
 PER_TASK_COLUMNS = tuple(f"{f}_per_task" for f in TOKEN_FIELDS)
 REQUIRED = ("segment", "ds", "provider", "model", "tasks", "input_tokens_per_task", "output_tokens_per_task")
 NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+DISCONTINUED_MONTHS = 3  # a segment with no task in its last 3 months is discontinued: 0 tasks ahead
+MIN_FORECAST_MONTHS = 3  # forecast_series needs 3 points a series; a younger segment holds its last month
 
 
 @with_config(STRICT)
@@ -89,6 +92,13 @@ def check_drivers(drivers: pd.DataFrame, what: str = "drivers") -> pd.DataFrame:
     for col in PER_TASK_COLUMNS:
         if col not in out.columns:
             out[col] = 0.0
+    if "batch_share" not in out.columns:
+        out["batch_share"] = 0.0
+    share = out["batch_share"].to_numpy(dtype=float)
+    if np.isnan(share).any() or (share < 0).any() or (share > 1).any():
+        bad = out.loc[np.isnan(share) | (share < 0) | (share > 1)].iloc[0]
+        raise ForecastError(f"{what}: batch_share: {float(bad['batch_share'])!r} for segment {bad['segment']!r} at "
+                            f"{bad['ds'].date()}: must be a share between 0 and 1")
     out["ds"] = pd.to_datetime(out["ds"])
     if (out["ds"].dt.day != 1).any():
         raise ForecastError(f"{what}: ds: {out.loc[out['ds'].dt.day != 1, 'ds'].iloc[0].date()}: "
@@ -134,24 +144,31 @@ def apply_plan(drivers: pd.DataFrame, plan: VolumePlan) -> pd.DataFrame:
     return check_drivers(out, "drivers after the plan")
 
 
-def month_prices_usd_per_mtok(book: PriceBook, provider: str, model: str, month: date) -> dict[str, float]:
-    """Base-band prices (USD per million tokens) of each kind, averaged over the days of `month`."""
+def month_prices_usd_per_mtok(book: PriceBook, provider: str, model: str, month: date,
+                              batch: bool = False) -> dict[str, float]:
+    """Base-band prices (USD per million tokens) of each kind, averaged over the days of `month`; batch: the
+    batch-API prices."""
     days = pd.date_range(month, periods=pd.Timestamp(month).days_in_month, freq="D")
-    rows = [book.lookup(model, provider, d.date()).base for d in days]
+    rows = [book.lookup(model, provider, d.date(), batch=batch).base for d in days]
     return {k: float(np.mean([getattr(r, f"{k}_usd_per_mtok") for r in rows])) for k in TOKEN_KINDS}
 
 
 def priced_drivers(drivers: pd.DataFrame, book: PriceBook) -> pd.DataFrame:
-    """Drivers with prices (USD per Mtok, per kind and blended), tokens, and spend_usd per segment and month."""
+    """Drivers with prices (USD per Mtok, per kind and blended), tokens, and spend_usd per segment and month. A
+    segment's batch_share of calls (0 when the column is absent) is priced at the batch-API rate."""
     out = check_drivers(drivers)
-    prices = {key: month_prices_usd_per_mtok(book, key[0], key[1], key[2].date())
-              for key in set(zip(out["provider"], out["model"], out["ds"], strict=True))}
+    keys = list(zip(out["provider"], out["model"], out["ds"], out["batch_share"], strict=True))
+    prices = {}
+    for provider, model, ds, share in set(keys):
+        std = month_prices_usd_per_mtok(book, provider, model, ds.date())
+        bat = month_prices_usd_per_mtok(book, provider, model, ds.date(), batch=True) if share > 0 else std
+        prices[(provider, model, ds, share)] = {k: (1 - share) * std[k] + share * bat[k] for k in TOKEN_KINDS}
     uncached = out["input_tokens_per_task"] - out["cached_input_tokens_per_task"] - out["cache_write_tokens_per_task"]
     per_kind = {"input": uncached, "cached_input": out["cached_input_tokens_per_task"],
                 "cache_write": out["cache_write_tokens_per_task"], "output": out["output_tokens_per_task"]}
     usd_per_task = np.zeros(len(out))
     for kind in TOKEN_KINDS:
-        price = np.array([prices[k][kind] for k in zip(out["provider"], out["model"], out["ds"], strict=True)])
+        price = np.array([prices[k][kind] for k in keys])
         out[f"{kind}_usd_per_mtok"] = price
         usd_per_task += per_kind[kind].to_numpy(dtype=float) * price / 1e6
     out["tokens_per_task"] = out["input_tokens_per_task"] + out["output_tokens_per_task"]
@@ -169,7 +186,8 @@ def drivers_from_warehouse(wh, by: tuple[str, ...] = ("workflow_name",), start: 
 
     A segment is a combination of the `by` tags and provider and model; its name joins their values
     with "/". A request without task_id counts as a task of its own; a task that calls two models
-    counts once in each model's segment. spend_usd is the logged cost (DECIMAL summed, then float).
+    counts once in each model's segment. spend_usd is the logged cost (DECIMAL summed, then float);
+    batch_share is the share of its calls sent to the batch API.
     """
     from ..usage.checks import lit, q
     from ..usage.series import TASKS, UNTAGGED, _dims, _where
@@ -184,7 +202,9 @@ def drivers_from_warehouse(wh, by: tuple[str, ...] = ("workflow_name",), start: 
                CAST(sum(cached_input_tokens) AS DOUBLE) AS cached_input_tokens,
                CAST(sum(cache_write_tokens) AS DOUBLE) AS cache_write_tokens,
                CAST(sum(output_tokens) AS DOUBLE) AS output_tokens,
-               CAST(sum(cost_usd) AS DOUBLE) AS spend_usd, sum(request_count) AS requests
+               CAST(sum(cost_usd) AS DOUBLE) AS spend_usd, sum(request_count) AS requests,
+               CAST(coalesce(sum(request_count) FILTER (WHERE batch), 0) AS DOUBLE) / sum(request_count)
+                   AS batch_share
         FROM requests WHERE {_where(start, end, None)} GROUP BY ALL ORDER BY segment, ds""").df()
     frame["ds"] = pd.to_datetime(frame["ds"])
     for kind in TOKEN_KINDS:
@@ -204,7 +224,7 @@ def _driver_history(history: pd.DataFrame) -> pd.DataFrame:
         g = g.set_index("ds").reindex(months)
         g["tasks"] = g["tasks"].fillna(0.0)
         g[list(PER_TASK_COLUMNS)] = g[list(PER_TASK_COLUMNS)].ffill()
-        g[["provider", "model"]] = g[["provider", "model"]].ffill()
+        g[["provider", "model", "batch_share"]] = g[["provider", "model", "batch_share"]].ffill()
         out.append(g.assign(segment=seg).rename_axis("ds").reset_index())
     return pd.concat(out, ignore_index=True)
 
@@ -217,10 +237,21 @@ def forecast_drivers(history: pd.DataFrame, h: int, models: str | tuple[str, ...
     auto.forecast_series (model chosen by backtest); provider and model stay those of its last month.
     Forecasts and bounds are never below 0 (forecast_series floors them). The tasks intervals are kept
     (tasks-lo-<L> / tasks-hi-<L>). kwargs go to forecast_series (scheduler, progress, step).
+    Two kinds of segment are not forecast, and their `_source` columns say so: a discontinued one (no task
+    in its last DISCONTINUED_MONTHS months) has 0 tasks ahead, and one with fewer months than a forecast
+    needs holds its last month's drivers (tasks bounds NaN: their spread is not known).
     """
     from .auto import forecast_series
 
     hist = _driver_history(history)
+    recent = hist.sort_values("ds").groupby("segment").tail(DISCONTINUED_MONTHS)
+    gone = set(recent.groupby("segment")["tasks"].sum().loc[lambda t: t == 0].index)
+    gone &= set(hist.groupby("segment").size().loc[lambda n: n > DISCONTINUED_MONTHS].index)
+    young = set(hist.groupby("segment").size().loc[lambda n: n < MIN_FORECAST_MONTHS].index) - gone
+    held = _held_drivers(hist, gone, young, h, level)
+    hist = hist[~hist["segment"].isin(gone | young)]
+    if hist.empty:
+        return held, pd.DataFrame(columns=["unique_id", "model"])
     long = hist.melt(id_vars=["segment", "ds"], value_vars=["tasks", *PER_TASK_COLUMNS], var_name="driver",
                      value_name="y")
     long["unique_id"] = long["segment"] + "::" + long["driver"]
@@ -239,7 +270,35 @@ def forecast_drivers(history: pd.DataFrame, h: int, models: str | tuple[str, ...
     last = hist.sort_values("ds").groupby("segment").tail(1).set_index("segment")
     out["provider"] = out["segment"].map(last["provider"])
     out["model"] = out["segment"].map(last["model"])
+    out["batch_share"] = out["segment"].map(last["batch_share"])
     # tokens per task of every kind are forecast separately: keep the parts within the input total
     parts = out["cached_input_tokens_per_task"] + out["cache_write_tokens_per_task"]
     out["input_tokens_per_task"] = np.maximum(out["input_tokens_per_task"], parts)
+    if len(held):
+        out = pd.concat([out, held[out.columns]], ignore_index=True).sort_values(["segment", "ds"], ignore_index=True)
     return out, result.selection
+
+
+def _held_drivers(hist: pd.DataFrame, gone: set, young: set, h: int, level) -> pd.DataFrame:
+    """The segments not forecast: discontinued ones at 0 tasks (bounds 0), too new ones at their last month's
+    drivers (bounds unknown: NaN), for the h months after the history's last month; sources say which rule held."""
+    from .base import level_name
+
+    last = hist.sort_values("ds").groupby("segment").tail(1).set_index("segment")
+    months = pd.date_range(hist["ds"].max(), periods=h + 1, freq="MS")[1:]
+    rows = []
+    for seg in sorted(gone | young):
+        row = last.loc[seg]
+        tasks = 0.0 if seg in gone else float(row["tasks"])
+        source = (f"discontinued: no tasks in the last {DISCONTINUED_MONTHS} months" if seg in gone else
+                  f"held at the last month: {int((hist['segment'] == seg).sum())} month(s) of history, a forecast "
+                  f"needs {MIN_FORECAST_MONTHS}")
+        for ds in months:
+            r = {"segment": seg, "ds": ds, "tasks": tasks, "provider": row["provider"], "model": row["model"],
+                 "batch_share": float(row["batch_share"]),
+                 **{c: float(row[c]) for c in PER_TASK_COLUMNS}}
+            bound = tasks if seg in gone else float("nan")  # a new segment's spread is not known
+            r.update({f"tasks-{side}-{level_name(lv)}": bound for lv in level for side in ("lo", "hi")})
+            r.update({f"{c}_source": source for c in ("tasks", *PER_TASK_COLUMNS)})
+            rows.append(r)
+    return pd.DataFrame(rows)
