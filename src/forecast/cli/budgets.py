@@ -23,6 +23,8 @@ COMMANDS = ("budgets", "anomalies")
 WEBHOOK_ENV = "FORECAST_WEBHOOK_URL"
 _positive = number(lambda v: 0 <= v < 1e12, "must be a number >= 0")
 
+RUNAWAYS_SHOWN = 20  # the costliest runaway tasks listed; the count covers them all
+
 
 def add_parsers(sub) -> None:
     """Register `budgets` and `anomalies` on an argparse subparsers object."""
@@ -150,9 +152,10 @@ def anomalies_table(found) -> str:
     out = [f"anomalies {found.since} .. {found.until} (UTC days)", ""]
     out += [f"daily cost above 2x the 7-day median ({len(spikes)})" + (":" if spikes else ": none")]
     out += [f"  {s.line()}" for s in spikes]
-    out += ["", f"runaway tasks ({len(runaways)})" + (":" if runaways else ": none")]
+    shown = f", costliest {RUNAWAYS_SHOWN} shown" if len(runaways) > RUNAWAYS_SHOWN else ""
+    out += ["", f"runaway tasks ({len(runaways)}{shown})" + (":" if runaways else ": none")]
     out += [f"  {r.day} {r.task_id} agent {r.agent_id}: {r.steps} steps, ${r.cost_usd:,.2f} (workflow median "
-            f"{r.norm_steps:g} steps, ${r.norm_usd:,.2f})" for r in runaways[:20]]
+            f"{r.norm_steps:g} steps, ${r.norm_usd:,.2f})" for r in runaways[:RUNAWAYS_SHOWN]]
     out += ["", f"step changes ({len(changes)})" + (":" if changes else ": none")]
     out += [f"  {c.line()}" for c in changes]
     out += ["", f"days outside the 99% forecast interval, off by >= 50% of the expectation ({len(outliers)})"

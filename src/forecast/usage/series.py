@@ -11,7 +11,7 @@ from datetime import date
 
 import pandas as pd
 
-from ..core.errors import UsageError
+from ..core.errors import ParameterError, UsageError
 from ..core.frequencies import FREQUENCIES, check_freq
 from .checks import lit, q, utc_day
 from .schema import CONTEXT, TAGS
@@ -39,7 +39,18 @@ def _dims(by: Sequence[str]) -> list[str]:
     return list(by)
 
 
+def _day(name: str, value) -> date | None:
+    """A bound given as a date (or datetime) or 'YYYY-MM-DD'; one clear error otherwise."""
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ParameterError(name, value, "must be a date or YYYY-MM-DD") from None
+
+
 def _where(start: date | None, end: date | None, where: dict[str, str] | None) -> str:
+    start, end = _day("start", start), _day("end", end)
     parts = ["TRUE"]
     if start:
         parts.append(f"\"timestamp\" >= TIMESTAMPTZ {lit(start.isoformat())}")
