@@ -202,3 +202,43 @@ def test_what_if_panel_in_jupyterlab(chromium, lab, tmp_path):
     finally:
         page.context.close()
     assert (tmp_path / "what_if.png").stat().st_size > 10_000
+
+
+def _upload(lab, name: str, notebook: dict) -> None:
+    """Put a notebook into the JupyterLab root through its contents API (as a user's file, never trusted)."""
+    base, token = lab
+    body = json.dumps({"type": "notebook", "format": "json", "content": notebook}).encode()
+    request = urllib.request.Request(f"{base}/api/contents/{name}?token={token}", data=body, method="PUT",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status in (200, 201)
+
+
+def test_a_monthly_report_opened_in_jupyterlab_shows_its_charts_and_amounts(chromium, lab, tmp_path):
+    # the report's executed notebook, as forecast report monthly leaves it: opened later, not run, not trusted
+    from forecast.cli.main import main
+
+    with contextlib.chdir(tmp_path):
+        assert main(["report", "monthly", "--horizon", "6"]) == 0  # the packaged sample company and its budgets
+    executed = next(tmp_path.glob("reports/monthly/*/monthly_forecast.ipynb"))
+    _upload(lab, "report-monthly.ipynb", json.loads(executed.read_text()))
+    base, token = lab
+    context = chromium.new_context(viewport={"width": 1500, "height": 1100})
+    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(base) else r.abort())
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/lab/workspaces/report/tree/report-monthly.ipynb?token={token}&reset")
+        page.locator(".jp-Notebook .jp-OutputArea-output").first.wait_for(timeout=90_000)
+        page.wait_for_timeout(3000)  # MathJax typesets after the outputs render
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        # amounts in alerts, gaps and notes stay prose: no "$...$" read as LaTeX
+        maths = page.locator('.jp-OutputArea-output[data-mime-type="text/markdown"]:has(mjx-container)')
+        assert not maths.count(), f"LaTeX math in {maths.count()} Markdown outputs: {maths.first.inner_text()[:400]!r}"
+        assert "gap" in page.locator(".jp-Notebook").inner_text()  # the invoice section with its planted gap
+        # every chart drawn (untrusted: the PNG), none left as its text repr
+        images = page.evaluate("""() => [...document.querySelectorAll('.jp-OutputArea-output img')]
+            .filter(i => i.src.startsWith('data:image/')).map(i => [i.naturalWidth, i.naturalHeight])""")
+        assert len([1 for w, h in images if w > 200 and h > 100]) >= 4, images
+        assert "alt.LayerChart" not in page.locator(".jp-Notebook").inner_text()
+    finally:
+        context.close()

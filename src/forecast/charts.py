@@ -14,9 +14,19 @@ USD = "$,.2f"
 USD0 = "$,.0f"
 
 
+def _svg_and_png(spec: dict, **options) -> dict:
+    """The chart as SVG and as PNG, both drawn here by vl-convert. HTML reports show the SVG; JupyterLab shows
+    SVG only in a trusted notebook and falls back to the PNG in one it did not run itself (a report)."""
+    import vl_convert as vlc
+
+    return {"image/svg+xml": vlc.vegalite_to_svg(spec), "image/png": vlc.vegalite_to_png(spec, scale=2)}
+
+
 def use_offline_renderer() -> None:
-    """Render charts as inline SVG (vl-convert) instead of JavaScript that loads Vega from a CDN."""
-    alt.renderers.enable("svg")
+    """Render charts as inline SVG with a PNG fallback (vl-convert) instead of JavaScript that loads Vega from a
+    CDN."""
+    alt.renderers.register("forecast-offline", _svg_and_png)
+    alt.renderers.enable("forecast-offline")
     alt.data_transformers.disable_max_rows()
 
 

@@ -32,6 +32,16 @@ def md_usd(x) -> str:
     return text if text == "n/a" else ("-" if text.startswith("-") else "") + "<span>\\$</span>" + text.lstrip("-")
 
 
+def md_text(text: str) -> str:
+    r"""Plain text (an alert line, a reason) made safe for Markdown prose: each dollar escaped as md_usd does,
+    so JupyterLab does not read the text between two of them as LaTeX math.
+
+    >>> md_text("spent $3,559.57 >= 80.0% of $4,000.00")
+    'spent <span>\\$</span>3,559.57 >= 80.0% of <span>\\$</span>4,000.00'
+    """
+    return text.replace("$", "<span>\\$</span>")
+
+
 def money(x, cents: bool = True, sign: bool = False) -> str:
     """USD for a table cell, the minus before the dollar: '$1,234.50', '-$1,500.00'; sign: '+$554.69' for a
     change; cents=False: whole dollars; 'n/a' for None or NaN.
