@@ -54,6 +54,18 @@ def test_ols_splits_the_incoherence_equally():
     assert got.to_dict() == pytest.approx({"total": 9.0, "a": 5.0, "b": 4.0}, abs=1e-12)
 
 
+def test_a_bottom_series_reconciled_below_zero_is_set_to_zero_and_summed_up_again():
+    # OLS with t = 5, a = 20, b = 0: each node moves by d = (t - a - b)/3 = -5, so a~ = 15, b~ = -5 (negative
+    # spend) and t~ = 10. Set-negatives-to-zero: b = 0, a stays 15, and the total is their sum, 15
+    s = pd.DataFrame([[1, 1], [1, 0], [0, 1]], index=["total", "a", "b"], columns=["a", "b"], dtype=float)
+    fc = pd.DataFrame({"unique_id": ["total", "a", "b"], "ds": pd.Timestamp("2027-01-01"),
+                       "forecast": [5.0, 20.0, 0.0]})
+    got = reconcile(fc, s, "ols").forecast.set_index("unique_id")["forecast"]
+    assert got.to_dict() == pytest.approx({"total": 15.0, "a": 15.0, "b": 0.0}, abs=1e-12)
+    raw = reconcile(fc, s, "ols", nonnegative=False).forecast.set_index("unique_id")["forecast"]
+    assert raw.to_dict() == pytest.approx({"total": 10.0, "a": 15.0, "b": -5.0}, abs=1e-12)
+
+
 def _reference_case():
     """A deterministic case also run through hierarchicalforecast 1.5.3 (numbers below came from it)."""
     t = np.arange(30)[:, None]

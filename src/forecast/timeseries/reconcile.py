@@ -219,8 +219,10 @@ def reconcile(forecasts: pd.DataFrame, summing: pd.DataFrame, method: str = "min
 
     forecasts: unique_id, ds, `column` and optional `column`-lo-L / -hi-L for every node (all levels).
     residuals: unique_id, ds, residual (actual minus fitted, in-sample or backtest) for every node;
-    required by wls_var and mint_shrink, and whenever forecasts carry intervals. nonnegative: floor the
-    reconciled lower bounds at 0 (spend); pass False for series that can go below 0.
+    required by wls_var and mint_shrink, and whenever forecasts carry intervals. nonnegative (spend): a bottom
+    series reconciled below 0 is set to 0 and its ancestors summed up again (the set-negatives-to-zero heuristic
+    of Wickramasuriya, Turlach & Hyndman 2020, which keeps the forecasts coherent), and lower bounds are floored
+    at 0; pass False for series that can go below 0.
     """
     ids = list(summing.index)
     s = summing.to_numpy(dtype=float)
@@ -231,7 +233,8 @@ def reconcile(forecasts: pd.DataFrame, summing: pd.DataFrame, method: str = "min
     cov, lam, var = _residual_moments(residuals, ids) if residuals is not None else (None, None, None)
     p = projection(s, method, cov, var)
     sp = s @ p
-    rec = yhat.to_numpy() @ sp.T
+    bottom = yhat.to_numpy() @ p.T
+    rec = (np.maximum(bottom, 0) if nonnegative else bottom) @ s.T
     out = pd.DataFrame(rec, index=yhat.index, columns=ids).melt(ignore_index=False, var_name="unique_id",
                                                                  value_name=column).reset_index()
     levels = _levels_in(forecasts, column)
