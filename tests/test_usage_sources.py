@@ -199,7 +199,10 @@ def test_reconcile_finds_the_planted_gap_and_shows_discounts_and_credits_apart(t
     assert [r["provider"] for r in doc["rows"] if r["flagged"]] == ["openai"]
     with pytest.raises(SystemExit) as bad:
         main(["reconcile", "--month", "2026-10", "--threshold", "2", "--warehouse", db])
-    assert bad.value.code == 2 and "'2' must be a share between 0 and 1" in capsys.readouterr().err
+    assert bad.value.code == 2 and "'2' must be above 0 and below 1" in capsys.readouterr().err
+    # a month without logs or invoice rows is an error naming what the warehouse holds, not an empty pass
+    assert main(["reconcile", "--month", "2026-12", "--warehouse", db]) == 2
+    assert "--month 2026-12: outside the data: the warehouse holds 2026-08 to 2026-10" in capsys.readouterr().err
 
 
 def test_cli_ingest_coverage_export(tmp_path, capsys, book):

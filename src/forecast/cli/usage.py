@@ -42,7 +42,8 @@ def add_parsers(sub) -> None:
                                    "unexplained gap exceeds the threshold.")
     p.add_argument("--month", type=_month, default=None, help="YYYY-MM (default: every month)")
     add_warehouse_option(p)
-    p.add_argument("--threshold", metavar="SHARE", type=number(lambda v: 0 < v < 1, "must be a share between 0 and 1"),
+    p.add_argument("--threshold", metavar="SHARE",
+                   type=number(lambda v: 0 < v < 1, "must be above 0 and below 1 (0.02 flags gaps over 2%)"),
                    default=0.02, help="flag an unexplained gap above this share of the logged cost (default 0.02)")
     p.add_argument("--format", choices=["table", "json"], default="table")
 
@@ -107,13 +108,19 @@ def reconcile_text(args) -> tuple[str, int]:
         return to_json(rec.to_dict()) + "\n", status
     if rec.frame.empty:
         return "no request logs or invoice rows" + (f" in {args.month:%Y-%m}" if args.month else "") + "\n", 0
-    rows = [[f"{r.month:%Y-%m}", r.provider, usd(r.logged_usd), usd(r.list_usd), usd(r.discount_usd),
-             usd(r.credits_usd), usd(r.adjustments_usd + r.tax_usd + r.other_usd), usd(r.billed_usd),
-             usd(r.unexplained_usd), "n/a" if r.unexplained_pct != r.unexplained_pct else f"{r.unexplained_pct:+.1%}",
-             ("GAP" if r.flagged else "") if r.charges else "no invoice"] for r in rec.frame.itertuples()]
-    out = ["the request logs against the invoice (USD): billed = usage at list - discount + credits + other",
+    def cents(x: float) -> str:  # sums of DOUBLE amounts carry sub-cent noise: under half a cent is 0
+        return usd(0.0 if abs(x) < 0.005 else x)
+
+    rows = [[f"{r.month:%Y-%m}", r.provider, cents(r.logged_usd), cents(r.list_usd), cents(r.discount_usd),
+             cents(r.credits_usd), cents(r.adjustments_usd + r.tax_usd + r.other_usd), cents(r.billed_usd),
+             cents(r.unexplained_usd),
+             "n/a" if r.unexplained_pct != r.unexplained_pct else f"{r.unexplained_pct:+.1%}",
+             f"{r.quarantined_rows:,}", ("GAP" if r.flagged else "") if r.charges else "no invoice"]
+            for r in rec.frame.itertuples()]
+    out = ["the request logs against the invoice (USD): billed = usage at list - discount + credits + adjustments, "
+           "tax and other; quarantined: log rows of the month held back by ingest",
            "", *table(["month", "provider", "logged", "usage at list", "discount", "credits", "adjust/tax/other",
-                       "billed", "unexplained", "of logged", ""], rows, left=2)]
+                       "billed", "unexplained", "of logged", "quarantined", ""], rows, left=2)]
     out += ["", *(f"gap: {line}" for line in rec.lines())] if rec.lines() else \
         ["", f"no unexplained gap above {args.threshold:.1%} of the logged cost"]
     return "\n".join(out) + "\n", status

@@ -10,6 +10,10 @@ so what they miss, or count twice, is the unexplained gap. discount_usd is ListC
 usage rows (negotiated or commitment discounts); credits are ChargeCategory Credit, adjustments ChargeCategory
 Adjustment or ChargeClass Correction (a correction of an earlier period), tax ChargeCategory Tax, other the
 rest (Purchase). Charges count in the month of their ChargePeriodStart.
+
+Rows that ingest quarantined (a malformed log line) are billed but not logged: each month and provider shows
+how many of its request-log rows wait in quarantine and the cost they carry where they carry one
+(quarantined_rows, quarantined_usd), often the first explanation of a gap.
 """
 
 from __future__ import annotations
@@ -36,12 +40,20 @@ def _provider_sql(column: str) -> str:
     return f"CASE lower({column}) {cases} ELSE lower({column}) END"
 
 
+def _quarantine_note(r) -> str:
+    if not r.quarantined_rows:
+        return "; no log row of it is in quarantine"
+    carried = f", {money(r.quarantined_usd)} where they carry a cost" if r.quarantined_usd else ""
+    return f"; {r.quarantined_rows:,} log row(s) of it wait in quarantine{carried}"
+
+
 @dataclass(frozen=True)
 class Reconciliation:
     """One row per month and provider with the logged and billed amounts (USD) and the unexplained gap."""
 
     threshold: float
-    frame: object  # DataFrame: month, provider, requests, charges, AMOUNTS..., unexplained_pct, flagged
+    frame: object  # DataFrame: month, provider, requests, charges, AMOUNTS..., unexplained_pct,
+    #                quarantined_rows, quarantined_usd, flagged
 
     @property
     def flagged(self):
@@ -53,7 +65,7 @@ class Reconciliation:
         return [f"{r.month:%Y-%m} {r.provider}: the invoice bills {money(r.list_usd)} of usage at list price, the "
                 f"logs show {money(r.logged_usd)}: {money(r.unexplained_usd, sign=True)} unexplained "
                 f"({'no logged cost' if r.unexplained_pct != r.unexplained_pct else f'{r.unexplained_pct:+.1%}'}, "
-                f"above {self.threshold:.1%})" for r in self.flagged.itertuples()]
+                f"above {self.threshold:.1%})" + _quarantine_note(r) for r in self.flagged.itertuples()]
 
     def to_frame(self):
         return self.frame.copy()
@@ -69,6 +81,19 @@ class Reconciliation:
     def _repr_html_(self) -> str:
         return html_table(f"Logs against the invoice (gaps above {self.threshold:.1%} flagged)",
                           self.to_dict()["rows"], self.lines())
+
+
+def _check_in_data(wh: Warehouse, month: date) -> None:
+    """A month with neither request logs nor invoice rows is an error naming the months the warehouse holds."""
+    first, last = wh.sql("""SELECT min(m), max(m) FROM (
+        SELECT CAST(date_trunc('month', "timestamp") AS DATE) AS m FROM requests
+        UNION ALL SELECT CAST(date_trunc('month', ChargePeriodStart) AS DATE) FROM charges)""").fetchone()
+    if first is None:
+        raise ParameterError("month", f"{month:%Y-%m}", "outside the data: the warehouse holds no request logs or "
+                             "invoice rows; load them with forecast ingest first")
+    if not first <= month <= last:
+        raise ParameterError("month", f"{month:%Y-%m}", f"outside the data: the warehouse holds {first:%Y-%m} to "
+                             f"{last:%Y-%m}; give a month in that range or load that month's usage first")
 
 
 def reconcile(wh: Warehouse, month: date | str | None = None, threshold: float = GAP_THRESHOLD) -> Reconciliation:
@@ -98,6 +123,8 @@ def reconcile(wh: Warehouse, month: date | str | None = None, threshold: float =
     if not 0 < threshold < 1:
         raise ParameterError("threshold", threshold, "must be a share between 0 and 1 (0.02 = 2% of the logged cost)")
     month = parse_month(month) if isinstance(month, str) else month
+    if month is not None:
+        _check_in_data(wh, month_start(month))
     month_filter = f"= DATE {lit(month_start(month).isoformat())}" if month else "IS NOT NULL"
     provider = _provider_sql("coalesce(ServiceProviderName, ProviderName, '')")
     category = "CASE WHEN ChargeClass = 'Correction' THEN 'Adjustment' ELSE ChargeCategory END"
@@ -120,11 +147,21 @@ def reconcile(wh: Warehouse, month: date | str | None = None, threshold: float =
                    CAST(sum(BilledCost) FILTER (WHERE category NOT IN ('Usage', 'Credit', 'Adjustment', 'Tax'))
                         AS DOUBLE) AS other_usd,
                    CAST(sum(BilledCost) AS DOUBLE) AS billed_usd, CAST(sum(EffectiveCost) AS DOUBLE) AS effective_usd
-            FROM charged GROUP BY ALL)
-        SELECT month, provider, coalesce(requests, 0) AS requests, coalesce(charges, 0) AS charges,
+            FROM charged GROUP BY ALL),
+        held AS (
+            SELECT CAST(date_trunc('month', try_cast(json_extract_string(raw, '$.timestamp') AS TIMESTAMPTZ))
+                        AS DATE) AS month,
+                   lower(coalesce(json_extract_string(raw, '$.provider'), '')) AS provider,
+                   count(*) AS quarantined_rows,
+                   sum(try_cast(json_extract_string(raw, '$.cost_usd') AS DOUBLE)) AS quarantined_usd
+            FROM quarantine WHERE kind = 'native' AND resolved_by_load IS NULL GROUP BY ALL)
+        SELECT month, provider, CAST(coalesce(requests, 0) AS BIGINT) AS requests,
+               CAST(coalesce(charges, 0) AS BIGINT) AS charges,
                {", ".join(f"coalesce({a}, 0) AS {a}" for a in AMOUNTS[:-2])}, effective_usd,
-               coalesce(list_usd, 0) - coalesce(logged_usd, 0) AS unexplained_usd
-        FROM logs FULL OUTER JOIN bills USING (month, provider)
+               coalesce(list_usd, 0) - coalesce(logged_usd, 0) AS unexplained_usd,
+               CAST(coalesce(quarantined_rows, 0) AS BIGINT) AS quarantined_rows,
+               coalesce(quarantined_usd, 0) AS quarantined_usd
+        FROM logs FULL OUTER JOIN bills USING (month, provider) LEFT JOIN held USING (month, provider)
         WHERE month {month_filter} ORDER BY month, provider""").df()
     frame["month"] = frame["month"].map(lambda d: d.date() if hasattr(d, "date") else d)
     frame["unexplained_pct"] = frame["unexplained_usd"] / frame["logged_usd"].where(frame["logged_usd"] != 0)
