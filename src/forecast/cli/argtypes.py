@@ -9,6 +9,14 @@ from datetime import date
 from ..core.months import parse_month
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    """argparse, but a bad option is one line on stderr (no usage block) and exit status 2, like every other
+    user error; `--help` still shows the usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def month(text: str) -> date:
     """'YYYY-MM' (or a date) -> the first day of that month."""
     try:
@@ -48,7 +56,9 @@ def number(ok, rule: str):
             value = float(text)
         except ValueError:
             value = math.nan
-        if not (math.isfinite(value) and ok(value)):
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number: it {rule}")
+        if not ok(value):
             raise argparse.ArgumentTypeError(f"{text!r} {rule}")
         return value
 

@@ -13,6 +13,7 @@ import sys
 from ..core.errors import ForecastError, ParameterError
 from ..core.version import __version__
 from . import budgets, estimate, gpu, init, predict, report, roi, usage, whatif
+from .argtypes import OneLineErrors
 from .options import NOTES, flush_notes
 
 # Each has COMMANDS (names), add_parsers(sub), run(args) -> (output, exit status) and, when a library
@@ -21,7 +22,7 @@ COMMAND_MODULES = (init, estimate, usage, report, budgets, roi, gpu, whatif, pre
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="forecast", description="Predictable AI inference spend.")
+    top = OneLineErrors(prog="forecast", description="Predictable AI inference spend.")
     top.add_argument("--version", action="version", version=f"forecast {__version__}")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:

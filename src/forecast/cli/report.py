@@ -16,6 +16,7 @@ from ..core import workfolder
 from ..core.errors import ForecastError
 from ..core.resources import packaged
 from ..reporting.runner import NOTEBOOKS
+from .argtypes import OneLineErrors
 from .options import note
 
 COMMANDS = ("report",)
@@ -47,7 +48,7 @@ def kind_parser(kind: str) -> argparse.ArgumentParser:
     from ..reporting.runner import TYPES, notebook_parameters, notebook_path
 
     params = notebook_parameters(notebook_path(kind))
-    p = argparse.ArgumentParser(prog=f"forecast report {kind}")
+    p = OneLineErrors(prog=f"forecast report {kind}")
     for name, info in params.items():
         kind_type = _boolean if info["inferred_type_name"] == "bool" else TYPES[info["inferred_type_name"]]
         metavar = name.upper()
