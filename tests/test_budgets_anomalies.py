@@ -18,6 +18,7 @@ from forecast.budgets import shifts
 from forecast.budgets.envelopes import parse_budgets_data
 from forecast.budgets.guardrails import check_guardrail
 from forecast.budgets.projection import run_rate_projection
+from forecast.budgets.status import find_anomalies
 from forecast.cli.main import main
 from forecast.core.validation import parse_yaml
 from forecast.usage.sample import RUNAWAY_AGENT, RUNAWAY_DAYS, RUNAWAY_TASKS_PER_DAY, UPGRADE_DAY, generate_requests
@@ -109,7 +110,7 @@ def test_forecast_outliers_with_the_forecaster(sample_wh):  # about 40 s: model 
 
 def test_weekly_top_agents_with_week_over_week_change(tmp_path):
     rows, n = [], 0
-    for d in days(date(2026, 10, 5), date(2026, 10, 18)):  # two weeks from Monday Oct 5
+    for d in days(date(2026, 10, 5), date(2026, 10, 21)):  # two weeks from Monday Oct 5, and 3 days of a third
         for i in range(12):
             n += 1
             usd = (i + 1) * (2.0 if d >= date(2026, 10, 12) else 1.0) if i != 11 else (5.0 if d.day == 6 else 0)
@@ -118,6 +119,9 @@ def test_weekly_top_agents_with_week_over_week_change(tmp_path):
     with Warehouse(tmp_path / "w.duckdb") as w:
         w.load(write_log(tmp_path / "l.csv", rows))
         top = an.weekly_top_agents(w, date(2026, 10, 15))
+        # anomalies up to Wednesday Oct 21 rank the last full week, not the 3 days of the week in progress
+        reported = find_anomalies(w, date(2026, 10, 19), date(2026, 10, 21), method="run-rate").top_agents
+    pd.testing.assert_frame_equal(reported, top)
     # week of Oct 12: agent i spends 7 x 2 x (i + 1); the week before 7 x (i + 1); ag-11 only $5 last week;
     # ag-cents spends 7 x $40 = $280 after 7 x $0.01 = $0.07: below the $1 base, so no percentage
     assert len(top) == 10 and str(top.week_start[0]) == "2026-10-12"

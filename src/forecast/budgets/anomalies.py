@@ -175,6 +175,15 @@ def runaway_tasks(wh: Warehouse, first: date, last: date, steps_factor: float = 
             for t, a, w, d, s, u, ns, nu in rows if d <= last]
 
 
+def last_complete_week(day: date) -> date:
+    """The Monday of the last full week (Monday to Sunday) that ends on or before `day`.
+
+    >>> last_complete_week(date(2026, 10, 31)), last_complete_week(date(2026, 10, 25))  # a Saturday, a Sunday
+    (datetime.date(2026, 10, 19), datetime.date(2026, 10, 19))
+    """
+    return day - timedelta(days=(day.weekday() + 1) % 7 + 6)
+
+
 def weekly_top_agents(wh: Warehouse, week: date, n: int = 10) -> pd.DataFrame:
     """The n agent identities with the highest cost in the week (Monday start, UTC) containing `week`,
     with the previous week's cost and the change (change_pct is NaN when last week's cost was under

@@ -147,7 +147,7 @@ class Anomalies:
     runaway_tasks: tuple[an.RunawayTask, ...]
     step_changes: tuple[shifts.StepChange, ...]
     forecast_outliers: tuple[shifts.Outlier, ...]
-    top_agents: object  # DataFrame: agent_id, workflows, cost_usd, prev_cost_usd, change_usd, change_pct
+    top_agents: object  # the last full week to until: agent_id, workflows, cost_usd, prev_cost_usd, change_usd
 
     @property
     def found(self) -> bool:
@@ -206,4 +206,4 @@ def find_anomalies(wh, since: date, until: date, spike_factor: float = SPIKE_FAC
     outliers = tuple(shifts.forecast_outliers(wh, since, until, min_excess_usd=min_excess_usd,
                                               projector=PROJECTORS[method]))
     return Anomalies(since, until, spikes, tuple(an.runaway_tasks(wh, since, until)), changes, outliers,
-                     an.weekly_top_agents(wh, until))
+                     an.weekly_top_agents(wh, an.last_complete_week(until)))
