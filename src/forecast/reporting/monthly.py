@@ -241,7 +241,8 @@ class MonthlyReport:
     def team_year(self) -> pd.DataFrame:
         """Per team for the report month's calendar year (USD): actual spend year to date, the forecast of the
         year's remaining months with its 80% interval, the full year (actual + forecast) and, where the budget file
-        has an envelope on the team alone, its annual budget (12 x the monthly cap) and the full year against it."""
+        has an envelope on the team alone, its monthly cap, 12 x that cap (budget_usd) with the full year against
+        it, and the first forecast month whose P50 passes the cap with the count of such months in the horizon."""
         year_end = date(self.month.year, 12, 1)
         left = (year_end.year - self.month.year) * 12 + year_end.month - self.month.month
         teams = self.actuals[self.actuals["level"] == "team_id"]
@@ -256,11 +257,15 @@ class MonthlyReport:
             else:
                 forecast = lo = hi = 0.0
             budget = self.team_budgets_usd.get(team)
+            ahead = fc[fc["unique_id"] == team].sort_values("ds")
+            over = ahead[ahead["forecast"] > budget] if budget is not None else ahead.iloc[0:0]
             rows.append({"team": team, "actual_ytd_usd": float(actual), "forecast_rest_usd": float(forecast),
                          "forecast_rest_lo_80_usd": float(lo), "forecast_rest_hi_80_usd": float(hi),
                          "full_year_usd": float(actual + forecast),
-                         "budget_usd": None if budget is None else 12 * budget,
-                         "full_year_vs_budget_usd": None if budget is None else float(actual + forecast - 12 * budget)})
+                         "monthly_cap_usd": budget, "budget_usd": None if budget is None else 12 * budget,
+                         "full_year_vs_budget_usd": None if budget is None else float(actual + forecast - 12 * budget),
+                         "first_month_over_cap": over["ds"].iloc[0].date() if len(over) else None,
+                         "months_over_cap": None if budget is None else len(over)})
         return pd.DataFrame(rows).sort_values("full_year_usd", ascending=False, ignore_index=True)
 
     def teams_below_coverage(self, target: float = COVERAGE_TARGET) -> pd.DataFrame:
