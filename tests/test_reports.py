@@ -164,9 +164,9 @@ def test_monthly_report_on_a_generated_company(tmp_path):
         return ("-" if x < 0 else "") + (f"${abs(x):,.0f}" if abs(x) >= 100 else f"${abs(x):,.2f}")
 
     assert f"AI inference spend was {money(oct_usd)} in October 2026, {oct_usd / sep_usd - 1:+.1%} against " \
-           f"{money(sep_usd)} in September." in text
-    assert f"Spend moved by {money(oct_usd - sep_usd)};" in text
-    assert "Last month's forecast (made now from the data before the month (no earlier run was saved))" in text
+           f"{money(sep_usd)} in September (logged cost, at list price" in text
+    assert f"Spend moved by {'+' if oct_usd > sep_usd else ''}{money(oct_usd - sep_usd)};" in text
+    assert "Last month's forecast (made now from the data before the month; no earlier run was saved)" in text
     assert "Tag coverage" in text and "What changed since the month before" in text
     # --horizon 6: the per-node table covers 6 months and gives the interval of the 6-month total itself
     assert "Next 6 months per node" in text and "6-month forecast (USD)" in text

@@ -205,6 +205,27 @@ def test_reconcile_finds_the_planted_gap_and_shows_discounts_and_credits_apart(t
     assert "--month 2026-12: outside the data: the warehouse holds 2026-08 to 2026-10" in capsys.readouterr().err
 
 
+def test_the_sample_invoice_bills_what_happened_not_the_corrupted_log_rows():
+    """Corruption faults the log rows only: the invoice bills every request on its real day, model and token
+    count, so no FOCUS row has negative tokens or the unknown model, and its list cost is the generator's true
+    cost of every request plus the planted gap."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow.compute as pc
+
+    from forecast.usage.sample import UNKNOWN_MODEL, focus_rows, generate_requests, planted_gap_usd
+
+    table, truth = generate_requests(5_000, 3, seed=4, corrupt_share=0.05)
+    assert pc.min(table["output_tokens"]).as_py() < 0 and UNKNOWN_MODEL in table["model"].to_pylist()
+    invoice = focus_rows(truth).to_pandas()
+    usage = invoice[invoice["ChargeCategory"] == "Usage"]
+    assert pd.to_numeric(usage["ConsumedQuantity"]).min() > 0
+    assert not usage["SkuId"].str.contains(UNKNOWN_MODEL).any()
+    assert pd.to_numeric(usage["ListCost"]).sum() == pytest.approx(
+        truth["true_cost_usd"].sum() + planted_gap_usd(truth), abs=1e-6 * len(usage))  # rows rounded to 6 decimals
+    assert np.datetime64("2031-01-01") not in truth["ts"].astype("datetime64[D]")
+
+
 def test_cli_ingest_coverage_export(tmp_path, capsys, book):
     from forecast.usage.sample import write_sample
 

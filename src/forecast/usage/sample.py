@@ -276,6 +276,9 @@ def generate_requests(rows: int, months: int, seed: int, corrupt_share: float = 
     n = order.size
     cols["request_id"] = np.char.add("req-", np.char.zfill(np.arange(1, n + 1).astype(str), 9)).astype(object)
     cols["cost_usd"] = np.where(cols["logs_cost"], np.round(cols["true_cost_usd"], 10), np.nan)
+    # what happened, as the provider bills it: the corruptions below fault the log rows only
+    billed = {"ts": cols["ts"].copy(), "model": cols["model"].copy(),
+              "tokens": cols["input_tokens"] + cols["output_tokens"]}
     injected = {k: 0 for k in CORRUPTIONS}
     # even rows only, so a duplicated id always copies an untouched (odd) neighbour
     picks = rng.choice(np.arange(2, n, 2), size=min((n - 1) // 2, round(n * corrupt_share)), replace=False)
@@ -307,8 +310,7 @@ def generate_requests(rows: int, months: int, seed: int, corrupt_share: float = 
         "outcome": pa.array(cols["outcome"], pa.string()), "batch": cols["batch"],
     })
     truth = {"rows": n, "injected": injected, "first_day": first.isoformat(), "end_day": end.isoformat(),
-             "true_cost_usd": cols["true_cost_usd"], "provider": cols["provider"], "model": cols["model"],
-             "ts": cols["ts"], "tokens": cols["input_tokens"] + cols["output_tokens"],
+             "true_cost_usd": cols["true_cost_usd"], "provider": cols["provider"], **billed,
              "request_count": cols["request_count"], "corrupted": corrupted, "workflow": cols["workflow_name"]}
     return table, truth
 
