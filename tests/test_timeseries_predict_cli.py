@@ -94,6 +94,15 @@ def test_predict_adjusts_one_off_spikes_and_lists_them(tmp_path, capsys):
     assert a["model"].unique().tolist() == ["drift"] and a["forecast"].tolist() == [68.0 + 2 * k for k in range(1, 5)]
 
 
+def test_predict_to_stdout_says_on_stderr_what_it_adjusted(tmp_path, capsys):
+    src = _write(tmp_path, _spiked())
+    assert main(["predict", src, "--horizon", "4", "--models", "naive,drift", "--scheduler", "serial"]) == 0
+    got = capsys.readouterr()
+    assert len(pd.read_csv(io.StringIO(got.out))) == 8  # stdout stays the CSV
+    assert got.err == ("note: 1 one-off spike(s) adjusted before fitting (--no-adjust keeps them): team-a "
+                       "2023-11-01: 500.00 -> 30.00 (one-off spike: 16.7x the local level, back down 1 period later)\n")
+
+
 def test_predict_no_adjust_forecasts_the_raw_history(tmp_path, capsys):
     src, out, adjusted = _write(tmp_path, _spiked()), tmp_path / "raw.csv", tmp_path / "adjusted.csv"
     assert main(["predict", src, "--horizon", "4", "--models", "naive,drift", "--out", str(out),

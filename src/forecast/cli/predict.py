@@ -9,6 +9,7 @@ from pathlib import Path
 from ..core.errors import ForecastError
 from ..core.frequencies import FREQUENCIES
 from .argtypes import number, whole
+from .options import note
 from .tables import table
 
 COMMANDS = ("predict",)
@@ -88,6 +89,14 @@ def summary(result, limit: int = 20) -> str:
     return "\n".join(out) + "\n"
 
 
+def _note_adjustments(lines: list[str], limit: int = 5) -> None:
+    """Say on stderr which periods were adjusted when stdout carries only the forecast CSV."""
+    if lines:
+        more = f"; ... and {len(lines) - limit:,} more (--out FILE lists them all)" if len(lines) > limit else ""
+        note(f"{len(lines):,} one-off spike(s) adjusted before fitting (--no-adjust keeps them): "
+             + "; ".join(lines[:limit]) + more)
+
+
 def run(args) -> tuple[str, int]:
     """Run `predict`; returns (text for stdout, exit status)."""
     from ..timeseries.auto import forecast_series
@@ -99,6 +108,7 @@ def run(args) -> tuple[str, int]:
                              args.scheduler, source=args.series, adjust_spikes=args.adjust_spikes)
     frame = result.to_frame()
     if not args.out:
+        _note_adjustments(result.adjustment_lines())
         return frame.to_csv(index=False, date_format="%Y-%m-%d"), 0
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
