@@ -137,6 +137,21 @@ def test_action_column_is_blank_for_an_envelope_without_alerts(wh, tmp_path, cap
     assert lines["loud"].endswith("~2026-10-30  downgrade_model")
 
 
+def test_an_early_threshold_warns_and_names_the_action_a_breach_would_take(wh):
+    # team A: $10 a day, $140 to Oct 14 and $310 projected for the month (140 + 17 x 10), with no spread
+    early, breach = (budget_status(wh, _doc({"name": "a", "monthly_cap_usd": cap, "thresholds": [0.8, 1.0],
+                                             "action": "require_approval"}), MONTH, AS_OF, method="run-rate").burns[0]
+                     for cap in (350, 300))
+    # $310 is 88.6% of $350: past 80%, short of the cap, so nothing to approve yet
+    assert [a.line() for a in early.alerts] == [
+        "a: projected month-end $310.00 >= 80.0% of $350.00 -> warn (require_approval at 100%)"]
+    assert early.action_fired == "warn"
+    # $310 is past the $300 cap: the breach takes the configured action
+    lines = [a.line() for a in breach.alerts]
+    assert "a: projected month-end $310.00 >= 100.0% of $300.00 -> require_approval" in lines
+    assert breach.action_fired == "require_approval"
+
+
 # --- an envelope that matches nothing ---------------------------------------------------------------------------
 
 

@@ -62,16 +62,30 @@ class Alert:
         """A hard cap breached or projected to breach: the case the CLI exits 1 on."""
         return self.breach and self.action == "hard_stop"
 
+    @property
+    def outcome(self) -> str:
+        """What the alert calls for: the configured action on a breach (a threshold of 100% or more, a projected
+        breach, a guardrail); below 100% an early warning, which names the action the breach would take.
+
+        >>> from dataclasses import replace
+        >>> early = Alert("team", "actual", 0.8, 80.0, 100.0, "require_approval")
+        >>> early.outcome, replace(early, threshold=1.0, value_usd=100.0).outcome
+        ('warn (require_approval at 100%)', 'require_approval')
+        """
+        if self.breach or self.action == "warn":
+            return self.action
+        return f"warn ({self.action} at 100%)"
+
     def line(self) -> str:
         if self.kind == "projected_breach":
             when = f", ~{self.day}" if self.day else ""
             return (f"{self.source}: projected breach of ${self.limit_usd:,.2f}: P(breach) "
-                    f"{share_pct(self.probability, (1.0,))} >= {pct(self.probability_level)}{when} -> {self.action}")
+                    f"{share_pct(self.probability, (1.0,))} >= {pct(self.probability_level)}{when} -> {self.outcome}")
         what = {"actual": "spent", "projected": "projected month-end", "daily": "spent on the day",
                 "credit": "weekly credit used", "guardrail": "guardrail"}[self.kind]
         about = f" [{self.subject}]" if self.subject else ""
         return (f"{self.source}{about}: {what} ${self.value_usd:,.2f} >= {pct(self.threshold)} of "
-                f"${self.limit_usd:,.2f} -> {self.action}")
+                f"${self.limit_usd:,.2f} -> {self.outcome}")
 
 
 @dataclass(frozen=True)
@@ -102,8 +116,11 @@ class Burn:
 
     @property
     def action_fired(self) -> str:
-        """The envelope's action when any of its alerts fired, else "" (nothing to enforce)."""
-        return self.envelope.action if self.alerts else ""
+        """The envelope's action when an alert at or above 100% fired (a breach, actual or projected), "warn" when
+        only earlier thresholds did, else "" (nothing to enforce)."""
+        if not self.alerts:
+            return ""
+        return self.envelope.action if any(a.breach for a in self.alerts) else "warn"
 
     @property
     def run_rate_usd_per_day(self) -> float:

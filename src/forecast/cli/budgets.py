@@ -129,7 +129,7 @@ def budgets_table(burns: list, exceedances: list, limit: int = 20, warnings=()) 
                      share_pct(b.breach_probability, marks), when, b.action_fired])
     if rows:
         out += table(["envelope", "type", "cap USD", "spent USD", "spent", "USD/day", "month-end P50 (P10-P90)",
-                       "P(breach)", "breach date", "on breach"], rows)
+                       "P(breach)", "breach date", "action"], rows)
         methods: dict[str, list[str]] = {}
         for b in burns:
             methods.setdefault(b.projection.method, []).append(b.envelope.name)
