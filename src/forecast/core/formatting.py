@@ -24,12 +24,18 @@ def usd(x) -> str:
     return f"{x:.4g}"
 
 
-def md_usd(x) -> str:
-    """USD for Markdown prose: '$1,234', '$0.01403'. The dollar is escaped and wrapped in a span: JupyterLab
-    reads two bare (or only backslash-escaped) dollars on one line as LaTeX math; nbconvert and JupyterLab both
-    show this as a plain '$'."""
+def md_usd(x, sign: bool = False) -> str:
+    r"""USD for Markdown prose: '$1,234', '$0.01403' ('+$2,992' with `sign`). The dollar is escaped and wrapped in a
+    span: JupyterLab reads two bare (or only backslash-escaped) dollars on one line as LaTeX math; nbconvert and
+    JupyterLab both show this as a plain '$'.
+
+    >>> md_usd(-4303.49), md_usd(2992.09, sign=True)
+    ('-<span>\\$</span>4,303', '+<span>\\$</span>2,992')
+    """
     text = usd(x)
-    return text if text == "n/a" else ("-" if text.startswith("-") else "") + "<span>\\$</span>" + text.lstrip("-")
+    if text == "n/a":
+        return text
+    return ("-" if text.startswith("-") else "+" if sign and x > 0 else "") + "<span>\\$</span>" + text.lstrip("-")
 
 
 def md_text(text: str) -> str:
