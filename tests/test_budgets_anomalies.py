@@ -120,8 +120,9 @@ def test_weekly_top_agents_with_week_over_week_change(tmp_path):
         w.load(write_log(tmp_path / "l.csv", rows))
         top = an.weekly_top_agents(w, date(2026, 10, 15))
         # anomalies up to Wednesday Oct 21 rank the last full week, not the 3 days of the week in progress
-        reported = find_anomalies(w, date(2026, 10, 19), date(2026, 10, 21), method="run-rate").top_agents
-    pd.testing.assert_frame_equal(reported, top)
+        found = find_anomalies(w, date(2026, 10, 19), date(2026, 10, 21), method="run-rate")
+    pd.testing.assert_frame_equal(found.top_agents, top)
+    assert found.to_dict()["weekly_top_agents_week_start"] == "2026-10-12"
     # week of Oct 12: agent i spends 7 x 2 x (i + 1); the week before 7 x (i + 1); ag-11 only $5 last week;
     # ag-cents spends 7 x $40 = $280 after 7 x $0.01 = $0.07: below the $1 base, so no percentage
     assert len(top) == 10 and str(top.week_start[0]) == "2026-10-12"

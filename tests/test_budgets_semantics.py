@@ -150,6 +150,18 @@ def test_an_early_threshold_warns_and_names_the_action_a_breach_would_take(wh):
     lines = [a.line() for a in breach.alerts]
     assert "a: projected month-end $310.00 >= 100.0% of $300.00 -> require_approval" in lines
     assert breach.action_fired == "require_approval"
+    # a file whose thresholds stop short of 100%: $140 spent of $100 is still a breach, and a hard stop pages
+    status = budget_status(wh, _doc({"name": "a", "monthly_cap_usd": 100, "thresholds": [0.5, 0.8],
+                                     "action": "hard_stop"}), MONTH, AS_OF, method="run-rate")
+    [over] = status.burns[0].alerts
+    assert over.line() == "a: spent $140.00 >= 80.0% of $100.00 -> hard_stop" and over.pages and status.pages
+    [doc] = status.to_dict()["envelopes"][0]["alerts"]
+    assert (doc["action"], doc["outcome"], doc["breach"]) == ("hard_stop", "hard_stop", True)
+    early_doc = budget_status(wh, _doc({"name": "a", "monthly_cap_usd": 350, "thresholds": [0.8, 1.0],
+                                        "action": "require_approval"}), MONTH, AS_OF, method="run-rate").to_dict()
+    [doc] = early_doc["envelopes"][0]["alerts"]
+    assert (doc["action"], doc["outcome"], doc["breach"]) == ("require_approval", "warn (require_approval at 100%)",
+                                                              False)
 
 
 # --- an envelope that matches nothing ---------------------------------------------------------------------------

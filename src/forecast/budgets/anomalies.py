@@ -178,8 +178,8 @@ def runaway_tasks(wh: Warehouse, first: date, last: date, steps_factor: float = 
 def last_complete_week(day: date) -> date:
     """The Monday of the last full week (Monday to Sunday) that ends on or before `day`.
 
-    >>> last_complete_week(date(2026, 10, 31)), last_complete_week(date(2026, 10, 25))  # a Saturday, a Sunday
-    (datetime.date(2026, 10, 19), datetime.date(2026, 10, 19))
+    >>> [str(last_complete_week(date(2026, 10, d))) for d in (24, 25, 26)]  # a Saturday, a Sunday, a Monday
+    ['2026-10-12', '2026-10-19', '2026-10-19']
     """
     return day - timedelta(days=(day.weekday() + 1) % 7 + 6)
 

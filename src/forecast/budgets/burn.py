@@ -55,7 +55,8 @@ class Alert:
 
     @property
     def breach(self) -> bool:
-        return self.threshold >= 1.0
+        """The limit reached (whatever thresholds the file lists), or a projected breach likely enough to alert."""
+        return self.kind == "projected_breach" or self.value_usd >= self.limit_usd
 
     @property
     def pages(self) -> bool:
@@ -64,8 +65,8 @@ class Alert:
 
     @property
     def outcome(self) -> str:
-        """What the alert calls for: the configured action on a breach (a threshold of 100% or more, a projected
-        breach, a guardrail); below 100% an early warning, which names the action the breach would take.
+        """What the alert calls for: the configured action on a breach (spend or its P50 projection at the limit, a
+        projected breach, a guardrail); short of the limit an early warning, which names the action a breach takes.
 
         >>> from dataclasses import replace
         >>> early = Alert("team", "actual", 0.8, 80.0, 100.0, "require_approval")
@@ -116,8 +117,8 @@ class Burn:
 
     @property
     def action_fired(self) -> str:
-        """The envelope's action when an alert at or above 100% fired (a breach, actual or projected), "warn" when
-        only earlier thresholds did, else "" (nothing to enforce)."""
+        """The envelope's action when a breach alert fired (the cap reached, actually or by the P50 projection, or a
+        projected breach), "warn" when only alerts short of the cap did, else "" (nothing to enforce)."""
         if not self.alerts:
             return ""
         return self.envelope.action if any(a.breach for a in self.alerts) else "warn"

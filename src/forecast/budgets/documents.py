@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import date
 
-from .anomalies import RunawayTask, Spike
+from .anomalies import RunawayTask, Spike, last_complete_week
 from .burn import Alert, Burn
 from .guardrails import Exceedance
 from .shifts import Outlier, StepChange
@@ -13,7 +13,7 @@ from .shifts import Outlier, StepChange
 
 def _alert_doc(a: Alert) -> dict:
     return {**asdict(a), "day": a.day.isoformat() if a.day else None, "breach": a.breach, "pages": a.pages,
-            "message": a.line()}
+            "outcome": a.outcome, "message": a.line()}
 
 
 def burn_doc(b: Burn) -> dict:
@@ -53,5 +53,6 @@ def anomalies_doc(since: date, until: date, spikes: list[Spike], runaways: list[
             "runaway_tasks": [dated(r) for r in runaways],
             "step_changes": [{**dated(c), "message": c.line()} for c in changes],
             "forecast_outliers": [{**dated(o), "message": o.line()} for o in outliers],
+            "weekly_top_agents_week_start": last_complete_week(until).isoformat(),
             "weekly_top_agents": [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in r.items()}
                                   for r in top.to_dict("records")]}

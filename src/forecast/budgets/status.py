@@ -66,7 +66,7 @@ class BudgetStatus:
 
     def to_frame(self):
         """One row per envelope: cap, spent and projected month-end USD (P50, P10, P90), P(breach), breach date,
-        and the action when an alert of the envelope fired ("" otherwise)."""
+        and the action fired: the envelope's action on a breach, "warn" when only earlier alerts fired, else ""."""
         import pandas as pd
 
         return pd.DataFrame(self.rows())
@@ -139,7 +139,7 @@ def check_month_in_data(first: date, last: date, span: tuple[date, date] | None)
 @dataclass(frozen=True)
 class Anomalies:
     """What the detectors found over UTC days since..until: spend spikes, runaway tasks, step changes in
-    per-task cost or tokens, actuals outside the forecast interval, and the last week's top agents by cost."""
+    per-task cost or tokens, actuals outside the forecast interval, and the last full week's top agents by cost."""
 
     since: date
     until: date
@@ -147,7 +147,7 @@ class Anomalies:
     runaway_tasks: tuple[an.RunawayTask, ...]
     step_changes: tuple[shifts.StepChange, ...]
     forecast_outliers: tuple[shifts.Outlier, ...]
-    top_agents: object  # the last full week to until: agent_id, workflows, cost_usd, prev_cost_usd, change_usd
+    top_agents: object  # last full week (Mon-Sun) to until: week_start, agent_id, workflows, cost_usd, ...
 
     @property
     def found(self) -> bool:
