@@ -242,7 +242,8 @@ class MonthlyReport:
         """Per team for the report month's calendar year (USD): actual spend year to date, the forecast of the
         year's remaining months with its 80% interval, the full year (actual + forecast) and, where the budget file
         has an envelope on the team alone, its monthly cap, 12 x that cap (budget_usd) with the full year against
-        it, and the first forecast month whose P50 passes the cap with the count of such months in the horizon."""
+        it, and the first forecast month whose P50 passes the cap with the count of such months in the horizon.
+        The rest of the year is NaN for a team too new to forecast, or when the horizon ends before December."""
         year_end = date(self.month.year, 12, 1)
         left = (year_end.year - self.month.year) * 12 + year_end.month - self.month.month
         teams = self.actuals[self.actuals["level"] == "team_id"]
@@ -251,21 +252,24 @@ class MonthlyReport:
         fc = self.forecast[self.forecast["level"] == "team_id"]
         rest = horizon_totals(fc, left, level=(80,)).set_index("unique_id") if left else None
         for team, actual in ytd.items():
-            if rest is not None and team in rest.index:
+            if not left:
+                forecast = lo = hi = 0.0
+            elif team in rest.index and rest.loc[team, "months"] == left:
                 r = rest.loc[team]
                 forecast, lo, hi = r["forecast_total"], r["forecast_total-lo-80"], r["forecast_total-hi-80"]
-            else:
-                forecast = lo = hi = 0.0
+            else:  # too new to forecast, or a horizon that ends before December: the year is not known
+                forecast = lo = hi = float("nan")
             budget = self.team_budgets_usd.get(team)
             ahead = fc[fc["unique_id"] == team].sort_values("ds")
             over = ahead[ahead["forecast"] > budget] if budget is not None else ahead.iloc[0:0]
+            unknown = budget is None or ahead.empty
             rows.append({"team": team, "actual_ytd_usd": float(actual), "forecast_rest_usd": float(forecast),
                          "forecast_rest_lo_80_usd": float(lo), "forecast_rest_hi_80_usd": float(hi),
                          "full_year_usd": float(actual + forecast),
                          "monthly_cap_usd": budget, "budget_usd": None if budget is None else 12 * budget,
                          "full_year_vs_budget_usd": None if budget is None else float(actual + forecast - 12 * budget),
                          "first_month_over_cap": over["ds"].iloc[0].date() if len(over) else None,
-                         "months_over_cap": None if budget is None else len(over)})
+                         "months_over_cap": None if unknown else len(over)})
         return pd.DataFrame(rows).sort_values("full_year_usd", ascending=False, ignore_index=True)
 
     def teams_below_coverage(self, target: float = COVERAGE_TARGET) -> pd.DataFrame:
