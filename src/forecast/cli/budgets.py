@@ -162,7 +162,7 @@ def anomalies_table(found) -> str:
             + (":" if outliers else ": none")]
     out += [f"  {o.line()}" for o in outliers]
     if len(top):
-        out += ["", f"top agent identities, week of {top.week_start.iloc[0]}:"]
+        out += ["", f"top agent identities, last full week, from Monday {top.week_start.iloc[0]}:"]
         rows = [[r.agent_id, r.workflows, usd(r.cost_usd), usd(r.prev_cost_usd), usd(r.change_usd),
                  "new" if r.change_pct != r.change_pct else signed_pct(r.change_pct)] for r in top.itertuples()]
         out += table(["agent_id", "workflows", "cost USD", "prev week USD", "change USD", "change"], rows)
