@@ -166,7 +166,8 @@ def test_monthly_report_on_a_generated_company(tmp_path):
     assert f"AI inference spend was {money(oct_usd)} in October 2026, {oct_usd / sep_usd - 1:+.1%} against " \
            f"{money(sep_usd)} in September (logged cost, at list price" in text
     assert f"Spend moved by {'+' if oct_usd > sep_usd else ''}{money(oct_usd - sep_usd)};" in text
-    assert "Last month's forecast (made now from the data before the month; no earlier run was saved)" in text
+    assert "Last month's forecast (no run was saved before the month, so it was made afterwards from the data " \
+           "before it; run " in text
     assert "Tag coverage" in text and "What changed since the month before" in text
     # --horizon 6: the per-node table covers 6 months and gives the interval of the 6-month total itself
     assert "Next 6 months per node" in text and "6-month forecast (USD)" in text
@@ -179,6 +180,23 @@ def test_monthly_report_on_a_generated_company(tmp_path):
         runs = con.execute("SELECT count(*), count(*) FILTER (WHERE parameters LIKE '%backfill%') "
                            "FROM forecast_runs").fetchone()
     assert runs == (2, 1)
+    # run again: the backfill the first report saved is found, and still said to be one
+    again = _report_text(tmp_path / "again", "monthly", ["--warehouse", str(warehouse), "--budgets", "none",
+                                                          "--horizon", "6"])
+    assert "Last month's forecast (no run was saved before the month, so it was made afterwards" in again
+
+
+def test_monthly_report_on_six_months_says_there_is_no_backtest_yet(tmp_path):
+    import pyarrow.parquet as pq
+
+    from forecast.usage.sample import generate_requests
+
+    table, _ = generate_requests(3_000, 6, seed=5, corrupt_share=0.0)  # May to October 2026
+    pq.write_table(table, tmp_path / "requests.parquet")
+    warehouse = tmp_path / "w.duckdb"
+    assert main(["ingest", str(tmp_path / "requests.parquet"), "--warehouse", str(warehouse), "--prices", "none"]) == 0
+    text = _report_text(tmp_path, "monthly", ["--warehouse", str(warehouse), "--budgets", "none"])
+    assert "No series is long enough for a backtest yet" in text and "Median backtest MASE" not in text
 
 
 ROUTED_SPEC = """

@@ -127,9 +127,14 @@ def last_forecast_of(wh, history: pd.DataFrame, month: date, horizon: int, level
     actual = hierarchy(history, LEVELS).frame
     actual = actual[actual["ds"] == pd.Timestamp(month)]
     try:
-        return records.forecast_vs_actual(wh, actual, month), False
+        found = records.forecast_vs_actual(wh, actual, month)
     except ForecastError:
         pass
+    else:  # a backfill an earlier report saved is still a backfill, not a forecast made before the month
+        runs = list(found["run_id"].unique())
+        backfilled = wh.sql("SELECT bool_or(coalesce(json_extract(parameters, '$.backfill')::BOOLEAN, false)) "
+                            "FROM forecast_runs WHERE list_contains(?, run_id)", [runs]).fetchone()[0]
+        return found, bool(backfilled)
     before, _ = runaway_days_adjusted(wh, BY, month)
     prior, _ = forecastable(before[before["unique_id"].isin(history["unique_id"])], horizon)
     if prior.empty:
@@ -175,7 +180,7 @@ class MonthlyReport:
     forecast: pd.DataFrame  # reconciled: level, unique_id, ds, forecast, forecast-lo/hi-80/95, model, method
     selection: pd.DataFrame  # per node: chosen model and backtest scores
     last_forecast: pd.DataFrame | None  # the latest forecast of `month` made before it, against the actual
-    last_forecast_backfilled: bool  # True when no earlier run existed and it was made now from data before M
+    last_forecast_backfilled: bool  # True when no run was saved before M: made from the data before M, after it
     adjustments: pd.DataFrame  # unique_id, ds, actual, adjusted (USD), reason: history adjusted before fitting
     adjustment_forecasts: pd.DataFrame  # per adjusted node, on its own: forecast from the adjusted / actual history
     too_new: pd.DataFrame  # team/workflow series with too little history to forecast (left out of every level)
@@ -236,7 +241,8 @@ class MonthlyReport:
         repeating last year's same month, or the last month when that history is a year or shorter), so its
         figures deserve less weight."""
         sel = self.selection
-        return sel.loc[sel["mase"] > 1, [c for c in ("unique_id", "model", "mase", "n_obs") if c in sel]]
+        columns = [c for c in ("unique_id", "model", "mase", "n_obs") if c in sel]
+        return sel.loc[sel["mase"] > 1, columns] if "mase" in sel else sel.iloc[0:0][columns]
 
     def team_year(self) -> pd.DataFrame:
         """Per team for the report month's calendar year (USD): actual spend year to date, the forecast of the
