@@ -1,4 +1,5 @@
-r"""How numbers are shown: USD in tables, USD in Markdown prose, counts, and JSON without NaN.
+r"""How numbers and text are shown: USD in tables, USD in Markdown prose, counts, JSON without NaN, and text
+from specs and logs escaped for the HTML reports (`md_text` for Markdown prose, `html_frame` for Styler tables).
 
     >>> usd(1234.5), usd(12.345), usd(0.0140312)
     ('1,234', '12.35', '0.01403')
@@ -10,6 +11,7 @@ r"""How numbers are shown: USD in tables, USD in Markdown prose, counts, and JSO
 
 from __future__ import annotations
 
+import html
 import json
 import math
 
@@ -38,14 +40,56 @@ def md_usd(x, sign: bool = False) -> str:
     return ("-" if text.startswith("-") else "+" if sign and x > 0 else "") + "<span>\\$</span>" + text.lstrip("-")
 
 
-def md_text(text: str) -> str:
-    r"""Plain text (an alert line, a reason) made safe for Markdown prose: each dollar escaped as md_usd does,
-    so JupyterLab does not read the text between two of them as LaTeX math.
+# Markdown prose: HTML's three special characters as entities (Markdown shows an entity as its character, so the
+# text reads the same and no tag, attribute or script can start), and the characters of Markdown's inline syntax
+# (links, images, emphasis, code, headings) as numeric references, which Markdown never reads as syntax; a dollar as
+# md_usd writes it.
+_MARKDOWN_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\\": "&#92;", "`": "&#96;", "*": "&#42;",
+                                "_": "&#95;", "[": "&#91;", "]": "&#93;", "~": "&#126;", "#": "&#35;",
+                                "$": "<span>\\$</span>"})
+
+
+def md_text(text) -> str:
+    r"""Plain text (a name or description from a spec, a tag from the logs, an alert line, a reason) made safe
+    for Markdown prose: it reads as the same text and never as HTML or Markdown. '<', '>' and '&' become
+    entities, so no tag or script can start; Markdown's inline syntax (links, emphasis, code) becomes numeric
+    references, shown as the characters; each dollar is escaped as md_usd does, so JupyterLab does not read the
+    text between two of them as LaTeX math.
 
     >>> md_text("spent $3,559.57 >= 80.0% of $4,000.00")
-    'spent <span>\\$</span>3,559.57 >= 80.0% of <span>\\$</span>4,000.00'
+    'spent <span>\\$</span>3,559.57 &gt;= 80.0% of <span>\\$</span>4,000.00'
+    >>> md_text('<img src=x onerror=alert(1)> & [link](javascript:x) *a_b*')
+    '&lt;img src=x onerror=alert(1)&gt; &amp; &#91;link&#93;(javascript:x) &#42;a&#95;b&#42;'
     """
-    return text.replace("$", "<span>\\$</span>")
+    return str(text).translate(_MARKDOWN_TEXT)
+
+
+def html_frame(frame):
+    """A copy of `frame` for a pandas Styler table, which writes cells and labels into its HTML as they are:
+    every string cell, index label, column label and level name HTML-escaped (numbers, dates and missing values
+    untouched, so the Styler's formats still apply). Column names without '<', '>', '&' or quotes stay as they
+    were, so `format({...})` and `subset=` can still name them.
+
+    >>> import pandas as pd
+    >>> t = html_frame(pd.DataFrame({"team": ["<b>x</b>", None], "usd": [1.5, 2.0]}).set_index("team"))
+    >>> list(t.index), list(t.columns), t["usd"].tolist()
+    (['&lt;b&gt;x&lt;/b&gt;', nan], ['usd'], [1.5, 2.0])
+    """
+    from pandas.api.types import CategoricalDtype, is_object_dtype, is_string_dtype
+
+    def escape(value):
+        return html.escape(value) if isinstance(value, str) else value
+
+    out = frame.rename(index=escape, columns=escape)
+    for i in range(out.shape[1]):
+        column = out.iloc[:, i]
+        if isinstance(column.dtype, CategoricalDtype):
+            out.isetitem(i, column.cat.rename_categories(escape))
+        elif is_object_dtype(column.dtype) or is_string_dtype(column.dtype):
+            out.isetitem(i, column.map(escape, na_action="ignore"))
+    out.index = out.index.set_names([escape(n) for n in out.index.names])
+    out.columns = out.columns.set_names([escape(n) for n in out.columns.names])
+    return out
 
 
 def money(x, cents: bool = True, sign: bool = False) -> str:
