@@ -32,10 +32,10 @@ def test_panel_messages_keep_last_result_and_compare(tmp_path):
     assert panel.figures.value == shown
     panel.controls["tasks_per_month"].value = 20_000
     assert panel.messages["tasks_per_month"].value == "" and "$9.00" in panel.figures.value
-    panel.save_path.value = "nested/s.yaml"
+    panel.save_path.value = "s.yaml"
     panel.save()
-    assert (tmp_path / "nested/s.yaml").exists() and "saved" in panel.save_status.value
-    panel.save_path.value = "nested/s.yaml"
+    assert (tmp_path / "s.yaml").exists() and "saved" in panel.save_status.value
+    panel.save_path.value = "s.yaml"
     panel.save()
     assert "already exists" in panel.save_status.value
 
@@ -43,3 +43,38 @@ def test_panel_messages_keep_last_result_and_compare(tmp_path):
 def test_usd_text():
     assert (usd_text(1234.5), usd_text(0.00045), usd_text(-2.5), usd_text(None)) == \
         ("$1,234.50", "$0.00045", "-$2.50", "n/a")
+
+
+def test_a_scenario_name_that_is_not_one_file_name_in_the_save_folder_is_a_message_and_writes_nothing(tmp_path):
+    state = WhatIf(parse_workflow(SPEC), PriceBook.from_file(None), date(2026, 11, 25), samples=1_000,
+                   scenarios=200, months=1)
+    save_dir = tmp_path / "work" / "scenarios"
+    save_dir.mkdir(parents=True)
+    (save_dir / "dangling.yaml").symlink_to(tmp_path / "outside.yaml")  # a link out is never followed
+    panel = Panel(state, save_dir, charts=False)
+    default = panel.save_path.value
+    assert default.endswith(".yaml") and "/" not in default  # the default: a plain name in the save folder
+
+    def tree():
+        return sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+
+    before = tree()
+    bad = ["../x.yaml", "../../x.yaml", "/" + "../" * len(save_dir.parts) + str(tmp_path / "x.yaml").lstrip("/"),
+           str(tmp_path / "x.yaml"), "nested/s.yaml", "sub\\s.yaml", ".hidden.yaml", "", "   ", "a..b.yaml",
+           "a\x00b.yaml", "a\nb.yaml", "x" * 200 + ".yaml", "..", "s.txt", "dangling.yaml"]
+    for name in bad:
+        panel.save_path.value = name
+        panel.save()
+        assert "not saved: " in panel.save_status.value and "whatif-msg" in panel.save_status.value, name
+        assert tree() == before, f"{name!r} wrote {set(tree()) - set(before)}"
+    panel.save_path.value = "../x.yaml"
+    panel.save()
+    assert panel.save_status.value == ("<span class='whatif-msg'>not saved: save as &#x27;../x.yaml&#x27;: must "
+                                       "not contain &#x27;/&#x27; or &#x27;\\&#x27;</span>")
+    # a plain name lands in the save folder, and so does the folder's own path + a name
+    panel.save_path.value = default
+    panel.save()
+    assert "saved" in panel.save_status.value and len(list(save_dir.glob("*-whatif-*.yaml"))) == 1
+    panel.save_path.value = str(save_dir / "full.yaml")
+    panel.save()
+    assert (save_dir / "full.yaml").is_file() and "whatif-ok" in panel.save_status.value

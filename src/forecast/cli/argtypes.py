@@ -7,6 +7,7 @@ import math
 from datetime import date
 
 from ..core.months import parse_month
+from ..core.names import name_problem
 
 
 class OneLineErrors(argparse.ArgumentParser):
@@ -63,3 +64,11 @@ def number(ok, rule: str):
         return value
 
     return parse
+
+
+def plain_name(text: str) -> str:
+    """A file or folder name: one path component (see name_problem)."""
+    problem = name_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text!r} {problem}")
+    return text

@@ -16,7 +16,7 @@ from ..core import workfolder
 from ..core.errors import ForecastError
 from ..core.resources import packaged
 from ..reporting.runner import NOTEBOOKS
-from .argtypes import OneLineErrors
+from .argtypes import OneLineErrors, name_problem, plain_name
 from .options import note
 
 COMMANDS = ("report",)
@@ -60,8 +60,9 @@ def kind_parser(kind: str) -> argparse.ArgumentParser:
                 f" (default {default})"
             p.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar=metavar, type=kind_type, default=None,
                            help=info["help"] + shown)
-    p.add_argument("--name", dest="_name", metavar="NAME", default=None,
-                   help="report folder name (default: from the input)")
+    p.add_argument("--name", dest="_name", metavar="NAME", default=None, type=plain_name,
+                   help="report folder name, one folder name with no '/', '..' or leading '.' (default: from the "
+                        "input)")
     p.add_argument("--reports-dir", dest="_root", metavar="DIR", default="reports",
                    help="where reports go (default: reports/ in the current folder)")
     return p
@@ -135,5 +136,10 @@ def run(args) -> tuple[str, int]:
                                 for p, v in zip(NAMED_BY[args.kind], parts, strict=True))
     if args.kind == "monthly" and not values["warehouse"] and not ns._name:
         name = f"sample-{name}"  # the packaged sample company, not anyone's data
+    if ns._name is None and name_problem(name):  # a name made from the inputs: checked before any folder or kernel
+        made_from = ", ".join(p.upper() if POSITIONAL.get(args.kind) == p else f"--{p.replace('_', '-')}"
+                              for p in NAMED_BY[args.kind])
+        raise ForecastError(f"forecast report {args.kind}: the report name {name!r} (from {made_from}) "
+                            f"{name_problem(name)}; give --name NAME")
     out = run_report(args.kind, name, values, inputs, Path(ns._root))
     return "".join(f"{p}\n" for p in sorted(out.iterdir())) + f"report written to {out}/\n", 0

@@ -40,7 +40,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--samples", type=whole(1_000, 1_000_000), default=20_000,
                    help="Monte Carlo tasks per update (default 20000)")
     p.add_argument("--save-dir", metavar="DIR", default=".",
-                   help="where 'Save scenario' writes (default: the current folder)")
+                   help="the folder 'Save scenario' writes into, by plain file name (default: the current folder)")
     add_prices_option(p)
 
 

@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..core.errors import ForecastError
+from ..core.names import name_problem
 from ..core.resources import packaged
 from ..core.version import __version__
 
@@ -81,16 +82,26 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def check_report_name(name: str) -> str:
+    """A report name is one folder name, so the report lands in reports/<kind>/ and nowhere else."""
+    problem = name_problem(name) if isinstance(name, str) else "must be a string"
+    if problem:
+        raise ForecastError(f"report name {name!r} {problem}")
+    return name
+
+
 def free_report_dir(root: Path, kind: str, name: str) -> Path:
     """Claim reports/<kind>/<name>/, or the first free <name>-vN/, by creating it empty (mkdir is atomic, so two
-    runs never claim the same folder); an earlier report is never overwritten."""
-    if not name or "/" in name or name.startswith("."):
-        raise ForecastError(f"report name {name!r} must be a plain folder name")
+    runs never claim the same folder); an earlier report is never overwritten, and a link is never followed."""
+    check_report_name(name)
+    folder = (root / kind).resolve()
     for n in range(1, 10_000):
-        candidate = root / kind / (name if n == 1 else f"{name}-v{n}")
+        candidate = folder / (name if n == 1 else f"{name}-v{n}")
+        if candidate.parent != folder:  # cannot happen with a checked name; never write outside the folder
+            raise ForecastError(f"report name {name!r} leaves {folder}")
         try:
             candidate.mkdir(parents=True)
-            return candidate
+            return root / kind / candidate.name
         except FileExistsError:
             continue
     raise ForecastError(f"{root / kind}: 9,999 versions of {name!r} exist already")
@@ -121,8 +132,10 @@ def _execute(notebook: Path, out: Path, parameters: dict) -> None:
 
 
 def run_report(kind: str, name: str, parameters: dict, inputs: list[Path], root: Path = Path("reports")) -> Path:
-    """Execute the `kind` notebook with `parameters` into a new report folder; returns the folder."""
+    """Execute the `kind` notebook with `parameters` into a new report folder; returns the folder. A refused
+    name or input leaves nothing behind: the checks come before any folder or kernel."""
     notebook = notebook_path(kind)
+    check_report_name(name)
     parameters = check_parameters(notebook, parameters)
     missing = [str(p) for p in inputs if not Path(p).exists()]
     if missing:
@@ -150,6 +163,10 @@ def run_report(kind: str, name: str, parameters: dict, inputs: list[Path], root:
         "outputs": [f"{stem}.ipynb", f"{stem}.html"],
     }
     (work / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    final = free_report_dir(root, kind, name)
+    try:
+        final = free_report_dir(root, kind, name)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)  # no hidden half-report left behind
+        raise
     work.replace(final)  # onto the empty folder just claimed
     return final

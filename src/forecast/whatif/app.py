@@ -44,10 +44,23 @@ def free_port(host: str = LOOPBACK) -> int:
 
 
 def voila_command(host: str, port: int) -> list[str]:
-    """The Voila server command line for the what-if notebook."""
+    """The Voila server command line for the what-if notebook: Voila behind the loopback Host and same-origin
+    rules of forecast.whatif.server (any Host only when bound to a non-loopback address)."""
     notebook = packaged("notebooks", "what_if.ipynb")
-    return [sys.executable, "-m", "voila", str(notebook), f"--port={port}", f"--Voila.ip={host}",
-            "--Voila.port_retries=0", "--no-browser", "--show_tracebacks=False"]
+    remote = not loopback_address(host)
+    return [sys.executable, "-m", "forecast.whatif.server", str(notebook), f"--port={port}", f"--Voila.ip={host}",
+            "--Voila.port_retries=0", "--no-browser", "--show_tracebacks=False",
+            f"--LoopbackVoila.loopback_only={not remote}"]
+
+
+def loopback_address(host: str) -> bool:
+    """Whether a bind address is this machine only."""
+    import ipaddress
+
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def wait_until_up(url: str, process: subprocess.Popen, timeout_s: float = 60.0) -> None:

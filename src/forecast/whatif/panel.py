@@ -16,7 +16,7 @@ from pathlib import Path
 import ipywidgets as w
 
 from .controls import AS_SPECIFIED, STEP, Controls
-from .scenario import save_scenario
+from .scenario import save_scenario_in, scenario_file
 from .state import WhatIf, comparison_rows
 
 LABEL = {"tasks_per_month": "tasks per month", "monthly_growth": "monthly growth",
@@ -116,9 +116,10 @@ class Panel:
     def _repr_mimebundle_(self, **kwargs):
         return self.view._repr_mimebundle_(**kwargs)
 
-    def _default_save_name(self) -> Path:
+    def _default_save_name(self) -> str:
+        """A file name in save_dir (the save box takes one file name, nothing with a folder in it)."""
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        return self.save_dir / f"{self.state.workflow.name}-whatif-{stamp}.yaml"
+        return f"{self.state.workflow.name}-whatif-{stamp}.yaml"
 
     def _layout(self) -> w.Widget:
         s = self.state
@@ -172,11 +173,10 @@ class Panel:
             self.cost_chart.value = f"<span class='whatif-msg'>charts unavailable: {html.escape(str(exc))}</span>"
 
     def save(self) -> None:
-        """Write the current scenario as a spec YAML file (relative paths under save_dir)."""
-        path = Path(self.save_path.value.strip())
-        path = path if path.is_absolute() else self.save_dir / path
+        """Write the current scenario as a spec YAML file named by the save box, in save_dir and nowhere else."""
         result = self.state.last
         try:
+            scenario_file(self.save_dir, self.save_path.value)  # a bad name: a message, nothing written
             if result is None:
                 raise ValueError("no valid scenario to save yet")
             moved = [LABEL[f.name] for f in fields(Controls)
@@ -186,7 +186,7 @@ class Panel:
                       f"controls changed: {', '.join(moved) or 'none'}"]
             if result.controls.serving != "api":
                 header.append(f"serving chosen in the panel (not part of a workflow spec): {result.controls.serving}")
-            saved = save_scenario(result.workflow, path, header)
+            saved = save_scenario_in(result.workflow, self.save_dir, self.save_path.value, header)
         except Exception as exc:
             text = " ".join(getattr(exc, "problems", [str(exc)]))
             self.save_status.value = f"<span class='whatif-msg'>not saved: {html.escape(text)}</span>"

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from ..core.errors import SpecError
+from ..core.names import name_problem
 from ..design.spec_data import Flow, workflow_data
 from ..design.specs import Workflow, parse_workflow_data
 
@@ -31,15 +32,51 @@ def scenario_yaml(workflow: Workflow, header: list[str] = ()) -> str:
 
 
 def save_scenario(workflow: Workflow, path: str | Path, header: list[str] = (), overwrite: bool = False) -> Path:
-    """Write the scenario as a spec YAML file; an existing file is kept unless `overwrite`."""
+    """Write the scenario as a spec YAML file; an existing file (or link, even a dangling one) is kept unless
+    `overwrite`."""
     path = Path(path)
     if path.suffix not in (".yaml", ".yml"):
         raise SpecError(f"{path}: a scenario is saved as a .yaml spec file")
-    if path.exists() and not overwrite:
-        raise SpecError(f"{path}: already exists; choose another name (scenarios are never overwritten)")
+    text = scenario_yaml(workflow, header)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(scenario_yaml(workflow, header), encoding="utf-8")
+        with path.open("w" if overwrite else "x", encoding="utf-8") as fh:  # "x": O_EXCL, never through a link
+            fh.write(text)
+    except FileExistsError:
+        raise SpecError(f"{path}: already exists; choose another name (scenarios are never overwritten)") from None
     except OSError as exc:
         raise SpecError(f"{path}: cannot write: {exc.strerror or exc}") from None
     return path
+
+
+def scenario_file(folder: str | Path, name: str) -> Path:
+    """The file that "save as NAME" writes: NAME is one file name ending .yaml or .yml, and the file lands directly
+    in `folder` (the panel's save folder). The folder's own path followed by a name, as the panel showed it before,
+    is accepted too. Raises SpecError naming the value and the rule; nothing is created.
+
+    >>> scenario_file("/srv/scenarios", "plan-b.yaml"), scenario_file("/srv/scenarios", "/srv/scenarios/c.yml")
+    (PosixPath('/srv/scenarios/plan-b.yaml'), PosixPath('/srv/scenarios/c.yml'))
+    >>> scenario_file("/srv/scenarios", "../plan-b.yaml")
+    Traceback (most recent call last):
+    forecast.core.errors.SpecError: save as '../plan-b.yaml': must not contain '/' or '\\'
+    """
+    home = Path(folder).resolve()
+    text = name.strip()
+    given = Path(text)
+    if given.is_absolute() and len(given.parts) > 1 and given.parent.resolve() == home:
+        text = given.name
+    problem = name_problem(text) or (None if Path(text).suffix in (".yaml", ".yml") else "must end in .yaml or .yml")
+    if problem:
+        raise SpecError(f"save as {name!r}: {problem}")
+    path = home / text
+    if path.parent != home:  # cannot happen with a checked name; never write outside the folder
+        raise SpecError(f"save as {name!r}: leaves {home}")
+    return path
+
+
+def save_scenario_in(workflow: Workflow, folder: str | Path, name: str, header: list[str] = ()) -> Path:
+    """Save the scenario as `name` in `folder` (see scenario_file); the folder itself is created if missing."""
+    path = scenario_file(folder, name)
+    if path.is_symlink() or path.exists():
+        raise SpecError(f"{path}: already exists; choose another name (scenarios are never overwritten)")
+    return save_scenario(workflow, path, header)
