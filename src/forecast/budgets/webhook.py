@@ -2,6 +2,8 @@
 
 The webhook URL is a secret (Slack puts the token in its path): logs and errors show only the
 scheme and host. Retried: connection errors, timeouts, HTTP 429 and 5xx. Not retried: other 4xx.
+A URL is checked (check_url) before anything is sent: http(s), printable ASCII only (percent-encode
+anything else, or give an international host in its xn-- form), a host, and a port 1-65535 if any.
 """
 
 from __future__ import annotations
@@ -29,9 +31,54 @@ class Delivery:
 
 
 def redact(url: str) -> str:
-    """scheme://host[:port]/… : the path and query of a webhook URL carry its token."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}/…"
+    """scheme://host[:port]/… : the path and query of a webhook URL carry its token (and user:password@ is
+    dropped); a URL too broken to split shows its scheme alone.
+
+    >>> redact("https://hooks.slack.com/services/T0/B0/s3cr3t"), redact("http://[::1/s3cr3t")
+    ('https://hooks.slack.com/…', 'http://…')
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        scheme = url.split("://", 1)[0] if "://" in url else ""
+        return f"{scheme}://…" if scheme.isascii() and scheme.isalpha() else "…"
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return f"{parts.scheme}://{host if host.isprintable() else '…'}/…"
+
+
+def check_url(url: str, field: str = "webhook URL") -> str:
+    """`url` when it is a webhook URL that can be sent to; else a ForecastError naming `field` and the rule,
+    showing the URL redacted (never its path, query or user:password).
+
+    >>> check_url("https://hooks.slack.com/services/T0/B0/s3cr3t")
+    'https://hooks.slack.com/services/T0/B0/s3cr3t'
+    >>> check_url("https://hooks.slack.com/services/T0/B0/s3cr3t-é", "FORECAST_WEBHOOK_URL")
+    Traceback (most recent call last):
+    ...
+    forecast.core.errors.ForecastError: FORECAST_WEBHOOK_URL https://hooks.slack.com/…: has a non-ASCII character: ...
+    """
+    where = f"{field} {redact(url)}"
+    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):  # else http.client's error would quote the whole URL
+        raise ForecastError(f"{where}: contains a space or control character")
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. http://[::1/ ; the error's own text may quote the host and user:password
+        raise ForecastError(f"{where}: cannot be split into scheme, host and path (an IPv6 host needs both "
+                            "brackets, as in http://[::1]:8080/PATH)") from None
+    if parts.scheme not in ("http", "https"):
+        raise ForecastError(f"{where}: must start with https:// (or http:// for a local test)")
+    if not url.isascii():
+        raise ForecastError(f"{where}: has a non-ASCII character: percent-encode it (an international host: "
+                            "its xn-- form)")
+    if not parts.hostname:
+        raise ForecastError(f"{where}: has no host: it must look like https://HOST/PATH")
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ForecastError(f"{where}: the port must be a whole number from 1 to 65535")
+    return url
 
 
 def slack_payload(title: str, lines: list[str], pages: bool) -> dict:
@@ -47,10 +94,7 @@ def slack_payload(title: str, lines: list[str], pages: bool) -> dict:
 def post_json(url: str, payload: dict, timeout_s: float = 5.0, retries: int = 3, backoff_s: float = 0.5,
               sleep: Callable[[float], None] = time.sleep) -> Delivery:
     """POST payload as JSON; retry up to `retries` times after the first try, waiting backoff_s x 2^n."""
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise ForecastError(f"webhook URL {redact(url)}: must start with https:// (or http:// for a local test)")
-    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):  # else http.client's error would quote the whole URL
-        raise ForecastError(f"webhook URL {redact(url)}: contains a space or control character")
+    check_url(url)
     data = json.dumps(payload).encode("utf-8")
     where = redact(url)
     for attempt in range(1, retries + 2):

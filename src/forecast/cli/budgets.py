@@ -57,12 +57,23 @@ def add_parsers(sub) -> None:
     p.add_argument("--webhook", **hook)
 
 
-def _post(title: str, lines: list[str], pages: bool) -> None:
-    from ..budgets.webhook import post_json, slack_payload
+def _webhook_url(args) -> str | None:
+    """With --webhook, the URL in $FORECAST_WEBHOOK_URL, checked (budgets.webhook.check_url) before any work is
+    done or anything sent: a bad one is a one-line error (exit 2) that names the variable and shows the URL
+    redacted."""
+    from ..budgets.webhook import check_url
 
+    if not args.webhook:
+        return None
     url = os.environ.get(WEBHOOK_ENV, "").strip()
     if not url:
         raise ForecastError(f"--webhook: set {WEBHOOK_ENV} to the webhook URL (kept out of argv and logs)")
+    return check_url(url, WEBHOOK_ENV)
+
+
+def _post(url: str, title: str, lines: list[str], pages: bool) -> None:
+    from ..budgets.webhook import post_json, slack_payload
+
     post_json(url, slack_payload(title, lines, pages))
 
 
@@ -78,10 +89,11 @@ def _status(args):
 
 
 def budgets(args) -> tuple[str, int]:
+    url = _webhook_url(args)
     status = _status(args)
     status_code = 1 if status.pages else 0
-    if args.webhook and status.alerts:
-        _post(f"forecast budgets {status.month:%Y-%m} (through {status.as_of})", [a.line() for a in status.alerts],
+    if url and status.alerts:
+        _post(url, f"forecast budgets {status.month:%Y-%m} (through {status.as_of})", [a.line() for a in status.alerts],
               status.pages)
     if args.format == "json":
         return to_json(status.to_dict()) + "\n", status_code
@@ -92,14 +104,15 @@ def anomalies(args) -> tuple[str, int]:
     from ..budgets.burn import last_data_day
     from ..budgets.status import find_anomalies
 
+    url = _webhook_url(args)
     with read_warehouse(args.warehouse) as wh:
         until = args.until or last_data_day(wh)
         if until is None:
             raise ForecastError(f"{args.warehouse}: no requests in the warehouse: load usage first")
         since = args.since or until - timedelta(days=13)
         found = find_anomalies(wh, since, until, args.spike_factor, args.min_excess_usd, args.method)
-    if args.webhook and found.found:
-        _post(f"forecast anomalies {since}..{until}", found.lines(), False)
+    if url and found.found:
+        _post(url, f"forecast anomalies {since}..{until}", found.lines(), False)
     if args.format == "json":
         return to_json(found.to_dict()) + "\n", int(found.found)
     return anomalies_table(found), int(found.found)

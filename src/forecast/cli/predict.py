@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..core.csvsafe import safe_frame
 from ..core.errors import ForecastError
 from ..core.frequencies import FREQUENCIES
 from .argtypes import number, whole
@@ -97,6 +98,21 @@ def _note_adjustments(lines: list[str], limit: int = 5) -> None:
              + "; ".join(lines[:limit]) + more)
 
 
+def writable(frame, source: str):
+    """`frame`, once every number in it is checked to be finite: an infinite score or bound is an error and
+    nothing is written (NaN, "not scored", is written as an empty cell). CSV output then goes through
+    core.csvsafe.safe_frame: text cells (unique_id, model) starting with =, +, -, @, tab or CR get a leading '."""
+    import numpy as np
+
+    numbers = frame.select_dtypes("number")
+    infinite = np.isinf(numbers.to_numpy(float))
+    if infinite.any():
+        i, j = (int(k[0]) for k in np.nonzero(infinite))
+        raise ForecastError(f"{source}: series {frame['unique_id'].iloc[i]!r}, ds {frame['ds'].iloc[i]:%Y-%m-%d}: "
+                            f"{numbers.columns[j]} {numbers.iat[i, j]}: not a finite number: nothing was written")
+    return frame
+
+
 def run(args) -> tuple[str, int]:
     """Run `predict`; returns (text for stdout, exit status)."""
     from ..timeseries.auto import forecast_series
@@ -106,16 +122,16 @@ def run(args) -> tuple[str, int]:
         raise ForecastError(f"{args.out}: exists: forecasts are never overwritten; choose another --out")
     result = forecast_series(df, args.horizon, args.freq, tuple(args.level), args.models, args.windows, args.step,
                              args.scheduler, source=args.series, adjust_spikes=args.adjust_spikes)
-    frame = result.to_frame()
+    frame = writable(result.to_frame(), args.series)
     if not args.out:
         _note_adjustments(result.adjustment_lines())
-        return frame.to_csv(index=False, date_format="%Y-%m-%d"), 0
+        return safe_frame(frame).to_csv(index=False, date_format="%Y-%m-%d"), 0
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".parquet":
         frame.to_parquet(out, index=False)
     else:
-        frame.to_csv(out, index=False, date_format="%Y-%m-%d")
+        safe_frame(frame).to_csv(out, index=False, date_format="%Y-%m-%d")
     head = (f"{len(result.selection):,} series, horizon {args.horizon} ({args.freq}), "
             f"{len(frame):,} rows written to {out}\n")
     return head + summary(result), 0

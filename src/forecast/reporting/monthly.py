@@ -32,7 +32,7 @@ from ..timeseries.backtest import cross_validation
 from ..timeseries.bridge import bridge
 from ..timeseries.drivers import drivers_from_warehouse, month_prices_usd_per_mtok
 from ..timeseries.models import array_model
-from ..timeseries.reconcile import hierarchy, reconcile
+from ..timeseries.reconcile import MIN_RESIDUAL_PERIODS, hierarchy, reconcile
 from ..timeseries.totals import horizon_totals
 from ..usage.reconcile import Reconciliation
 from ..usage.reconcile import reconcile as reconcile_invoice
@@ -69,6 +69,9 @@ def forecastable(history: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, pd.
 def one_step_residuals(frame: pd.DataFrame, windows: int = RESIDUAL_WINDOWS) -> pd.DataFrame:
     """unique_id, ds, residual: actual minus a one-step-ahead ETS forecast over the last `windows` months."""
     cv = cross_validation(frame, {"ets": array_model("ets")}, h=1, freq="MS", n_windows=windows, step=1)
+    if cv.empty:  # no series is long enough for one backtest window (3 training months + 1)
+        return pd.DataFrame({"unique_id": pd.Series(dtype=str), "ds": pd.Series(dtype="datetime64[ns]"),
+                             "residual": pd.Series(dtype=float)})
     return cv.assign(residual=cv["y"] - cv["ets"])[["unique_id", "ds", "residual"]]
 
 
@@ -84,11 +87,13 @@ def with_adjustments(frame: pd.DataFrame, adjustments: pd.DataFrame) -> pd.DataF
 def reconciled_forecast(history: pd.DataFrame, horizon: int, level=(80, 95), n_windows: int = 3):
     """(result, reconciled frame, node history): forecast every node of LEVELS (one-off spikes adjusted, see
     forecast_series), then MinT-reconcile them with the covariance of one-step backtest errors (shrunk) on the
-    adjusted histories, so total = sum of teams = sum of workflows."""
+    adjusted histories, so total = sum of teams = sum of workflows. On a short history (fewer than
+    MIN_RESIDUAL_PERIODS months in which every node has a one-step error: under 5 months) the reconciliation is
+    bottom-up instead (the frame's method column says which; see reconcile's fallback)."""
     tree = hierarchy(history, LEVELS)
     result = forecast_series(tree.frame, h=horizon, freq="MS", level=level, n_windows=n_windows, progress=False)
     rec = reconcile(result.forecast.drop(columns="model"), tree.summing, "mint_shrink",
-                    one_step_residuals(with_adjustments(tree.frame, result.adjustments)))
+                    one_step_residuals(with_adjustments(tree.frame, result.adjustments)), fallback="bottom_up")
     out = rec.forecast.merge(result.forecast[["unique_id", "ds", "model"]], on=["unique_id", "ds"])
     level_of = {uid: name for name, ids in tree.levels.items() for uid in ids}
     out.insert(0, "level", out["unique_id"].map(level_of))
@@ -409,6 +414,11 @@ def _monthly_report(wh: Warehouse, month: date | None, budgets: Path | None, hor
     if history.empty or history["ds"].max() < pd.Timestamp(month):
         raise ForecastError(f"month {month:%Y-%m}: the warehouse has no spend in it; load that month's usage first")
     ready, too_new = forecastable(history, horizon)
+    months = history["ds"].nunique()
+    if ready.empty:
+        raise ForecastError(f"month {month:%Y-%m}: the warehouse has {months} month(s) of spend through it: the "
+                            f"report needs at least {min_history_months(horizon)} months of a team/workflow's spend "
+                            f"to forecast {horizon} months on")
     adjusted, runaway = runaway_days_adjusted(wh, BY, end)
     adjusted = adjusted[adjusted["unique_id"].isin(ready["unique_id"])]
     last, backfilled = last_forecast_of(wh, ready, month, horizon, level)
@@ -420,6 +430,12 @@ def _monthly_report(wh: Warehouse, month: date | None, budgets: Path | None, hor
     adjustments = pd.concat([runaway[runaway["unique_id"].isin(ready["unique_id"])], result.adjustments],
                             ignore_index=True)
     doc = load_budgets(budgets) if budgets else None
+    if (forecast["method"] != "mint_shrink").any():
+        notes = (*notes, f"forecast reconciliation: bottom-up (each team's and the total's forecast is the sum of "
+                 f"its workflows' forecasts) instead of MinT, which needs one-step backtest errors of every team and "
+                 f"workflow in at least {MIN_RESIDUAL_PERIODS} common months (5 months of history); this warehouse "
+                 f"has {months} month(s) through {month:%Y-%m}. The summed intervals take the workflows' errors as "
+                 "moving together, so they are as wide as a sum's can be")
     return MonthlyReport(
         month=month, spend=history.groupby("ds", as_index=False)["y"].sum(), actuals=actuals, forecast=forecast,
         selection=result.selection, last_forecast=last, adjustments=adjustments,

@@ -16,7 +16,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from ..core.errors import ParameterError
+from ..core.errors import ForecastError, ParameterError
 from ..core.formatting import json_safe
 from ..core.results import html_table
 from .backtest import default_step
@@ -77,6 +77,24 @@ class ForecastResult:
                           self.selection[cols].head(50).to_dict("records"), notes)
 
 
+def check_finite(frame: pd.DataFrame, source: str = "series") -> None:
+    """Raise a ForecastError (one line per series, up to 3) when a forecast or band is NaN or infinite: the
+    models overflowed, and a non-finite figure is never handed on as a forecast."""
+    numbers = [c for c in frame.columns if c == "forecast" or c.startswith(("forecast-lo-", "forecast-hi-"))]
+    bad = ~np.isfinite(frame[numbers].to_numpy(float))
+    problems = []
+    for i in np.flatnonzero(bad.any(axis=1)):
+        row = frame.iloc[i]
+        if problems and row["unique_id"] == problems[-1][0]:
+            continue
+        column = numbers[int(np.flatnonzero(bad[i])[0])]
+        problems.append((row["unique_id"], f"{source}: series {row['unique_id']!r}, ds {row['ds']:%Y-%m-%d}: "
+                         f"{column} {row[column]} (model {row['model']}): not a finite number: the history is too "
+                         "large or grows too fast for the models; scale y down (e.g. thousands of USD)"))
+    if problems:
+        raise ForecastError([text for _, text in problems[:3]])
+
+
 def _one(h, levels, m, candidates, n_windows, step, freq, adjust_spikes, y, first_ds) -> SeriesForecast:
     return forecast_history(y, h, levels, m, candidates, n_windows, step, first_ds, freq, adjust_spikes)
 
@@ -103,6 +121,8 @@ def forecast_series(df: pd.DataFrame, h: int, freq: str = "MS", level: Sequence[
     machine), "serial", or a Dask scheduler address. progress: a bar on stderr (default: when a terminal).
     adjust_spikes: adjust one-off spikes in each history to a robust local level before the candidates are
     backtested and fitted (outliers.spike_adjusted; listed in `adjustments`); False forecasts the raw history.
+    Refused (ForecastError): input the validator rejects (validate.validate_long_frame: y must be finite, >= 0
+    and at most validate.MAX_Y = 1e15), and any forecast or band that comes out NaN or infinite anyway.
 
     >>> months = pd.date_range("2024-01-01", periods=24, freq="MS")
     >>> frame = pd.DataFrame({"unique_id": "api", "ds": months, "y": [10.0 * (i + 1) for i in range(24)]})
@@ -140,4 +160,6 @@ def forecast_series(df: pd.DataFrame, h: int, freq: str = "MS", level: Sequence[
     adjustments = pd.DataFrame.from_records(adjusted, columns=list(ADJUSTMENT_COLUMNS))
     adjustments["ds"] = pd.to_datetime(adjustments["ds"])
     adjustments[["actual", "adjusted"]] = adjustments[["actual", "adjusted"]].astype(float)
-    return ForecastResult(pd.concat(frames, ignore_index=True), selection[cols], h, freq, levels, adjustments)
+    forecast = pd.concat(frames, ignore_index=True)
+    check_finite(forecast, source)
+    return ForecastResult(forecast, selection[cols], h, freq, levels, adjustments)

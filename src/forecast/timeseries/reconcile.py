@@ -22,6 +22,12 @@ errors' correlation is the shrunk residual correlation, and the reconciled covar
 the reconciled intervals. Bounds are never reconciled one by one. For spend (nonnegative=True, the default)
 the reconciled lower bounds are floored at 0 (never above the mean); the means are not touched, so they stay
 coherent. A bound is a per-node quantile, so the bounds were never additive and flooring costs no coherence.
+
+Too few residuals (a short history): wls_var and mint_shrink, and the intervals, need residuals of every node
+in at least MIN_RESIDUAL_PERIODS common periods. Given `fallback` (bottom_up, ols or wls_struct), reconcile
+uses it instead and says so in Reconciled.note; the intervals then take the base errors of all nodes as fully
+correlated (correlation 1: a parent's interval is as wide as its children's added up, the widest a sum can
+have), the cautious choice when nothing tells how they move together. Without `fallback` it is an error.
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ from ..core.errors import ForecastError
 
 METHODS = ("bottom_up", "ols", "wls_struct", "wls_var", "mint_shrink")
 TOTAL = "total"  # the unique_id of the empty level, as in usage.series()
+FALLBACKS = ("bottom_up", "ols", "wls_struct")  # methods that need no residuals for the means
+MIN_RESIDUAL_PERIODS = 2  # common periods the residual covariance needs (shrunk_covariance)
 RIDGE = 1e-8  # added to W's diagonal, relative to its mean, so a zero-error series does not make W singular
 
 
@@ -60,6 +68,7 @@ class Reconciled:
     forecast: pd.DataFrame
     method: str
     shrinkage_lambda: float | None  # Schäfer-Strimmer intensity (1 = diagonal only), when residuals were given
+    note: str | None = None  # why `method` is the fallback rather than the method asked for
 
 
 def _level_name(cols: Sequence[str]) -> str:
@@ -213,8 +222,24 @@ def _residual_moments(residuals: pd.DataFrame, ids: list[str]) -> tuple[np.ndarr
     return cov, lam, np.nanmean(wide**2, axis=0)
 
 
+def residual_periods(residuals: pd.DataFrame | None, ids: Sequence[str]) -> int:
+    """Periods in which every node of `ids` has a (non-NaN) residual; 0 for None, no rows or a node without any.
+
+    >>> r = pd.DataFrame({"unique_id": ["a", "b", "a"], "ds": [1, 1, 2], "residual": [0.5, -0.5, 1.0]})
+    >>> residual_periods(r, ["a", "b"]), residual_periods(r, ["a"]), residual_periods(None, ["a"])
+    (1, 2, 0)
+    """
+    if residuals is None or residuals.empty or not {"unique_id", "ds", "residual"} <= set(residuals.columns):
+        return 0
+    wide = residuals.pivot_table(index="ds", columns="unique_id", values="residual", aggfunc="first")
+    if any(i not in wide.columns for i in ids):
+        return 0
+    return int(wide[list(ids)].notna().all(axis=1).sum())
+
+
 def reconcile(forecasts: pd.DataFrame, summing: pd.DataFrame, method: str = "mint_shrink",
-              residuals: pd.DataFrame | None = None, column: str = "forecast", nonnegative: bool = True) -> Reconciled:
+              residuals: pd.DataFrame | None = None, column: str = "forecast", nonnegative: bool = True,
+              fallback: str | None = None) -> Reconciled:
     """Coherent forecasts of every node of `summing` (S from `hierarchy`), with Gaussian-reconciled intervals.
 
     forecasts: unique_id, ds, `column` and optional `column`-lo-L / -hi-L for every node (all levels).
@@ -222,9 +247,23 @@ def reconcile(forecasts: pd.DataFrame, summing: pd.DataFrame, method: str = "min
     required by wls_var and mint_shrink, and whenever forecasts carry intervals. nonnegative (spend): a bottom
     series reconciled below 0 is set to 0 and its ancestors summed up again (the set-negatives-to-zero heuristic
     of Wickramasuriya, Turlach & Hyndman 2020, which keeps the forecasts coherent), and lower bounds are floored
-    at 0; pass False for series that can go below 0.
+    at 0; pass False for series that can go below 0. fallback: a method of FALLBACKS used instead when the
+    residuals are too few (fewer than MIN_RESIDUAL_PERIODS common periods; see the module docstring), with
+    Reconciled.note saying so; None (default) makes that an error.
     """
     ids = list(summing.index)
+    note = None
+    if fallback is not None:
+        if fallback not in FALLBACKS:
+            raise ForecastError(f"fallback: {fallback!r}: must be one of {', '.join(FALLBACKS)} (they need no "
+                                "residuals)")
+        periods = residual_periods(residuals, ids)
+        needs = method in ("wls_var", "mint_shrink") or bool(_levels_in(forecasts, column))
+        if needs and periods < MIN_RESIDUAL_PERIODS:
+            note = (f"{fallback} instead of {method}: the residuals cover {periods} period(s) in which every node "
+                    f"has one, {method} needs at least {MIN_RESIDUAL_PERIODS}; intervals take the nodes' errors as "
+                    "fully correlated (the widest a sum can have)")
+            method, residuals = fallback, None
     s = summing.to_numpy(dtype=float)
     yhat = _wide(forecasts, column, ids, "forecasts")
     if yhat.isna().any().any():
@@ -239,12 +278,15 @@ def reconcile(forecasts: pd.DataFrame, summing: pd.DataFrame, method: str = "min
                                                                  value_name=column).reset_index()
     levels = _levels_in(forecasts, column)
     if levels:
-        if cov is None:
+        if cov is None and note is None:
             raise ForecastError("residuals: needed to reconcile intervals (the base errors' correlation "
                                 "across nodes): pass in-sample or backtest residuals per node")
-        sd = np.sqrt(np.diag(cov))
-        corr = cov / np.outer(np.where(sd > 0, sd, 1), np.where(sd > 0, sd, 1))
-        np.fill_diagonal(corr, 1.0)
+        if cov is None:  # the fallback: errors taken as fully correlated
+            corr = np.ones((len(ids), len(ids)))
+        else:
+            sd = np.sqrt(np.diag(cov))
+            corr = cov / np.outer(np.where(sd > 0, sd, 1), np.where(sd > 0, sd, 1))
+            np.fill_diagonal(corr, 1.0)
         base_sd = np.zeros_like(rec)
         for lv in levels:
             hi = _wide(forecasts, f"{column}-hi-{lv}", ids, "forecasts").to_numpy()
@@ -264,4 +306,4 @@ def reconcile(forecasts: pd.DataFrame, summing: pd.DataFrame, method: str = "min
     out["unique_id"] = pd.Categorical(out["unique_id"], categories=ids)
     out = out.sort_values(["unique_id", "ds"]).reset_index(drop=True)
     out["unique_id"] = out["unique_id"].astype(str)
-    return Reconciled(out, method, lam)
+    return Reconciled(out, method, lam, note)

@@ -1,7 +1,7 @@
 """Checks on a long frame (unique_id, ds, y) before anything is fitted.
 
 Errors (ForecastError, one line per problem, naming source, series, field, value and rule):
-missing columns, unparseable dates, non-numeric / NaN / infinite / negative y, duplicate
+missing columns, unparseable dates, non-numeric / NaN / infinite / negative y, y above MAX_Y, duplicate
 (unique_id, ds) rows, dates off the frequency grid (a frequency that does not match the dates),
 gaps (missing periods), fewer than MIN_POINTS observations, a horizon past MAX_HORIZON_RATIO x history.
 Flagged, not an error: rows out of date order are sorted (flag `unsorted_input`), and a horizon
@@ -22,6 +22,11 @@ from .base import STEPS
 MIN_POINTS = 3  # fewer gives no spread estimate at all
 MAX_HORIZON_RATIO = 4  # forecasting more than 4x the observed history is refused
 MAX_PROBLEMS = 10
+# The largest y forecast: 1e15 is ten times the world's yearly GDP in USD (about 1.1e14 in 2024), so no spend
+# series comes near it, while float64 still holds such values to 1/8 of a unit and the models' sums of squares
+# (y^2 x periods, about 1e32) stay far below float64's overflow at 1.8e308, where a y of 1e300 turns into inf
+# forecasts and bands. Usage counts that large (tokens) are forecast in thousands or millions instead.
+MAX_Y = 1e15
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,11 @@ def validate_long_frame(df: pd.DataFrame, freq: str, h: int | None = None, sourc
         for i in np.flatnonzero(mask)[:3]:
             problems.append(f"{source}: series {frame['unique_id'].iloc[i]!r}, row {i}: y {_show(frame['y'].iloc[i])}: "
                             f"{rule}")
+    for i in np.flatnonzero(np.isfinite(y.to_numpy(float)) & (y.to_numpy(float) > MAX_Y))[:3]:
+        period = f"ds {ds.iloc[i]:%Y-%m-%d}" if pd.notna(ds.iloc[i]) else f"row {i}"
+        problems.append(f"{source}: series {frame['unique_id'].iloc[i]!r}, {period}: y {_show(frame['y'].iloc[i])}: "
+                        f"above {MAX_Y:.0e}, the largest value forecast (10 x world GDP in USD): check the units "
+                        "(cents instead of dollars?) or scale the series down")
     frame["y"] = y.astype(float)
     if problems:
         raise ForecastError(problems)

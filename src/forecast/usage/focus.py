@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from ..core.csvsafe import safe_table
 from ..core.errors import UsageError
 from ..core.months import month_start
 from . import checks as c
@@ -50,6 +51,9 @@ SERVICE_CATEGORIES = (
 )
 COSTS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
 QUANTITIES = ("ConsumedQuantity", "PricingQuantity")
+UNIT_PRICES = ("ContractedUnitPrice", "ListUnitPrice")
+EXPORT_COUNTS = ("x_Requests", "x_InputTokens", "x_CachedInputTokens", "x_OutputTokens")
+CSV_NUMBERS = COSTS + QUANTITIES + UNIT_PRICES + EXPORT_COUNTS  # numbers held as text: never given a ' in a CSV
 TIMES = ("ChargePeriodStart", "ChargePeriodEnd", "BillingPeriodStart", "BillingPeriodEnd")
 TEXTS = ("BillingCurrency", "ChargeClass", "ChargeDescription", "ProviderName", "PublisherName", "InvoiceIssuerName",
          "ServiceProviderName", "HostProviderName", "ServiceName", "ServiceCategory", "ServiceSubcategory", "SkuId",
@@ -273,6 +277,9 @@ def export_focus(con: duckdb.DuckDBPyConnection, month: date, out: Path, version
 
     One row per UTC day, provider, model and tag set (the tags go to Tags as a JSON object);
     custom columns x_Requests, x_InputTokens, x_CachedInputTokens, x_OutputTokens, x_Environment.
+    In a CSV, text cells that a spreadsheet would run as a formula (a model, provider or environment tag
+    starting with =, +, -, @, a tab or carriage return) get a leading ' (core.csvsafe); numbers are left as they
+    are. The Tags cell is a JSON object, which starts with {, so it is never changed.
     """
     start, end = month_start(month), month_start(month, 1)
     tag_cols = [t for t in TAGS if t != "environment"]
@@ -297,5 +304,5 @@ def export_focus(con: duckdb.DuckDBPyConnection, month: date, out: Path, version
     if out.name.lower().endswith(".parquet"):
         pq.write_table(table, out)
     else:
-        pacsv.write_csv(table, out)
+        pacsv.write_csv(safe_table(table, numeric=CSV_NUMBERS), out)
     return len(records), total
