@@ -10,6 +10,7 @@ import io
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from ..core.csvsafe import csv_safe
 from ..core.formatting import count, to_json, usd
 from ..core.tokens import TOKEN_FIELDS, TOKEN_KINDS
 from .argtypes import whole
@@ -159,22 +160,28 @@ def estimate_table(doc: dict) -> str:
 
 
 def estimate_csv(doc: dict) -> str:
-    """The estimate as a long table: section, item, metric, value (one row per number)."""
+    """The estimate as a long table: section, item, metric, value (one row per number). Text cells that a
+    spreadsheet would run as a formula (a workflow or step named `=...`, `+...`, `-...`, `@...`) get a leading '
+    (core.csvsafe); the value column is a number and is left as it is."""
     buf = io.StringIO()
-    out = csv.writer(buf, lineterminator="\n")
-    out.writerow(["workflow", "section", "item", "metric", "value"])
+    writer = csv.writer(buf, lineterminator="\n")
+
+    def writerow(row: list) -> None:  # every cell but the value is text
+        writer.writerow([*map(csv_safe, row[:-1]), row[-1]])
+
+    writerow(["workflow", "section", "item", "metric", "value"])
     name = doc["workflow"]["name"]
     for section in ("per_task_usd", "per_month_usd", "per_successful_outcome_usd", "tasks_per_month",
                     "tokens_per_task"):
         for metric, value in doc[section].items():
             if isinstance(value, int | float) and not isinstance(value, bool):
-                out.writerow([name, section, "", metric, value])
+                writerow([name, section, "", metric, value])
     for section, key in (("steps", "step"), ("models", "model"), ("loops", "loop"), ("projection", "month")):
         for row in doc[section]:
             item = row[key] if section != "steps" or row["kind"] == "tool" else f"{row['step']}:{row['model']}"
             for metric, value in row.items():
                 if metric != key and isinstance(value, int | float) and not isinstance(value, bool):
-                    out.writerow([name, section, item, metric, value])
+                    writerow([name, section, item, metric, value])
     return buf.getvalue()
 
 
@@ -212,5 +219,5 @@ def prices_table(p) -> str:
     lines += table(["USD per million tokens", "input", "cached input", "cache write", "output"], rows)
     if p.usd_per_call:
         lines.append(f"plus {usd(p.usd_per_call)} USD per call")
-    lines += ["", f"source: {p.source}", *(f"note: {n}" for n in p.notes)]
+    lines += ["", f"source: {p.source}", *(f"note: {n}" for n in p.notes), *(f"warning: {w}" for w in p.warnings)]
     return "\n".join(lines) + "\n"

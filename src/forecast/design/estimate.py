@@ -16,6 +16,7 @@ from ..core.months import month_start
 from ..core.results import frozen_copy, html_table
 from ..core.tokens import TOKEN_FIELDS
 from ..core.version import __version__
+from .context import context_warnings
 from .distributions import MAX_SUPPORT, mass_beyond, rounded_pmf
 from .prices import PriceBook, price_book
 from .specs import ModelStep, Workflow, load_workflow
@@ -143,7 +144,7 @@ class Estimate:
     tasks_per_month: Quantiles
     warnings: tuple[str, ...]
     _document: dict = field(repr=False, compare=False)
-    notes: tuple[str, ...] = ()  # which files a default chose (a price book's note)
+    notes: tuple[str, ...] = ()  # which files a default chose (a price book's note); names priced as another model
 
     @classmethod
     def of(cls, doc: dict, notes: tuple[str, ...] = ()) -> Estimate:
@@ -203,7 +204,7 @@ def estimate(workflow: Workflow | str | Path, book: PriceBook | None = None, on:
     on = on or datetime.now(UTC).date()
     plan = compile_plan(workflow, book, on)
     per_task_cf = _cost(expected_step_totals(plan))
-    warnings: list[str] = []
+    warnings: list[str] = [*(w for p in plan.prices() for w in p.warnings), *context_warnings(plan)]
     by_drawn_input = steps_priced_by_drawn_input(plan)
     if by_drawn_input:  # a call's tier depends on its drawn input: average over the Monte Carlo tasks instead
         task_costs, totals = simulate_step_means(plan, samples, seed)
@@ -278,7 +279,8 @@ def estimate(workflow: Workflow | str | Path, book: PriceBook | None = None, on:
     }
     if human is not None and human.mean() > 0 and doc["per_successful_outcome_usd"]["expected"] is not None:
         doc["ai_to_human_cost_ratio"] = doc["per_successful_outcome_usd"]["expected"] / human.mean()
-    return Estimate.of(doc, (book.note,) if book.note else ())
+    matched = [n for p in plan.prices() if p.requested for n in p.notes if n.startswith(repr(p.requested))]
+    return Estimate.of(doc, (*((book.note,) if book.note else ()), *matched))
 
 
 def compare(a: Estimate | dict, b: Estimate | dict) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import itertools
+import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -65,6 +66,8 @@ class ModelPrices:
     usd_per_call: float = 0.0
     batch: bool = False
     notes: tuple[str, ...] = ()
+    requested: str | None = None  # the name asked for, when genai-prices matched it to `model` by a pattern
+    warnings: tuple[str, ...] = ()  # e.g. a date in the requested name that lies after today
 
     @property
     def base(self) -> PriceBand:
@@ -85,7 +88,9 @@ class ModelPrices:
                          **{f"{k}_usd_per_mtok": getattr(b, f"{k}_usd_per_mtok") for k in TOKEN_KINDS}}
                         for b in self.bands[1:]]
         out["source"] = self.source
+        out["requested_model"] = self.requested
         out["notes"] = list(self.notes)
+        out["warnings"] = list(self.warnings)
         return out
 
     def to_frame(self):
@@ -98,7 +103,8 @@ class ModelPrices:
 
     def _repr_html_(self) -> str:
         return html_table(f"{self.provider}/{self.model} on {self.on}" + (" (batch)" if self.batch else ""),
-                          self.to_frame().to_dict("records"), [f"source: {self.source}", *self.notes])
+                          self.to_frame().to_dict("records"),
+                          [f"source: {self.source}", *self.notes, *(f"warning: {w}" for w in self.warnings)])
 
 
 # ---------------------------------------------------------------- override file
@@ -247,6 +253,61 @@ def _gp_batch_prices(model: gp.ModelInfo, on: date) -> dict[str, object]:
     return {}
 
 
+_DATED = re.compile(r"^(?P<base>.+?)[-@_](?P<date>\d{8}|\d{4}-\d{2}-\d{2})$")  # claude-x-20250929, gpt-x-2024-08-06
+
+
+def _listed(clause, name: str) -> bool:
+    """Whether genai-prices lists `name` itself: an `equals` clause of the model's match logic matches it."""
+    if isinstance(clause, gp.ClauseEquals):
+        return clause.is_match(name)
+    if isinstance(clause, gp.ClauseOr):
+        return any(_listed(c, name) for c in clause.or_)
+    if isinstance(clause, gp.ClauseAnd):
+        return any(_listed(c, name) for c in clause.and_) and clause.is_match(name)
+    return False
+
+
+def _pattern(clause, name: str) -> str:
+    """In words, the (first) clause of a model's match logic that matches `name`."""
+    if isinstance(clause, gp.ClauseOr | gp.ClauseAnd):
+        parts = [c for c in (clause.or_ if isinstance(clause, gp.ClauseOr) else clause.and_) if c.is_match(name)]
+        return " and ".join(_pattern(c, name) for c in parts[:1 if isinstance(clause, gp.ClauseOr) else None])
+    words = {"starts_with": "starts with", "ends_with": "ends with", "contains": "contains", "regex": "matches regex",
+             "equals": "equals"}
+    (key, value), = ((k, v) for k, v in clause.__dict__.items() if not k.startswith("_"))
+    return f"{words.get(key, key)} {value!r}"
+
+
+def _pattern_match(requested: str, provider: gp.Provider,
+                   model: gp.ModelInfo) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Notes and warnings when genai-prices priced `requested` as another model by a pattern (none when it lists
+    the name itself): which model's price it took, and a warning when a date in the name lies after today."""
+    if requested == model.id.lower() or _listed(model.match, requested):
+        return (), ()
+    took = f"{provider.id}/{model.id}" + (f" ({model.name})" if model.name else "")
+    how = _pattern(model.match, requested) or "by its match rules"
+    note = (f"{requested!r} has no price row of its own in genai-prices {genai_prices.__version__}: priced as {took}; "
+            f"genai-prices' match rule for it: name {how}")
+    dated = _DATED.match(requested)
+    if dated is None:
+        return (note,), ()
+    text = dated["date"].replace("-", "")
+    try:
+        when = date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return (note,), (f"model name {requested!r} ends in {dated['date']!r}, which is not a date: "
+                         f"it took the price of {took}; check the model name",)
+    today = datetime.now(UTC).date()
+    if when > today:
+        return (note,), (f"model name {requested!r} carries the date {when}, after today ({today}): no release of "
+                         f"that date can exist yet; it took the price of {took}; check the model name",)
+    return (note,), ()
+
+
+def _is_embedding(model: gp.ModelInfo) -> bool:
+    return "embed" in model.id.lower() or "embed" in (model.name or "").lower()
+
+
 def _gp_bands(prices: dict[str, object]) -> tuple[PriceBand, ...]:
     """genai-prices keys (plain or tiered) -> bands; cache kinds absent from the row cost as input."""
 
@@ -351,7 +412,9 @@ class PriceBook:
         gp_provider, gp_model = found
         segments = _gp_rows_over_day(gp_model, on)
         name = f"genai-prices {genai_prices.__version__}: {gp_provider.id}/{gp_model.id}"
-        if any(_plain_values(r).get(k) is None for _, _, r in segments for k in ("input_mtok", "output_mtok")):
+        # an embedding model has an input price only (its calls return vectors, no output tokens)
+        needed = ("input_mtok",) if _is_embedding(gp_model) else ("input_mtok", "output_mtok")
+        if any(_plain_values(r).get(k) is None for _, _, r in segments for k in needed):
             raise PriceError(f"model {gp_provider.id}/{gp_model.id} has no per-token input and output price "
                              f"in genai-prices {genai_prices.__version__}: add it to the price overrides file")
         if all(r is segments[0][2] for _, _, r in segments):
@@ -361,9 +424,16 @@ class PriceBook:
         else:
             values, note = _hour_weighted(segments)
             source, notes = f"{name}, its time-of-day price rows weighted by hours", (note,)
+        if values.get("output_mtok") is None:  # an embedding model (checked above)
+            values = {**values, "output_mtok": 0.0}
+            notes = (*notes, "an embedding model: genai-prices lists an input price only; output tokens (an "
+                             "embedding call returns none) cost $0")
+        matched, warnings = _pattern_match(model, gp_provider, gp_model)
+        notes = (*notes, *matched)
         requests_kcount = values.get("requests_kcount")
         usd_per_call = float(requests_kcount) / 1000 if requests_kcount is not None else 0.0
-        prices = ModelPrices(gp_provider.id, gp_model.id, on, _gp_bands(values), source, usd_per_call, notes=notes)
+        prices = ModelPrices(gp_provider.id, gp_model.id, on, _gp_bands(values), source, usd_per_call, notes=notes,
+                             requested=model if matched else None, warnings=warnings)
         if not batch:
             return prices
         batch_values = _gp_batch_prices(gp_model, on)

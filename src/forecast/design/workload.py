@@ -161,9 +161,9 @@ class Plan:
         return list(dict.fromkeys(s.loop for s in self.steps if s.loop is not None))
 
     def prices(self) -> list[ModelPrices]:
-        found = {(r.prices.provider, r.prices.model, r.prices.batch): r.prices
+        found = {(r.prices.provider, r.prices.model, r.prices.batch, r.prices.requested): r.prices
                  for s in self.steps for r in s.routes}
-        found.update({(p.provider, p.model, p.batch): p for _, p in self.background})
+        found.update({(p.provider, p.model, p.batch, p.requested): p for _, p in self.background})
         return list(found.values())
 
 

@@ -12,7 +12,8 @@ Mapping (span attributes first, then resource attributes):
   provider       <- gen_ai.provider.name, else gen_ai.system (OTel names mapped to price-catalog ids)
   model          <- gen_ai.response.model, else gen_ai.request.model
   input_tokens   <- gen_ai.usage.input_tokens (or gen_ai.usage.prompt_tokens)
-  output_tokens  <- gen_ai.usage.output_tokens (or gen_ai.usage.completion_tokens)
+  output_tokens  <- gen_ai.usage.output_tokens (or gen_ai.usage.completion_tokens); 0 for an embeddings span
+                    without it (an embedding call returns vectors, no output tokens)
   cached_input_tokens <- gen_ai.usage.cache_read.input_tokens
   cache_write_tokens  <- gen_ai.usage.cache_creation.input_tokens (both counted inside input_tokens)
   each tag T     <- T, forecast.T or app.T; environment also <- deployment.environment.name / deployment.environment;
@@ -119,6 +120,8 @@ def span_record(span: dict, resource: dict) -> dict | None:
         "latency_ms": latency,
         "span_name": span.get("name"),
     }
+    if op == "embeddings" and rec["output_tokens"] is None:
+        rec["output_tokens"] = 0
     for tag in (*TAGS, *CONTEXT):
         rec[tag] = _first(attrs, tag, f"forecast.{tag}", f"app.{tag}", *ALIASES.get(tag, ()))
     for col, key in EXTRA.items():

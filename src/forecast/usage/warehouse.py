@@ -38,13 +38,15 @@ class LoadResult:
     cost_usd_accepted: Decimal
     skipped_records: int = 0
     focus_version: str | None = None
+    logged_unpriced: int = 0  # accepted rows that logged $0 for a model with no price (cost_source 'logged_unpriced')
 
     def to_dict(self) -> dict:
         """The load's accounting; cost_usd_accepted as a float of USD (stored exact as DECIMAL)."""
         return {"load_id": self.load_id, "source_file": self.source_file, "kind": self.kind,
                 "focus_version": self.focus_version, "rows_read": self.rows_read, "accepted": self.accepted,
                 "quarantined": self.quarantined, "duplicate": self.duplicate,
-                "cost_usd_accepted": float(self.cost_usd_accepted), "skipped_records": self.skipped_records}
+                "cost_usd_accepted": float(self.cost_usd_accepted), "skipped_records": self.skipped_records,
+                "logged_unpriced": self.logged_unpriced}
 
     def _repr_html_(self) -> str:
         return html_table(self.line(), [self.to_dict()])
@@ -52,9 +54,11 @@ class LoadResult:
     def line(self) -> str:
         version = f" {self.focus_version}" if self.focus_version else ""
         skipped = f", {self.skipped_records} non-model spans skipped" if self.skipped_records else ""
+        n = self.logged_unpriced
+        unpriced = f"; {n} row{'s' if n != 1 else ''} logged $0 for a model with no price" if n else ""
         return (f"{self.source_file} [{self.kind}{version}]: read {self.rows_read} = accepted {self.accepted}"
                 f" + quarantined {self.quarantined} + duplicate {self.duplicate}; accepted cost"
-                f" ${self.cost_usd_accepted:,.2f}{skipped}")
+                f" ${self.cost_usd_accepted:,.2f}{unpriced}{skipped}")
 
 
 def file_sha256(path: Path) -> str:
@@ -153,7 +157,7 @@ class Warehouse:
         try:
             load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
             common = dict(load_id=load_id, sha256=sha, source=source, now_sql=now_sql, progress=progress)
-            skipped, version = 0, None
+            skipped, version, unpriced = 0, None, 0
             if kind == "focus":
                 from .focus import load_focus
 
@@ -173,10 +177,11 @@ class Warehouse:
 
                 counts = load_staged_requests(con, "_staged", kind=kind, timezone=timezone,
                                               book=book or PriceBook(), **common)
+                unpriced = _flag_logged_unpriced(con, load_id, book or PriceBook())
                 cost_sql = f"SELECT coalesce(sum(cost_usd), 0) FROM requests WHERE load_id = {load_id}"
             cost = con.execute(cost_sql).fetchall()[0][0]
             result = LoadResult(load_id, source, kind, counts.rows_read, counts.accepted, counts.quarantined,
-                                counts.duplicate, Decimal(cost), skipped, version)
+                                counts.duplicate, Decimal(cost), skipped, version, unpriced)
             con.execute("INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?)",
                         [load_id, source, sha, kind, version, started, result.rows_read, result.accepted,
                          result.quarantined, result.duplicate, result.cost_usd_accepted, __version__, skipped])
@@ -190,6 +195,30 @@ class Warehouse:
                                          "WHERE table_catalog = 'temp'").fetchall():
                 con.execute(f"DROP {'VIEW' if typ == 'VIEW' else 'TABLE'} temp.{name}")
         return result
+
+
+def _flag_logged_unpriced(con: duckdb.DuckDBPyConnection, load_id: int, book: PriceBook) -> int:
+    """Mark this load's rows that logged a cost of exactly $0 for a model with no price on their UTC day
+    (cost_source 'logged_unpriced' instead of 'log'): accepted as logged, never silently taken for a free call.
+    Returns how many rows were marked."""
+    from .checks import utc_day
+    from .pricing import price_tables
+
+    day = utc_day('"timestamp"')
+    zero = f"load_id = {load_id} AND cost_source = 'log' AND cost_usd = 0"
+    keys = con.execute(f"SELECT DISTINCT provider, model, {day}, false FROM requests WHERE {zero}").fetchall()
+    if not keys:
+        return 0
+    _, misses = price_tables(keys, book)  # (provider, model, day) with no (non-batch) price, and the reason
+    if not misses.num_rows:
+        return 0
+    con.register("_unpriced", misses)
+    try:
+        return con.execute(f"""UPDATE requests SET cost_source = 'logged_unpriced' WHERE {zero}
+            AND EXISTS (SELECT 1 FROM _unpriced m WHERE m.provider IS NOT DISTINCT FROM requests.provider
+                        AND m.model = requests.model AND m.day = {utc_day('requests."timestamp"')})""").fetchall()[0][0]
+    finally:
+        con.unregister("_unpriced")
 
 
 def _check_timezone(con: duckdb.DuckDBPyConnection, timezone: str) -> None:
