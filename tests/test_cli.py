@@ -225,3 +225,15 @@ def test_bad_option_values_name_the_option_value_and_rule(capsys, argv, message)
     with pytest.raises(SystemExit) as exit_:
         main(argv)
     assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_bug_exits_3_with_its_traceback_apart_from_a_breach_and_bad_input(monkeypatch, capsys):
+    from forecast.cli import estimate
+
+    def broken(args):
+        raise ZeroDivisionError("a bug in a command")
+
+    monkeypatch.setattr(estimate, "run", broken)
+    assert main(["estimate", "spec.yaml"]) == 3
+    err = capsys.readouterr().err
+    assert "ZeroDivisionError: a bug in a command" in err and "internal error (exit 3): this is a bug" in err

@@ -1,8 +1,8 @@
 """The `forecast` command: one module per command group registers its subcommands and runs them.
 
 A command module imports nothing heavy until it runs, so `forecast --help` and `--version` answer at once.
-User errors print one line per problem and exit with status 2; a library error that names a parameter is
-shown with the option the user typed.
+Exit status: 0 done, 1 something flagged (a breach, an anomaly, a gap), 2 bad input (one line per problem; a
+library error that names a parameter is shown with the option the user typed), 3 a bug (with its traceback).
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ def run(argv: list[str]) -> tuple[str, int]:
         raise exc.with_names(lambda name: options.get(name, "--" + name.replace("_", "-"))) from None
 
 
+BUG = 3  # exit status of an unexpected error: 0 fine, 1 something flagged, 2 bad input, 3 a bug in forecast
+
+
 def main(argv: list[str] | None = None) -> int:
     NOTES.clear()
     try:
@@ -49,6 +52,15 @@ def main(argv: list[str] | None = None) -> int:
         for line in exc.problems:
             print(f"error: {line}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception:  # a bug, not bad input: keep its status apart from 1 (a breach) and 2
+        import traceback
+
+        traceback.print_exc()
+        print(f"forecast {__version__}: internal error (exit {BUG}): this is a bug in forecast, not in your input; "
+              "please report it with the command line and the traceback above", file=sys.stderr)
+        return BUG
     sys.stdout.write(out)
     sys.stdout.flush()
     flush_notes()
