@@ -17,10 +17,11 @@ SECRET = "/services/T000/B000/s3cr3t-token"
 @pytest.fixture
 def server():
     """A server that answers the queued statuses in turn (then 200); 'sleep' delays the answer by 2 s."""
-    state = {"plan": [], "bodies": []}
+    state = {"plan": [], "bodies": [], "auth": []}
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
+            state["auth"].append(self.headers.get("Authorization"))
             state["bodies"].append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
             step = state["plan"].pop(0) if state["plan"] else 200
             if step == "sleep":
@@ -43,6 +44,13 @@ def server():
     yield state
     httpd.shutdown()
     httpd.server_close()
+
+
+def test_user_and_password_in_the_url_go_as_basic_auth(server):
+    url = server["url"].replace("http://", "http://hook%20user:p%40ss@")
+    assert post_json(url, {"text": "hi"}, retries=0).status == 200
+    # base64 of "hook user:p@ss", worked with the standard library's codec
+    assert server["auth"] == ["Basic aG9vayB1c2VyOnBAc3M="]
 
 
 def test_payload_is_slack_shaped_and_truncated():

@@ -237,3 +237,23 @@ def test_a_bug_exits_3_with_its_traceback_apart_from_a_breach_and_bad_input(monk
     assert main(["estimate", "spec.yaml"]) == 3
     err = capsys.readouterr().err
     assert "ZeroDivisionError: a bug in a command" in err and "internal error (exit 3): this is a bug" in err
+
+
+def test_a_path_that_cannot_be_written_is_one_line_and_exit_2(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    series = tmp_path / "s.csv"
+    series.write_text("unique_id,ds,y\n" + "".join(f"a,2026-{m:02d}-01,{m}\n" for m in range(1, 9)))
+    for argv in (["report", "self-hosting", "--name", "z", "--reports-dir", str(blocker)],
+                 ["predict", str(series), "--horizon", "2", "--scheduler", "serial", "--out", str(blocker / "f.csv")]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {blocker}") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_malformed_dask_address_is_refused_before_any_work(tmp_path, capsys):
+    series = tmp_path / "s.csv"
+    series.write_text("unique_id,ds,y\n" + "".join(f"a,2026-{m:02d}-01,{m}\n" for m in range(1, 9)))
+    for address in ("bogus", "tcp://[::1", "tcp://host-without-port"):
+        assert main(["predict", str(series), "--horizon", "2", "--scheduler", address]) == 2
+        assert "must be local, serial or a Dask address like tcp://HOST:PORT" in capsys.readouterr().err

@@ -258,3 +258,15 @@ def test_gzipped_csv_is_refused_by_name_not_misread_as_bad_utf8(tmp_path):
     path.write_bytes(gzip.compress(b"timestamp,request_id\n"))
     with pytest.raises(UsageError, match=r"log\.csv\.gz: unknown file type.*compressed CSV is not read"):
         file_format(path)
+
+
+def test_a_malformed_otel_integer_is_quarantined_not_a_crash(tmp_path, book):
+    bad = [span(f"00000000000000{n:02d}", {"gen_ai.request.model": "m-small", "gen_ai.provider.name": "lab",
+                                           "gen_ai.usage.output_tokens": 5}) for n in range(3)]
+    for s_, raw in zip(bad, ("abc", "1e400", None), strict=True):
+        s_["attributes"].append({"key": "gen_ai.usage.input_tokens", "value": {"intValue": raw}})
+    f = tmp_path / "spans.json"
+    f.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": bad}]}]}))
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        r = wh.load(f, book=book)
+    assert (r.rows_read, r.accepted, r.quarantined) == (3, 0, 3)

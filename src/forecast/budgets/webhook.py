@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..core.errors import ForecastError
 
@@ -91,15 +91,32 @@ def slack_payload(title: str, lines: list[str], pages: bool) -> dict:
                        {"type": "section", "text": {"type": "mrkdwn", "text": body[:3000]}}]}
 
 
+def _basic_auth(url: str) -> tuple[str, dict]:
+    """user:password in a URL as an Authorization header (urllib would take it for part of the host name).
+
+    >>> _basic_auth("http://u:p@127.0.0.1:8080/hook")
+    ('http://127.0.0.1:8080/hook', {'Authorization': 'Basic dTpw'})
+    """
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, {}
+    import base64
+
+    user = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=host)), {"Authorization": "Basic " + base64.b64encode(user).decode()}
+
+
 def post_json(url: str, payload: dict, timeout_s: float = 5.0, retries: int = 3, backoff_s: float = 0.5,
               sleep: Callable[[float], None] = time.sleep) -> Delivery:
     """POST payload as JSON; retry up to `retries` times after the first try, waiting backoff_s x 2^n."""
     check_url(url)
     data = json.dumps(payload).encode("utf-8")
     where = redact(url)
+    url, headers = _basic_auth(url)
     for attempt in range(1, retries + 2):
         request = urllib.request.Request(url, data=data, method="POST",
-                                         headers={"Content-Type": "application/json"})
+                                         headers={"Content-Type": "application/json", **headers})
         try:
             with urllib.request.urlopen(request, timeout=timeout_s) as response:
                 return Delivery(attempt, response.status)

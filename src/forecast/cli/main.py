@@ -54,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # a path the user named: not a folder, not writable, a missing parent, a full disk
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     except Exception:  # a bug, not bad input: keep its status apart from 1 (a breach) and 2
         import traceback
 

@@ -22,7 +22,7 @@ from ..core.results import html_table
 from .backtest import default_step
 from .base import check_levels, future_dates, level_name, season_length
 from .models import model_names
-from .parallel import fan_out
+from .parallel import check_scheduler, fan_out
 from .select import FLAGS, SeriesForecast, forecast_history
 from .validate import validate_long_frame
 
@@ -131,6 +131,7 @@ def forecast_series(df: pd.DataFrame, h: int, freq: str = "MS", level: Sequence[
     [250.0, 260.0, 270.0]
     """
     _check_args(h, n_windows, step, adjust_spikes)
+    check_scheduler(scheduler)
     levels = check_levels(level)
     m, step = season_length(freq), step or default_step(h, n_windows)
     candidates = model_names(models, freq)

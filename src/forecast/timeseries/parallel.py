@@ -14,10 +14,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
-from ..core.errors import ForecastError
+from ..core.errors import ForecastError, ParameterError
 
 SERIAL_BELOW = 16  # fewer series than this run in-process under "local"
 CONNECT_TIMEOUT_S = 10  # waiting for a Dask scheduler to answer
+DASK_PROTOCOLS = ("tcp", "tls", "ws", "wss", "ucx")
 
 
 def _run_chunk(fn: Callable, chunk: Sequence[tuple]) -> list:
@@ -47,6 +48,31 @@ def _bar(total: int, progress: bool | None):
     from tqdm import tqdm
 
     return tqdm(total=total, unit="series", file=sys.stderr, dynamic_ncols=True)
+
+
+def check_scheduler(scheduler: str | None) -> None:
+    """None, "local", "serial" or a Dask address PROTOCOL://HOST:PORT; anything else is a ParameterError, raised
+    before any work (a malformed address would leave a half-made Dask client waiting 20 s to close).
+
+    >>> check_scheduler("tcp://127.0.0.1:8786"), check_scheduler("serial")
+    (None, None)
+    >>> check_scheduler("bogus")
+    Traceback (most recent call last):
+    ...
+    forecast.core.errors.ParameterError: scheduler 'bogus': must be local, serial or a Dask address like tcp://HOST:PORT
+    """
+    if scheduler in (None, "local", "serial"):
+        return
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(scheduler)
+        ok = parts.scheme in DASK_PROTOCOLS and bool(parts.hostname) and parts.port is not None
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ParameterError("scheduler", repr(scheduler), "must be local, serial or a Dask address like "
+                             "tcp://HOST:PORT")
 
 
 def fan_out(fn: Callable, tasks: Sequence[tuple], scheduler: str | None = None, progress: bool | None = None) -> list:

@@ -56,8 +56,11 @@ def _value(v: dict):
     for key in ("stringValue", "boolValue", "doubleValue"):
         if key in v:
             return v[key]
-    if "intValue" in v:
-        return int(v["intValue"])
+    if "intValue" in v:  # a malformed one ("abc", "1e400", null) is kept as it came: the row checks quarantine it
+        try:
+            return int(v["intValue"])
+        except (TypeError, ValueError):
+            return v["intValue"]
     if "arrayValue" in v:
         return [_value(x) for x in v["arrayValue"].get("values", [])]
     if "kvlistValue" in v:
