@@ -18,7 +18,7 @@ from ..core.errors import ForecastError, ParameterError
 
 SERIAL_BELOW = 16  # fewer series than this run in-process under "local"
 CONNECT_TIMEOUT_S = 10  # waiting for a Dask scheduler to answer
-DASK_PROTOCOLS = ("tcp", "tls", "ws", "wss", "ucx")
+DASK_PROTOCOLS = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
 
 
 def _run_chunk(fn: Callable, chunk: Sequence[tuple]) -> list:
@@ -67,7 +67,8 @@ def check_scheduler(scheduler: str | None) -> None:
 
     try:
         parts = urlsplit(scheduler)
-        ok = parts.scheme in DASK_PROTOCOLS and bool(parts.hostname) and parts.port is not None
+        ok = (parts.scheme in DASK_PROTOCOLS and bool(parts.hostname)
+              and (parts.port is not None or parts.scheme == "inproc"))  # inproc://HOST/PID/N: a cluster in-process
     except ValueError:
         ok = False
     if not ok:
