@@ -52,5 +52,5 @@ def test_predict_before_fit_and_unknown_names_are_errors():
 def test_fit_rejects_bad_frames_through_the_same_validator():
     df = _frame("MS")
     df.loc[3, "y"] = np.nan
-    with pytest.raises(ForecastError, match=r"series 'a', row 3: y nan: not a finite number"):
+    with pytest.raises(ForecastError, match=r"series 'a', ds 2022-04-01: y nan: not a finite number"):
         forecaster("naive").fit(df, "MS")

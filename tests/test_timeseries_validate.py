@@ -15,14 +15,14 @@ def _frame(n=12, uid="a", start="2025-01-01", freq="MS"):
 
 
 @pytest.mark.parametrize(("mutate", "message"), [
-    (lambda d: d.assign(y=d.y.where(d.index != 4)), r"series 'a', row 4: y nan: not a finite number"),
-    (lambda d: d.assign(y=d.y.where(d.index != 2, -3.0)), r"row 2: y -3.0: negative: spend and usage cannot"),
-    (lambda d: d.assign(y=d.y.astype(object).where(d.index != 1, "ten")), r"row 1: y 'ten': not a finite number"),
+    (lambda d: d.assign(y=d.y.where(d.index != 4)), r"series 'a', ds 2025-05-01: y nan: not a finite number"),
+    (lambda d: d.assign(y=d.y.where(d.index != 2, -3.0)), r"ds 2025-03-01: y -3.0: negative: spend and usage cannot"),
+    (lambda d: d.assign(y=d.y.astype(object).where(d.index != 1, "ten")), r"ds 2025-02-01: y 'ten': not a finite"),
     (lambda d: pd.concat([d, d.iloc[[3]]]), r"series 'a': ds 2025-04-01: duplicate \(unique_id, ds\) rows"),
     (lambda d: d.drop(index=5), r"ds jumps from 2025-05-01 to 2025-07-01: a gap"),
     (lambda d: d.assign(ds=d.ds.where(d.index != 0, pd.Timestamp("2024-12-15"))),
      r"ds 2024-12-15 00:00:00: freq 'MS' needs the first day of a month"),
-    (lambda d: d.assign(ds=d.ds.astype(str).where(d.index != 7, "July")), r"row 7: ds 'July': not a date"),
+    (lambda d: d.assign(ds=d.ds.astype(str).where(d.index != 7, "July")), r"data row 8: ds 'July': not a date"),
     (lambda d: d.drop(columns="y"), r"missing column\(s\) y"),
     (lambda d: d.head(2), r"series 'a': 2 observation\(s\): at least 3"),
 ])
@@ -61,4 +61,4 @@ def test_every_problem_is_listed_up_to_ten():
     df.loc[[0, 15], "y"] = -1.0
     with pytest.raises(ForecastError) as info:
         validate_long_frame(df, "MS")
-    assert len(info.value.problems) == 2 and "'b', row 15" in info.value.problems[1]
+    assert len(info.value.problems) == 2 and "'b', ds 2025-04-01" in info.value.problems[1]

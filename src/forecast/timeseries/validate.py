@@ -37,6 +37,11 @@ class Validated:
     flags: dict[str, tuple[str, ...]]
 
 
+def _period(ds: pd.Series, i: int) -> str:
+    """Where row i is: its period, or its 1-based place among the data rows when ds is not a date."""
+    return f"ds {ds.iloc[i]:%Y-%m-%d}" if pd.notna(ds.iloc[i]) else f"data row {i + 1}"
+
+
 def _show(value) -> str:
     """A cell value as an error message shows it: strings quoted, numbers plain."""
     return repr(value) if isinstance(value, str) else str(value)
@@ -69,7 +74,7 @@ def validate_long_frame(df: pd.DataFrame, freq: str, h: int | None = None, sourc
     problems: list[str] = []
     ds = pd.to_datetime(frame["ds"], errors="coerce")
     for i in np.flatnonzero(ds.isna().to_numpy())[:3]:
-        problems.append(f"{source}: row {i}: ds {_show(frame['ds'].iloc[i])}: not a date (use YYYY-MM-DD)")
+        problems.append(f"{source}: data row {i + 1}: ds {_show(frame['ds'].iloc[i])}: not a date (use YYYY-MM-DD)")
     if getattr(ds.dt, "tz", None) is not None:
         ds = ds.dt.tz_convert("UTC").dt.tz_localize(None)
     frame["ds"] = ds
@@ -79,13 +84,12 @@ def validate_long_frame(df: pd.DataFrame, freq: str, h: int | None = None, sourc
                        ("negative: spend and usage cannot be below 0 (net credits out before forecasting)",
                         y.to_numpy(float) < 0)):
         for i in np.flatnonzero(mask)[:3]:
-            problems.append(f"{source}: series {frame['unique_id'].iloc[i]!r}, row {i}: y {_show(frame['y'].iloc[i])}: "
-                            f"{rule}")
+            problems.append(f"{source}: series {frame['unique_id'].iloc[i]!r}, {_period(ds, i)}: "
+                            f"y {_show(frame['y'].iloc[i])}: {rule}")
     for i in np.flatnonzero(np.isfinite(y.to_numpy(float)) & (y.to_numpy(float) > MAX_Y))[:3]:
-        period = f"ds {ds.iloc[i]:%Y-%m-%d}" if pd.notna(ds.iloc[i]) else f"row {i}"
-        problems.append(f"{source}: series {frame['unique_id'].iloc[i]!r}, {period}: y {_show(frame['y'].iloc[i])}: "
-                        f"above {MAX_Y:.0e}, the largest value forecast (10 x world GDP in USD): check the units "
-                        "(cents instead of dollars?) or scale the series down")
+        problems.append(f"{source}: series {frame['unique_id'].iloc[i]!r}, {_period(ds, i)}: "
+                        f"y {_show(frame['y'].iloc[i])}: above {MAX_Y:.0e}, the largest value forecast (10 x world "
+                        "GDP in USD): check the units (cents instead of dollars?) or scale the series down")
     frame["y"] = y.astype(float)
     if problems:
         raise ForecastError(problems)
