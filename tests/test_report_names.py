@@ -103,3 +103,11 @@ def test_free_report_dir_stays_inside_its_folder(tmp_path):
         with pytest.raises(ForecastError, match=r"^report name "):
             runner.free_report_dir(tmp_path / "reports", "kind", name)
     assert sorted(p.name for p in (tmp_path / "reports" / "kind").iterdir()) == ["linked", "linked-v2"]
+
+
+def test_an_empty_reports_dir_is_refused_not_taken_for_the_current_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        main(["report", "self-hosting", "--reports-dir", ""])
+    assert stop.value.code == 2 and "--reports-dir: '' is empty" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -72,3 +72,10 @@ def plain_name(text: str) -> str:
     if problem:
         raise argparse.ArgumentTypeError(f"{text!r} {problem}")
     return text
+
+
+def folder(text: str) -> str:
+    """A folder path: not empty (an empty one would quietly mean the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is empty: give a folder, e.g. reports")
+    return text

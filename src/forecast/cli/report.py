@@ -16,7 +16,7 @@ from ..core import workfolder
 from ..core.errors import ForecastError
 from ..core.resources import packaged
 from ..reporting.runner import NOTEBOOKS
-from .argtypes import OneLineErrors, name_problem, plain_name
+from .argtypes import OneLineErrors, folder, name_problem, plain_name
 from .options import note
 
 COMMANDS = ("report",)
@@ -63,7 +63,7 @@ def kind_parser(kind: str) -> argparse.ArgumentParser:
     p.add_argument("--name", dest="_name", metavar="NAME", default=None, type=plain_name,
                    help="report folder name, one folder name with no '/', '..' or leading '.' (default: from the "
                         "input)")
-    p.add_argument("--reports-dir", dest="_root", metavar="DIR", default="reports",
+    p.add_argument("--reports-dir", dest="_root", metavar="DIR", default="reports", type=folder,
                    help="where reports go (default: reports/ in the current folder)")
     return p
 
