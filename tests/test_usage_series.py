@@ -112,3 +112,22 @@ def test_sample_generator_is_deterministic_and_has_its_events(tmp_path):
     # a realistic scale: October 2026 is about 35 million requests and $100k-$300k (issue 14)
     assert scale[0] > 20_000_000 and 100_000 <= scale[1] <= 300_000
     assert o3[True] / o3[False] < 0.35  # o3 input and output prices fell 5x on 2025-06-10 (cached reads did not)
+
+
+def test_the_sample_warehouse_generates_its_requests_where_an_install_lacks_the_file(monkeypatch):
+    import json
+
+    from forecast.core.errors import ForecastError
+    from forecast.core.resources import packaged
+    from forecast.usage import sample
+
+    def without_requests(*parts):
+        if parts[-1] == "requests.parquet":
+            raise ForecastError("not packaged")
+        return packaged(*parts)
+
+    monkeypatch.setattr(sample, "packaged", without_requests)
+    manifest = json.loads(packaged("data", "sample", "MANIFEST.json").read_text())
+    with sample.sample_warehouse() as wh:
+        rows = wh.sql("SELECT sum(rows_read) FROM loads WHERE source_file LIKE '%requests.parquet'").fetchone()[0]
+    assert rows == manifest["rows"]  # MANIFEST.json is kept in git with data/sample/
