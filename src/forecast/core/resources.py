@@ -1,8 +1,9 @@
 """Files that ship with forecast: notebooks, example specs, cases, budgets and price overrides, GPU catalogs
 and reference measurements, the sample company's usage files.
 
-A wheel carries them inside the package (`forecast/notebooks/`, `forecast/data/`); a source checkout keeps
-them at the top of the repository, where users look for them, and an editable install reads them there.
+They live inside the package as `forecast/notebooks/` and `forecast/data/` and are read with importlib.resources
+only. In a source checkout those two are links to `notebooks/` and `data/` at the top of the repository, where
+users look for them, so an editable install reads the same files a wheel carries.
 
     >>> packaged("data", "gpu", "gpus.csv").name
     'gpus.csv'
@@ -17,17 +18,12 @@ from pathlib import Path
 
 from .errors import ForecastError
 
-CHECKOUT = Path(__file__).resolve().parents[3]  # the repository root when running from a source checkout
-
 
 def packaged(*parts: str) -> Path:
     """The path of a file or folder that ships with forecast, e.g. packaged("notebooks", "estimate.ipynb")."""
     inside = resources.files("forecast").joinpath(*parts)
     if isinstance(inside, Path) and inside.exists():
         return inside
-    in_checkout = CHECKOUT.joinpath(*parts)
-    if (CHECKOUT / "pyproject.toml").is_file() and in_checkout.exists():
-        return in_checkout
     raise ForecastError(f"{'/'.join(parts)}: not found among forecast's packaged files (the install is incomplete: "
                         "reinstall forecast)")
 
