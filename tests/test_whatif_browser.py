@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import signal
 import subprocess
 import sys
-import threading
 from datetime import date
 from pathlib import Path
 
@@ -17,6 +14,7 @@ import pytest
 from forecast.design.estimate import estimate
 from forecast.design.prices import PriceBook
 from forecast.design.specs import load_workflow, parse_workflow
+from tests.servers import printed_url, stop_group
 
 from .browser import CHROMIUM
 from .test_whatif_model import SIMPLE
@@ -43,21 +41,9 @@ def app(tmp_path):
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
         env={k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"})  # as a shell starts it
     try:
-        line: list[str] = []
-        reader = threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(60)
-        match = re.search(r"http://127\.0\.0\.1:\d+/", line[0] if line else "")
-        assert match, f"no URL printed: {line!r} {proc.poll()!r}"
-        yield match.group(0), spec, tmp_path
+        yield printed_url(proc).group(0), spec, tmp_path
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_group(proc)
 
 
 def test_panel_in_chromium(app):

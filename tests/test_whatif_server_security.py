@@ -4,17 +4,16 @@ loopback origin (a page on a foreign name rebound to 127.0.0.1 is refused). Real
 from __future__ import annotations
 
 import base64
-import contextlib
 import http.client
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
-import threading
 
 import pytest
+
+from tests.servers import printed_url, stop_group
 
 from .test_whatif_browser import ON, ROOT, SPEC
 
@@ -32,21 +31,9 @@ def server(tmp_path_factory):
          "--date", ON.isoformat(), "--prices", "none"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        line: list[str] = []
-        reader = threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(60)
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line[0] if line else "")
-        assert match, f"no URL printed: {line!r} {proc.poll()!r}"
-        yield int(match.group(1))
+        yield int(printed_url(proc).group(1))
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_group(proc)
 
 
 @pytest.fixture(scope="module")
