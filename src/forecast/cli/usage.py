@@ -1,4 +1,4 @@
-"""The usage-data subcommands of `forecast`: ingest, coverage, export-focus, sample-data."""
+"""The usage-data subcommands of `forecast`: ingest, quarantine, coverage, reconcile, export-focus, sample-data."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from .argtypes import number, whole
 from .options import add_prices_option, add_warehouse_option, price_book, read_warehouse
 from .tables import table
 
-COMMANDS = ("ingest", "coverage", "reconcile", "export-focus", "sample-data")
+COMMANDS = ("ingest", "quarantine", "coverage", "reconcile", "export-focus", "sample-data")
+SHOWN_RAW_CHARS = 70  # raw text in the table view; csv and json carry all of it
 
 
 def add_parsers(sub) -> None:
@@ -28,6 +29,15 @@ def add_parsers(sub) -> None:
     p.add_argument("--focus-version", choices=FOCUS_VERSIONS, default=None,
                    help="FOCUS version of the file (default: detected from its columns)")
     add_prices_option(p)
+
+    p = sub.add_parser("quarantine", help="list the rows ingest refused, with their reason and raw text",
+                       description="Rows refused by `forecast ingest` and not accepted since, oldest load first: "
+                                   "the file, line, reason and the row as it was in the file.")
+    add_warehouse_option(p)
+    p.add_argument("--load", type=whole(1, 2**62), default=None, metavar="ID", help="one load (see the loads table)")
+    p.add_argument("--reason", metavar="TEXT", default=None, help="reasons containing TEXT (any case)")
+    p.add_argument("--resolved", action="store_true", help="also rows a later load accepted")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
 
     p = sub.add_parser("coverage", help="tag coverage of requests and spend, by environment and team")
     add_warehouse_option(p)
@@ -71,7 +81,45 @@ def ingest(args) -> tuple[str, int]:
     for _, problems in result.failed:
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
-    return "\n".join(result.lines()) + "\n", 2 if result.failed else 0
+    refused = [r for r in result.loads if r.quarantined and not r.accepted]
+    for r in refused:
+        print(f"warning: {r.source_file}: every row read was quarantined: see `forecast quarantine --load "
+              f"{r.load_id}`", file=sys.stderr)
+    return "\n".join(result.lines()) + "\n", 2 if result.failed else 1 if refused else 0
+
+
+def quarantine_text(args) -> str:
+    """The quarantined rows as a table (raw text shortened), CSV (cells neutralised) or JSON."""
+    import csv
+    import io
+
+    from ..core.csvsafe import csv_safe
+    from ..usage.quarantine import quarantined_rows
+
+    with read_warehouse(args.warehouse) as wh:
+        rows = quarantined_rows(wh.con, args.load, args.reason, args.resolved)
+    if args.format == "json":
+        return to_json(rows) + "\n"
+    if args.format == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(list(rows[0]) if rows else ["load_id", "source_file", "line", "reason", "raw_text",
+                                                     "resolved_by_load"])
+        writer.writerows([[csv_safe(v) for v in r.values()] for r in rows])
+        return buf.getvalue()
+    if not rows:
+        return "no quarantined rows" + (" match" if args.load or args.reason else "") + "\n"
+
+    def short(text: str | None) -> str:
+        text = (text or "").replace("\n", "\\n")
+        return text if len(text) <= SHOWN_RAW_CHARS else text[:SHOWN_RAW_CHARS - 1] + "…"
+
+    body = [[str(r["load_id"]), str(r["line"]), r["source_file"], r["reason"], short(r["raw_text"])] for r in rows]
+    header = ["load", "line", "file", "reason", "raw text"]
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(cell.rjust(w) if i < 2 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths,
+             strict=True))).rstrip() for row in [header, *body]]
+    return "\n".join(lines) + f"\n{len(rows):,} row{'s' if len(rows) != 1 else ''}\n"
 
 
 def coverage_text(args) -> str:
@@ -151,6 +199,8 @@ def run(args) -> tuple[str, int]:
     """Dispatch a usage subcommand; returns (output, exit status)."""
     if args.command == "ingest":
         return ingest(args)
+    if args.command == "quarantine":
+        return quarantine_text(args), 0
     if args.command == "coverage":
         return coverage_text(args), 0
     if args.command == "reconcile":

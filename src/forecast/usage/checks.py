@@ -9,7 +9,12 @@ from __future__ import annotations
 
 INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
                  "UBIGINT")
+CLOCK = r"[0-9]:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)? ?"  # an offset counts only after a clock time
 TZ_SUFFIX = r"([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$"
+VALID_OFFSET = r"([zZ]|[+-](0[0-9]|1[0-3])(:?[0-5][0-9])?|[+-]14(:?00)?)$"
+OFFSET_RULE = "UTC offset must be from -14:00 to +14:00 with minutes 00-59"
+EARLIEST, AFTER_LATEST = "1970-01-01 00:00:00+00", "2200-01-01 00:00:00+00"
+RANGE_RULE = "must be from 1970-01-01 to 2199-12-31 (UTC)"
 
 
 def q(name: str) -> str:
@@ -103,25 +108,33 @@ def boolean(field: str, col: str, typ: str) -> tuple[str, str]:
 
 
 def timestamp_utc(field: str, col: str, typ: str, timezone: str | None, now_sql: str) -> tuple[str, str]:
-    """TIMESTAMPTZ from text with an offset, a TIMESTAMPTZ column, or naive values in `timezone`."""
+    """TIMESTAMPTZ from text with an offset, a TIMESTAMPTZ column, or naive values in `timezone`.
+
+    The value is NULL unless the time is valid: an offset from -14:00 to +14:00 (minutes 00-59) after a
+    clock time, and a moment from 1970-01-01 to 2199-12-31 UTC; a date alone has no offset."""
     naive_rule = "has no UTC offset: add one (e.g. Z) or load with a time zone (forecast ingest --timezone)"
     if typ.startswith("TIMESTAMP WITH TIME ZONE"):
-        value, bad_sql = col, "NULL"
+        parsed, bad_sql = col, "NULL"
     elif typ.startswith("TIMESTAMP") or typ == "DATE":
-        value = f"timezone({lit(timezone)}, CAST({col} AS TIMESTAMP))" if timezone else "NULL::TIMESTAMPTZ"
+        parsed = f"timezone({lit(timezone)}, CAST({col} AS TIMESTAMP))" if timezone else "NULL::TIMESTAMPTZ"
         bad_sql = "NULL" if timezone else f"CASE WHEN {col} IS NOT NULL THEN {reason(field, col, naive_rule)} END"
     else:
         t = text(col)
-        has_tz = f"regexp_matches({t}, {lit(TZ_SUFFIX)})"
+        has_tz = f"regexp_matches({t}, {lit(CLOCK + TZ_SUFFIX)})"
+        bad_tz = f"NOT regexp_matches({t}, {lit(VALID_OFFSET)})"
         local = f"timezone({lit(timezone)}, TRY_CAST({t} AS TIMESTAMP))" if timezone else "NULL::TIMESTAMPTZ"
-        value = f"CASE WHEN {has_tz} THEN TRY_CAST({t} AS TIMESTAMPTZ) ELSE {local} END"
-        bad_sql = (f"CASE WHEN {t} IS NOT NULL AND NOT {has_tz} AND {lit(timezone or '')} = '' "
-                   f"AND TRY_CAST({t} AS TIMESTAMP) IS NOT NULL THEN {reason(field, col, naive_rule)} "
-                   f"WHEN {t} IS NOT NULL AND ({value}) IS NULL "
-                   f"THEN {reason(field, col, 'is not an ISO 8601 date-time')} END")
-    missing = f"WHEN {col} IS NULL THEN {reason(field, col, 'required')} "
+        parsed = f"CASE WHEN NOT {has_tz} THEN {local} WHEN NOT {bad_tz} THEN TRY_CAST({t} AS TIMESTAMPTZ) END"
+        bad_sql = (f"CASE WHEN {t} IS NULL THEN NULL "
+                   f"WHEN {has_tz} AND {bad_tz} THEN {reason(field, col, OFFSET_RULE)} "
+                   f"WHEN NOT {has_tz} AND {lit(timezone or '')} = '' AND TRY_CAST({t} AS TIMESTAMP) IS NOT NULL "
+                   f"THEN {reason(field, col, naive_rule)} "
+                   f"WHEN ({parsed}) IS NULL THEN {reason(field, col, 'is not an ISO 8601 date-time')} END")
+    inside = f"({parsed}) >= TIMESTAMPTZ '{EARLIEST}' AND ({parsed}) < TIMESTAMPTZ '{AFTER_LATEST}'"
+    value = f"CASE WHEN {inside} THEN {parsed} END"
+    missing = f"WHEN {text(col, typ)} IS NULL THEN {reason(field, col, 'required')} "
+    span = f"WHEN NOT ({inside}) THEN {reason(field, col, RANGE_RULE)} "
     future = f"WHEN ({value}) > {now_sql} THEN {reason(field, col, 'is in the future (after the load started)')} "
-    return value, f"CASE {missing}WHEN ({bad_sql}) IS NOT NULL THEN ({bad_sql}) {future}END"
+    return value, f"CASE {missing}WHEN ({bad_sql}) IS NOT NULL THEN ({bad_sql}) {span}{future}END"
 
 
 def utc_day(col: str) -> str:

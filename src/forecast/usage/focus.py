@@ -28,7 +28,7 @@ from ..core.errors import UsageError
 from ..core.months import month_start
 from . import checks as c
 from .schema import CHARGE_COST, TAGS
-from .sources import LINE, MALFORMED, RAW, column_types, stage_file
+from .sources import LINE, MALFORMED, RAW, FileScan, column_types, is_parquet, stage_file
 
 VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 MANDATORY = (  # the 21 columns every version from 1.0 to 1.3 requires
@@ -153,11 +153,12 @@ def _checked_select(staged: str, types: dict[str, str], version: str, timezone: 
 
 
 def load_focus(con: duckdb.DuckDBPyConnection, path: Path, *, load_id: int, sha256: str, source: str, now_sql: str,
-               progress, focus_version: str | None, timezone: str | None):
+               progress, focus_version: str | None, timezone: str | None, scan: FileScan | None = None):
     """Check and insert a FOCUS file into `charges` (duplicates by row hash); returns (Counts, version)."""
+    from .quarantine import insert_quarantine
     from .requests import Counts
 
-    columns = stage_file(con, path, "_staged")
+    columns = stage_file(con, path, "_staged", scan)
     progress("staged")
     present = {VALIDATOR_ALIASES.get(n, n) for n in columns}
     version = focus_version or detect_version(present)
@@ -176,17 +177,14 @@ def load_focus(con: duckdb.DuckDBPyConnection, path: Path, *, load_id: int, sha2
     progress("inserted charges")
     fields = [n for n in types if n not in (LINE, MALFORMED, RAW)]
     packed = f"to_json(struct_pack({', '.join(f'{c.q(n)} := s.{c.q(n)}' for n in fields)}))"
-    repeated = con.execute(f"""SELECT count(*) FROM _checked x WHERE x._reason IS NOT NULL AND EXISTS (
-        SELECT 1 FROM quarantine o WHERE o.sha256 = {c.lit(sha256)} AND o.line = x._line)""").fetchall()[0][0]
-    con.execute(f"""INSERT INTO quarantine
-        SELECT {load_id}, {c.lit(source)}, {c.lit(sha256)}, 'focus', x._line, x._reason,
-               coalesce(CAST(s.{RAW} AS JSON), {packed}), NULL
-        FROM _checked x JOIN _staged s ON s.{LINE} = x._line
-        WHERE x._reason IS NOT NULL AND NOT EXISTS (
-            SELECT 1 FROM quarantine o WHERE o.sha256 = {c.lit(sha256)} AND o.line = x._line)""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _rejected AS
+        SELECT x._line, x._reason, CASE WHEN s.{MALFORMED} IS NULL THEN {packed} END AS _raw_json,
+               s.{RAW} AS _raw_text
+        FROM _checked x JOIN _staged s ON s.{LINE} = x._line WHERE x._reason IS NOT NULL""")
+    quarantined, repeated = insert_quarantine(con, "_rejected", load_id=load_id, source=source, sha256=sha256,
+                                              kind="focus", lines_from=None if is_parquet(path) else path)
     read = con.execute("SELECT count(*) FROM _staged").fetchall()[0][0]
     accepted = con.execute(f"SELECT count(*) FROM charges WHERE load_id = {load_id}").fetchall()[0][0]
-    quarantined = con.execute(f"SELECT count(*) FROM quarantine WHERE load_id = {load_id}").fetchall()[0][0]
     duplicate = repeated + con.execute("SELECT count(*) FROM _valid WHERE _dup").fetchall()[0][0]
     counts = Counts(read, accepted, quarantined, duplicate)
     if read != accepted + quarantined + duplicate:

@@ -20,7 +20,7 @@ class Ingest:
     warehouse: str
     loads: tuple[LoadResult, ...]
     failed: tuple[tuple[str, tuple[str, ...]], ...]
-    quarantine_reasons: tuple[tuple[tuple[str, int, int], ...], ...]  # per load: (rule, rows, first line), top 5
+    quarantine_reasons: tuple[tuple[tuple[str, int, int], ...], ...]  # per load: (rule, rows, first line), top 3
     notes: tuple[str, ...] = ()  # which price file a default chose
 
     def to_dict(self) -> dict:

@@ -4,7 +4,7 @@ Accepts one ExportTraceServiceRequest document (`{"resourceSpans": [...]}`) or t
 file exporter's JSON Lines (one such document per line). A span is a model call when its
 `gen_ai.operation.name` is chat, text_completion, generate_content or embeddings, or, with
 no operation name, when it carries a model or token usage; other spans (tools, agents, HTTP)
-are counted as skipped, never as rows. `_line` is the span's position in the file (1-based).
+are counted as skipped, never as rows. `_line` is the span's position in the file (1-based); `_raw` its JSON.
 
 Mapping (span attributes first, then resource attributes):
   timestamp      <- startTimeUnixNano            latency_ms <- end - start
@@ -85,7 +85,11 @@ def _iso(nanos) -> str | None:
         n = int(nanos)
     except (TypeError, ValueError):
         return None if nanos in (None, "") else str(nanos)
-    return datetime.fromtimestamp(n // 1_000_000_000, UTC).replace(microsecond=(n % 1_000_000_000) // 1000).isoformat()
+    try:
+        moment = datetime.fromtimestamp(n // 1_000_000_000, UTC)
+    except (OverflowError, OSError, ValueError):  # beyond what a date holds: the row checks refuse it as it came
+        return str(nanos)
+    return moment.replace(microsecond=(n % 1_000_000_000) // 1000).isoformat()
 
 
 def _text(v) -> str | None:
@@ -151,7 +155,7 @@ def _documents(path: Path):
 def stage_otel(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> int:
     """Stage the model-call spans of an OTLP JSON file as `table`; returns how many other spans were skipped."""
     check_utf8(path)
-    rows, skipped = [], 0
+    rows, raws, skipped = [], [], 0
     for line, doc in _documents(path):
         if not isinstance(doc, dict) or not isinstance(doc.get("resourceSpans"), list):
             raise UsageError(f"{path}: line {line}: not an OTLP trace export: expected an object with resourceSpans")
@@ -164,9 +168,11 @@ def stage_otel(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> int:
                         skipped += 1
                     else:
                         rows.append(rec)
+                        raws.append(json.dumps(span, ensure_ascii=False))
     columns = {c: [_text(r.get(c)) for r in rows] for c in COLUMNS}
     columns[LINE] = list(range(1, len(rows) + 1))
-    columns[MALFORMED] = columns[RAW] = [None] * len(rows)
+    columns[MALFORMED] = [None] * len(rows)
+    columns[RAW] = raws  # a span's raw text: the span object as it came
     types = [pa.string()] * len(COLUMNS) + [pa.int64(), pa.string(), pa.string()]
     arrow = pa.table([pa.array(v, type=t) for v, t in zip(columns.values(), types, strict=True)], names=list(columns))
     con.register("_otel", arrow)

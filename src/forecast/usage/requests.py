@@ -8,6 +8,7 @@ warehouse or earlier in the file, or it is the same rejected line of the same fi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
@@ -16,8 +17,11 @@ from ..core.tokens import TOKEN_FIELDS
 from ..design.prices import PriceBook
 from . import checks as c
 from .pricing import BANDS, MISSES, band_join, build_price_tables, cost_sql, key_match
+from .quarantine import insert_quarantine
 from .schema import CONTEXT, NATIVE_COLUMNS, OUTCOMES, REQUEST_COST, REQUIRED_COLUMNS, STATUSES, TAGS
 from .sources import LINE, MALFORMED, RAW, column_types
+
+COST_CAP = 1e8  # USD: a row's cost is DECIMAL(18,10), at most $99,999,999.9999999999
 
 
 @dataclass(frozen=True)
@@ -97,8 +101,8 @@ def _checked_select(staged: str, types: dict[str, str], timezone: str | None, no
     return f"SELECT {select}, {LINE}, {c.first_reason(reasons)} AS _reason{also} FROM {staged}"
 
 
-def _pack(names) -> str:
-    return f"struct_pack({', '.join(f'{c.q(n)} := {c.q(n)}' for n in names)})"
+def _pack(names, table: str) -> str:
+    return f"struct_pack({', '.join(f'{c.q(n)} := {table}.{c.q(n)}' for n in names)})"
 
 
 def _insert_requests(con: duckdb.DuckDBPyConnection, rows: str, where: str, load_id: int) -> int:
@@ -113,67 +117,69 @@ def _insert_requests(con: duckdb.DuckDBPyConnection, rows: str, where: str, load
 
 
 def load_staged_requests(con: duckdb.DuckDBPyConnection, staged: str, *, load_id: int, sha256: str, source: str,
-                         kind: str, timezone: str | None, now_sql: str, book: PriceBook, progress) -> Counts:
+                         kind: str, timezone: str | None, now_sql: str, book: PriceBook, progress,
+                         lines_from: Path | None = None) -> Counts:
     """Check, deduplicate, price and insert staged records; returns the accounting of this load.
 
-    Two passes over the staged rows do the bulk work. The first holds back, in a small table, every
-    row that is not a plain accept: it breaks a rule, its model has no price, or its request_id may be
-    a duplicate (its hash occurs twice in the file, or it is already stored). The second inserts all
-    other rows straight into `requests`. The held rows are then settled exactly, by request_id.
+    The staged rows are converted and checked once, into a typed table. Every row that is not a plain
+    accept is held back in a small table: it breaks a rule, its model has no price, its request_id may be
+    a duplicate (its hash occurs twice in the file, or it is already stored), or its priced cost could
+    reach the per-row cap. All other rows go straight into `requests`; the held rows are then settled
+    exactly, by request_id.
+    A rejected row keeps its raw text (see quarantine.insert_quarantine for `lines_from`).
     """
     types = column_types(con, staged)
-    checked = _checked_select(staged, types, timezone, now_sql, source)
     sha = c.lit(sha256)
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _suspect AS SELECT hash(request_id) AS h FROM ({checked})
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {_checked_select(staged, types, timezone, now_sql, source)}")
+    progress("checked")
+    con.execute("""CREATE OR REPLACE TEMP TABLE _suspect AS SELECT hash(request_id) AS h FROM _checked
         WHERE request_id IS NOT NULL GROUP BY h HAVING count(*) > 1""")
-    build_price_tables(con, f"""SELECT DISTINCT provider, model, {c.utc_day('"timestamp"')}, batch FROM ({checked})
+    build_price_tables(con, f"""SELECT DISTINCT provider, model, {c.utc_day('"timestamp"')}, batch FROM _checked
         WHERE cost_usd IS NULL AND model IS NOT NULL AND "timestamp" IS NOT NULL""", book)
     progress("priced")
-
-    def flagged(rows: str, also: str) -> str:
-        """Checked rows of `rows` with what decides whether a row is held: _reason, _miss, _stored, _suspect."""
-        return f"""SELECT * FROM (
+    rate, fee = con.execute(f"""SELECT coalesce(max(greatest(input_usd_per_mtok, cached_input_usd_per_mtok,
+        cache_write_usd_per_mtok, output_usd_per_mtok)), 0), coalesce(max(usd_per_call), 0) FROM {BANDS}"""
+                            ).fetchall()[0]
+    # a row priced here costs at most this bound: only rows whose bound reaches the cap are priced apart and checked
+    bound = (f"(v.cost_usd IS NULL AND (coalesce(v.input_tokens, 0) + coalesce(v.output_tokens, 0)) * {rate!r} / 1e6"
+             f" + coalesce(v.request_count, 1) * {fee!r} >= {COST_CAP})")
+    # held: every row that is not a plain accept (it breaks a rule, has no price, may be a duplicate or costly)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _held AS SELECT * FROM (
             SELECT v.*, m.reason AS _miss, v.request_id IN (SELECT request_id FROM requests) AS _stored,
-                   hash(v.request_id) IN (SELECT h FROM _suspect) AS _suspect
-            FROM ({_checked_select(rows, types, timezone, now_sql, source, also)}) v
-            LEFT JOIN {MISSES} m ON v.cost_usd IS NULL AND {key_match('v', 'm')})
-            WHERE _reason IS NOT NULL OR _miss IS NOT NULL OR _stored OR _suspect"""
-
-    # the held rows as staged (converting only what the flags need), then checked again, now a small table
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _held_rows AS SELECT unnest(_row) FROM "
-                f"({flagged(staged, f', {_pack(types)} AS _row')})")
-    fields = [n for n in types if n not in (LINE, MALFORMED, RAW)]
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _held AS
-        SELECT * EXCLUDE (_fields, {RAW}), CASE WHEN _reason IS NOT NULL OR _miss IS NOT NULL
-            THEN coalesce(CAST({RAW} AS JSON), to_json(_fields)) END AS _raw_json
-        FROM ({flagged('_held_rows', f', {_pack(fields)} AS _fields, {RAW}')})""")
-    progress("checked")
-    accepted = _insert_requests(con, f"({checked})", "v._line NOT IN (SELECT _line FROM _held_rows)", load_id)
+                   hash(v.request_id) IN (SELECT h FROM _suspect) AS _suspect, {bound} AS _big
+            FROM _checked v LEFT JOIN {MISSES} m ON v.cost_usd IS NULL AND {key_match('v', 'm')})
+        WHERE _reason IS NOT NULL OR _miss IS NOT NULL OR _stored OR _suspect OR _big""")
+    accepted = _insert_requests(con, "_checked", "v._line NOT IN (SELECT _line FROM _held)", load_id)
     # held rows that passed every check: a duplicate when stored already or on an earlier valid line
-    con.execute("""CREATE OR REPLACE TEMP TABLE _settled AS
-        SELECT *, (_stored OR row_number() OVER (PARTITION BY request_id ORDER BY _line) > 1) AS _dup
-        FROM _held WHERE _reason IS NULL""")
-    accepted += _insert_requests(con, "_settled", "NOT v._dup AND v._miss IS NULL", load_id)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _settled AS
+        SELECT *, (_stored OR row_number() OVER (PARTITION BY request_id ORDER BY _line) > 1) AS _dup,
+            CASE WHEN _big THEN (SELECT max({cost_sql('v', 'b')}) FROM {BANDS} b WHERE {band_join('v', 'b')}) END
+            AS _priced_usd
+        FROM _held v WHERE _reason IS NULL""")
+    over = f"coalesce(v._priced_usd >= {COST_CAP}, false)"
+    accepted += _insert_requests(con, "_settled", f"NOT v._dup AND v._miss IS NULL AND NOT {over}", load_id)
     progress("inserted requests")
-    con.execute("""CREATE OR REPLACE TEMP TABLE _rejected AS
-        SELECT _line, _reason, _raw_json FROM _held WHERE _reason IS NOT NULL
-        UNION ALL
-        SELECT _line, 'model: ''' || model || ''': ' || _miss, _raw_json FROM _settled
-        WHERE NOT _dup AND _miss IS NOT NULL""")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _repeated AS SELECT x._line FROM _rejected x
-        WHERE EXISTS (SELECT 1 FROM quarantine o WHERE o.sha256 = {sha} AND o.line = x._line
-                      AND o.resolved_by_load IS NULL)""")
-    quarantined = con.execute(f"""INSERT INTO quarantine
-        SELECT {load_id}, {c.lit(source)}, {sha}, {c.lit(kind)}, _line, _reason, _raw_json, NULL
-        FROM _rejected WHERE _line NOT IN (SELECT _line FROM _repeated)""").fetchall()[0][0]
+    fields = [n for n in types if n not in (LINE, MALFORMED, RAW)]
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _rejected AS
+        SELECT x._line, x._reason, CASE WHEN s.{MALFORMED} IS NULL THEN to_json({_pack(fields, 's')}) END AS _raw_json,
+               s.{RAW} AS _raw_text
+        FROM (SELECT _line, _reason FROM _held WHERE _reason IS NOT NULL
+              UNION ALL
+              SELECT _line, 'model: ''' || model || ''': ' || _miss FROM _settled v WHERE NOT _dup AND _miss IS NOT NULL
+              UNION ALL
+              SELECT _line, 'input_tokens: ''' || input_tokens || ''': priced at $' || format('{{:,.0f}}', _priced_usd)
+                  || ': above the $99,999,999 one row can hold (check the token counts)'
+              FROM _settled v WHERE NOT _dup AND _miss IS NULL AND {over}) x
+        JOIN {staged} s ON s.{LINE} = x._line""")
+    quarantined, repeated = insert_quarantine(con, "_rejected", load_id=load_id, source=source, sha256=sha256,
+                                              kind=kind, lines_from=lines_from)
     if con.execute(f"SELECT count(*) FROM quarantine WHERE sha256 = {sha} AND resolved_by_load IS NULL "
                    f"AND load_id <> {load_id}").fetchall()[0][0]:  # earlier rejects of this file may pass now
         con.execute(f"""UPDATE quarantine SET resolved_by_load = {load_id}
             WHERE sha256 = {sha} AND resolved_by_load IS NULL AND load_id <> {load_id}
               AND line IN (SELECT source_line FROM requests WHERE load_id = {load_id})""")
     read = con.execute(f"SELECT count(*) FROM {staged}").fetchall()[0][0]
-    duplicate = con.execute("SELECT (SELECT count(*) FROM _settled WHERE _dup) + (SELECT count(*) FROM _repeated)"
-                            ).fetchall()[0][0]
+    duplicate = repeated + con.execute("SELECT count(*) FROM _settled WHERE _dup").fetchall()[0][0]
     stored = con.execute(f"SELECT count(*) FROM requests WHERE load_id = {load_id}").fetchall()[0][0]
     counts = Counts(read, accepted, quarantined, duplicate)
     if stored != accepted or read != accepted + quarantined + duplicate:  # a bug, not bad input: refuse to commit

@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS charges (
 ALTER TABLE requests ADD COLUMN IF NOT EXISTS request_count BIGINT DEFAULT 1;
 CREATE TABLE IF NOT EXISTS quarantine (
     load_id BIGINT NOT NULL, source_file VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, kind VARCHAR NOT NULL,
-    line BIGINT NOT NULL, reason VARCHAR NOT NULL, raw JSON, resolved_by_load BIGINT
+    line BIGINT NOT NULL, reason VARCHAR NOT NULL, raw JSON, resolved_by_load BIGINT, raw_text VARCHAR
 );
+ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS raw_text VARCHAR;
 """

@@ -1,29 +1,107 @@
-"""Read usage files into DuckDB staging relations, keeping every row and its line number.
+"""Read usage files into DuckDB staging relations, keeping every row, its line number and its raw text.
 
-CSV and JSON Lines are read with Python's own parsers so that every record keeps the line it
-came from (a quoted newline or a malformed line cannot shift the numbering); Parquet is read
-by DuckDB directly with its row number. Staged values are the file's own (text for CSV and
-JSON Lines, typed for Parquet); the loaders check and convert them in SQL.
+CSV and JSON Lines are read by DuckDB's own readers: a CSV file with `read_csv` (strict, rejects
+stored), a JSON Lines file line by line and split with DuckDB's JSON functions. The CSV reader is
+used only where it is exact: it rejected nothing and every record is one physical line (the record
+count plus the header equals the file's line count), so a record's line is its position. Otherwise
+(a stray quote, a quoted newline, a blank line, a short or long row) Python's csv module reads the
+file, record by record, keeping each record's first line and, for a malformed or multi-line one,
+its raw text. Parquet is read by DuckDB directly with its row number. Staged values are the file's
+own (text for CSV and JSON Lines, typed for Parquet); the loaders check and convert them in SQL.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from ..core.errors import UsageError
-from .checks import q
+from .checks import lit, q
 
 CHUNK_ROWS = 200_000
 MALFORMED = "_malformed"  # staged column: why a line could not be split into fields (else NULL)
 LINE = "_line"  # staged column: 1-based line in the file (CSV, JSON Lines) or row (Parquet)
-RAW = "_raw"  # staged column: the fields of a malformed line as JSON text (else NULL)
+RAW = "_raw"  # staged column: the record's raw text where the line number alone cannot give it (else NULL)
+SEPARATOR = "\x1f\x1e\x1d\x1c"  # a delimiter no text line holds: DuckDB's CSV reader then yields whole lines
+MAX_LINE_BYTES = 1 << 27
+
+
+@dataclass(frozen=True)
+class FileScan:
+    """One pass over a file: its SHA-256 and, for text, its physical line count (UTF-8 checked)."""
+
+    sha256: str
+    lines: int | None = None
+
+
+def scan_file(path: Path, text: bool, block_bytes: int = 1 << 24) -> FileScan:
+    """SHA-256 of `path`; for a text file also its line count, raising UsageError at the first byte not UTF-8.
+
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "a.csv"
+    >>> _ = f.write_bytes(b"a,b\\n1,2")
+    >>> scan_file(f, text=True).lines
+    2
+    >>> _ = f.write_bytes(b"a\\n\\xff\\n")
+    >>> scan_file(f, text=True)
+    Traceback (most recent call last):
+    ...
+    forecast.core.errors.UsageError: ...a.csv: line 2: byte 0xff is not UTF-8: save the file as UTF-8
+    """
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    newlines, offset, last = 0, 0, b""
+    with path.open("rb") as f:
+        while block := f.read(block_bytes):
+            digest.update(block)
+            if text:
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError as exc:
+                    bad = offset + exc.start
+                    with path.open("rb") as g:
+                        head = g.read(bad + 1)
+                    line = head.count(b"\n") + 1
+                    raise UsageError(f"{path}: line {line}: byte 0x{head[-1]:02x} is not UTF-8: "
+                                     "save the file as UTF-8") from None
+                newlines += block.count(b"\n")
+            offset += len(block)
+            last = block[-1:]
+    if not text:
+        return FileScan(digest.hexdigest())
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: line {newlines + 1}: file ends inside a UTF-8 character") from None
+    return FileScan(digest.hexdigest(), newlines + (1 if last not in (b"", b"\n") else 0))
+
+
+def line_texts(path: Path, wanted: Iterable[int]) -> dict[int, str]:
+    """The text of the given 1-based physical lines of a UTF-8 file, without their line ending."""
+    wanted = set(wanted)
+    out: dict[int, str] = {}
+    if not wanted:
+        return out
+    last = max(wanted)
+    with path.open("rb") as f:
+        for n, line in enumerate(f, start=1):
+            if n in wanted:
+                out[n] = line.decode("utf-8-sig" if n == 1 else "utf-8").rstrip("\r\n")
+            if n >= last:
+                break
+    return out
+
+
+def is_parquet(path: Path) -> bool:
+    return path.name.lower().endswith((".parquet", ".pq"))
 
 
 def file_format(path: Path) -> str:
@@ -37,67 +115,71 @@ def file_format(path: Path) -> str:
                      "decompress it or convert it to Parquet)")
 
 
-def check_utf8(path: Path, block_bytes: int = 1 << 24) -> None:
+def check_utf8(path: Path) -> None:
     """Raise UsageError naming the line of the first byte that is not UTF-8."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    lines_before, offset = 0, 0
-    with path.open("rb") as f:
-        while block := f.read(block_bytes):
-            try:
-                decoder.decode(block)
-            except UnicodeDecodeError as exc:
-                bad = offset + exc.start
-                with path.open("rb") as g:
-                    head = g.read(bad + 1)
-                line = head.count(b"\n") + 1
-                raise UsageError(f"{path}: line {line}: byte 0x{head[-1]:02x} is not UTF-8: "
-                                 "save the file as UTF-8") from None
-            lines_before += block.count(b"\n")
-            offset += len(block)
+    scan_file(path, text=True)
+
+
+class _TakenLines:
+    """An iterator over a file's lines that remembers the lines taken since the last `take()`."""
+
+    def __init__(self, f):
+        self.f, self.taken = f, []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.f)
+        self.taken.append(line)
+        return line
+
+    def take(self) -> list[str]:
+        taken, self.taken = self.taken, []
+        return taken
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
         try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise UsageError(f"{path}: line {lines_before + 1}: file ends inside a UTF-8 character") from None
+            header = next(csv.reader(f, strict=True))
+        except StopIteration:
+            raise UsageError(f"{path}: line 1: empty file: a header line is expected") from None
+        except csv.Error as exc:
+            raise UsageError(f"{path}: line 1: header is not valid CSV ({exc})") from None
+    return [h.strip() for h in header]
 
 
-def _csv_records(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str] | None, str | None]]]:
-    f = path.open(encoding="utf-8", newline="")
-    reader = csv.reader(f, strict=True)
-    try:
-        header = next(reader)
-    except StopIteration:
-        f.close()
-        raise UsageError(f"{path}: line 1: empty file: a header line is expected") from None
-    except csv.Error as exc:
-        f.close()
-        raise UsageError(f"{path}: line 1: header is not valid CSV ({exc})") from None
-    width = len(header)
-
-    def records():
-        with f:
+def _csv_records(path: Path, width: int) -> Iterator[tuple[int, list[str] | None, str | None, str | None]]:
+    """(first line, fields, problem, raw text) per record after the header; raw text only for a malformed
+    record or one that spans lines (a single-line record's text is its line)."""
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        lines = _TakenLines(f)
+        reader = csv.reader(lines, strict=True)
+        next(reader)
+        line = reader.line_num + 1
+        lines.take()
+        while True:
+            try:
+                fields = next(reader)
+                problem = None
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                fields, problem = None, f"not valid CSV ({exc})"
+            taken = lines.take()
+            if fields is not None and len(fields) != width and fields:
+                problem = f"has {len(fields)} fields, the header has {width}"
+            if fields or problem:
+                raw = "".join(taken).rstrip("\r\n") if problem or len(taken) > 1 else None
+                yield line, (None if problem else fields), problem, raw
             line = reader.line_num + 1
-            while True:
-                try:
-                    fields = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as exc:
-                    yield line, None, f"not valid CSV ({exc})"
-                    line = reader.line_num + 1
-                    continue
-                if fields and len(fields) != width:
-                    yield line, fields, f"has {len(fields)} fields, the header has {width}"
-                elif fields:
-                    yield line, fields, None
-                line = reader.line_num + 1
-
-    return [h.strip() for h in header], records()
 
 
-def _jsonl_records(path: Path) -> tuple[list[str], Iterator[tuple[int, dict | None, str | None]]]:
-    """Columns are the keys of all objects, in order of first appearance (one pass to find them)."""
+def _jsonl_columns(path: Path) -> list[str]:
+    """The keys of all objects, in order of first appearance."""
     columns: dict[str, None] = {}
-    with path.open(encoding="utf-8") as f:
+    with path.open(encoding="utf-8-sig") as f:
         for text in f:
             try:
                 obj = json.loads(text)
@@ -105,23 +187,23 @@ def _jsonl_records(path: Path) -> tuple[list[str], Iterator[tuple[int, dict | No
                 continue
             if isinstance(obj, dict):
                 columns.update(dict.fromkeys(obj))
+    return list(columns)
 
-    def records():
-        with path.open(encoding="utf-8") as f:
-            for line, text in enumerate(f, start=1):
-                if not text.strip():
-                    continue
-                try:
-                    obj = json.loads(text)
-                except ValueError as exc:
-                    yield line, text.rstrip("\n"), f"not valid JSON ({exc.args[0].split(':')[0]})"
-                    continue
-                if not isinstance(obj, dict):
-                    yield line, text.rstrip("\n"), "is not a JSON object"
-                    continue
-                yield line, obj, None
 
-    return list(columns), records()
+def _jsonl_records(path: Path, columns: list[str]) -> Iterator[tuple[int, list | None, str | None, str | None]]:
+    with path.open(encoding="utf-8-sig", newline="\n") as f:
+        for line, text in enumerate(f, start=1):
+            if not text.strip():
+                continue
+            try:
+                obj = json.loads(text)
+            except ValueError as exc:
+                yield line, None, f"not valid JSON ({exc.args[0].split(':')[0]})", None
+                continue
+            if not isinstance(obj, dict):
+                yield line, None, "is not a JSON object", None
+                continue
+            yield line, [_json_text(obj.get(c)) for c in columns], None, None
 
 
 def _json_text(value) -> str | None:
@@ -136,15 +218,17 @@ def _json_text(value) -> str | None:
     return json.dumps(value, sort_keys=True)
 
 
-def _stage_text(con: duckdb.DuckDBPyConnection, table: str, path: Path, fmt: str) -> list[str]:
-    check_utf8(path)
-    columns, records = _csv_records(path) if fmt == "csv" else _jsonl_records(path)
+def _check_columns(path: Path, columns: list[str]) -> None:
     lowered = [c.lower() for c in columns]
     if len(set(lowered)) != len(columns):
         dupes = sorted({c for c in columns if lowered.count(c.lower()) > 1})
         raise UsageError(f"{path}: line 1: column names repeat (ignoring case): {', '.join(dupes)}")
     if {LINE, MALFORMED, RAW} & set(columns):
         raise UsageError(f"{path}: columns {LINE}, {MALFORMED} and {RAW} are reserved")
+
+
+def _stage_records(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], records) -> None:
+    """Stage (line, fields, problem, raw) records from Python as a table of text columns."""
     names = [*columns, LINE, MALFORMED, RAW]
     schema = pa.schema([*((c, pa.string()) for c in columns), (LINE, pa.int64()), (MALFORMED, pa.string()),
                         (RAW, pa.string())])
@@ -162,16 +246,9 @@ def _stage_text(con: duckdb.DuckDBPyConnection, table: str, path: Path, fmt: str
             v.clear()
 
     n = len(columns)
-    for line, fields, problem in records:
-        raw = None
-        if problem is not None:
-            values = [None] * n
-            raw = None if fields is None else json.dumps(fields)  # the line's text or fields, as JSON
-        elif fmt == "csv":
-            values = fields
-        else:
-            values = [_json_text(fields.get(c)) for c in columns]
-        for i, v in enumerate(values):
+    empty = [None] * n
+    for line, fields, problem, raw in records:
+        for i, v in enumerate(fields or empty):
             batch[i].append(v)
         batch[n].append(line)
         batch[n + 1].append(problem)
@@ -179,16 +256,91 @@ def _stage_text(con: duckdb.DuckDBPyConnection, table: str, path: Path, fmt: str
         if len(batch[n]) >= CHUNK_ROWS:
             flush()
     flush()
+
+
+def _duckdb_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path, columns: list[str], lines: int) -> bool:
+    """Stage with DuckDB's reader when that is exact (see the module docstring); False when it is not."""
+    spec = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns) + "}"
+    con.execute("SET preserve_insertion_order = true")  # rowid is then the record's position in the file
+    try:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _csv AS SELECT * FROM read_csv({lit(str(path))}, header = true,
+            columns = {spec}, auto_detect = false, delim = ',', quote = '"', escape = '"', strict_mode = true,
+            null_padding = false, max_line_size = {MAX_LINE_BYTES}, store_rejects = true,
+            rejects_table = '_csv_rejects', rejects_scan = '_csv_scans')""")
+        rows, first, last = con.execute("SELECT count(*), min(rowid), max(rowid) FROM _csv").fetchall()[0]
+        rejected = con.execute("SELECT count(*) FROM _csv_rejects").fetchall()[0][0]
+    except duckdb.Error:
+        return False
+    finally:
+        con.execute("SET preserve_insertion_order = false")
+    if rejected or rows + 1 != lines or (rows and last - first + 1 != rows):
+        con.execute("DROP TABLE IF EXISTS _csv")
+        return False
+    # rowids are consecutive in insertion order (from a large base inside a transaction)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT *, rowid - {first or 0} + 2 AS {LINE}, "
+                f"NULL::VARCHAR AS {MALFORMED}, NULL::VARCHAR AS {RAW} FROM _csv")
+    return True
+
+
+def _duckdb_jsonl(con: duckdb.DuckDBPyConnection, table: str, path: Path, lines: int) -> list[str] | None:
+    """Stage a JSON Lines file with DuckDB: each physical line read whole, then split with the JSON functions.
+    None when DuckDB's line count differs from the file's (a carriage return alone, an overlong line)."""
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _jsonl AS SELECT t FROM read_csv({lit(str(path))},
+            header = false, columns = {{'t': 'VARCHAR'}}, delim = '{SEPARATOR}', quote = '', escape = '',
+            auto_detect = false, strict_mode = false, max_line_size = {MAX_LINE_BYTES}, store_rejects = true,
+            rejects_table = '_jsonl_rejects', rejects_scan = '_jsonl_scans')""")
+        rows, first, last = con.execute("SELECT count(*), min(rowid), max(rowid) FROM _jsonl").fetchall()[0]
+        rejected = con.execute("SELECT count(*) FROM _jsonl_rejects").fetchall()[0][0]
+    except duckdb.Error:
+        return None
+    finally:
+        con.execute("SET preserve_insertion_order = false")
+    if rejected or rows != lines or (rows and last - first + 1 != rows):
+        con.execute("DROP TABLE IF EXISTS _jsonl")
+        return None
+    line = f"rowid - {first or 0} + 1"
+    is_object = "json_valid(t) AND starts_with(ltrim(t), '{')"  # valid JSON that starts with { is an object
+    columns = [r[0] for r in con.execute(f"""SELECT k FROM (SELECT {line} AS n, unnest(json_keys(t)) AS k
+        FROM _jsonl WHERE t IS NOT NULL AND {is_object}) GROUP BY k ORDER BY min(n), k""").fetchall()]
+    _check_columns(path, columns)
+    paths = ", ".join(lit("$." + json.dumps(c)) for c in columns) or "'$.x'"
+    values = "".join(f"v[{i}] AS {q(c)}, " for i, c in enumerate(columns, start=1))
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {table} AS SELECT {values}n AS {LINE},
+        CASE WHEN NOT ok THEN CASE WHEN json_valid(t) THEN 'is not a JSON object' ELSE 'not valid JSON' END END
+            AS {MALFORMED}, NULL::VARCHAR AS {RAW}
+        FROM (SELECT n, t, ok, CASE WHEN ok THEN json_extract_string(t, [{paths}]) END AS v
+              FROM (SELECT {line} AS n, t, {is_object} AS ok FROM _jsonl WHERE trim(t) <> ''))""")
+    con.execute("DROP TABLE _jsonl")
     return columns
 
 
-def stage_file(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> list[str]:
-    """Stage a CSV, JSON Lines or Parquet file as `table` (+ _line, _malformed); returns its columns."""
+def stage_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, scan: FileScan | None = None) -> list[str]:
+    """Stage a CSV, JSON Lines or Parquet file as `table` (+ _line, _malformed, _raw); returns its columns.
+
+    `scan` is the file's scan_file() result when the caller has it (a text file is scanned here otherwise)."""
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
     fmt = file_format(path)
-    if fmt != "parquet":
-        return _stage_text(con, table, path, fmt)
+    if fmt == "parquet":
+        return _stage_parquet(con, path, table)
+    scan = scan if scan is not None and scan.lines is not None else scan_file(path, text=True)
+    if fmt == "csv":
+        columns = _csv_header(path)
+        _check_columns(path, columns)
+        if not _duckdb_csv(con, table, path, columns, scan.lines):
+            _stage_records(con, table, columns, _csv_records(path, len(columns)))
+        return columns
+    columns = _duckdb_jsonl(con, table, path, scan.lines)
+    if columns is None:
+        columns = _jsonl_columns(path)
+        _check_columns(path, columns)
+        _stage_records(con, table, columns, _jsonl_records(path, columns))
+    return columns
+
+
+def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> list[str]:
     try:
         cols = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()]
     except duckdb.Error as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,7 @@ from .schema import DDL, KINDS
 
 DEFAULT_WAREHOUSE = Path(WAREHOUSE)
 CLOCK_SKEW = timedelta(minutes=5)  # timestamps this far past the load start are still accepted
-MEMORY_LIMIT = "3GB"  # DuckDB spills to <warehouse>.tmp beyond this (e.g. re-loading a 10M-row file), peak <= 4 GB
+MEMORY_LIMIT = "640MB"  # DuckDB spills to <warehouse>.tmp beyond this: peak RSS stays near 1 GB at 10M rows
 
 
 @dataclass(frozen=True)
@@ -59,14 +58,6 @@ class LoadResult:
         return (f"{self.source_file} [{self.kind}{version}]: read {self.rows_read} = accepted {self.accepted}"
                 f" + quarantined {self.quarantined} + duplicate {self.duplicate}; accepted cost"
                 f" ${self.cost_usd_accepted:,.2f}{unpriced}{skipped}")
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 24):
-            h.update(block)
-    return h.hexdigest()
 
 
 def detect_kind(path: Path) -> str:
@@ -125,7 +116,7 @@ class Warehouse:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def quarantine_reasons(self, load_id: int, limit: int = 5) -> tuple[tuple[str, int, int], ...]:
+    def quarantine_reasons(self, load_id: int, limit: int = 3) -> tuple[tuple[str, int, int], ...]:
         """The most frequent quarantine rules of one load: (rule with quoted values elided, rows, first line)."""
         return tuple(self.sql("SELECT regexp_replace(reason, '''[^'']*''', '…', 'g') AS rule, count(*), min(line) "
                               "FROM quarantine WHERE load_id = ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
@@ -148,7 +139,10 @@ class Warehouse:
         if timezone:
             _check_timezone(self.con, timezone)
         progress = progress or (lambda _stage: None)
-        sha = file_sha256(path)
+        from .sources import is_parquet, scan_file
+
+        scan = scan_file(path, text=not is_parquet(path))
+        sha = scan.sha256
         started = datetime.now(UTC)
         now_sql = f"TIMESTAMPTZ {lit((started + CLOCK_SKEW).isoformat())}"
         source = str(path)
@@ -161,7 +155,8 @@ class Warehouse:
             if kind == "focus":
                 from .focus import load_focus
 
-                counts, version = load_focus(con, path, focus_version=focus_version, timezone=timezone, **common)
+                counts, version = load_focus(con, path, focus_version=focus_version, timezone=timezone, scan=scan,
+                                             **common)
                 cost_sql = f"SELECT coalesce(sum(BilledCost), 0) FROM charges WHERE load_id = {load_id}"
             else:
                 if kind == "otel":
@@ -171,12 +166,13 @@ class Warehouse:
                 else:
                     from .sources import stage_file
 
-                    stage_file(con, path, "_staged")
+                    stage_file(con, path, "_staged", scan)
                 progress("staged")
                 from .requests import load_staged_requests
 
+                lines_from = None if kind == "otel" or is_parquet(path) else path
                 counts = load_staged_requests(con, "_staged", kind=kind, timezone=timezone,
-                                              book=book or PriceBook(), **common)
+                                              book=book or PriceBook(), lines_from=lines_from, **common)
                 unpriced = _flag_logged_unpriced(con, load_id, book or PriceBook())
                 cost_sql = f"SELECT coalesce(sum(cost_usd), 0) FROM requests WHERE load_id = {load_id}"
             cost = con.execute(cost_sql).fetchall()[0][0]
