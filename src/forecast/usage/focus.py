@@ -168,10 +168,16 @@ def load_focus(con: duckdb.DuckDBPyConnection, path: Path, *, load_id: int, sha2
     con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS "
                 f"{_checked_select('_staged', types, version, timezone, now_sql, source)}")
     progress("checked")
+    # rows whose hash repeats in the file or is stored already are settled apart (a small table); the rest go in
+    con.execute("""CREATE OR REPLACE TEMP TABLE _repeats AS
+        SELECT row_hash FROM _checked WHERE _reason IS NULL GROUP BY row_hash HAVING count(*) > 1
+        UNION SELECT row_hash FROM charges WHERE row_hash IN (SELECT row_hash FROM _checked)""")
+    con.execute(f"""INSERT INTO charges BY NAME SELECT * EXCLUDE (_line, _reason), {load_id} AS load_id,
+        _line AS source_line FROM _checked WHERE _reason IS NULL AND row_hash NOT IN (SELECT row_hash FROM _repeats)""")
     con.execute("""CREATE OR REPLACE TEMP TABLE _valid AS
         SELECT k.*, (row_number() OVER (PARTITION BY k.row_hash ORDER BY k._line) > 1
                      OR EXISTS (SELECT 1 FROM charges h WHERE h.row_hash = k.row_hash)) AS _dup
-        FROM _checked k WHERE k._reason IS NULL""")
+        FROM _checked k WHERE k._reason IS NULL AND k.row_hash IN (SELECT row_hash FROM _repeats)""")
     con.execute(f"""INSERT INTO charges BY NAME SELECT * EXCLUDE (_line, _reason, _dup), {load_id} AS load_id,
         _line AS source_line FROM _valid WHERE NOT _dup""")
     progress("inserted charges")
