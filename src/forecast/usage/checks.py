@@ -54,11 +54,12 @@ def whole_number(field: str, col: str, typ: str, required: bool, empty_as: int =
     """A count >= `minimum`; an optional one that is empty counts as `empty_as`."""
     rule = f"must be a whole number >= {minimum}"
     if typ in INTEGER_TYPES:
-        value = f"CAST({col} AS BIGINT)"
-        bad = f"{col} < {minimum}"
+        value = f"TRY_CAST({col} AS BIGINT)"
+        bad = f"{col} IS NOT NULL AND ({value} IS NULL OR {col} < {minimum})"
     elif typ in ("FLOAT", "DOUBLE") or typ.startswith("DECIMAL"):
-        value = f"CAST({col} AS BIGINT)"
-        bad = f"NOT isfinite(CAST({col} AS DOUBLE)) OR {col} < {minimum} OR {col} <> trunc({col})"
+        value = f"TRY_CAST({col} AS BIGINT)"
+        bad = (f"{col} IS NOT NULL AND (NOT isfinite(CAST({col} AS DOUBLE)) OR {value} IS NULL OR {col} < {minimum}"
+               f" OR {col} <> trunc({col}))")
     else:
         t = text(col)
         value = f"TRY_CAST({t} AS BIGINT)"
@@ -113,8 +114,8 @@ def timestamp_utc(field: str, col: str, typ: str, timezone: str | None, now_sql:
     The value is NULL unless the time is valid: an offset from -14:00 to +14:00 (minutes 00-59) after a
     clock time, and a moment from 1970-01-01 to 2199-12-31 UTC; a date alone has no offset."""
     naive_rule = "has no UTC offset: add one (e.g. Z) or load with a time zone (forecast ingest --timezone)"
-    if typ.startswith("TIMESTAMP WITH TIME ZONE"):
-        parsed, bad_sql = col, "NULL"
+    if "TIME ZONE" in typ or typ.startswith("TIMESTAMPTZ"):
+        parsed, bad_sql = f"CAST({col} AS TIMESTAMPTZ)", "NULL"
     elif typ.startswith("TIMESTAMP") or typ == "DATE":
         parsed = f"timezone({lit(timezone)}, CAST({col} AS TIMESTAMP))" if timezone else "NULL::TIMESTAMPTZ"
         bad_sql = "NULL" if timezone else f"CASE WHEN {col} IS NOT NULL THEN {reason(field, col, naive_rule)} END"

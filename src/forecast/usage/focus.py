@@ -28,7 +28,7 @@ from ..core.errors import UsageError
 from ..core.months import month_start
 from . import checks as c
 from .schema import CHARGE_COST, TAGS
-from .sources import LINE, MALFORMED, RAW, FileScan, column_types, is_parquet, stage_file
+from .sources import LINE, MALFORMED, RAW, column_types, is_parquet
 
 VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 MANDATORY = (  # the 21 columns every version from 1.0 to 1.3 requires
@@ -66,11 +66,16 @@ PROVIDER_NAMES = {"openai": "OpenAI", "anthropic": "Anthropic", "google": "Googl
 
 def looks_like_focus(path: Path) -> bool:
     """True when the file's columns include BilledCost and ChargePeriodStart."""
+    from .sources import csv_header
+
+    if not is_parquet(path):
+        try:
+            return {"BilledCost", "ChargePeriodStart"} <= set(csv_header(path))
+        except (UsageError, OSError, UnicodeDecodeError):
+            return False
     con = duckdb.connect()
-    src = str(path).replace("'", "''")
-    reader = "read_parquet" if path.name.lower().endswith((".parquet", ".pq")) else "read_csv"
     try:
-        cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}('{src}')").fetchall()}
+        cols = {r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()}
     except duckdb.Error:
         return False
     finally:
@@ -152,14 +157,13 @@ def _checked_select(staged: str, types: dict[str, str], version: str, timezone: 
             f"{c.first_reason(reasons)} AS _reason FROM {staged}")
 
 
-def load_focus(con: duckdb.DuckDBPyConnection, path: Path, *, load_id: int, sha256: str, source: str, now_sql: str,
-               progress, focus_version: str | None, timezone: str | None, scan: FileScan | None = None):
-    """Check and insert a FOCUS file into `charges` (duplicates by row hash); returns (Counts, version)."""
+def load_focus(con: duckdb.DuckDBPyConnection, path: Path, columns: list[str], *, load_id: int, sha256: str,
+               source: str, now_sql: str, progress, focus_version: str | None, timezone: str | None):
+    """Check and insert a FOCUS file staged as `_staged` (its `columns`) into `charges` (duplicates by row hash);
+    returns (Counts, version)."""
     from .quarantine import insert_quarantine
     from .requests import Counts
 
-    columns = stage_file(con, path, "_staged", scan)
-    progress("staged")
     present = {VALIDATOR_ALIASES.get(n, n) for n in columns}
     version = focus_version or detect_version(present)
     if version not in VERSIONS:

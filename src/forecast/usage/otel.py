@@ -69,7 +69,11 @@ def _value(v: dict):
 
 
 def _attrs(items) -> dict:
-    return {kv["key"]: _value(kv.get("value") or {}) for kv in items or [] if isinstance(kv, dict) and "key" in kv}
+    """Attributes by key; anything that is not a list of {key, value} objects holds none."""
+    if not isinstance(items, list):
+        return {}
+    return {kv["key"]: _value(kv.get("value") if isinstance(kv.get("value"), dict) else {}) for kv in items
+            if isinstance(kv, dict) and "key" in kv}
 
 
 def _first(attrs: tuple[dict, dict], *keys):
@@ -159,10 +163,17 @@ def stage_otel(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> int:
     for line, doc in _documents(path):
         if not isinstance(doc, dict) or not isinstance(doc.get("resourceSpans"), list):
             raise UsageError(f"{path}: line {line}: not an OTLP trace export: expected an object with resourceSpans")
-        for rs in doc["resourceSpans"]:
-            resource = _attrs((rs.get("resource") or {}).get("attributes"))
-            for ss in rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or []:
-                for span in ss.get("spans") or []:
+        for i, rs in enumerate(doc["resourceSpans"]):
+            scopes = rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or [] if isinstance(rs, dict) \
+                else None
+            if not isinstance(scopes, list) or not all(isinstance(ss, dict) for ss in scopes):
+                raise UsageError(f"{path}: line {line}: resourceSpans[{i}]: not an OTLP ResourceSpans object "
+                                 "(expected an object with a scopeSpans list of objects)")
+            resource = rs.get("resource")
+            resource = _attrs(resource.get("attributes")) if isinstance(resource, dict) else {}
+            for ss in scopes:
+                spans = ss.get("spans") or []
+                for span in spans if isinstance(spans, list) else []:
                     rec = span_record(span, resource) if isinstance(span, dict) else None
                     if rec is None:
                         skipped += 1

@@ -139,7 +139,8 @@ class _TakenLines:
         return taken
 
 
-def _csv_header(path: Path) -> list[str]:
+def csv_header(path: Path) -> list[str]:
+    """The column names of a CSV file's header line, outer spaces trimmed."""
     with path.open(encoding="utf-8-sig", newline="") as f:
         try:
             header = next(csv.reader(f, strict=True))
@@ -151,8 +152,9 @@ def _csv_header(path: Path) -> list[str]:
 
 
 def _csv_records(path: Path, width: int) -> Iterator[tuple[int, list[str] | None, str | None, str | None]]:
-    """(first line, fields, problem, raw text) per record after the header; raw text only for a malformed
-    record or one that spans lines (a single-line record's text is its line)."""
+    """(first line, fields, problem, raw text) per record after the header. Lines are counted as the csv module
+    counts them (a carriage return alone ends a line), so each record carries its own text."""
+    csv.field_size_limit(MAX_LINE_BYTES)  # as DuckDB's reader allows: a field may fill a line
     with path.open(encoding="utf-8-sig", newline="") as f:
         lines = _TakenLines(f)
         reader = csv.reader(lines, strict=True)
@@ -171,7 +173,7 @@ def _csv_records(path: Path, width: int) -> Iterator[tuple[int, list[str] | None
             if fields is not None and len(fields) != width and fields:
                 problem = f"has {len(fields)} fields, the header has {width}"
             if fields or problem:
-                raw = "".join(taken).rstrip("\r\n") if problem or len(taken) > 1 else None
+                raw = "".join(taken).rstrip("\r\n")
                 yield line, (None if problem else fields), problem, raw
             line = reader.line_num + 1
 
@@ -219,6 +221,9 @@ def _json_text(value) -> str | None:
 
 
 def _check_columns(path: Path, columns: list[str]) -> None:
+    unnamed = [str(i) for i, c in enumerate(columns, start=1) if not c]
+    if unnamed:
+        raise UsageError(f"{path}: line 1: column {', '.join(unnamed)} of the header has no name: name every column")
     lowered = [c.lower() for c in columns]
     if len(set(lowered)) != len(columns):
         dupes = sorted({c for c in columns if lowered.count(c.lower()) > 1})
@@ -327,7 +332,7 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, scan: Fil
         return _stage_parquet(con, path, table)
     scan = scan if scan is not None and scan.lines is not None else scan_file(path, text=True)
     if fmt == "csv":
-        columns = _csv_header(path)
+        columns = csv_header(path)
         _check_columns(path, columns)
         if not _duckdb_csv(con, table, path, columns, scan.lines):
             _stage_records(con, table, columns, _csv_records(path, len(columns)))

@@ -147,45 +147,48 @@ class Warehouse:
         now_sql = f"TIMESTAMPTZ {lit((started + CLOCK_SKEW).isoformat())}"
         source = str(path)
         con = self.con
-        con.execute("BEGIN TRANSACTION")
         try:
-            load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
-            common = dict(load_id=load_id, sha256=sha, source=source, now_sql=now_sql, progress=progress)
-            skipped, version, unpriced = 0, None, 0
-            if kind == "focus":
-                from .focus import load_focus
+            # staged outside the transaction (temp tables only), so a reader that gives up aborts nothing
+            skipped, columns = 0, None
+            if kind == "otel":
+                from .otel import stage_otel
 
-                counts, version = load_focus(con, path, focus_version=focus_version, timezone=timezone, scan=scan,
-                                             **common)
-                cost_sql = f"SELECT coalesce(sum(BilledCost), 0) FROM charges WHERE load_id = {load_id}"
+                skipped = stage_otel(con, path, "_staged")
             else:
-                if kind == "otel":
-                    from .otel import stage_otel
+                from .sources import stage_file
 
-                    skipped = stage_otel(con, path, "_staged")
+                columns = stage_file(con, path, "_staged", scan)
+            progress("staged")
+            con.execute("BEGIN TRANSACTION")
+            try:
+                load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
+                common = dict(load_id=load_id, sha256=sha, source=source, now_sql=now_sql, progress=progress)
+                version, unpriced = None, 0
+                if kind == "focus":
+                    from .focus import load_focus
+
+                    counts, version = load_focus(con, path, columns, focus_version=focus_version,
+                                                 timezone=timezone, **common)
+                    cost_sql = f"SELECT coalesce(sum(BilledCost), 0) FROM charges WHERE load_id = {load_id}"
                 else:
-                    from .sources import stage_file
+                    from .requests import load_staged_requests
 
-                    stage_file(con, path, "_staged", scan)
-                progress("staged")
-                from .requests import load_staged_requests
-
-                lines_from = None if kind == "otel" or is_parquet(path) else path
-                counts = load_staged_requests(con, "_staged", kind=kind, timezone=timezone,
-                                              book=book or PriceBook(), lines_from=lines_from, **common)
-                unpriced = _flag_logged_unpriced(con, load_id, book or PriceBook())
-                cost_sql = f"SELECT coalesce(sum(cost_usd), 0) FROM requests WHERE load_id = {load_id}"
-            cost = con.execute(cost_sql).fetchall()[0][0]
-            result = LoadResult(load_id, source, kind, counts.rows_read, counts.accepted, counts.quarantined,
-                                counts.duplicate, Decimal(cost), skipped, version, unpriced)
-            con.execute("INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?)",
-                        [load_id, source, sha, kind, version, started, result.rows_read, result.accepted,
-                         result.quarantined, result.duplicate, result.cost_usd_accepted, __version__, skipped])
-            progress("committing")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+                    lines_from = None if kind == "otel" or is_parquet(path) else path
+                    counts = load_staged_requests(con, "_staged", kind=kind, timezone=timezone,
+                                                  book=book or PriceBook(), lines_from=lines_from, **common)
+                    unpriced = _flag_logged_unpriced(con, load_id, book or PriceBook())
+                    cost_sql = f"SELECT coalesce(sum(cost_usd), 0) FROM requests WHERE load_id = {load_id}"
+                cost = con.execute(cost_sql).fetchall()[0][0]
+                result = LoadResult(load_id, source, kind, counts.rows_read, counts.accepted, counts.quarantined,
+                                    counts.duplicate, Decimal(cost), skipped, version, unpriced)
+                con.execute("INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?)",
+                            [load_id, source, sha, kind, version, started, result.rows_read, result.accepted,
+                             result.quarantined, result.duplicate, result.cost_usd_accepted, __version__, skipped])
+                progress("committing")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
         finally:
             for name, typ in con.execute("SELECT table_name, table_type FROM information_schema.tables "
                                          "WHERE table_catalog = 'temp'").fetchall():
