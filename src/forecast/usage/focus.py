@@ -28,7 +28,7 @@ from ..core.errors import UsageError
 from ..core.months import month_start
 from . import checks as c
 from .schema import CHARGE_COST, TAGS
-from .sources import LINE, MALFORMED, RAW, column_types, is_parquet
+from .sources import LINE, MALFORMED, RAW, is_parquet
 
 VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 MANDATORY = (  # the 21 columns every version from 1.0 to 1.3 requires
@@ -96,8 +96,9 @@ def required_columns(version: str) -> tuple[str, ...]:
     return MANDATORY + (MANDATORY_ADDED.get(version, ()))
 
 
-def _checked_select(staged: str, types: dict[str, str], version: str, timezone: str | None, now_sql: str,
-                    source: str) -> str:
+def checked_select(staged: str, types: dict[str, str], version: str, timezone: str | None, now_sql: str,
+                   source: str) -> str:
+    """SELECT of the converted charge columns, row_hash, _line, _reason and the raw columns of rejected rows."""
     cols = {VALIDATOR_ALIASES.get(n, n): n for n in types if n not in (LINE, MALFORMED, RAW)}
     missing = [n for n in IMPORT_REQUIRED if n not in cols]
     if missing:
@@ -151,55 +152,55 @@ def _checked_select(staged: str, types: dict[str, str], version: str, timezone: 
     values["extra"] = (f"to_json(struct_pack({', '.join(f'{c.q(e)} := {c.q(e)}' for e in extras)}))"
                        if extras else "NULL::JSON")
     everything = [n for n in types if n not in (LINE, MALFORMED, RAW)]
-    row_hash = f"md5(CAST(to_json(struct_pack({', '.join(f'{c.q(n)} := {c.q(n)}' for n in everything)})) AS VARCHAR))"
+    packed = f"to_json(struct_pack({', '.join(f'{c.q(n)} := {c.q(n)}' for n in everything)}))"
+    row_hash = f"md5(CAST({packed} AS VARCHAR))"
     select = ", ".join(f"{v} AS {c.q(k)}" for k, v in values.items())
+    raw = f"CASE WHEN _reason IS NOT NULL AND {MALFORMED} IS NULL THEN {packed} END"
     return (f"SELECT {select}, {row_hash} AS row_hash, {c.lit(version)} AS focus_version, {LINE}, "
-            f"{c.first_reason(reasons)} AS _reason FROM {staged}")
+            f"{c.first_reason(reasons)} AS _reason, {raw} AS _raw_json, {RAW} AS _raw_text FROM {staged}")
 
 
-def load_focus(con: duckdb.DuckDBPyConnection, path: Path, columns: list[str], *, load_id: int, sha256: str,
-               source: str, now_sql: str, progress, focus_version: str | None, timezone: str | None):
-    """Check and insert a FOCUS file staged as `_staged` (its `columns`) into `charges` (duplicates by row hash);
-    returns (Counts, version)."""
+def version_of(columns: list[str], focus_version: str | None, source: str) -> str:
+    """The FOCUS version given, else the one detected from the file's columns."""
+    version = focus_version or detect_version({VALIDATOR_ALIASES.get(n, n) for n in columns})
+    if version not in VERSIONS:
+        raise UsageError(f"{source}: FOCUS version {version!r}: must be one of {', '.join(VERSIONS)}")
+    return version
+
+
+def load_focus(con: duckdb.DuckDBPyConnection, checked: str, path: Path, *, load_id: int, sha256: str, source: str,
+               progress):
+    """Insert the checked charges of `checked` (from checked_select) into `charges`, duplicates by row hash and
+    rejects into the quarantine; returns their Counts."""
     from .quarantine import insert_quarantine
     from .requests import Counts
 
-    present = {VALIDATOR_ALIASES.get(n, n) for n in columns}
-    version = focus_version or detect_version(present)
-    if version not in VERSIONS:
-        raise UsageError(f"{source}: FOCUS version {version!r}: must be one of {', '.join(VERSIONS)}")
-    types = column_types(con, "_staged")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS "
-                f"{_checked_select('_staged', types, version, timezone, now_sql, source)}")
-    progress("checked")
     # rows whose hash repeats in the file or is stored already are settled apart (a small table); the rest go in
-    con.execute("""CREATE OR REPLACE TEMP TABLE _repeats AS
-        SELECT row_hash FROM _checked WHERE _reason IS NULL GROUP BY row_hash HAVING count(*) > 1
-        UNION SELECT row_hash FROM charges WHERE row_hash IN (SELECT row_hash FROM _checked)""")
-    con.execute(f"""INSERT INTO charges BY NAME SELECT * EXCLUDE (_line, _reason), {load_id} AS load_id,
-        _line AS source_line FROM _checked WHERE _reason IS NULL AND row_hash NOT IN (SELECT row_hash FROM _repeats)""")
-    con.execute("""CREATE OR REPLACE TEMP TABLE _valid AS
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _repeats AS
+        SELECT row_hash FROM {checked} WHERE _reason IS NULL GROUP BY row_hash HAVING count(*) > 1
+        UNION SELECT row_hash FROM charges WHERE row_hash IN (SELECT row_hash FROM {checked})""")
+    internal = "_line, _reason, _raw_json, _raw_text"
+    con.execute(f"""INSERT INTO charges BY NAME SELECT * EXCLUDE ({internal}), {load_id} AS load_id,
+        _line AS source_line FROM {checked}
+        WHERE _reason IS NULL AND row_hash NOT IN (SELECT row_hash FROM _repeats)""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _valid AS
         SELECT k.*, (row_number() OVER (PARTITION BY k.row_hash ORDER BY k._line) > 1
                      OR EXISTS (SELECT 1 FROM charges h WHERE h.row_hash = k.row_hash)) AS _dup
-        FROM _checked k WHERE k._reason IS NULL AND k.row_hash IN (SELECT row_hash FROM _repeats)""")
-    con.execute(f"""INSERT INTO charges BY NAME SELECT * EXCLUDE (_line, _reason, _dup), {load_id} AS load_id,
+        FROM {checked} k WHERE k._reason IS NULL AND k.row_hash IN (SELECT row_hash FROM _repeats)""")
+    con.execute(f"""INSERT INTO charges BY NAME SELECT * EXCLUDE ({internal}, _dup), {load_id} AS load_id,
         _line AS source_line FROM _valid WHERE NOT _dup""")
     progress("inserted charges")
-    fields = [n for n in types if n not in (LINE, MALFORMED, RAW)]
-    packed = f"to_json(struct_pack({', '.join(f'{c.q(n)} := s.{c.q(n)}' for n in fields)}))"
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _rejected AS
-        SELECT x._line, x._reason, CASE WHEN s.{MALFORMED} IS NULL THEN {packed} END AS _raw_json,
-               s.{RAW} AS _raw_text
-        FROM _checked x JOIN _staged s ON s.{LINE} = x._line WHERE x._reason IS NOT NULL""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _rejected AS SELECT _line, _reason, _raw_json, _raw_text
+        FROM {checked} WHERE _reason IS NOT NULL""")
     quarantined, repeated = insert_quarantine(con, "_rejected", load_id=load_id, source=source, sha256=sha256,
                                               kind="focus", lines_from=None if is_parquet(path) else path)
-    read = con.execute("SELECT count(*) FROM _staged").fetchall()[0][0]
+    read = con.execute(f"SELECT count(*) FROM {checked}").fetchall()[0][0]
     accepted = con.execute(f"SELECT count(*) FROM charges WHERE load_id = {load_id}").fetchall()[0][0]
     duplicate = repeated + con.execute("SELECT count(*) FROM _valid WHERE _dup").fetchall()[0][0]
     counts = Counts(read, accepted, quarantined, duplicate)
     if read != accepted + quarantined + duplicate:
         raise RuntimeError(f"{source}: accounting does not add up: {counts}")
-    return counts, version
+    return counts
 
 
 # ---------------------------------------------------------------- export

@@ -19,7 +19,7 @@ from . import checks as c
 from .pricing import BANDS, MISSES, band_join, build_price_tables, cost_sql, key_match
 from .quarantine import insert_quarantine
 from .schema import CONTEXT, NATIVE_COLUMNS, OUTCOMES, REQUEST_COST, REQUIRED_COLUMNS, STATUSES, TAGS
-from .sources import LINE, MALFORMED, RAW, column_types
+from .sources import LINE, MALFORMED, RAW
 
 COST_CAP = 1e8  # USD: a row's cost is DECIMAL(18,10), at most $99,999,999.9999999999
 
@@ -32,9 +32,9 @@ class Counts:
     duplicate: int
 
 
-def _checked_select(staged: str, types: dict[str, str], timezone: str | None, now_sql: str, source: str,
-                    also: str = "") -> str:
-    """SELECT of the converted values, _line and _reason (the first rule broken, else NULL), plus `also`."""
+def checked_select(staged: str, types: dict[str, str], timezone: str | None, now_sql: str, source: str) -> str:
+    """SELECT of the converted values, _line, _reason (the first rule broken, else NULL) and, for the rows that
+    break one or are still to be priced, _raw_json (the fields as staged); _raw_text is the staged _raw."""
     cols = {name.lower(): name for name in types if name not in (LINE, MALFORMED, RAW)}
     missing = [n for n in REQUIRED_COLUMNS if n not in cols]
     if missing:
@@ -98,11 +98,15 @@ def _checked_select(staged: str, types: dict[str, str], timezone: str | None, no
     values["extra"] = (f"to_json(struct_pack({', '.join(f'{c.q(e)} := {c.q(e)}' for e in extras)}))"
                        if extras else "NULL::JSON")
     select = ", ".join(f"{v} AS {c.q(k)}" for k, v in values.items())
-    return f"SELECT {select}, {LINE}, {c.first_reason(reasons)} AS _reason{also} FROM {staged}"
+    fields = [n for n in types if n not in (LINE, MALFORMED, RAW)]
+    unpriced = c.text(*src("cost_usd")) + " IS NULL" if "cost_usd" in cols else "true"  # to price: may miss one
+    raw = f"CASE WHEN (_reason IS NOT NULL OR {unpriced}) AND {MALFORMED} IS NULL THEN to_json({_pack(fields)}) END"
+    return (f"SELECT {select}, {LINE}, {c.first_reason(reasons)} AS _reason, {raw} AS _raw_json, {RAW} AS _raw_text "
+            f"FROM {staged}")
 
 
-def _pack(names, table: str) -> str:
-    return f"struct_pack({', '.join(f'{c.q(n)} := {table}.{c.q(n)}' for n in names)})"
+def _pack(names) -> str:
+    return f"struct_pack({', '.join(f'{c.q(n)} := {c.q(n)}' for n in names)})"
 
 
 def _insert_requests(con: duckdb.DuckDBPyConnection, rows: str, where: str, load_id: int) -> int:
@@ -116,25 +120,21 @@ def _insert_requests(con: duckdb.DuckDBPyConnection, rows: str, where: str, load
         WHERE {where}""").fetchall()[0][0]
 
 
-def load_staged_requests(con: duckdb.DuckDBPyConnection, staged: str, *, load_id: int, sha256: str, source: str,
-                         kind: str, timezone: str | None, now_sql: str, book: PriceBook, progress,
-                         lines_from: Path | None = None) -> Counts:
-    """Check, deduplicate, price and insert staged records; returns the accounting of this load.
+def load_checked_requests(con: duckdb.DuckDBPyConnection, checked: str, *, load_id: int, sha256: str, source: str,
+                          kind: str, book: PriceBook, progress, lines_from: Path | None = None) -> Counts:
+    """Deduplicate, price and insert the rows of `checked` (from checked_select); returns the accounting.
 
-    The staged rows are converted and checked once, into a typed table. Every row that is not a plain
+    The rows were converted and checked once, into a typed table. Every row that is not a plain
     accept is held back in a small table: it breaks a rule, its model has no price, its request_id may be
     a duplicate (its hash occurs twice in the file, or it is already stored), or its priced cost could
     reach the per-row cap. All other rows go straight into `requests`; the held rows are then settled
     exactly, by request_id.
     A rejected row keeps its raw text (see quarantine.insert_quarantine for `lines_from`).
     """
-    types = column_types(con, staged)
     sha = c.lit(sha256)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {_checked_select(staged, types, timezone, now_sql, source)}")
-    progress("checked")
-    con.execute("""CREATE OR REPLACE TEMP TABLE _suspect AS SELECT hash(request_id) AS h FROM _checked
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _suspect AS SELECT hash(request_id) AS h FROM {checked}
         WHERE request_id IS NOT NULL GROUP BY h HAVING count(*) > 1""")
-    build_price_tables(con, f"""SELECT DISTINCT provider, model, {c.utc_day('"timestamp"')}, batch FROM _checked
+    build_price_tables(con, f"""SELECT DISTINCT provider, model, {c.utc_day('"timestamp"')}, batch FROM {checked}
         WHERE cost_usd IS NULL AND model IS NOT NULL AND "timestamp" IS NOT NULL""", book)
     progress("priced")
     rate, fee = con.execute(f"""SELECT coalesce(max(greatest(input_usd_per_mtok, cached_input_usd_per_mtok,
@@ -147,9 +147,9 @@ def load_staged_requests(con: duckdb.DuckDBPyConnection, staged: str, *, load_id
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _held AS SELECT * FROM (
             SELECT v.*, m.reason AS _miss, v.request_id IN (SELECT request_id FROM requests) AS _stored,
                    hash(v.request_id) IN (SELECT h FROM _suspect) AS _suspect, {bound} AS _big
-            FROM _checked v LEFT JOIN {MISSES} m ON v.cost_usd IS NULL AND {key_match('v', 'm')})
+            FROM {checked} v LEFT JOIN {MISSES} m ON v.cost_usd IS NULL AND {key_match('v', 'm')})
         WHERE _reason IS NOT NULL OR _miss IS NOT NULL OR _stored OR _suspect OR _big""")
-    accepted = _insert_requests(con, "_checked", "v._line NOT IN (SELECT _line FROM _held)", load_id)
+    accepted = _insert_requests(con, checked, "v._line NOT IN (SELECT _line FROM _held)", load_id)
     # held rows that passed every check: a duplicate when stored already or on an earlier valid line
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _settled AS
         SELECT *, (_stored OR row_number() OVER (PARTITION BY request_id ORDER BY _line) > 1) AS _dup,
@@ -159,18 +159,15 @@ def load_staged_requests(con: duckdb.DuckDBPyConnection, staged: str, *, load_id
     over = f"coalesce(v._priced_usd >= {COST_CAP}, false)"
     accepted += _insert_requests(con, "_settled", f"NOT v._dup AND v._miss IS NULL AND NOT {over}", load_id)
     progress("inserted requests")
-    fields = [n for n in types if n not in (LINE, MALFORMED, RAW)]
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _rejected AS
-        SELECT x._line, x._reason, CASE WHEN s.{MALFORMED} IS NULL THEN to_json({_pack(fields, 's')}) END AS _raw_json,
-               s.{RAW} AS _raw_text
-        FROM (SELECT _line, _reason FROM _held WHERE _reason IS NOT NULL
-              UNION ALL
-              SELECT _line, 'model: ''' || model || ''': ' || _miss FROM _settled v WHERE NOT _dup AND _miss IS NOT NULL
-              UNION ALL
-              SELECT _line, 'input_tokens: ''' || input_tokens || ''': priced at $' || format('{{:,.0f}}', _priced_usd)
-                  || ': above the $99,999,999 one row can hold (check the token counts)'
-              FROM _settled v WHERE NOT _dup AND _miss IS NULL AND {over}) x
-        JOIN {staged} s ON s.{LINE} = x._line""")
+        SELECT _line, _reason, _raw_json, _raw_text FROM _held WHERE _reason IS NOT NULL
+        UNION ALL
+        SELECT _line, 'model: ''' || model || ''': ' || _miss, _raw_json, _raw_text
+        FROM _settled v WHERE NOT _dup AND _miss IS NOT NULL
+        UNION ALL
+        SELECT _line, 'input_tokens: ''' || input_tokens || ''': priced at $' || format('{{:,.0f}}', _priced_usd)
+            || ': above the $99,999,999 one row can hold (check the token counts)', _raw_json, _raw_text
+        FROM _settled v WHERE NOT _dup AND _miss IS NULL AND {over}""")
     quarantined, repeated = insert_quarantine(con, "_rejected", load_id=load_id, source=source, sha256=sha256,
                                               kind=kind, lines_from=lines_from)
     if con.execute(f"SELECT count(*) FROM quarantine WHERE sha256 = {sha} AND resolved_by_load IS NULL "
@@ -178,7 +175,7 @@ def load_staged_requests(con: duckdb.DuckDBPyConnection, staged: str, *, load_id
         con.execute(f"""UPDATE quarantine SET resolved_by_load = {load_id}
             WHERE sha256 = {sha} AND resolved_by_load IS NULL AND load_id <> {load_id}
               AND line IN (SELECT source_line FROM requests WHERE load_id = {load_id})""")
-    read = con.execute(f"SELECT count(*) FROM {staged}").fetchall()[0][0]
+    read = con.execute(f"SELECT count(*) FROM {checked}").fetchall()[0][0]
     duplicate = repeated + con.execute("SELECT count(*) FROM _settled WHERE _dup").fetchall()[0][0]
     stored = con.execute(f"SELECT count(*) FROM requests WHERE load_id = {load_id}").fetchall()[0][0]
     counts = Counts(read, accepted, quarantined, duplicate)

@@ -16,7 +16,7 @@ import codecs
 import csv
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +31,7 @@ MALFORMED = "_malformed"  # staged column: why a line could not be split into fi
 LINE = "_line"  # staged column: 1-based line in the file (CSV, JSON Lines) or row (Parquet)
 RAW = "_raw"  # staged column: the record's raw text where the line number alone cannot give it (else NULL)
 SEPARATOR = "\x1f\x1e\x1d\x1c"  # a delimiter no text line holds: DuckDB's CSV reader then yields whole lines
-MAX_LINE_BYTES = 1 << 27
+MAX_FIELD_CHARS = 1 << 27  # Python's csv module: a field may be this long (DuckDB's reader stops at 2 MB lines)
 
 
 @dataclass(frozen=True)
@@ -148,13 +148,15 @@ def csv_header(path: Path) -> list[str]:
             raise UsageError(f"{path}: line 1: empty file: a header line is expected") from None
         except csv.Error as exc:
             raise UsageError(f"{path}: line 1: header is not valid CSV ({exc})") from None
+    if not header:
+        raise UsageError(f"{path}: line 1: the header line is empty: the first line names the columns")
     return [h.strip() for h in header]
 
 
 def _csv_records(path: Path, width: int) -> Iterator[tuple[int, list[str] | None, str | None, str | None]]:
     """(first line, fields, problem, raw text) per record after the header. Lines are counted as the csv module
     counts them (a carriage return alone ends a line), so each record carries its own text."""
-    csv.field_size_limit(MAX_LINE_BYTES)  # as DuckDB's reader allows: a field may fill a line
+    csv.field_size_limit(MAX_FIELD_CHARS)
     with path.open(encoding="utf-8-sig", newline="") as f:
         lines = _TakenLines(f)
         reader = csv.reader(lines, strict=True)
@@ -263,38 +265,54 @@ def _stage_records(con: duckdb.DuckDBPyConnection, table: str, columns: list[str
     flush()
 
 
-def _duckdb_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path, columns: list[str], lines: int) -> bool:
-    """Stage with DuckDB's reader when that is exact (see the module docstring); False when it is not."""
+CheckedSelect = Callable[[str, dict[str, str], list[str]], str]  # (staged relation, its types, columns) -> SELECT
+
+
+def _create_checked(con: duckdb.DuckDBPyConnection, table: str, staged: str, columns: list[str],
+                    select: CheckedSelect) -> None:
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select(staged, column_types(con, staged), columns)}")
+
+
+def _checked_by_duckdb_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path, columns: list[str], lines: int,
+                           select: CheckedSelect) -> str | None:
+    """Read and check in one pass with DuckDB's reader, kept only when exact (see the module docstring): the
+    relation of the checked rows with their lines, or None."""
     spec = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns) + "}"
+    try:
+        con.execute(f"""CREATE OR REPLACE TEMP VIEW _csv AS SELECT *, NULL::BIGINT AS {LINE},
+            NULL::VARCHAR AS {MALFORMED}, NULL::VARCHAR AS {RAW} FROM read_csv({lit(str(path))}, header = true,
+            columns = {spec}, auto_detect = false, delim = ',', quote = '"', escape = '"', strict_mode = true,
+            null_padding = false, store_rejects = true, rejects_table = '_csv_rejects', rejects_scan = '_csv_scans')""")
+        types = column_types(con, "_csv")
+    except duckdb.Error:
+        return None
+    sql = select("_csv", types, columns)
     con.execute("SET preserve_insertion_order = true")  # rowid is then the record's position in the file
     try:
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _csv AS SELECT * FROM read_csv({lit(str(path))}, header = true,
-            columns = {spec}, auto_detect = false, delim = ',', quote = '"', escape = '"', strict_mode = true,
-            null_padding = false, max_line_size = {MAX_LINE_BYTES}, store_rejects = true,
-            rejects_table = '_csv_rejects', rejects_scan = '_csv_scans')""")
-        rows, first, last = con.execute("SELECT count(*), min(rowid), max(rowid) FROM _csv").fetchall()[0]
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}")
+        rows, first, last = con.execute(f"SELECT count(*), min(rowid), max(rowid) FROM {table}").fetchall()[0]
         rejected = con.execute("SELECT count(*) FROM _csv_rejects").fetchall()[0][0]
     except duckdb.Error:
-        return False
+        return None
     finally:
         con.execute("SET preserve_insertion_order = false")
     if rejected or rows + 1 != lines or (rows and last - first + 1 != rows):
-        con.execute("DROP TABLE IF EXISTS _csv")
-        return False
-    # rowids are consecutive in insertion order (from a large base inside a transaction)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT *, rowid - {first or 0} + 2 AS {LINE}, "
-                f"NULL::VARCHAR AS {MALFORMED}, NULL::VARCHAR AS {RAW} FROM _csv")
-    return True
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+        return None
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_lines AS SELECT * REPLACE (rowid - {first or 0} + 2 AS {LINE}) "
+                f"FROM {table}")
+    return f"{table}_lines"
 
 
-def _duckdb_jsonl(con: duckdb.DuckDBPyConnection, table: str, path: Path, lines: int) -> list[str] | None:
-    """Stage a JSON Lines file with DuckDB: each physical line read whole, then split with the JSON functions.
-    None when DuckDB's line count differs from the file's (a carriage return alone, an overlong line)."""
+def _duckdb_jsonl(con: duckdb.DuckDBPyConnection, view: str, path: Path, lines: int) -> list[str] | None:
+    """A view of a JSON Lines file staged by DuckDB: each physical line read whole, then split with the JSON
+    functions; its columns, or None when DuckDB's line count differs from the file's (a carriage return alone,
+    an overlong line)."""
     con.execute("SET preserve_insertion_order = true")
     try:
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _jsonl AS SELECT t FROM read_csv({lit(str(path))},
             header = false, columns = {{'t': 'VARCHAR'}}, delim = '{SEPARATOR}', quote = '', escape = '',
-            auto_detect = false, strict_mode = false, max_line_size = {MAX_LINE_BYTES}, store_rejects = true,
+            auto_detect = false, strict_mode = false, store_rejects = true,
             rejects_table = '_jsonl_rejects', rejects_scan = '_jsonl_scans')""")
         rows, first, last = con.execute("SELECT count(*), min(rowid), max(rowid) FROM _jsonl").fetchall()[0]
         rejected = con.execute("SELECT count(*) FROM _jsonl_rejects").fetchall()[0][0]
@@ -312,37 +330,51 @@ def _duckdb_jsonl(con: duckdb.DuckDBPyConnection, table: str, path: Path, lines:
     _check_columns(path, columns)
     paths = ", ".join(lit("$." + json.dumps(c)) for c in columns) or "'$.x'"
     values = "".join(f"v[{i}] AS {q(c)}, " for i, c in enumerate(columns, start=1))
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE {table} AS SELECT {values}n AS {LINE},
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW {view} AS SELECT {values}n AS {LINE},
         CASE WHEN NOT ok THEN CASE WHEN json_valid(t) THEN 'is not a JSON object' ELSE 'not valid JSON' END END
             AS {MALFORMED}, NULL::VARCHAR AS {RAW}
         FROM (SELECT n, t, ok, CASE WHEN ok THEN json_extract_string(t, [{paths}]) END AS v
               FROM (SELECT {line} AS n, t, {is_object} AS ok FROM _jsonl WHERE trim(t) <> ''))""")
-    con.execute("DROP TABLE _jsonl")
     return columns
 
 
-def stage_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, scan: FileScan | None = None) -> list[str]:
-    """Stage a CSV, JSON Lines or Parquet file as `table` (+ _line, _malformed, _raw); returns its columns.
+def check_file(con: duckdb.DuckDBPyConnection, path: Path, select: CheckedSelect, scan: FileScan | None = None,
+               table: str = "_checked") -> tuple[str, list[str]]:
+    """Stage a CSV, JSON Lines or Parquet file and store its checked rows, select(staged relation, its types,
+    its columns), as the temp table `table`; returns (the relation of the checked rows with their _line, the file's
+    columns). The staged relation has the file's columns plus _line, _malformed and _raw.
 
     `scan` is the file's scan_file() result when the caller has it (a text file is scanned here otherwise)."""
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
     fmt = file_format(path)
     if fmt == "parquet":
-        return _stage_parquet(con, path, table)
+        columns = _stage_parquet(con, path, "_staged")
+        _create_checked(con, table, "_staged", columns, select)
+        return table, columns
     scan = scan if scan is not None and scan.lines is not None else scan_file(path, text=True)
     if fmt == "csv":
         columns = csv_header(path)
         _check_columns(path, columns)
-        if not _duckdb_csv(con, table, path, columns, scan.lines):
-            _stage_records(con, table, columns, _csv_records(path, len(columns)))
-        return columns
-    columns = _duckdb_jsonl(con, table, path, scan.lines)
-    if columns is None:
-        columns = _jsonl_columns(path)
-        _check_columns(path, columns)
-        _stage_records(con, table, columns, _jsonl_records(path, columns))
-    return columns
+        relation = _checked_by_duckdb_csv(con, table, path, columns, scan.lines, select)
+        if relation is not None:
+            return relation, columns
+        _stage_records(con, "_staged", columns, _csv_records(path, len(columns)))
+    else:
+        columns = _duckdb_jsonl(con, "_staged", path, scan.lines)
+        if columns is None:
+            columns = _jsonl_columns(path)
+            _check_columns(path, columns)
+            _stage_records(con, "_staged", columns, _jsonl_records(path, columns))
+    _create_checked(con, table, "_staged", columns, select)
+    return table, columns
+
+
+def check_staged(con: duckdb.DuckDBPyConnection, staged: str, columns: list[str], select: CheckedSelect,
+                 table: str = "_checked") -> str:
+    """Store the checked rows of an already staged relation as the temp table `table`; returns its name."""
+    _create_checked(con, table, staged, columns, select)
+    return table
 
 
 def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> list[str]:

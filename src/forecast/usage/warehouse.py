@@ -122,6 +122,36 @@ class Warehouse:
                               "FROM quarantine WHERE load_id = ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
                               [load_id, limit]).fetchall())
 
+    def _check(self, path: Path, kind: str, scan, timezone: str | None, now_sql: str,
+               focus_version: str | None) -> tuple[str, int, str | None]:
+        """Read `path` and convert and check its rows into a temp table: (its relation, non-model spans skipped,
+        FOCUS version)."""
+        from .sources import check_file, check_staged
+
+        source = str(path)
+        if kind == "focus":
+            from .focus import checked_select, version_of
+
+            found = {}
+
+            def select(staged, types, columns):
+                found["version"] = version_of(columns, focus_version, source)
+                return checked_select(staged, types, found["version"], timezone, now_sql, source)
+
+            checked, _ = check_file(self.con, path, select, scan)
+            return checked, 0, found["version"]
+        from .requests import checked_select
+
+        def select(staged, types, columns):
+            return checked_select(staged, types, timezone, now_sql, source)
+
+        if kind == "otel":
+            from .otel import COLUMNS, stage_otel
+
+            skipped = stage_otel(self.con, path, "_staged")
+            return check_staged(self.con, "_staged", list(COLUMNS), select), skipped, None
+        return check_file(self.con, path, select, scan)[0], 0, None
+
     def sql(self, query: str, params: list | None = None):
         """Run a query and return a DuckDB relation/cursor result (for reports and tests)."""
         return self.con.execute(query, params or [])
@@ -148,34 +178,25 @@ class Warehouse:
         source = str(path)
         con = self.con
         try:
-            # staged outside the transaction (temp tables only), so a reader that gives up aborts nothing
-            skipped, columns = 0, None
-            if kind == "otel":
-                from .otel import stage_otel
-
-                skipped = stage_otel(con, path, "_staged")
-            else:
-                from .sources import stage_file
-
-                columns = stage_file(con, path, "_staged", scan)
-            progress("staged")
+            # read and checked outside the transaction (temp tables only), so a reader that gives up aborts nothing
+            checked, skipped, version = self._check(path, kind, scan, timezone, now_sql, focus_version)
+            progress("checked")
             con.execute("BEGIN TRANSACTION")
             try:
                 load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
-                common = dict(load_id=load_id, sha256=sha, source=source, now_sql=now_sql, progress=progress)
-                version, unpriced = None, 0
+                common = dict(load_id=load_id, sha256=sha, source=source, progress=progress)
+                unpriced = 0
                 if kind == "focus":
                     from .focus import load_focus
 
-                    counts, version = load_focus(con, path, columns, focus_version=focus_version,
-                                                 timezone=timezone, **common)
+                    counts = load_focus(con, checked, path, **common)
                     cost_sql = f"SELECT coalesce(sum(BilledCost), 0) FROM charges WHERE load_id = {load_id}"
                 else:
-                    from .requests import load_staged_requests
+                    from .requests import load_checked_requests
 
                     lines_from = None if kind == "otel" or is_parquet(path) else path
-                    counts = load_staged_requests(con, "_staged", kind=kind, timezone=timezone,
-                                                  book=book or PriceBook(), lines_from=lines_from, **common)
+                    counts = load_checked_requests(con, checked, kind=kind, book=book or PriceBook(),
+                                                   lines_from=lines_from, **common)
                     unpriced = _flag_logged_unpriced(con, load_id, book or PriceBook())
                     cost_sql = f"SELECT coalesce(sum(cost_usd), 0) FROM requests WHERE load_id = {load_id}"
                 cost = con.execute(cost_sql).fetchall()[0][0]
