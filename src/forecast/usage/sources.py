@@ -1,9 +1,10 @@
 """Read usage files into DuckDB staging relations, keeping every row, its line number and its raw text.
 
 CSV and JSON Lines are read by DuckDB's own readers: a CSV file with `read_csv` (strict, rejects
-stored), a JSON Lines file line by line and split with DuckDB's JSON functions. The CSV reader is
-used only where it is exact: it rejected nothing and every record is one physical line (the record
-count plus the header equals the file's line count), so a record's line is its position. Otherwise
+stored), read and checked in one pass; a JSON Lines file line by line and split with DuckDB's JSON
+functions. The CSV reader is kept only where it is exact: it rejected nothing and every record is one
+physical line (the record count plus the header equals the file's line count), so a record's line is
+its position. Otherwise
 (a stray quote, a quoted newline, a blank line, a short or long row) Python's csv module reads the
 file, record by record, keeping each record's first line and, for a malformed or multi-line one,
 its raw text. Parquet is read by DuckDB directly with its row number. Staged values are the file's
