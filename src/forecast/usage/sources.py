@@ -149,6 +149,9 @@ def csv_header(path: Path) -> list[str]:
             raise UsageError(f"{path}: line 1: empty file: a header line is expected") from None
         except csv.Error as exc:
             raise UsageError(f"{path}: line 1: header is not valid CSV ({exc})") from None
+        except UnicodeDecodeError:  # in the first block read, maybe past the header: the scan names the line
+            scan_file(path, text=True)
+            raise
     if not header:
         raise UsageError(f"{path}: line 1: the header line is empty: the first line names the columns")
     return [h.strip() for h in header]
@@ -270,39 +273,68 @@ CheckedSelect = Callable[[str, dict[str, str], list[str]], str]  # (staged relat
 
 
 def _create_checked(con: duckdb.DuckDBPyConnection, table: str, staged: str, columns: list[str],
-                    select: CheckedSelect) -> None:
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select(staged, column_types(con, staged), columns)}")
+                    select: CheckedSelect, kind: str = "TABLE") -> None:
+    con.execute(f"CREATE OR REPLACE TEMP {kind} {table} AS {select(staged, column_types(con, staged), columns)}")
 
 
-def _checked_by_duckdb_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path, columns: list[str], lines: int,
-                           select: CheckedSelect) -> str | None:
-    """Read and check in one pass with DuckDB's reader, kept only when exact (see the module docstring): the
-    relation of the checked rows with their lines, or None."""
-    spec = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns) + "}"
+def _checked_by_duckdb(con: duckdb.DuckDBPyConnection, table: str, reader: str, header_lines: int,
+                       lines: Callable[[], int], columns: list[str], select: CheckedSelect) -> str | None:
+    """Read with a DuckDB reader and check in one pass, kept only when exact (see the module docstring): the
+    relation of the checked rows with their lines, or None. `reader` is a read_csv or read_json call; when it
+    stores rejects, they are in _rejects."""
     try:
-        con.execute(f"""CREATE OR REPLACE TEMP VIEW _csv AS SELECT *, NULL::BIGINT AS {LINE},
-            NULL::VARCHAR AS {MALFORMED}, NULL::VARCHAR AS {RAW} FROM read_csv({lit(str(path))}, header = true,
-            columns = {spec}, auto_detect = false, delim = ',', quote = '"', escape = '"', strict_mode = true,
-            null_padding = false, store_rejects = true, rejects_table = '_csv_rejects', rejects_scan = '_csv_scans')""")
-        types = column_types(con, "_csv")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _read AS SELECT *, NULL::BIGINT AS {LINE}, "
+                    f"NULL::VARCHAR AS {MALFORMED}, NULL::VARCHAR AS {RAW} FROM {reader}")
+        types = column_types(con, "_read")
     except duckdb.Error:
         return None
-    sql = select("_csv", types, columns)
+    sql = select("_read", types, columns)
     con.execute("SET preserve_insertion_order = true")  # rowid is then the record's position in the file
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}")
         rows, first, last = con.execute(f"SELECT count(*), min(rowid), max(rowid) FROM {table}").fetchall()[0]
-        rejected = con.execute("SELECT count(*) FROM _csv_rejects").fetchall()[0][0]
+        rejected = con.execute("SELECT count(*) FROM _rejects").fetchall()[0][0] if "store_rejects" in reader else 0
     except duckdb.Error:
         return None
     finally:
         con.execute("SET preserve_insertion_order = false")
-    if rejected or rows + 1 != lines or (rows and last - first + 1 != rows):
+    if rejected or rows + header_lines != lines() or (rows and last - first + 1 != rows):
         con.execute(f"DROP TABLE IF EXISTS {table}")
         return None
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_lines AS SELECT * REPLACE (rowid - {first or 0} + 2 AS {LINE}) "
-                f"FROM {table}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_lines AS SELECT * REPLACE "
+                f"(rowid - {first or 0} + {1 + header_lines} AS {LINE}) FROM {table}")
     return f"{table}_lines"
+
+
+def _csv_reader(path: Path, columns: list[str]) -> str:
+    spec = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns) + "}"
+    return (f"read_csv({lit(str(path))}, header = true, columns = {spec}, auto_detect = false, delim = ',', "
+            "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, store_rejects = true, "
+            "rejects_table = '_rejects', rejects_scan = '_reject_scans')")
+
+
+def _lines_reader(path: Path) -> str:
+    """read_csv of every physical line whole, as column t (NULL for an empty line)."""
+    return (f"read_csv({lit(str(path))}, header = false, columns = {{'t': 'VARCHAR'}}, delim = '{SEPARATOR}', "
+            "quote = '', escape = '', auto_detect = false, strict_mode = false, store_rejects = true, "
+            "rejects_table = '_line_rejects', rejects_scan = '_line_reject_scans')")
+
+
+IS_OBJECT = "json_valid(t) AND starts_with(ltrim(t), '{')"  # valid JSON that starts with { is an object
+
+
+def _jsonl_keys(con: duckdb.DuckDBPyConnection, path: Path) -> list[str] | None:
+    """The keys of a JSON Lines file's objects, sorted, from one DuckDB pass (None when DuckDB cannot read it)."""
+    try:
+        return [r[0] for r in con.execute(f"SELECT DISTINCT unnest(json_keys(t)) AS k FROM {_lines_reader(path)} "
+                                          f"WHERE t IS NOT NULL AND {IS_OBJECT} ORDER BY k").fetchall()]
+    except duckdb.Error:
+        return None
+
+
+def _jsonl_reader(path: Path, columns: list[str]) -> str:
+    spec = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns) + "}"
+    return f"read_json({lit(str(path))}, format = 'newline_delimited', records = true, columns = {spec})"
 
 
 def _duckdb_jsonl(con: duckdb.DuckDBPyConnection, view: str, path: Path, lines: int) -> list[str] | None:
@@ -311,12 +343,9 @@ def _duckdb_jsonl(con: duckdb.DuckDBPyConnection, view: str, path: Path, lines: 
     an overlong line)."""
     con.execute("SET preserve_insertion_order = true")
     try:
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _jsonl AS SELECT t FROM read_csv({lit(str(path))},
-            header = false, columns = {{'t': 'VARCHAR'}}, delim = '{SEPARATOR}', quote = '', escape = '',
-            auto_detect = false, strict_mode = false, store_rejects = true,
-            rejects_table = '_jsonl_rejects', rejects_scan = '_jsonl_scans')""")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _jsonl AS SELECT t FROM {_lines_reader(path)}")
         rows, first, last = con.execute("SELECT count(*), min(rowid), max(rowid) FROM _jsonl").fetchall()[0]
-        rejected = con.execute("SELECT count(*) FROM _jsonl_rejects").fetchall()[0][0]
+        rejected = con.execute("SELECT count(*) FROM _line_rejects").fetchall()[0][0]
     except duckdb.Error:
         return None
     finally:
@@ -325,7 +354,7 @@ def _duckdb_jsonl(con: duckdb.DuckDBPyConnection, view: str, path: Path, lines: 
         con.execute("DROP TABLE IF EXISTS _jsonl")
         return None
     line = f"rowid - {first or 0} + 1"
-    is_object = "json_valid(t) AND starts_with(ltrim(t), '{')"  # valid JSON that starts with { is an object
+    is_object = IS_OBJECT
     columns = [r[0] for r in con.execute(f"""SELECT k FROM (SELECT {line} AS n, unnest(json_keys(t)) AS k
         FROM _jsonl WHERE t IS NOT NULL AND {is_object}) GROUP BY k ORDER BY min(n), k""").fetchall()]
     _check_columns(path, columns)
@@ -339,30 +368,48 @@ def _duckdb_jsonl(con: duckdb.DuckDBPyConnection, view: str, path: Path, lines: 
     return columns
 
 
-def check_file(con: duckdb.DuckDBPyConnection, path: Path, select: CheckedSelect, scan: FileScan | None = None,
-               table: str = "_checked") -> tuple[str, list[str]]:
+def check_file(con: duckdb.DuckDBPyConnection, path: Path, select: CheckedSelect,
+               scan: Callable[[], FileScan] | None = None, table: str = "_checked") -> tuple[str, list[str]]:
     """Stage a CSV, JSON Lines or Parquet file and store its checked rows, select(staged relation, its types,
     its columns), as the temp table `table`; returns (the relation of the checked rows with their _line, the file's
     columns). The staged relation has the file's columns plus _line, _malformed and _raw.
 
-    `scan` is the file's scan_file() result when the caller has it (a text file is scanned here otherwise)."""
+    `scan` gives the file's scan_file() result (it may still be running in another thread); a text file is scanned
+    here when it is not given."""
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
     fmt = file_format(path)
     if fmt == "parquet":
         columns = _stage_parquet(con, path, "_staged")
-        _create_checked(con, table, "_staged", columns, select)
+        # typed columns convert cheaply: each pass reads the file again instead of holding every row in memory
+        _create_checked(con, table, "_staged", columns, select, kind="VIEW")
         return table, columns
-    scan = scan if scan is not None and scan.lines is not None else scan_file(path, text=True)
+    if scan is None:
+        scanned = scan_file(path, text=True)
+
+        def scan():
+            return scanned
+
+    def lines() -> int:
+        return scan().lines
+
     if fmt == "csv":
         columns = csv_header(path)
         _check_columns(path, columns)
-        relation = _checked_by_duckdb_csv(con, table, path, columns, scan.lines, select)
+        relation = _checked_by_duckdb(con, table, _csv_reader(path, columns), 1, lines, columns, select)
         if relation is not None:
             return relation, columns
+        lines()  # a file that is not UTF-8 is refused here, before the Python reader meets it
         _stage_records(con, "_staged", columns, _csv_records(path, len(columns)))
     else:
-        columns = _duckdb_jsonl(con, "_staged", path, scan.lines)
+        columns = _jsonl_keys(con, path)
+        if columns:
+            _check_columns(path, columns)
+            relation = _checked_by_duckdb(con, table, _jsonl_reader(path, columns), 0, lines, columns, select)
+            if relation is not None:
+                return relation, columns
+        lines()
+        columns = _duckdb_jsonl(con, "_staged", path, lines())
         if columns is None:
             columns = _jsonl_columns(path)
             _check_columns(path, columns)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -171,15 +172,18 @@ class Warehouse:
         progress = progress or (lambda _stage: None)
         from .sources import is_parquet, scan_file
 
-        scan = scan_file(path, text=not is_parquet(path))
-        sha = scan.sha256
+        # the file's SHA-256 and line count are taken in a thread while DuckDB reads it (hashing releases the GIL)
+        pool = ThreadPoolExecutor(1)
+        scanning = pool.submit(scan_file, path, not is_parquet(path))
+        pool.shutdown(wait=False)
         started = datetime.now(UTC)
         now_sql = f"TIMESTAMPTZ {lit((started + CLOCK_SKEW).isoformat())}"
         source = str(path)
         con = self.con
         try:
             # read and checked outside the transaction (temp tables only), so a reader that gives up aborts nothing
-            checked, skipped, version = self._check(path, kind, scan, timezone, now_sql, focus_version)
+            checked, skipped, version = self._check(path, kind, scanning.result, timezone, now_sql, focus_version)
+            sha = scanning.result().sha256
             progress("checked")
             con.execute("BEGIN TRANSACTION")
             try:
@@ -211,6 +215,7 @@ class Warehouse:
                 con.execute("ROLLBACK")
                 raise
         finally:
+            scanning.cancel() or wait([scanning])
             for name, typ in con.execute("SELECT table_name, table_type FROM information_schema.tables "
                                          "WHERE table_catalog = 'temp'").fetchall():
                 con.execute(f"DROP {'VIEW' if typ == 'VIEW' else 'TABLE'} temp.{name}")
