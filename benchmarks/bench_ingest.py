@@ -10,6 +10,7 @@ Printed: seconds, peak RSS (MiB) and load / floor. Targets (issue 16): load <= 2
 1M and 10M rows, peak <= 1 GB at 10M.
 
     .venv/bin/python benchmarks/bench_ingest.py [--rows 1000000] [--repeat 2] [--formats csv,jsonl,parquet,focus]
+                                                [--folder DIR]
 
 Files come from `forecast sample-data --rows N --months 6 --format F` (about 5% of rows corrupted, as the
 sample is); the FOCUS file is the sample's invoice repeated with a copy number in ChargeDescription until it
@@ -68,21 +69,23 @@ def child(name: str, *args: str) -> dict:
 
 
 def make_files(rows: int, formats: list[str], folder: Path) -> dict[str, Path]:
+    """The sample files for each format under `folder` (generated when missing, reused otherwise)."""
     files = {}
     for fmt in {"csv" if f == "focus" else f for f in formats}:
         out = folder / fmt
-        subprocess.run([sys.executable, "-m", "forecast.cli", "sample-data", "--rows", str(rows), "--months", "6",
-                        "--format", fmt, "--out", str(out)], check=True, capture_output=True)
+        if not (out / "MANIFEST.json").exists():
+            subprocess.run([sys.executable, "-m", "forecast.cli", "sample-data", "--rows", str(rows), "--months", "6",
+                            "--format", fmt, "--out", str(out)], check=True, capture_output=True)
         files[fmt] = out / f"requests.{fmt}"
         files["_invoice"] = out / "focus_billing.csv"
-    if "focus" in formats:
+    files["focus"] = folder / "focus.csv"
+    if "focus" in formats and not files["focus"].exists():
         import duckdb
 
         src = files["_invoice"]
         con = duckdb.connect()
         n = con.execute(f"SELECT count(*) FROM read_csv('{src}')").fetchall()[0][0]
         copies = -(-rows // n)
-        files["focus"] = folder / "focus.csv"
         con.execute(f"""COPY (SELECT * REPLACE (ChargeDescription || ' #' || k AS ChargeDescription)
             FROM read_csv('{src}', all_varchar = true), range({copies}) r(k) LIMIT {rows})
             TO '{files["focus"]}' (HEADER, DELIMITER ',')""")
@@ -94,6 +97,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--formats", default="csv,jsonl,parquet,focus")
+    ap.add_argument("--folder", type=Path, default=None,
+                    help="keep the generated files here and reuse them on the next run (default: a temporary folder)")
     ap.add_argument("--child", nargs="+")
     args = ap.parse_args()
     if args.child:
@@ -103,7 +108,8 @@ def main() -> None:
         print(json.dumps(result))
         return
     formats = args.formats.split(",")
-    folder = Path(tempfile.mkdtemp(prefix="bench_ingest_"))
+    folder = args.folder or Path(tempfile.mkdtemp(prefix="bench_ingest_"))
+    folder.mkdir(parents=True, exist_ok=True)
     try:
         files = make_files(args.rows, formats, folder)
         print(f"{args.rows:,} rows requested; best of {args.repeat}; fresh process and DuckDB file per run")
@@ -125,7 +131,11 @@ def main() -> None:
                   f"{ld['s']:7.2f} {ld['peak_mib']:6.0f} {ld['s'] / f['s']:5.2f}x")
             print(f"         {ld['line']}")
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        for name in ("floor.duckdb", "load.duckdb", "floor.duckdb.tmp", "load.duckdb.tmp"):
+            shutil.rmtree(folder / name, ignore_errors=True) if (folder / name).is_dir() else \
+                (folder / name).unlink(missing_ok=True)
+        if args.folder is None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
