@@ -12,7 +12,7 @@ Baselines on the same file in the same run, each in its own process so memory do
                             next to the load's, to show the work is the same.
   DuckDB copy, no checks    CREATE TABLE AS SELECT * FROM the Parquet file into a fresh DuckDB file: the
                             floor for storing these rows in DuckDB on this machine
-Target: load + series <= 10 s on a 2-core machine, >= 10x faster than pandas, peak <= 4 GB.
+Target: load + series <= 10 s on a 2-core machine, >= 10x faster than pandas, peak <= 4 GB (issue 16: <= 1 GB).
 
     .venv/bin/python benchmarks/bench_warehouse.py [--rows 10000000] [--repeat 2] [--parquet FILE]
 
