@@ -153,19 +153,11 @@ def checked_select(staged: str, types: dict[str, str], version: str, timezone: s
                        if extras else "NULL::JSON")
     everything = [n for n in types if n not in (LINE, MALFORMED, RAW)]
     packed = f"to_json(struct_pack({', '.join(f'{c.q(n)} := {c.q(n)}' for n in everything)}))"
-    row_hash = _row_hash([f"CAST({c.q(n)} AS VARCHAR)" for n in everything], packed)
+    row_hash = f"md5(CAST({packed} AS VARCHAR))"
     select = ", ".join(f"{v} AS {c.q(k)}" for k, v in values.items())
     raw = f"CASE WHEN _reason IS NOT NULL AND {MALFORMED} IS NULL THEN {packed} END"
     return (f"SELECT {select}, {row_hash} AS row_hash, {c.lit(version)} AS focus_version, {LINE}, "
             f"{c.first_reason(reasons)} AS _reason, {raw} AS _raw_json, {RAW} AS _raw_text FROM {staged}")
-
-
-def _row_hash(texts: list[str], as_json: str) -> str:
-    """SQL for the MD5 of a row as it was in the file: its fields joined by U+001F with NULL as U+0000, or, for a
-    row where a field holds either character, its JSON object (which holds neither, so the two never meet)."""
-    joined = "concat_ws(chr(31), " + ", ".join(f"coalesce({t}, chr(0))" for t in texts) + ")"
-    plain = "NOT regexp_matches(concat(" + ", ".join(texts) + "), '[\\x00\\x1f]')"
-    return f"md5(CASE WHEN {plain} THEN {joined} ELSE CAST({as_json} AS VARCHAR) END)"
 
 
 def version_of(columns: list[str], focus_version: str | None, source: str) -> str:
