@@ -1020,3 +1020,83 @@ def test_random_damage_to_a_csv_file_is_quarantined_or_refused(mutations):
 @example([("field", 2, 0, "oops", False), ("truncate", 500)])  # not JSON, and a cut line
 def test_random_damage_to_a_json_lines_file_is_quarantined_or_refused(mutations):
     load_damaged("jsonl", mutate("\n".join(HYPO_JSON) + "\n", mutations, "jsonl"))
+
+
+# ---------------------------------------------------------------- found in review
+
+NATIVE_HEADER = "timestamp,request_id,model,input_tokens,output_tokens\n"
+
+
+def test_a_file_name_with_glob_characters_reads_that_file_only(tmp_path, lab_book):
+    """DuckDB reads * ? [ ] in a path as a pattern: c[1].csv would read its neighbour c1.csv."""
+    (tmp_path / "c[1].csv").write_text(NATIVE_HEADER + "2026-10-01T09:00:00Z,literal,m-small,1,1\n")
+    (tmp_path / "c1.csv").write_text(NATIVE_HEADER + "2026-10-01T09:00:00Z,OTHER,m-small,1,1\n")
+    pq.write_table(pa.table({"timestamp": ["2026-10-01T09:00:00Z"], "request_id": ["star"], "model": ["m-small"],
+                             "input_tokens": ["1"], "output_tokens": ["1"]}), tmp_path / "v*.parquet")
+    pq.write_table(pa.table({"timestamp": ["2026-10-01T09:00:00Z"], "request_id": ["x1"], "model": ["m-small"],
+                             "input_tokens": ["1"], "output_tokens": ["1"]}), tmp_path / "vx.parquet")
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        a = wh.load(tmp_path / "c[1].csv", book=lab_book)
+        b = wh.load(tmp_path / "v*.parquet", book=lab_book)
+        got = wh.sql("SELECT load_id, request_id, source_line FROM requests ORDER BY load_id").fetchall()
+    assert (a.rows_read, a.source_file) == (1, str(tmp_path / "c[1].csv"))
+    assert (b.rows_read, b.source_file) == (1, str(tmp_path / "v*.parquet"))
+    assert got == [(a.load_id, "literal", 2), (b.load_id, "star", 1)]
+
+
+def test_json_lines_keys_are_found_whatever_their_characters_and_the_line_indent(tmp_path, lab_book):
+    """Keys with non-ASCII letters, a slash or a quote, and a line indented by a tab, read alike whether the file
+    goes through read_json (no blank line) or line by line (a blank line)."""
+    lines = ['{"timestamp":"2026-10-01T09:00:00Z","request_id":"r1","model":"m-small","input_tokens":1,'
+             '"output_tokens":1,"équipe":"blue","a/b":"s","q\\"k":"w"}',
+             '\t{"timestamp":"2026-10-01T09:00:00Z","request_id":"r2","model":"m-small","input_tokens":1,'
+             '"output_tokens":1,"team_id":"red"}']
+    results = []
+    for name, text in (("plain.jsonl", "\n".join(lines) + "\n"), ("blank.jsonl", "\n".join(lines) + "\n\n")):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        with Warehouse(tmp_path / f"{name}.duckdb") as wh:
+            r = wh.load(tmp_path / name, book=lab_book)
+            rows = wh.sql("SELECT request_id, team_id, extra FROM requests ORDER BY request_id").fetchall()
+        assert (r.rows_read, r.accepted) == (2, 2), r
+        results.append([(rid, team, json.loads(extra)) for rid, team, extra in rows])
+    assert results[0] == results[1]
+    assert results[0][0] == ("r1", None, {"équipe": "blue", "a/b": "s", 'q"k': "w"})
+    assert results[0][1][:2] == ("r2", "red")
+
+
+def test_token_counts_near_the_bigint_limit_are_quarantined_not_a_crash(tmp_path, lab_book):
+    big = 9_000_000_000_000_000_000  # fits BIGINT (< 2**63); two of them added do not
+    (tmp_path / "big.csv").write_text(
+        "timestamp,request_id,model,input_tokens,cached_input_tokens,cache_write_tokens,output_tokens\n"
+        f"2026-10-01T09:00:00Z,a,m-small,{big},{big},{big},{big}\n"
+        f"2026-10-01T09:00:00Z,b,m-small,{big},0,0,{big}\n")
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        r = wh.load(tmp_path / "big.csv", book=lab_book)
+        got = quarantine(wh, r.load_id)
+    assert (r.rows_read, r.accepted, r.quarantined) == (2, 0, 2)
+    assert got[2][0].startswith(f"input_tokens: '{big}': must include cached_input_tokens")
+    # m-small: $1 in + $2 out per million tokens: 9e18 x 3 / 1e6 = $27,000,000,000,000
+    assert got[3][0] == (f"input_tokens: '{big}': priced at $27,000,000,000,000: above the $99,999,999 one row can "
+                         "hold (check the token counts)")
+
+
+def test_a_focus_reject_accepted_by_a_later_load_is_marked_resolved(tmp_path):
+    naive = {**FOCUS_BASE, "ChargePeriodStart": "2026-10-01T00:00:00", "ChargePeriodEnd": "2026-10-02T00:00:00"}
+    (tmp_path / "f.csv").write_text(FOCUS_HEADER + focus_record(naive) + "\n")
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        first = wh.load(tmp_path / "f.csv", kind="focus")
+        second = wh.load(tmp_path / "f.csv", kind="focus", timezone="UTC")
+        open_rejects = wh.sql("SELECT count(*) FROM quarantine WHERE resolved_by_load IS NULL").fetchall()[0][0]
+        resolved = wh.sql("SELECT resolved_by_load FROM quarantine").fetchall()
+    assert (first.accepted, first.quarantined, second.accepted, second.quarantined) == (0, 1, 1, 0)
+    assert open_rejects == 0 and resolved == [(second.load_id,)]
+
+
+def test_a_parquet_column_named_file_row_number_is_one_error_line(tmp_path):
+    pq.write_table(pa.table({"timestamp": ["2026-10-01T09:00:00Z"], "request_id": ["a"], "model": ["m-small"],
+                             "input_tokens": [1], "output_tokens": [1], "file_row_number": [7]}),
+                   tmp_path / "p.parquet")
+    with Warehouse(tmp_path / "w.duckdb") as wh, pytest.raises(UsageError) as err:
+        wh.load(tmp_path / "p.parquet")
+    assert err.value.problems == [f"{tmp_path / 'p.parquet'}: column file_row_number is reserved (the reader "
+                                  "numbers Parquet rows under that name): rename it"]

@@ -172,7 +172,7 @@ def load_focus(con: duckdb.DuckDBPyConnection, checked: str, path: Path, *, load
                progress):
     """Insert the checked charges of `checked` (from checked_select) into `charges`, duplicates by row hash and
     rejects into the quarantine; returns their Counts."""
-    from .quarantine import insert_quarantine
+    from .quarantine import insert_quarantine, resolve_earlier
     from .requests import Counts
 
     # rows whose hash repeats in the file or is stored already are settled apart (a small table); the rest go in
@@ -194,6 +194,7 @@ def load_focus(con: duckdb.DuckDBPyConnection, checked: str, path: Path, *, load
         FROM {checked} WHERE _reason IS NOT NULL""")
     quarantined, repeated = insert_quarantine(con, "_rejected", load_id=load_id, source=source, sha256=sha256,
                                               kind="focus", lines_from=None if is_parquet(path) else path)
+    resolve_earlier(con, sha256, load_id, "charges")
     read = con.execute(f"SELECT count(*) FROM {checked}").fetchall()[0][0]
     accepted = con.execute(f"SELECT count(*) FROM charges WHERE load_id = {load_id}").fetchall()[0][0]
     duplicate = repeated + con.execute("SELECT count(*) FROM _valid WHERE _dup").fetchall()[0][0]

@@ -39,6 +39,17 @@ def insert_quarantine(con: duckdb.DuckDBPyConnection, rejected: str, *, load_id:
     return recorded, repeated
 
 
+def resolve_earlier(con: duckdb.DuckDBPyConnection, sha256: str, load_id: int, table: str) -> None:
+    """Mark earlier rejects of the same file that this load accepted (their line is now a row of `table`, requests or
+    charges) as resolved by it."""
+    sha = lit(sha256)
+    if con.execute(f"SELECT count(*) FROM quarantine WHERE sha256 = {sha} AND resolved_by_load IS NULL "
+                   f"AND load_id <> {load_id}").fetchall()[0][0]:
+        con.execute(f"""UPDATE quarantine SET resolved_by_load = {load_id}
+            WHERE sha256 = {sha} AND resolved_by_load IS NULL AND load_id <> {load_id}
+              AND line IN (SELECT source_line FROM {table} WHERE load_id = {load_id})""")
+
+
 def quarantined_rows(con: duckdb.DuckDBPyConnection, load_id: int | None = None, reason: str | None = None,
                      include_resolved: bool = False) -> list[dict]:
     """Rejected rows, oldest first: load_id, source_file, line, reason, raw_text (the row as it was in its file),

@@ -17,7 +17,7 @@ from ..core.tokens import TOKEN_FIELDS
 from ..design.prices import PriceBook
 from . import checks as c
 from .pricing import BANDS, MISSES, band_join, build_price_tables, cost_sql, key_match
-from .quarantine import insert_quarantine
+from .quarantine import insert_quarantine, resolve_earlier
 from .schema import CONTEXT, NATIVE_COLUMNS, OUTCOMES, REQUEST_COST, REQUIRED_COLUMNS, STATUSES, TAGS
 from .sources import LINE, MALFORMED, RAW
 
@@ -65,7 +65,8 @@ def checked_select(staged: str, types: dict[str, str], timezone: str | None, now
     else:
         values["request_count"] = "1::BIGINT"
     present = {n: src(n)[0] for n in TOKEN_FIELDS if n in cols}
-    subset = [f"coalesce({values[n]}, 0)" for n in ("cached_input_tokens", "cache_write_tokens") if n in present]
+    subset = [f"CAST(coalesce({values[n]}, 0) AS HUGEINT)" for n in ("cached_input_tokens", "cache_write_tokens")
+              if n in present]
     if subset:
         reasons.append(c.broken(f"{' + '.join(subset)} > {values['input_tokens']}", "input_tokens",
                                 present["input_tokens"], "must include cached_input_tokens and cache_write_tokens "
@@ -131,7 +132,6 @@ def load_checked_requests(con: duckdb.DuckDBPyConnection, checked: str, *, load_
     exactly, by request_id.
     A rejected row keeps its raw text (see quarantine.insert_quarantine for `lines_from`).
     """
-    sha = c.lit(sha256)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _suspect AS SELECT hash(request_id) AS h FROM {checked}
         WHERE request_id IS NOT NULL GROUP BY h HAVING count(*) > 1""")
     build_price_tables(con, f"""SELECT DISTINCT provider, model, {c.utc_day('"timestamp"')}, batch FROM {checked}
@@ -141,7 +141,8 @@ def load_checked_requests(con: duckdb.DuckDBPyConnection, checked: str, *, load_
         cache_write_usd_per_mtok, output_usd_per_mtok)), 0), coalesce(max(usd_per_call), 0) FROM {BANDS}"""
                             ).fetchall()[0]
     # a row priced here costs at most this bound: only rows whose bound reaches the cap are priced apart and checked
-    bound = (f"(v.cost_usd IS NULL AND (coalesce(v.input_tokens, 0) + coalesce(v.output_tokens, 0)) * {rate!r} / 1e6"
+    tokens = "(coalesce(CAST(v.input_tokens AS DOUBLE), 0) + coalesce(CAST(v.output_tokens AS DOUBLE), 0))"
+    bound = (f"(v.cost_usd IS NULL AND {tokens} * {rate!r} / 1e6"
              f" + coalesce(v.request_count, 1) * {fee!r} >= {COST_CAP})")
     # held: every row that is not a plain accept (it breaks a rule, has no price, may be a duplicate or costly)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _held AS SELECT * FROM (
@@ -170,11 +171,7 @@ def load_checked_requests(con: duckdb.DuckDBPyConnection, checked: str, *, load_
         FROM _settled v WHERE NOT _dup AND _miss IS NULL AND {over}""")
     quarantined, repeated = insert_quarantine(con, "_rejected", load_id=load_id, source=source, sha256=sha256,
                                               kind=kind, lines_from=lines_from)
-    if con.execute(f"SELECT count(*) FROM quarantine WHERE sha256 = {sha} AND resolved_by_load IS NULL "
-                   f"AND load_id <> {load_id}").fetchall()[0][0]:  # earlier rejects of this file may pass now
-        con.execute(f"""UPDATE quarantine SET resolved_by_load = {load_id}
-            WHERE sha256 = {sha} AND resolved_by_load IS NULL AND load_id <> {load_id}
-              AND line IN (SELECT source_line FROM requests WHERE load_id = {load_id})""")
+    resolve_earlier(con, sha256, load_id, "requests")
     read = con.execute(f"SELECT count(*) FROM {checked}").fetchall()[0][0]
     duplicate = repeated + con.execute("SELECT count(*) FROM _settled WHERE _dup").fetchall()[0][0]
     stored = con.execute(f"SELECT count(*) FROM requests WHERE load_id = {load_id}").fetchall()[0][0]

@@ -17,7 +17,10 @@ import codecs
 import csv
 import hashlib
 import json
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +102,38 @@ def line_texts(path: Path, wanted: Iterable[int]) -> dict[int, str]:
             if n >= last:
                 break
     return out
+
+
+GLOB = set("*?[]{}")  # DuckDB reads a path with any of these as a pattern of file names
+ENDINGS = (".otlp.jsonl", ".jsonl", ".ndjson", ".json", ".csv", ".parquet", ".pq")
+
+
+@contextmanager
+def duckdb_readable(path: Path) -> Iterator[Path]:
+    """`path`, or, when it holds a character DuckDB would read as a glob (* ? [ ] { }), a link to the file under a
+    plain name in a temporary folder, kept until the block ends.
+
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "usage[1].csv"
+    >>> _ = f.write_text("a\\n")
+    >>> with duckdb_readable(f) as r:
+    ...     r.name, r.read_text() == "a\\n"
+    ('file.csv', True)
+    """
+    if not GLOB & set(str(path.resolve())):
+        yield path
+        return
+    folder = Path(tempfile.mkdtemp(prefix="forecast-read-"))
+    ending = next((e for e in ENDINGS if path.name.lower().endswith(e)), "")
+    link = folder / f"file{ending}"
+    try:
+        try:
+            link.symlink_to(path.resolve())
+        except OSError:  # no links here: a copy reads the same
+            shutil.copyfile(path, link)
+        yield link
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def is_parquet(path: Path) -> bool:
@@ -320,7 +355,8 @@ def _lines_reader(path: Path) -> str:
             "rejects_table = '_line_rejects', rejects_scan = '_line_reject_scans')")
 
 
-IS_OBJECT = "json_valid(t) AND starts_with(ltrim(t), '{')"  # valid JSON that starts with { is an object
+# valid JSON whose first character after JSON whitespace (space, tab, CR, LF) is { is an object
+IS_OBJECT = "json_valid(t) AND starts_with(ltrim(t, ' ' || chr(9) || chr(10) || chr(13)), '{')"
 
 
 def _jsonl_keys(con: duckdb.DuckDBPyConnection, path: Path) -> list[str] | None:
@@ -358,7 +394,8 @@ def _duckdb_jsonl(con: duckdb.DuckDBPyConnection, view: str, path: Path, lines: 
     columns = [r[0] for r in con.execute(f"""SELECT k FROM (SELECT {line} AS n, unnest(json_keys(t)) AS k
         FROM _jsonl WHERE t IS NOT NULL AND {is_object}) GROUP BY k ORDER BY min(n), k""").fetchall()]
     _check_columns(path, columns)
-    paths = ", ".join(lit("$." + json.dumps(c)) for c in columns) or "'$.x'"
+    # JSON pointers (RFC 6901): any key, non-ASCII, quotes and slashes included, names itself exactly
+    paths = ", ".join(lit("/" + c.replace("~", "~0").replace("/", "~1")) for c in columns) or "'/x'"
     values = "".join(f"v[{i}] AS {q(c)}, " for i, c in enumerate(columns, start=1))
     con.execute(f"""CREATE OR REPLACE TEMP VIEW {view} AS SELECT {values}n AS {LINE},
         CASE WHEN NOT ok THEN CASE WHEN json_valid(t) THEN 'is not a JSON object' ELSE 'not valid JSON' END END
@@ -432,6 +469,9 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> li
         raise UsageError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
     if {LINE, MALFORMED, RAW} & set(cols):
         raise UsageError(f"{path}: columns {LINE}, {MALFORMED} and {RAW} are reserved")
+    if "file_row_number" in {c.lower() for c in cols}:
+        raise UsageError(f"{path}: column file_row_number is reserved (the reader numbers Parquet rows under that "
+                         "name): rename it")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * EXCLUDE (file_row_number), "
                 f"file_row_number + 1 AS {LINE}, NULL::VARCHAR AS {MALFORMED}, NULL::VARCHAR AS {RAW} "
                 f"FROM read_parquet('{_sql_str(path)}', file_row_number = true)")

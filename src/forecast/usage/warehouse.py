@@ -161,12 +161,22 @@ class Warehouse:
              book: PriceBook | None = None, focus_version: str | None = None,
              progress: Callable[[str], None] | None = None) -> LoadResult:
         """Load one file in one transaction; on any error the warehouse is left as it was."""
+        from .sources import duckdb_readable
+
         path = Path(path)
         if not path.is_file():
             raise UsageError(f"{path}: no such file")
+        with duckdb_readable(path) as readable:
+            try:
+                return self._load(readable, str(path), kind, timezone, book, focus_version, progress)
+            except UsageError as exc:  # name the file as the user did, not the link read in its place
+                raise UsageError([p.replace(str(readable), str(path)) for p in exc.problems]) from None
+
+    def _load(self, path: Path, source: str, kind: str | None, timezone: str | None, book: PriceBook | None,
+              focus_version: str | None, progress: Callable[[str], None] | None) -> LoadResult:
         kind = kind or detect_kind(path)
         if kind not in KINDS:
-            raise UsageError(f"{path}: format {kind!r}: must be one of {', '.join(KINDS)}")
+            raise UsageError(f"{source}: format {kind!r}: must be one of {', '.join(KINDS)}")
         if timezone:
             _check_timezone(self.con, timezone)
         progress = progress or (lambda _stage: None)
@@ -178,7 +188,6 @@ class Warehouse:
         pool.shutdown(wait=False)
         started = datetime.now(UTC)
         now_sql = f"TIMESTAMPTZ {lit((started + CLOCK_SKEW).isoformat())}"
-        source = str(path)
         con = self.con
         try:
             # read and checked outside the transaction (temp tables only), so a reader that gives up aborts nothing
