@@ -34,7 +34,8 @@ def add_parsers(sub) -> None:
                        description="Rows refused by `forecast ingest` and not accepted since, oldest load first: "
                                    "the file, line, reason and the row as it was in the file.")
     add_warehouse_option(p)
-    p.add_argument("--load", type=whole(1, 2**62), default=None, metavar="ID", help="one load (see the loads table)")
+    p.add_argument("--load", type=whole(1, 2**62), default=None, metavar="ID",
+                   help="rows of one load (its id, as the load column of this listing shows)")
     p.add_argument("--reason", metavar="TEXT", default=None, help="reasons containing TEXT (any case)")
     p.add_argument("--resolved", action="store_true", help="also rows a later load accepted")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
