@@ -31,7 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
-READERS = {"csv": "read_csv('{f}', store_rejects = true)", "jsonl": "read_json('{f}', format = 'newline_delimited', sample_size = -1)",
+READERS = {"csv": "read_csv('{f}', store_rejects = true)",
+           "jsonl": "read_json('{f}', format = 'newline_delimited', sample_size = -1)",
            "parquet": "read_parquet('{f}')", "focus": "read_csv('{f}', store_rejects = true)"}
 
 
