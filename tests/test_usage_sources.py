@@ -252,7 +252,7 @@ def test_gzipped_csv_is_refused_by_name_not_misread_as_bad_utf8(tmp_path):
     import gzip
 
     from forecast.core.errors import UsageError
-    from forecast.usage.sources import file_format
+    from forecast.usage.files import file_format
 
     path = tmp_path / "log.csv.gz"
     path.write_bytes(gzip.compress(b"timestamp,request_id\n"))

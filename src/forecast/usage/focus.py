@@ -27,8 +27,8 @@ from ..core.csvsafe import safe_table
 from ..core.errors import UsageError
 from ..core.months import month_start
 from . import checks as c
-from .schema import CHARGE_COST, TAGS
-from .sources import LINE, MALFORMED, RAW, is_parquet
+from .files import is_parquet
+from .schema import CHARGE_COST, LINE, MALFORMED, RAW, TAGS
 
 VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 MANDATORY = (  # the 21 columns every version from 1.0 to 1.3 requires
@@ -66,7 +66,7 @@ PROVIDER_NAMES = {"openai": "OpenAI", "anthropic": "Anthropic", "google": "Googl
 
 def looks_like_focus(path: Path) -> bool:
     """True when the file's columns include BilledCost and ChargePeriodStart."""
-    from .sources import csv_header
+    from .python_readers import csv_header
 
     if not is_parquet(path):
         try:

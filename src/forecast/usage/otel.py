@@ -31,8 +31,8 @@ import duckdb
 import pyarrow as pa
 
 from ..core.errors import UsageError
-from .schema import CONTEXT, TAGS
-from .sources import LINE, MALFORMED, RAW, check_utf8
+from .files import check_utf8
+from .schema import CONTEXT, LINE, MALFORMED, RAW, TAGS
 
 MODEL_OPERATIONS = {"chat", "text_completion", "generate_content", "embeddings"}
 PROVIDERS = {  # OTel gen_ai.provider.name / gen_ai.system -> genai-prices provider id

@@ -8,7 +8,7 @@ import duckdb
 import pyarrow as pa
 
 from .checks import lit
-from .sources import line_texts
+from .files import line_texts
 
 
 def insert_quarantine(con: duckdb.DuckDBPyConnection, rejected: str, *, load_id: int, source: str, sha256: str,

@@ -18,8 +18,18 @@ from ..design.prices import PriceBook
 from . import checks as c
 from .pricing import BANDS, MISSES, band_join, build_price_tables, cost_sql, key_match
 from .quarantine import insert_quarantine, resolve_earlier
-from .schema import CONTEXT, NATIVE_COLUMNS, OUTCOMES, REQUEST_COST, REQUIRED_COLUMNS, STATUSES, TAGS
-from .sources import LINE, MALFORMED, RAW
+from .schema import (
+    CONTEXT,
+    LINE,
+    MALFORMED,
+    NATIVE_COLUMNS,
+    OUTCOMES,
+    RAW,
+    REQUEST_COST,
+    REQUIRED_COLUMNS,
+    STATUSES,
+    TAGS,
+)
 
 COST_CAP = 1e8  # USD: a row's cost is DECIMAL(18,10), at most $99,999,999.9999999999
 

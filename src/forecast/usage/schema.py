@@ -18,6 +18,9 @@ NATIVE_COLUMNS = (
     "timestamp", "request_id", "provider", "model", *TOKEN_FIELDS, "request_count", "cost_usd", "status",
     "latency_ms", *TAGS, *CONTEXT, "outcome", "batch",
 )
+LINE = "_line"  # staged column: 1-based line in the file (CSV, JSON Lines) or row (Parquet)
+MALFORMED = "_malformed"  # staged column: why a line could not be split into fields (else NULL)
+RAW = "_raw"  # staged column: the record's raw text where the line number alone cannot give it (else NULL)
 REQUEST_COST = "DECIMAL(18,10)"  # up to $99,999,999 per call, 1e-10 USD resolution
 CHARGE_COST = "DECIMAL(38,10)"
 

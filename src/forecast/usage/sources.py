@@ -1,264 +1,29 @@
-"""Read usage files into DuckDB staging relations, keeping every row, its line number and its raw text.
+"""Read a usage file and check its rows into a DuckDB temp table, keeping every row, its line and its raw text.
 
-CSV and JSON Lines are read by DuckDB's own readers: a CSV file with `read_csv` (strict, rejects
-stored), read and checked in one pass; a JSON Lines file line by line and split with DuckDB's JSON
-functions. The CSV reader is kept only where it is exact: it rejected nothing and every record is one
-physical line (the record count plus the header equals the file's line count), so a record's line is
-its position. Otherwise
-(a stray quote, a quoted newline, a blank line, a short or long row) Python's csv module reads the
-file, record by record, keeping each record's first line and, for a malformed or multi-line one,
-its raw text. Parquet is read by DuckDB directly with its row number. Staged values are the file's
-own (text for CSV and JSON Lines, typed for Parquet); the loaders check and convert them in SQL.
+DuckDB's own readers are used where they are exact, and the rows are converted and checked in the same
+pass: a CSV file with `read_csv` (strict, rejects stored) when it rejected nothing and every record is
+one physical line (records plus the header equal the file's line count), so a record's line is its
+position; a JSON Lines file with `read_json` when every line is an object, else line by line with the
+JSON functions. Otherwise (a stray quote, a quoted newline, a blank line, a short or long row)
+python_readers reads the file record by record. Parquet is read by DuckDB with its row number. Staged
+values are the file's own (text for CSV and JSON Lines, typed for Parquet); the loaders' SELECT checks
+and converts them.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import hashlib
-import json
-import shutil
-import tempfile
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from ..core.errors import UsageError
 from .checks import lit, q
+from .files import FileScan, file_format, scan_file
+from .python_readers import csv_header, csv_records, jsonl_columns, jsonl_records, stage_records
+from .schema import LINE, MALFORMED, RAW
 
-CHUNK_ROWS = 200_000
-MALFORMED = "_malformed"  # staged column: why a line could not be split into fields (else NULL)
-LINE = "_line"  # staged column: 1-based line in the file (CSV, JSON Lines) or row (Parquet)
-RAW = "_raw"  # staged column: the record's raw text where the line number alone cannot give it (else NULL)
 SEPARATOR = "\x1f\x1e\x1d\x1c"  # a delimiter no text line holds: DuckDB's CSV reader then yields whole lines
-MAX_FIELD_CHARS = 1 << 27  # Python's csv module: a field may be this long (DuckDB's reader stops at 2 MB lines)
-
-
-@dataclass(frozen=True)
-class FileScan:
-    """One pass over a file: its SHA-256 and, for text, its physical line count (UTF-8 checked)."""
-
-    sha256: str
-    lines: int | None = None
-
-
-def scan_file(path: Path, text: bool, block_bytes: int = 1 << 24) -> FileScan:
-    """SHA-256 of `path`; for a text file also its line count, raising UsageError at the first byte not UTF-8.
-
-    >>> import tempfile
-    >>> f = Path(tempfile.mkdtemp()) / "a.csv"
-    >>> _ = f.write_bytes(b"a,b\\n1,2")
-    >>> scan_file(f, text=True).lines
-    2
-    >>> _ = f.write_bytes(b"a\\n\\xff\\n")
-    >>> scan_file(f, text=True)
-    Traceback (most recent call last):
-    ...
-    forecast.core.errors.UsageError: ...a.csv: line 2: byte 0xff is not UTF-8: save the file as UTF-8
-    """
-    digest = hashlib.sha256()
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    newlines, offset, last = 0, 0, b""
-    with path.open("rb") as f:
-        while block := f.read(block_bytes):
-            digest.update(block)
-            if text:
-                try:
-                    decoder.decode(block)
-                except UnicodeDecodeError as exc:
-                    bad = offset + exc.start
-                    with path.open("rb") as g:
-                        head = g.read(bad + 1)
-                    line = head.count(b"\n") + 1
-                    raise UsageError(f"{path}: line {line}: byte 0x{head[-1]:02x} is not UTF-8: "
-                                     "save the file as UTF-8") from None
-                newlines += block.count(b"\n")
-            offset += len(block)
-            last = block[-1:]
-    if not text:
-        return FileScan(digest.hexdigest())
-    try:
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: line {newlines + 1}: file ends inside a UTF-8 character") from None
-    return FileScan(digest.hexdigest(), newlines + (1 if last not in (b"", b"\n") else 0))
-
-
-def line_texts(path: Path, wanted: Iterable[int]) -> dict[int, str]:
-    """The text of the given 1-based physical lines of a UTF-8 file, without their line ending."""
-    wanted = set(wanted)
-    out: dict[int, str] = {}
-    if not wanted:
-        return out
-    last = max(wanted)
-    with path.open("rb") as f:
-        for n, line in enumerate(f, start=1):
-            if n in wanted:
-                out[n] = line.decode("utf-8-sig" if n == 1 else "utf-8").rstrip("\r\n")
-            if n >= last:
-                break
-    return out
-
-
-GLOB = set("*?[]{}")  # DuckDB reads a path with any of these as a pattern of file names
-ENDINGS = (".otlp.jsonl", ".jsonl", ".ndjson", ".json", ".csv", ".parquet", ".pq")
-
-
-@contextmanager
-def duckdb_readable(path: Path) -> Iterator[Path]:
-    """`path`, or, when it holds a character DuckDB would read as a glob (* ? [ ] { }), a link to the file under a
-    plain name in a temporary folder, kept until the block ends.
-
-    >>> import tempfile
-    >>> f = Path(tempfile.mkdtemp()) / "usage[1].csv"
-    >>> _ = f.write_text("a\\n")
-    >>> with duckdb_readable(f) as r:
-    ...     r.name, r.read_text() == "a\\n"
-    ('file.csv', True)
-    """
-    if not GLOB & set(str(path.resolve())):
-        yield path
-        return
-    folder = Path(tempfile.mkdtemp(prefix="forecast-read-"))
-    ending = next((e for e in ENDINGS if path.name.lower().endswith(e)), "")
-    link = folder / f"file{ending}"
-    try:
-        try:
-            link.symlink_to(path.resolve())
-        except OSError:  # no links here: a copy reads the same
-            shutil.copyfile(path, link)
-        yield link
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def is_parquet(path: Path) -> bool:
-    return path.name.lower().endswith((".parquet", ".pq"))
-
-
-def file_format(path: Path) -> str:
-    """'csv', 'jsonl' or 'parquet' from the file name."""
-    name = path.name.lower()
-    for suffixes, fmt in (((".csv",), "csv"), ((".jsonl", ".ndjson"), "jsonl"),
-                          ((".parquet", ".pq"), "parquet")):
-        if name.endswith(suffixes):
-            return fmt
-    raise UsageError(f"{path}: unknown file type: use .csv, .jsonl/.ndjson or .parquet (compressed CSV is not read: "
-                     "decompress it or convert it to Parquet)")
-
-
-def check_utf8(path: Path) -> None:
-    """Raise UsageError naming the line of the first byte that is not UTF-8."""
-    scan_file(path, text=True)
-
-
-class _TakenLines:
-    """An iterator over a file's lines that remembers the lines taken since the last `take()`."""
-
-    def __init__(self, f):
-        self.f, self.taken = f, []
-
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> str:
-        line = next(self.f)
-        self.taken.append(line)
-        return line
-
-    def take(self) -> list[str]:
-        taken, self.taken = self.taken, []
-        return taken
-
-
-def csv_header(path: Path) -> list[str]:
-    """The column names of a CSV file's header line, outer spaces trimmed."""
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        try:
-            header = next(csv.reader(f, strict=True))
-        except StopIteration:
-            raise UsageError(f"{path}: line 1: empty file: a header line is expected") from None
-        except csv.Error as exc:
-            raise UsageError(f"{path}: line 1: header is not valid CSV ({exc})") from None
-        except UnicodeDecodeError:  # in the first block read, maybe past the header: the scan names the line
-            scan_file(path, text=True)
-            raise
-    if not header:
-        raise UsageError(f"{path}: line 1: the header line is empty: the first line names the columns")
-    return [h.strip() for h in header]
-
-
-def _csv_records(path: Path, width: int) -> Iterator[tuple[int, list[str] | None, str | None, str | None]]:
-    """(first line, fields, problem, raw text) per record after the header. Lines are counted as the csv module
-    counts them (a carriage return alone ends a line), so each record carries its own text."""
-    csv.field_size_limit(MAX_FIELD_CHARS)
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        lines = _TakenLines(f)
-        reader = csv.reader(lines, strict=True)
-        next(reader)
-        line = reader.line_num + 1
-        lines.take()
-        while True:
-            try:
-                fields = next(reader)
-                problem = None
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                fields, problem = None, f"not valid CSV ({exc})"
-            taken = lines.take()
-            if fields is not None and len(fields) != width and fields:
-                problem = f"has {len(fields)} fields, the header has {width}"
-            if fields or problem:
-                raw = "".join(taken).rstrip("\r\n")
-                yield line, (None if problem else fields), problem, raw
-            line = reader.line_num + 1
-
-
-def _jsonl_columns(path: Path) -> list[str]:
-    """The keys of all objects, in order of first appearance."""
-    columns: dict[str, None] = {}
-    with path.open(encoding="utf-8-sig") as f:
-        for text in f:
-            try:
-                obj = json.loads(text)
-            except ValueError:
-                continue
-            if isinstance(obj, dict):
-                columns.update(dict.fromkeys(obj))
-    return list(columns)
-
-
-def _jsonl_records(path: Path, columns: list[str]) -> Iterator[tuple[int, list | None, str | None, str | None]]:
-    with path.open(encoding="utf-8-sig", newline="\n") as f:
-        for line, text in enumerate(f, start=1):
-            if not text.strip():
-                continue
-            try:
-                obj = json.loads(text)
-            except ValueError as exc:
-                yield line, None, f"not valid JSON ({exc.args[0].split(':')[0]})", None
-                continue
-            if not isinstance(obj, dict):
-                yield line, None, "is not a JSON object", None
-                continue
-            yield line, [_json_text(obj.get(c)) for c in columns], None, None
-
-
-def _json_text(value) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return json.dumps(value, sort_keys=True)
 
 
 def _check_columns(path: Path, columns: list[str]) -> None:
@@ -271,37 +36,6 @@ def _check_columns(path: Path, columns: list[str]) -> None:
         raise UsageError(f"{path}: line 1: column names repeat (ignoring case): {', '.join(dupes)}")
     if {LINE, MALFORMED, RAW} & set(columns):
         raise UsageError(f"{path}: columns {LINE}, {MALFORMED} and {RAW} are reserved")
-
-
-def _stage_records(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], records) -> None:
-    """Stage (line, fields, problem, raw) records from Python as a table of text columns."""
-    names = [*columns, LINE, MALFORMED, RAW]
-    schema = pa.schema([*((c, pa.string()) for c in columns), (LINE, pa.int64()), (MALFORMED, pa.string()),
-                        (RAW, pa.string())])
-    cols = "".join(f"{q(c)} VARCHAR, " for c in columns)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({cols}{LINE} BIGINT, {MALFORMED} VARCHAR, {RAW} VARCHAR)")
-    batch: list[list] = [[] for _ in names]
-
-    def flush():
-        chunk = pa.Table.from_arrays([pa.array(v, type=t.type) for v, t in zip(batch, schema, strict=True)],
-                                     schema=schema)
-        con.register("_chunk", chunk)
-        con.execute(f"INSERT INTO {table} SELECT * FROM _chunk")
-        con.unregister("_chunk")
-        for v in batch:
-            v.clear()
-
-    n = len(columns)
-    empty = [None] * n
-    for line, fields, problem, raw in records:
-        for i, v in enumerate(fields or empty):
-            batch[i].append(v)
-        batch[n].append(line)
-        batch[n + 1].append(problem)
-        batch[n + 2].append(raw)
-        if len(batch[n]) >= CHUNK_ROWS:
-            flush()
-    flush()
 
 
 CheckedSelect = Callable[[str, dict[str, str], list[str]], str]  # (staged relation, its types, columns) -> SELECT
@@ -437,7 +171,7 @@ def check_file(con: duckdb.DuckDBPyConnection, path: Path, select: CheckedSelect
         if relation is not None:
             return relation, columns
         lines()  # a file that is not UTF-8 is refused here, before the Python reader meets it
-        _stage_records(con, "_staged", columns, _csv_records(path, len(columns)))
+        stage_records(con, "_staged", columns, csv_records(path, len(columns)))
     else:
         columns = _jsonl_keys(con, path)
         if columns:
@@ -448,9 +182,9 @@ def check_file(con: duckdb.DuckDBPyConnection, path: Path, select: CheckedSelect
         lines()
         columns = _duckdb_jsonl(con, "_staged", path, lines())
         if columns is None:
-            columns = _jsonl_columns(path)
+            columns = jsonl_columns(path)
             _check_columns(path, columns)
-            _stage_records(con, "_staged", columns, _jsonl_records(path, columns))
+            stage_records(con, "_staged", columns, jsonl_records(path, columns))
     _create_checked(con, table, "_staged", columns, select)
     return table, columns
 

@@ -161,7 +161,7 @@ class Warehouse:
              book: PriceBook | None = None, focus_version: str | None = None,
              progress: Callable[[str], None] | None = None) -> LoadResult:
         """Load one file in one transaction; on any error the warehouse is left as it was."""
-        from .sources import duckdb_readable
+        from .files import duckdb_readable
 
         path = Path(path)
         if not path.is_file():
@@ -180,7 +180,7 @@ class Warehouse:
         if timezone:
             _check_timezone(self.con, timezone)
         progress = progress or (lambda _stage: None)
-        from .sources import is_parquet, scan_file
+        from .files import is_parquet, scan_file
 
         # the file's SHA-256 and line count are taken in a thread while DuckDB reads it (hashing releases the GIL)
         pool = ThreadPoolExecutor(1)
