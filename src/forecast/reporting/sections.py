@@ -1,0 +1,264 @@
+"""The sections of the monthly and self-hosting reports: each returns its parts (Markdown text, then styled tables
+and charts) for the notebook to show with `show`, so what a report says is reached by tests, not only by a run."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pandas as pd
+
+from .. import charts
+from ..core.formatting import html_frame, md_text, money
+from ..core.formatting import md_usd as usd
+from ..core.months import month_start
+from ..usage.series import COVERAGE_TARGET
+
+change = partial(money, sign=True)
+dollars = partial(money, cents=False)
+signed = partial(usd, sign=True)
+
+
+def show(parts) -> None:
+    """Display each part in the notebook: text as Markdown, anything else (a styled table, a chart) as it is."""
+    from IPython.display import Markdown, display
+
+    for part in parts:
+        display(Markdown(part) if isinstance(part, str) else part)
+
+
+def notes(texts) -> list:
+    """Notes quoted, one paragraph each (nothing when there are none).
+
+    >>> notes(["price file <a>"])
+    ['> price file &lt;a&gt;']
+    >>> notes([])
+    []
+    """
+    return ["\n\n".join(f"> {md_text(n)}" for n in texts)] if texts else []
+
+
+def reconciliation(report) -> list:
+    """The logs against the invoice per provider, with the gaps flagged."""
+    rec = report.reconciliation
+    if rec is None or not (rec.frame["charges"] > 0).any():
+        return ["No invoice (FOCUS) rows for this month: load the providers' FOCUS exports with "
+                "`forecast ingest` to reconcile the logs against them."]
+    flagged = rec.lines()
+    verdict = ("\n".join(f"- **gap**: {md_text(line)}" for line in flagged) if flagged else
+               f"Every provider's invoice matches the logs within {rec.threshold:.0%}.")
+    shown = rec.frame[["provider", "requests", "logged_usd", "list_usd", "discount_usd", "credits_usd",
+                       "adjustments_usd", "tax_usd", "billed_usd", "unexplained_usd", "quarantined_rows"]]
+    total = shown.drop(columns="provider").sum().to_frame().T.assign(provider="total")
+    shown = pd.concat([shown, total], ignore_index=True)
+    shown["unexplained_pct"] = shown["unexplained_usd"] / shown["logged_usd"].where(shown["logged_usd"] != 0)
+    names = {"logged_usd": "logged", "list_usd": "usage at list", "discount_usd": "discount", "credits_usd": "credits",
+             "adjustments_usd": "adjustments", "tax_usd": "tax", "billed_usd": "billed",
+             "unexplained_usd": "unexplained", "unexplained_pct": "of logged", "quarantined_rows": "quarantined"}
+    formats = {name: money for name in ("logged", "usage at list", "discount", "credits", "adjustments", "tax",
+                                         "billed")}
+    table = html_frame(shown.set_index("provider")).rename(columns=names).style.format(
+        {"requests": "{:,.0f}", **formats, "unexplained": change, "of logged": "{:+.1%}", "quarantined": "{:,.0f}"},
+        na_rep="n/a")
+    return [verdict, "billed = usage at list price − discount + credits + adjustments + tax; unexplained = usage at "
+                     "list price − logged; quarantined: log rows of the month that ingest held back.", table]
+
+
+def coverage(report) -> list:
+    """Tag coverage: production spend, the teams below the target, and the table by team."""
+    env, team, low = report.coverage_by_environment, report.coverage_by_team, report.teams_below_coverage()
+    prod = env[env["environment"] == "production"]
+    msg = [f"Production spend coverage: **{prod['spend_coverage'].iloc[0]:.1%}**." if len(prod) else
+           "No production-tagged spend this month."]
+    msg.append(f"Below {COVERAGE_TARGET:.0%}: " + ", ".join(
+        f"{md_text(r.team_id)} ({r.spend_coverage:.0%} of {usd(r.cost_usd)})" for r in low.itertuples()) + "."
+        if len(low) else f"Every team is at {COVERAGE_TARGET:.0%} or more.")
+    table = html_frame(team[["team_id", "requests", "cost_usd", "request_coverage", "spend_coverage"]]).rename(columns={
+        "team_id": "team", "cost_usd": "spend", "request_coverage": "requests fully tagged",
+        "spend_coverage": "spend fully tagged"}).style.hide(axis="index").format(
+        {"requests": "{:,.0f}", "spend": money, "requests fully tagged": "{:.1%}", "spend fully tagged": "{:.1%}"},
+        na_rep="n/a")
+    return [" ".join(msg), table]
+
+
+def forecast(report, horizon: int) -> list:
+    """Actual and forecast charts (total, by team) and the next months' totals per node with their intervals."""
+    act, fc_ = report.actuals, report.forecast
+    recent = act[act["ds"] >= pd.Timestamp(month_start(report.month, -23))]
+    parts = [charts.history_and_forecast(recent[recent["level"] == "total"], fc_[fc_["level"] == "total"],
+                                         "Total AI spend: actual and forecast"),
+             charts.history_and_forecast(recent[recent["level"] == "team_id"], fc_[fc_["level"] == "team_id"],
+                                         "By team: actual and forecast", color="unique_id")]
+    n = min(horizon, 12)
+    weak_ids = set(report.weak_forecasts()["unique_id"])
+    table = report.forecast_totals(n).assign(
+        weak=lambda f: f["unique_id"].map(lambda u: "⚠ MASE > 1" if u in weak_ids else ""))
+    names = {"total_usd": f"{n}-month forecast (USD)", "total_usd-lo-80": "80% low", "total_usd-hi-80": "80% high",
+             "total_usd-lo-95": "95% low", "total_usd-hi-95": "95% high", "weak": ""}
+    styled = html_frame(table.set_index(["level", "unique_id"]))[list(names)].rename(columns=names).style.format(
+        {name: "${:,.0f}" for key, name in names.items() if key != "weak"})
+    return [*parts, f"Next {n} months per node: the total of the monthly forecasts and the 80% and 95% intervals of "
+                    "that total (from how each node's monthly intervals widen; not sums of monthly bounds). "
+                    "⚠ marks a node whose backtest errors were larger than its history's typical movement (MASE "
+                    "above 1).", styled]
+
+
+def adjustments(report, horizon: int) -> list:
+    """The months read as something else (runaway days, one-off spikes) and what that did to the forecasts."""
+    adj = report.adjustments
+    if adj.empty:
+        return ["No month of history was adjusted: no runaway days or one-off spikes were found."]
+    months = html_frame(adj.assign(ds=pd.to_datetime(adj["ds"]).dt.strftime("%Y-%m"))).rename(columns={
+        "unique_id": "series", "ds": "month", "actual": "actual", "adjusted": "read as"}).style.hide(
+        axis="index").format({"actual": dollars, "read as": dollars}).set_properties(
+        subset=["reason"], **{"text-align": "left"})
+    n = min(horizon, 12)
+    effect = html_frame(report.adjustment_effect(n).set_index("unique_id")).rename(columns={
+        "next_usd": "next month", "total_usd": f"{n} months", "total_lo_80_usd": "80% low",
+        "total_hi_80_usd": "80% high", "next_unadjusted_usd": "next month, unadjusted",
+        "total_unadjusted_usd": f"{n} months, unadjusted", "total_unadjusted_lo_80_usd": "80% low, unadjusted",
+        "total_unadjusted_hi_80_usd": "80% high, unadjusted"}).style.format(dollars)
+    return [months, f"Each affected series forecast on its own (before reconciliation): next month and the next {n} "
+                    "months' total with its 80% interval, from the adjusted history and from the actual one. Before "
+                    "reconciliation, so the totals differ slightly from the reconciled figures above; where the "
+                    "newest month was not adjusted, a naive forecast keeps its point and the adjustment narrows "
+                    "its interval.", effect]
+
+
+def team_year(report, horizon: int) -> list:
+    """Each team's year: actual to date, forecast rest of year, against 12 x its monthly cap."""
+    ty = report.team_year()
+    over = ty[ty["full_year_vs_budget_usd"].fillna(0) > 0]
+    passing = ty[ty["months_over_cap"].fillna(0) > 0]
+    lines = ["Over 12 x their monthly cap for the year on this forecast: " + ", ".join(
+        f"{md_text(r.team)} ({usd(r.full_year_vs_budget_usd)} over)" for r in over.itertuples()) + "." if len(over)
+        else "No team with a budget is forecast over 12 x its monthly cap for the year."]
+    lines += [f"{md_text(r.team)}'s forecast passes its monthly cap of {usd(r.monthly_cap_usd)} from "
+              f"{pd.Timestamp(r.first_month_over_cap):%B %Y}, in {int(r.months_over_cap)} of the next {horizon} months."
+              for r in passing.itertuples()]
+    if ty["forecast_rest_usd"].isna().any():
+        lines.append("A blank rest of year: the team is too new to forecast, or the horizon ends before December.")
+    table = html_frame(ty.drop(columns=["months_over_cap"]).set_index("team")).rename(columns={
+        "actual_ytd_usd": "actual YTD", "forecast_rest_usd": "forecast rest of year",
+        "forecast_rest_lo_80_usd": "80% low", "forecast_rest_hi_80_usd": "80% high", "full_year_usd": "full year",
+        "monthly_cap_usd": "monthly cap", "budget_usd": "12 x monthly cap",
+        "full_year_vs_budget_usd": "full year - 12 x cap", "first_month_over_cap": "forecast over the cap from"}
+    ).style.format(dollars, na_rep="").format(
+        partial(money, cents=False, sign=True), subset=["full year - 12 x cap"], na_rep="").format(
+        lambda d: f"{d:%Y-%m}" if d is not None and d == d else "", subset=["forecast over the cap from"])
+    return ["\n\n".join(lines), table]
+
+
+def bridge(report) -> list:
+    """What moved the spend from last month: the largest effect, the waterfall and the table by segment."""
+    b = report.bridge
+    m, prev = report.month, month_start(report.month, -1)
+    total = b[b["segment"] == "(total)"].iloc[0]
+    largest = max(["volume_usd", "mix_usd", "unit_consumption_usd", "token_mix_usd", "price_usd"],
+                  key=lambda c: abs(total[c]))
+    names = {"segment": "workflow/provider/model", "spend_before_usd": f"{prev:%B}", "spend_after_usd": f"{m:%B}",
+             "change_usd": "change", "volume_usd": "volume", "mix_usd": "mix",
+             "unit_consumption_usd": "tokens per task", "token_mix_usd": "token mix", "price_usd": "price"}
+    table = html_frame(b[list(names)]).rename(columns=names).style.hide(axis="index").format(
+        {names[c]: (money if c.startswith("spend") else change) for c in names if c.endswith("_usd")})
+    return [f"Spend moved by {signed(total['change_usd'])}; the largest effect is "
+            f"**{largest.removesuffix('_usd').replace('_', ' ')}** ({signed(total[largest])}).",
+            charts.bridge_waterfall(b), table]
+
+
+def accuracy(report) -> list:
+    """Backtest accuracy per series, and how last month's forecast of this month did."""
+    sel, m = report.selection, report.month
+    cols = [c for c in ["unique_id", "model", "n_obs", "mase", "smape", "coverage-80", "coverage-95",
+                        "short_history", "conformal_intervals"] if c in sel.columns]
+    parts = [f"Median backtest MASE across {len(sel)} series: {sel['mase'].median():.2f}; "
+             f"80% bands held the actual {sel['coverage-80'].mean():.0%} of the time in backtest." if "mase" in sel
+             else "No series is long enough for a backtest yet, so no accuracy can be scored: read these "
+                  "forecasts as a naive projection of a short history."]
+    if report.last_forecast is not None:
+        lf = report.last_forecast
+        parts.append(f"Last month's forecast of {m:%B}: {int(lf['inside_80'].fillna(False).sum())} of {len(lf)} "
+                     "series inside their 80% interval.")
+        parts.append(html_frame(lf[["unique_id", "model", "forecast", "lo_80", "hi_80", "actual", "error",
+                                    "inside_80"]]).rename(columns={
+            "unique_id": "series", "lo_80": "80% low", "hi_80": "80% high", "inside_80": "inside 80%"}).style.hide(
+            axis="index").format({"forecast": dollars, "80% low": dollars, "80% high": dollars, "actual": dollars,
+                                  "error": partial(money, cents=False, sign=True)}))
+    parts.append(html_frame(sel[cols]).rename(columns={
+        "unique_id": "series", "n_obs": "months", "smape": "sMAPE %", "coverage-80": "80% held",
+        "coverage-95": "95% held", "short_history": "short history", "conformal_intervals": "conformal bands"}
+    ).style.hide(axis="index").format({"mase": "{:.2f}", "sMAPE %": "{:.1f}", "80% held": "{:.0%}",
+                                       "95% held": "{:.0%}"}))
+    return parts
+
+
+def budgets(report) -> list:
+    """Budget alerts this month and next, their warnings, and every envelope's projection."""
+    if report.budgets is None:
+        return ["No budget file given."]
+    statuses = [report.budgets, report.budgets_next]
+    alerts = [("PAGE " if a.pages else "") + md_text(a.line()) for s in statuses for a in s.alerts]
+    parts = ["\n".join(f"- {a}" for a in alerts) if alerts else "No budget alert fires."]
+    parts += notes(list(dict.fromkeys(w for s in statuses for w in s.warnings)))
+    frame = pd.concat([s.to_frame() for s in statuses], ignore_index=True).rename(columns={
+        "cap_usd": "cap", "spent_usd": "spent", "projected_usd": "month-end P50", "p10_usd": "P10", "p90_usd": "P90",
+        "p_breach": "P(breach)", "action": "action fired"})
+    parts.append(html_frame(frame).style.hide(axis="index").format(
+        {"cap": dollars, "spent": dollars, "month-end P50": dollars, "P10": dollars, "P90": dollars,
+         "P(breach)": "{:.1%}"}, na_rep=""))
+    return parts
+
+
+def unit_costs(report) -> list:
+    """Cost per task by workflow over time, the workflows without task ids, and this month's unit costs."""
+    uc = report.unit_costs.assign(month=lambda f: pd.to_datetime(f["month"]))
+    parts = [charts.trend_lines(uc, "month", "cost_per_task_usd", "workflow_name", "Cost per task by workflow (USD)")]
+    latest = uc[uc["month"] == uc["month"].max()]
+    untracked = sorted(set(report.bridge["segment"].str.split("/").str[0]) - set(uc["workflow_name"]) - {"(total)"})
+    if untracked:
+        parts.append("No task ids are logged for " + ", ".join(map(md_text, untracked)) + " (usage exports or calls "
+                     "without a `task_id`), so they have no cost per task: log `task_id` and `outcome` to measure it.")
+    parts.append(html_frame(latest[["workflow_name", "tasks", "calls_per_task", "input_tokens_per_task",
+                                    "output_tokens_per_task", "cost_per_task_usd", "cost_per_success_usd"]]).rename(
+        columns={"workflow_name": "workflow", "calls_per_task": "calls per task",
+                 "input_tokens_per_task": "input tokens per task", "output_tokens_per_task": "output tokens per task",
+                 "cost_per_task_usd": "cost per task", "cost_per_success_usd": "cost per successful task"}
+    ).style.hide(axis="index").format(
+        {"tasks": "{:,.0f}", "calls per task": "{:.2f}", "input tokens per task": "{:,.0f}",
+         "output tokens per task": "{:,.0f}", "cost per task": "${:,.4f}", "cost per successful task": "${:,.4f}"},
+        na_rep="n/a"))
+    return parts
+
+
+def break_even(sizing) -> list:
+    """Self-hosting against each API: when it is cheaper, in a sentence per API and a table."""
+    doc = sizing.to_dict()
+    be = sizing.break_even_frame()
+    if be.empty:
+        return ["No API price to compare with: " + md_text("; ".join(doc["break_even_skipped"]))]
+    lines = []
+    for r in be.itertuples():
+        when = ("is never cheaper, at any volume" if not np.isfinite(r.break_even_tokens_per_month)
+                else f"is cheaper from {r.break_even_tokens_per_month:,.3g} tokens a month")
+        lines.append(f"Against **{md_text(r.api)}** ({usd(r.api_usd_per_mtok)} per million tokens, "
+                     f"{usd(r.api_monthly_usd)} a month at this volume), self-hosting {when}.")
+    table = html_frame(be[["api", "api_usd_per_mtok", "api_monthly_usd", "self_hosted_floor_usd_per_mtok",
+                           "break_even_tokens_per_month", "always_cheaper_from_tokens_per_month"]]).style.format(
+        {"api_usd_per_mtok": "${:,.3f}", "api_monthly_usd": "${:,.0f}", "self_hosted_floor_usd_per_mtok": "${:,.3f}",
+         "break_even_tokens_per_month": "{:,.3g}", "always_cheaper_from_tokens_per_month": "{:,.3g}"})
+    return ["\n\n".join(lines), table]
+
+
+def anomalies(report) -> list:
+    """The detectors' findings, and the top agent identities by cost in the last full week."""
+    found, top = report.anomalies, report.anomalies.top_agents
+    lines = found.lines()
+    table = html_frame(top.drop(columns="week_start")).rename(columns={
+        "agent_id": "agent", "cost_usd": "cost", "prev_cost_usd": "week before", "change_usd": "change",
+        "change_pct": "change %"}).style.hide(axis="index").format(
+        {"cost": money, "week before": money, "change": change, "change %": "{:+.1%}"}, na_rep="new")
+    return [f"{len(found.spikes)} spike(s), {len(found.runaway_tasks)} runaway task(s), "
+            f"{len(found.step_changes)} step change(s), {len(found.forecast_outliers)} forecast miss(es)."
+            + ("\n\n" + "\n".join(f"- {md_text(line)}" for line in lines[:30]) if lines else ""),
+            f"Top agent identities by cost in the last full week, from Monday {top['week_start'].iloc[0]}:"
+            if len(top) else "No agent identity spent in the last full week.", table]
