@@ -824,6 +824,7 @@ FILE_FAULTS = [  # (name, file name, bytes, a part of the one-line error; None: 
      otlp([{"scopeSpans": [{"spans": [{**GOOD_OTLP, "attributes": [{"key": "gen_ai.request.model", "value": "m"},
                                                                   *GOOD_OTLP["attributes"]]}]}]}]), None),
     ("parquet_empty_file", "log.parquet", b"", "not a readable Parquet file"),
+    ("otlp_latin1", "spans.json", b'{"resourceSpans": []}\n{"x": "caf\xe9"}\n', "line 2: byte 0xe9 is not UTF-8"),
 ]
 
 

@@ -125,8 +125,3 @@ def file_format(path: Path) -> str:
             return fmt
     raise UsageError(f"{path}: unknown file type: use .csv, .jsonl/.ndjson or .parquet (compressed CSV is not read: "
                      "decompress it or convert it to Parquet)")
-
-
-def check_utf8(path: Path) -> None:
-    """Raise UsageError naming the line of the first byte that is not UTF-8."""
-    scan_file(path, text=True)

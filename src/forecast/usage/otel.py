@@ -31,7 +31,6 @@ import duckdb
 import pyarrow as pa
 
 from ..core.errors import UsageError
-from .files import check_utf8
 from .schema import CONTEXT, LINE, MALFORMED, RAW, TAGS
 
 MODEL_OPERATIONS = {"chat", "text_completion", "generate_content", "embeddings"}
@@ -158,7 +157,6 @@ def _documents(path: Path):
 
 def stage_otel(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> int:
     """Stage the model-call spans of an OTLP JSON file as `table`; returns how many other spans were skipped."""
-    check_utf8(path)
     rows, raws, skipped = [], [], 0
     for line, doc in _documents(path):
         if not isinstance(doc, dict) or not isinstance(doc.get("resourceSpans"), list):

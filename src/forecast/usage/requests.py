@@ -135,8 +135,8 @@ def load_checked_requests(con: duckdb.DuckDBPyConnection, checked: str, *, load_
                           kind: str, book: PriceBook, progress, lines_from: Path | None = None) -> Counts:
     """Deduplicate, price and insert the rows of `checked` (from checked_select); returns the accounting.
 
-    The rows were converted and checked once, into a typed table. Every row that is not a plain
-    accept is held back in a small table: it breaks a rule, its model has no price, its request_id may be
+    The rows were converted and checked once (a temp table, or a view of a Parquet file). Every row that
+    is not a plain accept is held back in a small table: it breaks a rule, its model has no price, its request_id may be
     a duplicate (its hash occurs twice in the file, or it is already stored), or its priced cost could
     reach the per-row cap. All other rows go straight into `requests`; the held rows are then settled
     exactly, by request_id.

@@ -124,9 +124,8 @@ def _duckdb_jsonl(con: duckdb.DuckDBPyConnection, view: str, path: Path, lines: 
         con.execute("DROP TABLE IF EXISTS _jsonl")
         return None
     line = f"rowid - {first or 0} + 1"
-    is_object = IS_OBJECT
     columns = [r[0] for r in con.execute(f"""SELECT k FROM (SELECT {line} AS n, unnest(json_keys(t)) AS k
-        FROM _jsonl WHERE t IS NOT NULL AND {is_object}) GROUP BY k ORDER BY min(n), k""").fetchall()]
+        FROM _jsonl WHERE t IS NOT NULL AND {IS_OBJECT}) GROUP BY k ORDER BY min(n), k""").fetchall()]
     _check_columns(path, columns)
     # JSON pointers (RFC 6901): any key, non-ASCII, quotes and slashes included, names itself exactly
     paths = ", ".join(lit("/" + c.replace("~", "~0").replace("/", "~1")) for c in columns) or "'/x'"
@@ -135,7 +134,7 @@ def _duckdb_jsonl(con: duckdb.DuckDBPyConnection, view: str, path: Path, lines: 
         CASE WHEN NOT ok THEN CASE WHEN json_valid(t) THEN 'is not a JSON object' ELSE 'not valid JSON' END END
             AS {MALFORMED}, NULL::VARCHAR AS {RAW}
         FROM (SELECT n, t, ok, CASE WHEN ok THEN json_extract_string(t, [{paths}]) END AS v
-              FROM (SELECT {line} AS n, t, {is_object} AS ok FROM _jsonl WHERE trim(t) <> ''))""")
+              FROM (SELECT {line} AS n, t, {IS_OBJECT} AS ok FROM _jsonl WHERE trim(t) <> ''))""")
     return columns
 
 

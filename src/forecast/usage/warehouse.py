@@ -123,13 +123,12 @@ class Warehouse:
                               "FROM quarantine WHERE load_id = ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
                               [load_id, limit]).fetchall())
 
-    def _check(self, path: Path, kind: str, scan, timezone: str | None, now_sql: str,
+    def _check(self, path: Path, source: str, kind: str, scan, timezone: str | None, now_sql: str,
                focus_version: str | None) -> tuple[str, int, str | None]:
-        """Read `path` and convert and check its rows into a temp table: (its relation, non-model spans skipped,
-        FOCUS version)."""
+        """Read `path` (named `source` in reasons) and convert and check its rows into a temp table or view: (its
+        relation, non-model spans skipped, FOCUS version)."""
         from .sources import check_file, check_staged
 
-        source = str(path)
         if kind == "focus":
             from .focus import checked_select, version_of
 
@@ -149,6 +148,7 @@ class Warehouse:
         if kind == "otel":
             from .otel import COLUMNS, stage_otel
 
+            scan()  # a file that is not UTF-8 is refused with its line before the JSON parser meets it
             skipped = stage_otel(self.con, path, "_staged")
             return check_staged(self.con, "_staged", list(COLUMNS), select), skipped, None
         return check_file(self.con, path, select, scan)[0], 0, None
@@ -191,7 +191,8 @@ class Warehouse:
         con = self.con
         try:
             # read and checked outside the transaction (temp tables only), so a reader that gives up aborts nothing
-            checked, skipped, version = self._check(path, kind, scanning.result, timezone, now_sql, focus_version)
+            checked, skipped, version = self._check(path, source, kind, scanning.result, timezone, now_sql,
+                                                    focus_version)
             sha = scanning.result().sha256
             progress("checked")
             con.execute("BEGIN TRANSACTION")
