@@ -42,12 +42,13 @@ def context_window(provider: str | None, model: str) -> tuple[int, str] | None:
     key = ((provider or "").lower(), model.lower())
     if key in _table():
         return _table()[key]
-    for p in get_snapshot().providers:
-        if p.id == key[0]:
-            for m in p.models:
-                if m.id.lower() == key[1] and m.context_window:
-                    return m.context_window, f"genai-prices {genai_prices.__version__}: {p.id}/{m.id} context_window"
-    return None
+    try:  # the model as pricing finds it (its id or one of the id patterns genai-prices matches)
+        p, m = get_snapshot().find_provider_model(model, None, provider or None, None)
+    except LookupError:
+        return None
+    if not m.context_window:
+        return None
+    return m.context_window, f"genai-prices {genai_prices.__version__}: {p.id}/{m.id} context_window"
 
 
 def _at(dist: Distribution, q: float) -> float:
