@@ -394,15 +394,18 @@ def otel_document(spans: int, seed: int) -> dict:
                                "scopeSpans": [{"scope": {"name": "openai-instrumentation"}, "spans": out}]}]}
 
 
-def write_sample(out: Path, rows: int = 60_000, months: int = 24, seed: int = 0, fmt: str = "parquet",
-                 focus_version: str = "1.0", otel_spans: int = 400) -> dict[str, Path]:
+SAMPLE_ROWS, SAMPLE_MONTHS, SAMPLE_SEED = 60_000, 24, 0  # data/sample/ as packaged (`forecast sample-data`)
+
+
+def write_sample(out: Path, rows: int = SAMPLE_ROWS, months: int = SAMPLE_MONTHS, seed: int = SAMPLE_SEED,
+                 fmt: str = "parquet", focus_version: str = "1.0", otel_spans: int = 400) -> dict[str, Path]:
     """Write requests.<fmt>, focus_billing.csv, otel_spans.json and MANIFEST.json under `out`."""
     out.mkdir(parents=True, exist_ok=True)
     table, truth = generate_requests(rows, months, seed)
     paths = {"requests": out / f"requests.{fmt}", "focus": out / "focus_billing.csv",
              "otel": out / "otel_spans.json", "manifest": out / "MANIFEST.json"}
     if fmt == "parquet":
-        pq.write_table(table, paths["requests"], compression="zstd")
+        _write_parquet(table, paths["requests"])
     elif fmt == "csv":
         pacsv.write_csv(table, paths["requests"])
     elif fmt == "jsonl":
@@ -453,9 +456,12 @@ def _sample_file(name: str, folder: Path) -> Path:
     except ForecastError:
         if name != "requests.parquet":
             raise
-    table, _ = generate_requests(60_000, 24, 0)  # write_sample's defaults, as data/sample/ is made
-    pq.write_table(table, folder / name, compression="zstd")
+    _write_parquet(generate_requests(SAMPLE_ROWS, SAMPLE_MONTHS, SAMPLE_SEED)[0], folder / name)
     return folder / name
+
+
+def _write_parquet(table, path: Path) -> None:
+    pq.write_table(table, path, compression="zstd")
 
 
 def sample_warehouse() -> Warehouse:
