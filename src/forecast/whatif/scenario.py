@@ -76,7 +76,4 @@ def scenario_file(folder: str | Path, name: str) -> Path:
 
 def save_scenario_in(workflow: Workflow, folder: str | Path, name: str, header: list[str] = ()) -> Path:
     """Save the scenario as `name` in `folder` (see scenario_file); the folder itself is created if missing."""
-    path = scenario_file(folder, name)
-    if path.is_symlink() or path.exists():
-        raise SpecError(f"{path}: already exists; choose another name (scenarios are never overwritten)")
-    return save_scenario(workflow, path, header)
+    return save_scenario(workflow, scenario_file(folder, name), header)  # refuses an existing file or link
