@@ -75,11 +75,15 @@ def _checked_by_duckdb(con: duckdb.DuckDBPyConnection, table: str, reader: str, 
     return f"{table}_lines"
 
 
+def _as_text(columns: list[str]) -> str:
+    """A reader's `columns` argument: every column read as text."""
+    return "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns) + "}"
+
+
 def _csv_reader(path: Path, columns: list[str]) -> str:
-    spec = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns) + "}"
-    return (f"read_csv({lit(str(path))}, header = true, columns = {spec}, auto_detect = false, delim = ',', "
-            "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, store_rejects = true, "
-            "rejects_table = '_rejects', rejects_scan = '_reject_scans')")
+    return (f"read_csv({lit(str(path))}, header = true, columns = {_as_text(columns)}, auto_detect = false, "
+            "delim = ',', quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
+            "store_rejects = true, rejects_table = '_rejects', rejects_scan = '_reject_scans')")
 
 
 def _lines_reader(path: Path) -> str:
@@ -103,30 +107,26 @@ def _jsonl_keys(con: duckdb.DuckDBPyConnection, path: Path) -> list[str] | None:
 
 
 def _jsonl_reader(path: Path, columns: list[str]) -> str:
-    spec = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns) + "}"
-    return f"read_json({lit(str(path))}, format = 'newline_delimited', records = true, columns = {spec})"
+    return f"read_json({lit(str(path))}, format = 'newline_delimited', records = true, columns = {_as_text(columns)})"
 
 
-def _duckdb_jsonl(con: duckdb.DuckDBPyConnection, view: str, path: Path, lines: int) -> list[str] | None:
-    """A view of a JSON Lines file staged by DuckDB: each physical line read whole, then split with the JSON
-    functions; its columns, or None when DuckDB's line count differs from the file's (a carriage return alone,
-    an overlong line)."""
+def _duckdb_jsonl(con: duckdb.DuckDBPyConnection, view: str, path: Path, lines: int, columns: list[str]) -> bool:
+    """Stage a JSON Lines file as a view: each physical line read whole by DuckDB, then split into `columns` (its
+    keys, from _jsonl_keys, which reads the same lines) with the JSON functions. False when DuckDB's line count
+    differs from the file's (a carriage return alone, an overlong line)."""
     con.execute("SET preserve_insertion_order = true")
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _jsonl AS SELECT t FROM {_lines_reader(path)}")
         rows, first, last = con.execute("SELECT count(*), min(rowid), max(rowid) FROM _jsonl").fetchall()[0]
         rejected = con.execute("SELECT count(*) FROM _line_rejects").fetchall()[0][0]
     except duckdb.Error:
-        return None
+        return False
     finally:
         con.execute("SET preserve_insertion_order = false")
     if rejected or rows != lines or (rows and last - first + 1 != rows):
         con.execute("DROP TABLE IF EXISTS _jsonl")
-        return None
+        return False
     line = f"rowid - {first or 0} + 1"
-    columns = [r[0] for r in con.execute(f"""SELECT k FROM (SELECT {line} AS n, unnest(json_keys(t)) AS k
-        FROM _jsonl WHERE t IS NOT NULL AND {IS_OBJECT}) GROUP BY k ORDER BY min(n), k""").fetchall()]
-    _check_columns(path, columns)
     # JSON pointers (RFC 6901): any key, non-ASCII, quotes and slashes included, names itself exactly
     paths = ", ".join(lit("/" + c.replace("~", "~0").replace("/", "~1")) for c in columns) or "'/x'"
     values = "".join(f"v[{i}] AS {q(c)}, " for i, c in enumerate(columns, start=1))
@@ -135,7 +135,7 @@ def _duckdb_jsonl(con: duckdb.DuckDBPyConnection, view: str, path: Path, lines: 
             AS {MALFORMED}, NULL::VARCHAR AS {RAW}
         FROM (SELECT n, t, ok, CASE WHEN ok THEN json_extract_string(t, [{paths}]) END AS v
               FROM (SELECT {line} AS n, t, {IS_OBJECT} AS ok FROM _jsonl WHERE trim(t) <> ''))""")
-    return columns
+    return True
 
 
 def check_file(con: duckdb.DuckDBPyConnection, path: Path, select: CheckedSelect,
@@ -179,8 +179,7 @@ def check_file(con: duckdb.DuckDBPyConnection, path: Path, select: CheckedSelect
             if relation is not None:
                 return relation, columns
         lines()
-        columns = _duckdb_jsonl(con, "_staged", path, lines())
-        if columns is None:
+        if columns is None or not _duckdb_jsonl(con, "_staged", path, lines(), columns):
             columns = jsonl_columns(path)
             _check_columns(path, columns)
             stage_records(con, "_staged", columns, jsonl_records(path, columns))
