@@ -95,7 +95,7 @@ def quarantine_text(args) -> str:
     import io
 
     from ..core.csvsafe import csv_safe
-    from ..usage.quarantine import quarantined_rows
+    from ..usage.quarantine import LISTED, quarantined_rows
 
     with read_warehouse(args.warehouse) as wh:
         rows = quarantined_rows(wh.con, args.load, args.reason, args.resolved)
@@ -104,8 +104,7 @@ def quarantine_text(args) -> str:
     if args.format == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(list(rows[0]) if rows else ["load_id", "source_file", "line", "reason", "raw_text",
-                                                     "resolved_by_load"])
+        writer.writerow(LISTED)
         writer.writerows([[csv_safe(v) for v in r.values()] for r in rows])
         return buf.getvalue()
     if not rows:

@@ -10,6 +10,8 @@ import pyarrow as pa
 from .checks import lit
 from .files import line_texts
 
+LISTED = ("load_id", "source_file", "line", "reason", "raw_text", "resolved_by_load")  # quarantined_rows' fields
+
 
 def insert_quarantine(con: duckdb.DuckDBPyConnection, rejected: str, *, load_id: int, source: str, sha256: str,
                       kind: str, lines_from: Path | None) -> tuple[int, int]:
@@ -73,7 +75,6 @@ def quarantined_rows(con: duckdb.DuckDBPyConnection, load_id: int | None = None,
         params.append(reason)
     if not include_resolved:
         where.append("resolved_by_load IS NULL")
-    cur = con.execute(f"""SELECT load_id, source_file, line, reason, raw_text, resolved_by_load FROM quarantine
+    cur = con.execute(f"""SELECT {', '.join(LISTED)} FROM quarantine
         WHERE {' AND '.join(where)} ORDER BY load_id, line""", params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    return [dict(zip(LISTED, row, strict=True)) for row in cur.fetchall()]
