@@ -17,11 +17,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from ..core.csvsafe import safe_table
 from ..core.errors import UsageError
@@ -29,6 +27,9 @@ from ..core.months import month_start
 from . import checks as c
 from .files import is_parquet
 from .schema import CHARGE_COST, LINE, MALFORMED, RAW, TAGS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 MANDATORY = (  # the 21 columns every version from 1.0 to 1.3 requires
@@ -172,13 +173,16 @@ def load_focus(con: duckdb.DuckDBPyConnection, checked: str, path: Path, *, load
                progress):
     """Insert the checked charges of `checked` (from checked_select) into `charges`, duplicates by row hash and
     rejects into the quarantine; returns their Counts."""
-    from .quarantine import insert_quarantine, resolve_earlier
+    from .quarantine import insert_quarantine, resolve_earlier, start_line_texts
     from .requests import Counts
 
     # rows whose hash repeats in the file or is stored already are settled apart (a small table); the rest go in
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _repeats AS
         SELECT row_hash FROM {checked} WHERE _reason IS NULL GROUP BY row_hash HAVING count(*) > 1
         UNION SELECT row_hash FROM charges WHERE row_hash IN (SELECT row_hash FROM {checked})""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _rejected AS SELECT _line, _reason, _raw_json, _raw_text
+        FROM {checked} WHERE _reason IS NOT NULL""")
+    texts = start_line_texts(con, "_rejected", None if is_parquet(path) else path)
     internal = "_line, _reason, _raw_json, _raw_text"
     con.execute(f"""INSERT INTO charges BY NAME SELECT * EXCLUDE ({internal}), {load_id} AS load_id,
         _line AS source_line FROM {checked}
@@ -190,10 +194,8 @@ def load_focus(con: duckdb.DuckDBPyConnection, checked: str, path: Path, *, load
     con.execute(f"""INSERT INTO charges BY NAME SELECT * EXCLUDE ({internal}, _dup), {load_id} AS load_id,
         _line AS source_line FROM _valid WHERE NOT _dup""")
     progress("inserted charges")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _rejected AS SELECT _line, _reason, _raw_json, _raw_text
-        FROM {checked} WHERE _reason IS NOT NULL""")
     quarantined, repeated = insert_quarantine(con, "_rejected", load_id=load_id, source=source, sha256=sha256,
-                                              kind="focus", lines_from=None if is_parquet(path) else path)
+                                              kind="focus", texts=texts)
     resolve_earlier(con, sha256, load_id, "charges")
     read = con.execute(f"SELECT count(*) FROM {checked}").fetchall()[0][0]
     accepted = con.execute(f"SELECT count(*) FROM charges WHERE load_id = {load_id}").fetchall()[0][0]
@@ -230,6 +232,8 @@ def focus_table(records: list[dict], version: str = "1.0", billing_account_id: s
     if version not in VERSIONS:
         raise UsageError(f"FOCUS version {version!r}: must be one of {', '.join(VERSIONS)}")
     import json
+
+    import pyarrow as pa  # here, not at the top: loading FOCUS needs none of it
 
     rows = []
     for r in records:
@@ -309,6 +313,9 @@ def export_focus(con: duckdb.DuckDBPyConnection, month: date, out: Path, version
                         "category": "Usage", "tags": {k: v for k, v in tags.items() if v is not None},
                         "x_Requests": requests, "x_InputTokens": inp, "x_CachedInputTokens": cached,
                         "x_OutputTokens": outp, "x_Environment": env})
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
     table = focus_table(records, version)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.name.lower().endswith(".parquet"):

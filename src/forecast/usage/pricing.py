@@ -7,23 +7,31 @@ price becomes a quarantine reason, never $0.
 from __future__ import annotations
 
 import duckdb
-import pyarrow as pa
 
 from ..core.errors import PriceError
 from ..design.prices import PriceBook
 from .checks import utc_day
+from .temp_tables import create_temp_table
 
 BANDS = "_price_bands"
 MISSES = "_price_misses"
 UNKNOWN = ("unknown model ", "unknown provider ")
 
 
-def price_tables(keys: list[tuple], book: PriceBook) -> tuple[pa.Table, pa.Table]:
+KEY_TYPES = {"provider": "VARCHAR", "model": "VARCHAR", "day": "DATE", "batch": "BOOLEAN"}
+BAND_TYPES = KEY_TYPES | {"above_input_tokens": "BIGINT", "upto_input_tokens": "BIGINT",
+                          "input_usd_per_mtok": "DOUBLE", "cached_input_usd_per_mtok": "DOUBLE",
+                          "cache_write_usd_per_mtok": "DOUBLE", "output_usd_per_mtok": "DOUBLE",
+                          "usd_per_call": "DOUBLE"}
+MISS_TYPES = KEY_TYPES | {"reason": "VARCHAR"}
+
+Columns = dict[str, tuple[str, list]]  # column -> (DuckDB type, values), as temp_tables.create_temp_table takes
+
+
+def price_tables(keys: list[tuple], book: PriceBook) -> tuple[Columns, Columns]:
     """Price bands (one row per band) and unpriceable keys with their reason, for (provider, model, day, batch) keys."""
-    bands: dict[str, list] = {k: [] for k in ("provider", "model", "day", "batch", "above_input_tokens",
-                                              "upto_input_tokens", "input_usd_per_mtok", "cached_input_usd_per_mtok",
-                                              "cache_write_usd_per_mtok", "output_usd_per_mtok", "usd_per_call")}
-    misses: dict[str, list] = {"provider": [], "model": [], "day": [], "batch": [], "reason": []}
+    bands: dict[str, list] = {k: [] for k in BAND_TYPES}
+    misses: dict[str, list] = {k: [] for k in MISS_TYPES}
     unknown: dict[tuple, str] = {}  # (provider, model, batch) -> its 'unknown model/provider' reason
     for provider, model, day, batch in keys:
         reason = unknown.get((provider, model, batch))
@@ -47,21 +55,15 @@ def price_tables(keys: list[tuple], book: PriceBook) -> tuple[pa.Table, pa.Table
                    prices.usd_per_call)
             for k, v in zip(bands, row, strict=True):
                 bands[k].append(v)
-    key_types = [pa.string(), pa.string(), pa.date32(), pa.bool_()]
-    band_types = [*key_types, pa.int64(), pa.int64(), *[pa.float64()] * 5]
-    return (pa.table([pa.array(v, type=t) for v, t in zip(bands.values(), band_types, strict=True)], names=list(bands)),
-            pa.table([pa.array(v, type=t) for v, t in zip(misses.values(), [*key_types, pa.string()], strict=True)],
-                     names=list(misses)))
+    return ({k: (BAND_TYPES[k], v) for k, v in bands.items()}, {k: (MISS_TYPES[k], v) for k, v in misses.items()})
 
 
 def build_price_tables(con: duckdb.DuckDBPyConnection, keys_sql: str, book: PriceBook) -> int:
     """Create temp tables of price bands and of unpriceable keys for the (provider, model, day, batch) in keys_sql."""
     keys = con.execute(keys_sql).fetchall()
     bands, misses = price_tables(keys, book)
-    for name, table in ((BANDS, bands), (MISSES, misses)):
-        con.register("_prices", table)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _prices")
-        con.unregister("_prices")
+    create_temp_table(con, BANDS, bands)
+    create_temp_table(con, MISSES, misses)
     return len(keys)
 
 

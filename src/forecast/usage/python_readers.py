@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from ..core.errors import UsageError
 from .checks import q
@@ -127,6 +126,8 @@ def _json_text(value) -> str | None:
 
 def stage_records(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], records) -> None:
     """Stage (line, fields, problem, raw) records from Python as a table of text columns."""
+    import pyarrow as pa  # here, not at the top: DuckDB's readers need none of it
+
     names = [*columns, LINE, MALFORMED, RAW]
     schema = pa.schema([*((c, pa.string()) for c in columns), (LINE, pa.int64()), (MALFORMED, pa.string()),
                         (RAW, pa.string())])

@@ -2,32 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from .checks import lit
 from .files import line_texts
+from .temp_tables import create_temp_table
 
 LISTED = ("load_id", "source_file", "line", "reason", "raw_text", "resolved_by_load")  # quarantined_rows' fields
 
 
+def start_line_texts(con: duckdb.DuckDBPyConnection, rows: str,
+                     lines_from: Path | None) -> Callable[[], dict[int, str]]:
+    """Start reading, in a thread, the lines of `lines_from` (a text file whose records are one line each) that the
+    rows of `rows` without a _raw_text came from; returns the function that waits for them ({line: text}).
+
+    The thread runs while DuckDB inserts the accepted rows (its queries release the GIL)."""
+    if lines_from is None:
+        return dict
+    wanted = [r[0] for r in con.execute(f"SELECT _line FROM {rows} WHERE _raw_text IS NULL").fetchall()]
+    if not wanted:
+        return dict
+    pool = ThreadPoolExecutor(1)
+    reading = pool.submit(line_texts, lines_from, wanted)
+    pool.shutdown(wait=False)
+    return reading.result
+
+
 def insert_quarantine(con: duckdb.DuckDBPyConnection, rejected: str, *, load_id: int, source: str, sha256: str,
-                      kind: str, lines_from: Path | None) -> tuple[int, int]:
+                      kind: str, texts: Callable[[], dict[int, str]] = dict) -> tuple[int, int]:
     """Record the rows of `rejected` (_line, _reason, _raw_json, _raw_text) in `quarantine`; returns (recorded,
     repeated).
 
-    A row's raw text is its _raw_text, else its line of `lines_from` (a text file whose records are one line each
-    where _raw_text is empty), else its fields as JSON. A row already quarantined and unresolved, as the same line
-    of the same file or as the same raw text from any file, is a repeat: counted, not recorded again."""
-    if lines_from is not None:
-        wanted = [r[0] for r in con.execute(f"SELECT _line FROM {rejected} WHERE _raw_text IS NULL").fetchall()]
-        texts = line_texts(lines_from, wanted)
-        if texts:
-            con.register("_texts", pa.table({"line": list(texts), "text": list(texts.values())}))
-            con.execute(f"UPDATE {rejected} SET _raw_text = t.text FROM _texts t WHERE {rejected}._line = t.line")
-            con.unregister("_texts")
+    A row's raw text is its _raw_text, else its line from `texts()` (see start_line_texts), else its fields as
+    JSON. A row already quarantined and unresolved, as the same line of the same file or as the same raw text from
+    any file, is a repeat: counted, not recorded again."""
+    lines = texts()
+    if lines:
+        create_temp_table(con, "_texts", {"line": ("BIGINT", list(lines)), "text": ("VARCHAR", list(lines.values()))})
+        con.execute(f"UPDATE {rejected} SET _raw_text = t.text FROM _texts t "
+                    f"WHERE {rejected}._line = t.line AND {rejected}._raw_text IS NULL")
     con.execute(f"UPDATE {rejected} SET _raw_text = CAST(_raw_json AS VARCHAR) WHERE _raw_text IS NULL")
     sha = lit(sha256)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _new_rejects AS SELECT x.*, EXISTS (

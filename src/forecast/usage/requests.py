@@ -17,7 +17,7 @@ from ..core.tokens import TOKEN_FIELDS
 from ..design.prices import PriceBook
 from . import checks as c
 from .pricing import BANDS, MISSES, band_join, build_price_tables, cost_sql, key_match
-from .quarantine import insert_quarantine, resolve_earlier
+from .quarantine import insert_quarantine, resolve_earlier, start_line_texts
 from .schema import (
     CONTEXT,
     LINE,
@@ -140,7 +140,7 @@ def load_checked_requests(con: duckdb.DuckDBPyConnection, checked: str, *, load_
     a duplicate (its hash occurs twice in the file, or it is already stored), or its priced cost could
     reach the per-row cap. All other rows go straight into `requests`; the held rows are then settled
     exactly, by request_id.
-    A rejected row keeps its raw text (see quarantine.insert_quarantine for `lines_from`).
+    A rejected row keeps its raw text (see quarantine.start_line_texts for `lines_from`).
     """
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _suspect AS SELECT hash(request_id) AS h FROM {checked}
         WHERE request_id IS NOT NULL GROUP BY h HAVING count(*) > 1""")
@@ -160,6 +160,7 @@ def load_checked_requests(con: duckdb.DuckDBPyConnection, checked: str, *, load_
                    hash(v.request_id) IN (SELECT h FROM _suspect) AS _suspect, {bound} AS _big
             FROM {checked} v LEFT JOIN {MISSES} m ON v.cost_usd IS NULL AND {key_match('v', 'm')})
         WHERE _reason IS NOT NULL OR _miss IS NOT NULL OR _stored OR _suspect OR _big""")
+    texts = start_line_texts(con, "_held", lines_from)  # every rejected row is a held row
     accepted = _insert_requests(con, checked, "v._line NOT IN (SELECT _line FROM _held)", load_id)
     # held rows that passed every check: a duplicate when stored already or on an earlier valid line
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _settled AS
@@ -180,7 +181,7 @@ def load_checked_requests(con: duckdb.DuckDBPyConnection, checked: str, *, load_
             || ': above the $99,999,999 one row can hold (check the token counts)', _raw_json, _raw_text
         FROM _settled v WHERE NOT _dup AND _miss IS NULL AND {over}""")
     quarantined, repeated = insert_quarantine(con, "_rejected", load_id=load_id, source=source, sha256=sha256,
-                                              kind=kind, lines_from=lines_from)
+                                              kind=kind, texts=texts)
     resolve_earlier(con, sha256, load_id, "requests")
     read = con.execute(f"SELECT count(*) FROM {checked}").fetchall()[0][0]
     duplicate = repeated + con.execute("SELECT count(*) FROM _settled WHERE _dup").fetchall()[0][0]

@@ -238,6 +238,7 @@ def _flag_logged_unpriced(con: duckdb.DuckDBPyConnection, load_id: int, book: Pr
     Returns how many rows were marked."""
     from .checks import utc_day
     from .pricing import price_tables
+    from .temp_tables import create_temp_table
 
     day = utc_day('"timestamp"')
     zero = f"load_id = {load_id} AND cost_source = 'log' AND cost_usd = 0"
@@ -245,15 +246,12 @@ def _flag_logged_unpriced(con: duckdb.DuckDBPyConnection, load_id: int, book: Pr
     if not keys:
         return 0
     _, misses = price_tables(keys, book)  # (provider, model, day) with no (non-batch) price, and the reason
-    if not misses.num_rows:
+    if not misses["model"][1]:
         return 0
-    con.register("_unpriced", misses)
-    try:
-        return con.execute(f"""UPDATE requests SET cost_source = 'logged_unpriced' WHERE {zero}
-            AND EXISTS (SELECT 1 FROM _unpriced m WHERE m.provider IS NOT DISTINCT FROM requests.provider
-                        AND m.model = requests.model AND m.day = {utc_day('requests."timestamp"')})""").fetchall()[0][0]
-    finally:
-        con.unregister("_unpriced")
+    create_temp_table(con, "_unpriced", misses)
+    return con.execute(f"""UPDATE requests SET cost_source = 'logged_unpriced' WHERE {zero}
+        AND EXISTS (SELECT 1 FROM _unpriced m WHERE m.provider IS NOT DISTINCT FROM requests.provider
+                    AND m.model = requests.model AND m.day = {utc_day('requests."timestamp"')})""").fetchall()[0][0]
 
 
 def _check_timezone(con: duckdb.DuckDBPyConnection, timezone: str) -> None:
