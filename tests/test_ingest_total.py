@@ -635,6 +635,25 @@ def test_the_focus_value_files_account_for_every_row(focus_loads, fmt):
     assert (r.rows_read, r.accepted, r.quarantined, r.duplicate) == (n + 2, 2, n, 0)
 
 
+def test_a_billing_period_may_be_empty_but_not_wrong(tmp_path):
+    """BillingPeriodStart/End are optional in an import: empty or blank is stored as NULL; a value must still be a
+    valid date-time, and is stored exactly."""
+    header = "BilledCost,BillingCurrency,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,BillingPeriodStart,x_Case\n"
+    day = "1.00,USD,2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,Usage"
+    rows = [f"{day},2026-10-01T00:00:00Z,good", f"{day},,empty", f"{day},  ,blank", f"{day},soon,garbage",
+            f"{day},2026-10-01T00:00:00+99:99,offset"]
+    path = tmp_path / "bill.csv"
+    path.write_text(header + "\n".join(rows) + "\n")
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        r = wh.load(path)
+        stored = dict(wh.sql("SELECT extra->>'x_Case', BillingPeriodStart FROM charges").fetchall())
+        why = quarantine(wh, r.load_id)
+    assert (r.rows_read, r.accepted, r.quarantined) == (5, 3, 2)
+    assert stored == {"good": datetime(2026, 10, 1, tzinfo=UTC), "empty": None, "blank": None}
+    assert why[5][0] == "BillingPeriodStart: 'soon': is not an ISO 8601 date-time"
+    assert why[6][0].startswith("BillingPeriodStart: '2026-10-01T00:00:00+99:99': UTC offset must be")
+
+
 FOCUS_GOOD = focus_record(FOCUS_BASE)
 FOCUS_SYNTAX = [  # (name, the record as written, expected reason start; None: accepted or quarantined)
     ("stray_quote_inside_a_field", FOCUS_GOOD.replace(",X,Other,", ',X"Y,Other,').replace(",g1", ",bad"), None),

@@ -108,8 +108,10 @@ def boolean(field: str, col: str, typ: str) -> tuple[str, str]:
     return value, f"CASE WHEN {bad} THEN {reason(field, col, 'must be true or false')} END"
 
 
-def timestamp_utc(field: str, col: str, typ: str, timezone: str | None, now_sql: str) -> tuple[str, str]:
-    """TIMESTAMPTZ from text with an offset, a TIMESTAMPTZ column, or naive values in `timezone`.
+def timestamp_utc(field: str, col: str, typ: str, timezone: str | None, now_sql: str,
+                  required: bool = True) -> tuple[str, str]:
+    """TIMESTAMPTZ from text with an offset, a TIMESTAMPTZ column, or naive values in `timezone`; empty is a fault
+    when `required`, else NULL.
 
     The value is NULL unless the time is valid: an offset from -14:00 to +14:00 (minutes 00-59) after a
     clock time, and a moment from 1970-01-01 to 2199-12-31 UTC; a date alone has no offset."""
@@ -132,10 +134,12 @@ def timestamp_utc(field: str, col: str, typ: str, timezone: str | None, now_sql:
                    f"WHEN ({parsed}) IS NULL THEN {reason(field, col, 'is not an ISO 8601 date-time')} END")
     inside = f"({parsed}) >= TIMESTAMPTZ '{EARLIEST}' AND ({parsed}) < TIMESTAMPTZ '{AFTER_LATEST}'"
     value = f"CASE WHEN {inside} THEN {parsed} END"
-    missing = f"WHEN {text(col, typ)} IS NULL THEN {reason(field, col, 'required')} "
+    missing = f"WHEN {text(col, typ)} IS NULL THEN {reason(field, col, 'required') if required else 'NULL'} "
     span = f"WHEN NOT ({inside}) THEN {reason(field, col, RANGE_RULE)} "
     future = f"WHEN ({value}) > {now_sql} THEN {reason(field, col, 'is in the future (after the load started)')} "
-    return value, f"CASE {missing}WHEN ({bad_sql}) IS NOT NULL THEN ({bad_sql}) {span}{future}END"
+    # a valid value that is not in the future breaks no rule: that common case skips the costly checks below
+    valid = f"WHEN ({value}) IS NOT NULL AND ({value}) <= {now_sql} THEN NULL "
+    return value, f"CASE {valid}{missing}WHEN ({bad_sql}) IS NOT NULL THEN ({bad_sql}) {span}{future}END"
 
 
 def utc_day(col: str) -> str:

@@ -117,10 +117,10 @@ def checked_select(staged: str, types: dict[str, str], version: str, timezone: s
             reasons.append(why)
     for name in TIMES:
         if name in cols:
-            value, why = c.timestamp_utc(name, *src(name), timezone, "TIMESTAMPTZ '9999-01-01'")
+            value, why = c.timestamp_utc(name, *src(name), timezone, "TIMESTAMPTZ '9999-01-01'",
+                                         required=name.startswith("Charge"))
             values[name] = value
-            reasons.append(why if name.startswith("Charge") else
-                           f"CASE WHEN {src(name)[0]} IS NOT NULL THEN {why} END")
+            reasons.append(why)
     reasons.append(f"CASE WHEN {values['ChargePeriodEnd']} <= {values['ChargePeriodStart']} THEN "
                    f"{c.reason('ChargePeriodEnd', src('ChargePeriodEnd')[0], 'must be after ChargePeriodStart')} END")
     reasons.append(f"CASE WHEN {values['ChargePeriodStart']} > {now_sql} THEN "
