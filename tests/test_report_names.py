@@ -63,7 +63,8 @@ def test_cli_refuses_a_name_that_is_not_one_folder_name_before_any_work(tmp_path
     # and a plain name lands in its folder, with no temporary folder left
     assert main(["report", "self-hosting", "--prices", "none", "--name", "q3-plan", "--reports-dir", "reports"]) == 0
     assert _tree(reports) == ["self-hosting", "self-hosting/q3-plan", "self-hosting/q3-plan/manifest.json",
-                              "self-hosting/q3-plan/self_hosting.html", "self-hosting/q3-plan/self_hosting.ipynb"]
+                              "self-hosting/q3-plan/q3-plan.xlsx", "self-hosting/q3-plan/self_hosting.html",
+                              "self-hosting/q3-plan/self_hosting.ipynb"]
 
 
 def test_a_name_made_from_the_inputs_is_checked_too(tmp_path, monkeypatch, capsys, no_kernel):
@@ -89,8 +90,8 @@ def test_run_report_refuses_a_bad_name_and_leaves_nothing(tmp_path, no_kernel):
     assert out.resolve().parent == (reports / "self-hosting").resolve() and out.name == "plain"
     assert runner.run_report("self-hosting", "plain", {}, [], reports).name == "plain-v2"
     assert _tree(reports / "self-hosting") == sorted(
-        [f"{d}{f}" for d in ("plain", "plain-v2") for f in ("", "/manifest.json", "/self_hosting.html",
-                                                               "/self_hosting.ipynb")])
+        [f"{d}{f}" for d in ("plain", "plain-v2") for f in ("", "/manifest.json", "/plain.xlsx",
+                                                               "/self_hosting.html", "/self_hosting.ipynb")])
 
 
 def test_free_report_dir_stays_inside_its_folder(tmp_path):

@@ -63,6 +63,8 @@ def kind_parser(kind: str) -> argparse.ArgumentParser:
     p.add_argument("--name", dest="_name", metavar="NAME", default=None, type=plain_name,
                    help="report folder name, one folder name with no '/', '..' or leading '.' (default: from the "
                         "input)")
+    p.add_argument("--pdf", dest="_pdf", action="store_true",
+                   help="also print the HTML report to PDF with headless Chromium (needs Playwright and chromium)")
     p.add_argument("--reports-dir", dest="_root", metavar="DIR", default="reports", type=folder,
                    help="where reports go (default: reports/ in the current folder)")
     return p
@@ -141,5 +143,5 @@ def run(args) -> tuple[str, int]:
                               for p in NAMED_BY[args.kind])
         raise ForecastError(f"forecast report {args.kind}: the report name {name!r} (from {made_from}) "
                             f"{name_problem(name)}; give --name NAME")
-    out = run_report(args.kind, name, values, inputs, Path(ns._root))
+    out = run_report(args.kind, name, values, inputs, Path(ns._root), pdf=ns._pdf)
     return "".join(f"{p}\n" for p in sorted(out.iterdir())) + f"report written to {out}/\n", 0

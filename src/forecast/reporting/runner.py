@@ -1,9 +1,10 @@
 """Report runs: papermill executes a parameterized notebook into reports/<kind>/<name>/.
 
 A run folder holds the executed notebook, a self-contained HTML rendering without code cells
-(charts inline as SVG, no script from a CDN) and manifest.json (parameters, input hashes,
-package version, notebook hash, run times). Runs are built in a hidden folder and renamed into
-place when complete, so a report folder is either whole or absent. An existing report is never
+(charts inline as SVG, no script from a CDN) with a provenance footer, an Excel workbook of the
+report's tables (<name>.xlsx, reporting.workbook), optionally a PDF of the HTML, and manifest.json
+(parameters, input hashes, package version, notebook hash, run times). Runs are built in a hidden
+folder and renamed into place when complete, so a report folder is either whole or absent. An existing report is never
 overwritten: the next run of the same name is written to <name>-v2/, <name>-v3/, ...
 """
 
@@ -131,9 +132,35 @@ def _execute(notebook: Path, out: Path, parameters: dict) -> None:
                             f"{str(exc.evalue).splitlines()[0] if exc.evalue else ''}") from None
 
 
-def run_report(kind: str, name: str, parameters: dict, inputs: list[Path], root: Path = Path("reports")) -> Path:
+def render_pdf(page: Path, pdf: Path) -> None:
+    """Print an HTML page to PDF (A4) with headless Chromium through Playwright."""
+    try:
+        from playwright.sync_api import Error, sync_playwright
+    except ImportError:
+        raise ForecastError("--pdf needs Playwright and Chromium: pip install playwright, and install chromium "
+                            "(Debian: apt install chromium)") from None
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
+            try:
+                tab = browser.new_page()
+                tab.goto(page.resolve().as_uri(), wait_until="load")
+                tab.pdf(path=str(pdf), format="A4", print_background=True,
+                        margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
+            finally:
+                browser.close()
+    except Error as exc:
+        raise ForecastError(f"--pdf: Chromium could not print {page.name}: {str(exc).splitlines()[0]}") from None
+
+
+def run_report(kind: str, name: str, parameters: dict, inputs: list[Path], root: Path = Path("reports"),
+               pdf: bool = False) -> Path:
     """Execute the `kind` notebook with `parameters` into a new report folder; returns the folder. A refused
     name or input leaves nothing behind: the checks come before any folder or kernel."""
+    from .provenance import add_footer, data_as_of, provenance
+    from .workbook import write_workbook
+
     notebook = notebook_path(kind)
     check_report_name(name)
     parameters = check_parameters(notebook, parameters)
@@ -145,9 +172,17 @@ def run_report(kind: str, name: str, parameters: dict, inputs: list[Path], root:
     (root / kind).mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root / kind))
     stem = NOTEBOOKS[kind].removesuffix(".ipynb")
+    outputs = [f"{stem}.ipynb", f"{stem}.html", f"{name}.xlsx"] + ([f"{stem}.pdf"] if pdf else [])
     try:
         _execute(notebook, work / f"{stem}.ipynb", parameters)
+        generated = datetime.now(UTC)
+        facts = provenance(kind, name, parameters, input_hashes, sha256(notebook), generated,
+                           data_as_of([Path(p) for p in inputs], parameters, generated))
         render_html(work / f"{stem}.ipynb", work / f"{stem}.html")
+        add_footer(work / f"{stem}.html", facts)
+        write_workbook(work / f"{stem}.ipynb", work / f"{name}.xlsx", facts)
+        if pdf:
+            render_pdf(work / f"{stem}.html", work / f"{stem}.pdf")
     except ForecastError as exc:
         failed = free_report_dir(root, kind, f"failed-{name}")
         work.replace(failed)  # onto the empty folder just claimed
@@ -159,8 +194,8 @@ def run_report(kind: str, name: str, parameters: dict, inputs: list[Path], root:
         "kind": kind, "name": name, "forecast_version": __version__, "python": platform.python_version(),
         "notebook": {"path": f"notebooks/{notebook.name}", "sha256": sha256(notebook)},
         "started_utc": started.isoformat(), "finished_utc": datetime.now(UTC).isoformat(),
-        "parameters": parameters, "inputs": input_hashes,
-        "outputs": [f"{stem}.ipynb", f"{stem}.html"],
+        "parameters": parameters, "inputs": input_hashes, "data_as_of": facts["Data as of"],
+        "price_data": facts["Price data"], "outputs": outputs,
     }
     (work / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     try:
