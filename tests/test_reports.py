@@ -1,17 +1,22 @@
 """Notebook reports: parameters checked against the notebooks, papermill runs, offline HTML."""
 
+import hashlib
 import json
 import re
+from importlib.metadata import version
+from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from forecast.cli.main import main
 from forecast.cli.report import POSITIONAL, kind_parser
 from forecast.core.errors import ForecastError
 from forecast.reporting.runner import NOTEBOOKS, TYPES, check_parameters, notebook_parameters, notebook_path, run_report
 
-from .browser import open_offline
+from .browser import CHROMIUM, open_offline
 from .conftest import ROOT
+from .report_scan import report_problems
 
 SPEC = """
 name: report-test
@@ -65,7 +70,7 @@ def test_estimate_report_runs_offline_and_is_never_overwritten(tmp_path, capsys)
     assert main(argv) == 0
     second = tmp_path / "reports" / "estimate" / "small-v2"
     assert second.is_dir() and sorted(p.name for p in first.iterdir()) == [
-        "estimate.html", "estimate.ipynb", "manifest.json"]
+        "estimate.html", "estimate.ipynb", "manifest.json", "small.xlsx"]
 
     manifest = json.loads((first / "manifest.json").read_text())
     assert manifest["parameters"]["samples"] == 2000 and manifest["kind"] == "estimate"
@@ -82,10 +87,34 @@ def test_estimate_report_runs_offline_and_is_never_overwritten(tmp_path, capsys)
     # gpt-4o-mini (genai-prices): $0.15 / $0.60 per Mtok: 1000 x 0.15e-6 + 500 x 0.60e-6 = $0.00045 a task;
     # 2,000 tasks: $0.90 a month; success 0.8: $0.0005625 per outcome; vs $4.00 human: 0.0140625%
     assert "one task costs $0.00045 on average" in text
-    assert "the first month costs $0.9 " in text
+    assert "the first month costs $0.90 " in text
     assert "each successful outcome costs $0.0005625" in text
     # gpt-4.1-nano (genai-prices): $0.10 / $0.40 per Mtok: 1000 x 0.10e-6 + 500 x 0.40e-6 = $0.0003 a task
-    assert "every model step on openai:gpt-4.1-nano at $0.6 a month (-33% against the spec as written)" in text
+    assert "every model step on openai:gpt-4.1-nano at $0.60 a month (-33% against the spec as written)" in text
+    assert report_problems(first) == []
+
+    # the provenance footer: when, on what, with which tool and price data, the input's own SHA-256
+    digest = hashlib.sha256(spec.read_bytes()).hexdigest()
+    assert "Provenance" in text and f"{spec} (SHA-256 {digest})" in text
+    assert "prices as of 2026-11-25" in text and f"genai-prices {version('genai-prices')}" in text
+    assert re.search(r"Generated at\s+20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC", text)
+
+    # the workbook holds the same figures as numbers, formatted as the report shows them
+    book = load_workbook(first / "small.xlsx")
+    summary = book["Design-time estimate"]
+    assert [c.value for c in summary[1]] == ["cost", "expected", "P10", "P50", "P90", "P99"]
+    per_task = {r[0].value: r for r in summary.iter_rows(min_row=2)}["per task"]
+    assert per_task[1].value == pytest.approx(0.00045) and per_task[1].number_format.startswith("$")
+    prices = book["Prices used"]
+    header = [c.value for c in prices[1]]
+    row = [c.value for c in prices[2]]
+    assert row[header.index("model")] == "gpt-4o-mini"
+    assert row[header.index("input per million tokens")] == pytest.approx(0.15)  # genai-prices gpt-4o-mini
+    assert row[header.index("output per million tokens")] == pytest.approx(0.60)
+    variants = {r[0].value: r for r in book["Model and routing alternatives"].iter_rows(min_row=2)}
+    assert variants["every model step on openai:gpt-4.1-nano"][1].value == pytest.approx(0.0003)
+    facts = {r[0].value: r[1].value for r in book["Provenance"].iter_rows()}
+    assert facts["Input 1"] == f"{spec} (SHA-256 {digest})" and facts["Parameter samples"] == "2000"
 
 
 def test_a_failing_cell_fails_the_run_and_keeps_the_notebook_aside(tmp_path):
@@ -109,10 +138,12 @@ def test_a_bad_spec_is_refused_before_a_kernel_starts(tmp_path, capsys):
 
 
 def _report_text(tmp_path, kind: str, argv: list[str]) -> str:
-    """Run `forecast report KIND ...` into tmp_path and return the HTML report's visible text."""
+    """Run `forecast report KIND ...` into tmp_path and return the HTML report's visible text, after checking the
+    report and its workbook show nothing a reader must not see (report_scan)."""
     assert main(["report", kind, *argv, "--reports-dir", str(tmp_path / "reports")]) == 0
     (folder,) = (tmp_path / "reports" / kind).iterdir()
     (html,) = folder.glob("*.html")
+    assert report_problems(folder) == []
     return open_offline(html, tmp_path / f"{kind}.png")["text"]
 
 
@@ -141,6 +172,23 @@ def test_self_hosting_report_prices_the_api_by_hand(tmp_path):
     # groq llama-3.3-70b-versatile (genai-prices): $0.59 in, $0.79 out per Mtok; requests of 1000 in + 300 out:
     # (1000 x 0.59 + 300 x 0.79) / 1300 = $0.6362 per Mtok; x 5,000 Mtok = $3,181 a month
     assert "Against groq:llama-3.3-70b-versatile ($0.6362 per million tokens, $3,181 a month at this volume)" in text
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+def test_a_report_prints_to_pdf_with_its_provenance(tmp_path):
+    from pypdf import PdfReader
+
+    argv = ["report", "self-hosting", "--prices", "none", "--price-date", "2026-11-25", "--pdf",
+            "--reports-dir", str(tmp_path / "reports")]
+    assert main(argv) == 0
+    (folder,) = (tmp_path / "reports" / "self-hosting").iterdir()
+    pdf = PdfReader(folder / "self_hosting.pdf")
+    text = " ".join(page.extract_text() for page in pdf.pages)
+    assert 1 <= len(pdf.pages) <= 6
+    assert "Self-hosting: GPU sizing and break-even" in text and "Provenance" in text
+    assert "The weights take 72.7 GB" in text  # the figure the HTML report states (see the test above)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert "self_hosting.pdf" in manifest["outputs"] and report_problems(folder) == []
 
 
 def test_monthly_report_on_a_generated_company(tmp_path):
@@ -234,3 +282,34 @@ def test_on_model_rejects_names_the_spec_would_reject(model, provider):
     with pytest.raises(ForecastError, match=r"alternative (model|provider)"):
         on_model(parse_workflow(ROUTED_SPEC, "routed.yaml"), model, provider)
     assert parse_model_list("openai:") == [("openai", "")]  # and so 'openai:' in --alternatives fails clearly
+
+
+def test_the_self_hosting_report_and_forecast_gpu_share_one_traffic_profile():
+    """The report's defaults, the CLI's and the library's are the same numbers, so their figures agree."""
+    import argparse
+    import ast
+    import inspect
+
+    from forecast.cli.gpu import add_parsers
+    from forecast.gpu.sizing import size_fleet
+
+    library = inspect.signature(size_fleet).parameters
+    report = {k: ast.literal_eval(v["default"]) for k, v in notebook_parameters(notebook_path("self-hosting")).items()}
+    parser = argparse.ArgumentParser()
+    add_parsers(parser.add_subparsers())
+    cli = vars(parser.parse_args(["gpu", "--model", "x", "--gpu", "y"]))
+    for name, cli_name in (("input_tokens", "input"), ("output_tokens", "output"), ("tokens_per_month", None),
+                           ("peak_to_average", None), ("utilisation", None), ("pricing", None)):
+        assert report[name] == library[name].default == cli[cli_name or name], name
+
+
+def test_an_irr_above_100_percent_is_explained_beside_its_payback(book):
+    import forecast as fc
+    from forecast.reporting.prose import roi_summary
+
+    evaluation = fc.evaluate_case(fc.example("cases/support_triage.yaml"), book, ["base"], 0, 0, 0.2)
+    s = evaluation.result()["summary"]
+    assert s["irr_annual"] > 1  # the packaged example: a small build against large labour savings
+    text = roi_summary(evaluation)
+    assert (f"An IRR above 100% a year means the money at risk before the case pays back is small against what it "
+            f"returns, and comes back fast (payback in month {s['payback_month']})") in text

@@ -43,10 +43,14 @@ def cost_by_step(doc: dict) -> alt.Chart:
     ).properties(width=480, height=alt.Step(22))
 
 
+MONTH_AXIS = alt.Axis(format="%b %Y", labelAngle=0)  # months with their year: 'Dec 2026'
+LEGEND = alt.Legend(labelLimit=0, orient="bottom", columns=1)  # labels in full, under the chart
+
+
 def fan_chart(frame: pd.DataFrame, x: str, mid: str, lo: str, hi: str, title: str,
               y_title: str = "USD", actual: str | None = None) -> alt.LayerChart:
     """A band from `lo` to `hi`, a line for `mid` and, when given, points for `actual`."""
-    base = alt.Chart(frame, title=title).encode(x=alt.X(f"{x}:T", title=None))
+    base = alt.Chart(frame, title=title).encode(x=alt.X(f"{x}:T", title="month", axis=MONTH_AXIS))
     layers = [
         base.mark_area(opacity=0.25).encode(y=alt.Y(f"{lo}:Q", title=y_title, axis=alt.Axis(format=USD0)),
                                              y2=f"{hi}:Q"),
@@ -61,7 +65,8 @@ def projection_fan(doc: dict) -> alt.LayerChart:
     """Monthly cost P10-P90 band and P50 line from an estimate document's projection."""
     frame = pd.DataFrame(doc["projection"])
     frame["month"] = pd.to_datetime(frame["month"])
-    return fan_chart(frame, "month", "p50", "p10", "p90", "Monthly cost: P10-P90 band, P50 line")
+    return fan_chart(frame, "month", "p50", "p10", "p90", "Monthly cost (USD): P10-P90 band, P50 line",
+                     y_title="USD per month")
 
 
 def bars(frame: pd.DataFrame, x: str, y: str, title: str, fmt: str = USD0, color: str | None = None) -> alt.Chart:
@@ -76,8 +81,10 @@ def bars(frame: pd.DataFrame, x: str, y: str, title: str, fmt: str = USD0, color
 def cash_flow(monthly: list[dict]) -> alt.LayerChart:
     """Monthly net cash as bars and cumulative cash as a line, from a ROI result's `monthly` rows."""
     frame = pd.DataFrame(monthly)[["month", "net_usd", "cumulative_usd"]]
-    base = alt.Chart(frame, title="Net cash per month (bars) and cumulative cash (line)").encode(
-        x=alt.X("month:Q", title="month"))
+    last = int(frame["month"].max()) if len(frame) else 1
+    base = alt.Chart(frame, title="Net cash per month (bars) and cumulative cash (line), USD").encode(
+        x=alt.X("month:Q", title="months from the start of the case (0: the first build month)",
+                scale=alt.Scale(domain=[0, last], nice=False)))
     net = base.mark_bar(opacity=0.6).encode(
         y=alt.Y("net_usd:Q", title="USD", axis=alt.Axis(format=USD0)),
         color=alt.condition("datum.net_usd >= 0", alt.value("#4c78a8"), alt.value("#e45756")))
@@ -123,8 +130,8 @@ def cost_per_mtok_curve(frame: pd.DataFrame) -> alt.Chart:
         x=alt.X("tokens_per_month:Q", scale=alt.Scale(type="log"), title="tokens per month (input + output)"),
         y=alt.Y("usd_per_mtok:Q", scale=alt.Scale(type="log"), title="USD per million tokens",
                 axis=alt.Axis(format="$,.2f")),
-        color=alt.Color("option:N", title=None),
-        tooltip=["option", alt.Tooltip("tokens_per_month:Q", format=".3s"),
+        color=alt.Color("option:N", title=None, legend=LEGEND),
+        tooltip=["option", alt.Tooltip("tokens_per_month:Q", format=",.0f"),
                  alt.Tooltip("usd_per_mtok:Q", format="$,.3f")],
     ).properties(width=520, height=280)
 
@@ -134,12 +141,15 @@ def history_and_forecast(actuals: pd.DataFrame, forecast: pd.DataFrame, title: s
     """Actual monthly spend (line) and forecast with its `level`% band, from long frames (ds, y / forecast);
     one colour per `color` value when given."""
     lo, hi = f"forecast-lo-{level}", f"forecast-hi-{level}"
-    enc_color = {"color": alt.Color(f"{color}:N", title=None)} if color else {}
-    past = alt.Chart(actuals, title=title).mark_line(point=True).encode(
-        x=alt.X("ds:T", title=None), y=alt.Y("y:Q", title="USD per month", axis=alt.Axis(format=USD0)), **enc_color)
+    enc_color = {"color": alt.Color(f"{color}:N", title=None, legend=LEGEND)} if color else {}
+    past = alt.Chart(actuals).mark_line(point=True).encode(
+        x=alt.X("ds:T", title="month", axis=MONTH_AXIS), y=alt.Y("y:Q", title="USD per month",
+                                                                 axis=alt.Axis(format=USD0)), **enc_color)
     band = alt.Chart(forecast).mark_area(opacity=0.2).encode(x="ds:T", y=f"{lo}:Q", y2=f"{hi}:Q", **enc_color)
     line = alt.Chart(forecast).mark_line(strokeDash=[5, 3]).encode(x="ds:T", y="forecast:Q", **enc_color)
-    return alt.layer(past, band, line).properties(width=600, height=260)
+    return alt.layer(past, band, line).properties(
+        width=600, height=260, title=alt.TitleParams(title, subtitle=f"points: actual; dashed line: forecast; band: "
+                                                                       f"{level}% interval"))
 
 
 def bridge_waterfall(frame: pd.DataFrame) -> alt.LayerChart:
@@ -177,6 +187,6 @@ def bridge_waterfall(frame: pd.DataFrame) -> alt.LayerChart:
 def trend_lines(frame: pd.DataFrame, x: str, y: str, color: str, title: str, fmt: str = "$,.4f") -> alt.Chart:
     """One line per `color` value of `y` against the dates in `x`."""
     return alt.Chart(frame, title=title).mark_line(point=True).encode(
-        x=alt.X(f"{x}:T", title=None), y=alt.Y(f"{y}:Q", title=None, axis=alt.Axis(format=fmt)),
-        color=alt.Color(f"{color}:N", title=None),
+        x=alt.X(f"{x}:T", title="month", axis=MONTH_AXIS), y=alt.Y(f"{y}:Q", title=None, axis=alt.Axis(format=fmt)),
+        color=alt.Color(f"{color}:N", title=None, legend=LEGEND),
         tooltip=[color, alt.Tooltip(f"{y}:Q", format=fmt)]).properties(width=600, height=240)

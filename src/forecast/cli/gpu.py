@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 
-from ..core.formatting import to_json, usd
+from ..core.formatting import number as quantity
+from ..core.formatting import signed_pct, to_json, usd
 from ..gpu.options import DEFAULT_MAX_BATCH, KV_PRECISIONS, PRECISIONS, PRICINGS
 from .argtypes import day as _date
 from .argtypes import number, whole
@@ -58,7 +59,7 @@ def gpu_table(doc: dict) -> str:
     out += table(["replica", "KV tokens", "concurrency", "output tok/s", "tok/s per GPU", "TTFT ms", "TPOT ms"], rows)
     out += ["", f"chosen: {f['gpus_per_replica']} GPUs per replica (most tokens/s per GPU), "
                 f"{f['tokens_per_s_per_replica']:,.0f} tok/s per replica (input + output)",
-            f"fleet for {w['tokens_per_month']:,.3g} tokens/month at peak {w['peak_to_average']:g}x average, "
+            f"fleet for {quantity(w['tokens_per_month'])} tokens/month at peak {w['peak_to_average']:g}x average, "
             f"target utilisation {w['target_utilisation']:.0%}:",
             f"  replicas {f['replicas']:,.0f} = {f['gpu_count']:,.0f} GPUs at ${f['gpu_usd_per_hour']:.4g}/GPU-hour "
             f"({f['pricing']})",
@@ -67,13 +68,14 @@ def gpu_table(doc: dict) -> str:
             f"to the daily load",
             f"  ${usd(f['usd_per_mtok'])} per million tokens (always-on, at the achieved utilisation)",
             f"  GPU price: {f['price_source']}", ""]
-    rows = [[b["pricing"], f"{b['gpu_usd_per_hour']:.4g}", usd(b["always_on_usd"]),
-             "-" if b["autoscaled_usd"] is None else usd(b["autoscaled_usd"]), ", ".join(b["providers"])]
-            for b in doc["monthly_usd_by_pricing"]]
+    rows = [[b["pricing"], f"{b['gpu_usd_per_hour']:.4g}", signed_pct(b["change_vs_on_demand_same_providers"]),
+             usd(b["always_on_usd"]), "-" if b["autoscaled_usd"] is None else usd(b["autoscaled_usd"]),
+             ", ".join(b["providers"])] for b in doc["monthly_usd_by_pricing"]]
     who = f"provider {doc['provider']}" if doc.get("provider") else "median over the providers listed; compare " \
         "pricings within one provider with --provider"
     out += [f"monthly bill by pricing ({who}; a commitment is paid whether used or not, so it is not autoscaled):"]
-    out += [*table(["pricing", "USD/GPU-hour", "always-on USD", "autoscaled USD", "providers"], rows), ""]
+    out += [*table(["pricing", "USD/GPU-hour", "vs on-demand, same providers", "always-on USD", "autoscaled USD",
+                    "providers"], rows), ""]
     if len(doc["precision_options"]) > 1:
         rows = [[o["precision"], f"{o['gpus_per_replica']} x {doc['gpu']}", f"{o['tokens_per_s_per_gpu']:,.0f}",
                  f"{o['usd_per_mtok_at_target_utilisation']:.4g}"] for o in doc["precision_options"]]

@@ -1,8 +1,15 @@
-r"""How numbers and text are shown: USD in tables, USD in Markdown prose, counts, JSON without NaN, and text
-from specs and logs escaped for the HTML reports (`md_text` for Markdown prose, `html_frame` for Styler tables).
+r"""How numbers and text are shown, one style for the CLI tables, the notebooks, the reports and their workbooks:
+money '-$6.02' (the minus before the dollar), cents from $1, four significant figures below $1 ('$0.005918'),
+thousands separators, never scientific notation, percentages to one decimal, 'never' for an infinite wait or
+volume, 'n/a' for a missing value. Text from specs and logs is escaped for the HTML reports (`md_text` for
+Markdown prose, `html_frame` for Styler tables).
 
-    >>> usd(1234.5), usd(12.345), usd(0.0140312)
-    ('1,234', '12.35', '0.01403')
+    >>> usd(1234.5), usd(12.345), usd(0.0140312), usd(5e-9)
+    ('1,234', '12.35', '0.01403', '0.000000005')
+    >>> money(-6.02), money(582.3591), money(0.005918), money(0.9), money(0.05, sign=True)
+    ('-$6.02', '$582.36', '$0.005918', '$0.90', '+$0.05')
+    >>> number(5e9), number(41330.0), number(0.12345), number(float("inf"))
+    ('5,000,000,000', '41,330', '0.1235', 'never')
     >>> md_usd(0.0140312)
     '<span>\\$</span>0.01403'
     >>> to_json({"npv_usd": float("nan")})
@@ -16,14 +23,54 @@ import json
 import math
 
 
+def _missing(x) -> bool:
+    return x is None or x != x
+
+
+def _below_one(x: float) -> str:
+    """|x| < 1 to four significant figures, at least two decimals, in fixed notation: '0.005918', '0.90'."""
+    if x == 0:
+        return "0.00"
+    decimals = min(max(2, 3 - math.floor(math.log10(abs(x)))), 12)
+    text = f"{abs(x):.{decimals}f}"
+    if "." in text:
+        whole, frac = text.split(".")
+        frac = frac.rstrip("0").ljust(2, "0")
+        text = f"{whole}.{frac}"
+    return ("-" if x < 0 and text.strip("0.") else "") + text
+
+
 def usd(x) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+    """USD without the dollar sign, for CLI tables with a USD header and for prose: whole dollars from 100, cents
+    from 1, four significant figures below 1; 'n/a' when missing or infinite."""
+    if _missing(x) or (isinstance(x, float) and not math.isfinite(x)):
         return "n/a"
     if abs(x) >= 100:
         return f"{x:,.0f}"
     if abs(x) >= 1:
         return f"{x:,.2f}"
-    return f"{x:.4g}"
+    return _below_one(x)
+
+
+def number(x, decimals: int | None = None) -> str:
+    """A quantity (tokens, requests, GPUs): thousands separators, never scientific notation; whole from 100 and for
+    whole numbers, two decimals from 1, four significant figures below 1 (or `decimals` places); 'never' for
+    infinity (a volume or wait never reached), 'n/a' when missing.
+
+    >>> number(2.5), number(43.0), number(1234.567, decimals=1), number(-float("inf"))
+    ('2.50', '43', '1,234.6', 'n/a')
+    """
+    if _missing(x) or x == -math.inf:
+        return "n/a"
+    if x == math.inf:
+        return "never"
+    if decimals is not None:
+        return f"{x:,.{decimals}f}"
+    if abs(x) >= 100 or float(x).is_integer():
+        return f"{x:,.0f}"
+    if abs(x) >= 1:
+        return f"{x:,.2f}"
+    return _below_one(x)
 
 
 def md_usd(x, sign: bool = False) -> str:
@@ -92,23 +139,68 @@ def html_frame(frame):
     return out
 
 
-def money(x, cents: bool = True, sign: bool = False) -> str:
-    """USD for a table cell, the minus before the dollar: '$1,234.50', '-$1,500.00'; sign: '+$554.69' for a
-    change; cents=False: whole dollars; 'n/a' for None or NaN.
+def people_table(frame, labels: dict[str, str], formats: dict[str, object], na_rep: str = "n/a"):
+    """A pandas Styler of the columns of `labels` (source name -> label a reader sees), each formatted by `formats`
+    (source name -> function or format string), text escaped (html_frame), no index column, text cells left-aligned.
 
-    >>> money(-1500), money(554.69, sign=True), money(1234.5, cents=False), money(float("nan"))
-    ('-$1,500.00', '+$554.69', '$1,234', 'n/a')
+    >>> import pandas as pd
+    >>> t = people_table(pd.DataFrame({"team": ["<b>"], "cost_usd": [-6.02]}), {"team": "team", "cost_usd": "cost"},
+    ...                  {"cost_usd": money})
+    >>> "&lt;b&gt;" in t.to_html() and "-$6.02" in t.to_html() and "cost_usd" not in t.to_html()
+    True
     """
-    if x is None or x != x:
+    from pandas.api.types import is_numeric_dtype
+
+    picked = [c for c in labels if c in frame.columns]
+    shown = html_frame(frame[picked]).rename(columns=labels)
+    text = [labels[c] for c in picked if not is_numeric_dtype(frame[c])]
+    styled = shown.style.hide(axis="index").format({labels[c]: f for c, f in formats.items() if c in picked},
+                                                   na_rep=na_rep)
+    return styled.set_properties(subset=text, **{"text-align": "left"}) if text else styled
+
+
+def money(x, cents: bool = True, sign: bool = False) -> str:
+    """USD for a table cell, the minus before the dollar: '$1,234.50', '-$1,500.00'; below $1 to four significant
+    figures ('$0.01403'); sign: '+$554.69' for a change; cents=False: whole dollars from $1 ('$1,234', for totals
+    where cents are noise); 'n/a' for None, NaN or infinity.
+
+    >>> money(-1500), money(554.69, sign=True), money(1234.5, cents=False), money(float("nan")), money(-0.0001)
+    ('-$1,500.00', '+$554.69', '$1,234', 'n/a', '-$0.0001')
+    """
+    if _missing(x) or not math.isfinite(x):
         return "n/a"
-    body = f"${abs(x):,.2f}" if cents else f"${abs(x):,.0f}"
+    if x == 0:
+        body = "$0.00" if cents else "$0"
+    elif abs(x) < 1:
+        body = "$" + _below_one(abs(x))
+    else:
+        body = f"${abs(x):,.2f}" if cents else f"${abs(x):,.0f}"
     if body.strip("$0.,") == "":
         return body
     return ("-" if x < 0 else "+" if sign else "") + body
 
 
+def dollars(x) -> str:
+    """Whole dollars from $1 (money with cents=False): '$12,346', '-$7'.
+
+    >>> dollars(12345.6), dollars(-7.2), dollars(0.5), dollars(0)
+    ('$12,346', '-$7', '$0.50', '$0')
+    """
+    return money(x, cents=False)
+
+
+def change(x) -> str:
+    """A change in USD, signed: '+$554.69', '-$6.02'.
+
+    >>> change(554.69), change(-6.02), change(0)
+    ('+$554.69', '-$6.02', '$0.00')
+    """
+    return money(x, sign=True)
+
+
 def count(x) -> str:
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
+    """A count or rate for a CLI table: number() by another name."""
+    return number(x)
 
 
 def json_safe(obj):
@@ -132,7 +224,7 @@ def pct(x) -> str:
     >>> pct(0.125), pct(None)
     ('12.5%', 'n/a')
     """
-    return "n/a" if x is None or x != x else f"{x:.1%}"
+    return "n/a" if _missing(x) or not math.isfinite(x) else f"{x:,.1%}"
 
 
 def signed_pct(x) -> str:
@@ -141,7 +233,7 @@ def signed_pct(x) -> str:
     >>> signed_pct(0.125), signed_pct(-0.03), signed_pct(float("nan"))
     ('+12.5%', '-3.0%', 'n/a')
     """
-    return "n/a" if x is None or x != x else f"{x:+.1%}"
+    return "n/a" if _missing(x) or not math.isfinite(x) else f"{x:+,.1%}"
 
 
 def payback_text(month: int | None) -> str:

@@ -3,6 +3,7 @@ break-even against API models."""
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -170,8 +171,14 @@ def monthly_bills(catalog, gpu: str, provider: str | None, gpu_count: float, aut
         except ForecastError:
             continue  # the catalog has no such price: the row is left out, not priced at zero
         usd_per_hour = catalog.gpu_usd_per_hour(gpu, pricing, provider)
-        out.append({"pricing": pricing, "gpu_usd_per_hour": usd_per_hour,
-                    "providers": sorted({r.provider for r in rows}),
+        providers = sorted({r.provider for r in rows})
+        # a median compares with another only over the same providers: on-demand at exactly these providers
+        on_demand = [p.usd_per_gpu_hour for p in catalog.prices if p.gpu == catalog.gpu(gpu).gpu
+                     and p.pricing == "on_demand" and p.provider in providers]
+        same = float(statistics.median(on_demand)) if on_demand else None
+        out.append({"pricing": pricing, "gpu_usd_per_hour": usd_per_hour, "providers": providers,
+                    "on_demand_same_providers_usd_per_hour": same,
+                    "change_vs_on_demand_same_providers": usd_per_hour / same - 1 if same else None,
                     "always_on_usd": gpu_count * usd_per_hour * HOURS_PER_MONTH,
                     "autoscaled_usd": (autoscaled_gpu_hours * usd_per_hour if pricing in ("on_demand", "spot")
                                        else None)})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..core.formatting import md_text
+from ..core.formatting import md_text, number
 from ..core.formatting import md_usd as usd
 from ..core.formatting import signed_pct as pct
 from ..core.months import month_start
@@ -24,7 +24,7 @@ def monthly_headline(report, horizon: int) -> str:
     series too new to forecast (USD, Markdown)."""
     m, prev = report.month, month_start(report.month, -1)
     now, before = report.total_usd(m), report.total_usd(prev)
-    lines = [f"## {m:%B %Y}",
+    lines = [f"## {m:%B %Y} in detail",
              f"AI inference spend was **{usd(now)}** in {m:%B %Y}, {pct(now / before - 1 if before else None)} "
              f"against {usd(before)} in {prev:%B} (logged cost, at list price; forecasts below are too)."]
     rec = report.reconciliation
@@ -93,7 +93,9 @@ def estimate_summary(workflow, result) -> str:
         f"With a success rate of {doc['success_rate']:.0%}, each successful outcome costs **{usd(o.expected)}**.",
     ]
     if doc.get("ai_to_human_cost_ratio") is not None:
-        lines.append(f"A human doing the same task costs {usd(doc['human_cost_usd_per_task'])}: the AI costs "
+        lines.append("The human cost, what a person doing the same task costs, is "
+                     f"{usd(doc['human_cost_usd_per_task'])} a task (the spec's `outcome.human_cost_usd_per_task`): "
+                     "the AI costs "
                      f"**{doc['ai_to_human_cost_ratio']:.1%}** of that per successful outcome.")
     lines += [f"> warning: {md_text(w)}" for w in result.warnings]
     return "\n\n".join(lines)
@@ -116,9 +118,13 @@ def roi_summary(evaluation) -> str:
         f"{share(s['irr_annual'])} a year, and pays back in **{payback_text(s['payback_month'])}**.",
         f"Benefits of {usd(s['total_benefit_usd'])} against costs of {usd(s['total_cost_usd'])}: an ROI of "
         f"{share(s['roi'])} before tax.",
+        *([f"An IRR above 100% a year means the money at risk before the case pays back is small against what it "
+           f"returns, and comes back fast (payback in {payback_text(s['payback_month'])}): read the NPV and the "
+           "payback, not the IRR, to size the case."] if (s.get("irr_annual") or 0) > 1 else []),
         f"Each successful outcome costs {usd(s['cost_per_successful_outcome_usd'])} all-in "
-        f"({usd(s['run_rate_cost_per_successful_outcome_usd'])} at the last month's run rate) against "
-        f"{usd(s['human_cost_per_outcome_usd'])} for a human.",
+        f"({usd(s['run_rate_cost_per_successful_outcome_usd'])} at the last month's run rate) against a human "
+        f"cost of {usd(s['human_cost_per_outcome_usd'])}: what a person doing the same task costs (the minutes "
+        "saved per task at the labour rate, or the case's human cost per task).",
     ]
     be = s.get("break_even") or {}
     if be.get("tasks_per_month"):
@@ -144,7 +150,7 @@ def self_hosting_summary(sizing, precision: str, tokens_per_month: float, peak_t
         f"The weights take {mem['weights_gb']:.1f} GB; one {md_text(doc['gpu'])} has {mem['gpu_memory_gb']:.0f} GB. "
         f"The cheapest layout per token is **{fleet['gpus_per_replica']} GPU(s) per replica**, which serves "
         f"{fleet['tokens_per_s_per_replica']:,.0f} tokens/s (input + output) at this request shape.",
-        f"For {tokens_per_month:,.3g} tokens a month at a peak {peak_to_average:g}x the average and "
+        f"For {number(tokens_per_month)} tokens a month at a peak {peak_to_average:g}x the average and "
         f"{utilisation:.0%} target utilisation, the fleet needs **{fleet['replicas']:.0f} replica(s) = "
         f"{fleet['gpu_count']:.0f} GPUs** at {usd(fleet['gpu_usd_per_hour'])} per GPU-hour ({md_text(pricing)}): "
         f"**{usd(fleet['monthly_usd'])} a month** always on ({usd(doc['autoscaled_monthly_usd'])} autoscaled to the "

@@ -9,22 +9,87 @@ import numpy as np
 import pandas as pd
 
 from .. import charts
-from ..core.formatting import html_frame, md_text, money
+from ..core.formatting import change, dollars, html_frame, md_text, money, number, pct, signed_pct
 from ..core.formatting import md_usd as usd
 from ..core.months import month_start
 from ..usage.series import COVERAGE_TARGET
 
-change = partial(money, sign=True)
-dollars = partial(money, cents=False)
 signed = partial(usd, sign=True)
+whole_change = partial(money, cents=False, sign=True)
+
+
+def yes_no(value) -> str:
+    return "n/a" if value is None or value != value else "yes" if value else "no"
+
+
+LEVEL_WORDS = {"team_id": "team", "workflow_name": "workflow", "feature_id": "feature", "cost_center": "cost centre",
+               "environment": "environment", "intent": "intent", "total": "total"}
+
+
+def level_name(level: str) -> str:
+    """A forecast hierarchy level as a reader says it.
+
+    >>> level_name("team_id/workflow_name"), level_name("total")
+    ('team / workflow', 'total')
+    """
+    return " / ".join(LEVEL_WORDS.get(part, part) for part in str(level).split("/"))
+
+
+def left_align_text(styler):
+    """Text columns of a Styler left-aligned (numbers stay right-aligned)."""
+    from pandas.api.types import is_numeric_dtype
+
+    text = [c for c in styler.data.columns if not is_numeric_dtype(styler.data[c])]
+    return styler.set_properties(subset=text, **{"text-align": "left"}) if text else styler
 
 
 def show(parts) -> None:
-    """Display each part in the notebook: text as Markdown, anything else (a styled table, a chart) as it is."""
+    """Display each part in the notebook: text as Markdown, a styled table with its text left-aligned, anything
+    else (a chart) as it is."""
     from IPython.display import Markdown, display
+    from pandas.io.formats.style import Styler
 
     for part in parts:
-        display(Markdown(part) if isinstance(part, str) else part)
+        display(Markdown(part) if isinstance(part, str) else left_align_text(part) if isinstance(part, Styler)
+                else part)
+
+
+def headlines(report, horizon: int) -> list:
+    """The monthly report at a glance: the month's spend against the month before, against last month's forecast
+    and against the budgets; the forecast ahead with its interval; the teams forecast to pass their cap."""
+    m, prev = report.month, month_start(report.month, -1)
+    now, before = report.total_usd(m), report.total_usd(prev)
+    rows = [(f"Spend in {m:%B %Y}", dollars(now), f"{signed_pct(now / before - 1 if before else None)} against "
+                                                  f"{prev:%B} ({dollars(before)})")]
+    lf = report.last_forecast
+    if lf is not None:
+        t = lf[lf["unique_id"] == "total"].iloc[0]
+        inside = "inside" if t.get("inside_80") else "outside"
+        rows.append((f"Last month's forecast of {m:%B}", dollars(t["forecast"]),
+                     f"actual {whole_change(t['error'])} ({signed_pct(t['error'] / t['forecast'])}), {inside} its 80% "
+                     f"interval {dollars(t['lo_80'])} to {dollars(t['hi_80'])}"))
+    if report.budgets is not None:
+        frame = report.budgets.to_frame()
+        capped = frame[frame["cap_usd"] > 0]
+        if len(capped):
+            used = (capped["spent_usd"] / capped["cap_usd"]).sort_values(ascending=False)
+            top = capped.loc[used.index[0]]
+            alerts = len({a.source for a in report.budgets.alerts} & set(capped["envelope"]))
+            rows.append(("Budgets this month", f"{alerts} of {len(capped)} envelopes alerting",
+                         f"highest: {top['envelope']} at {pct(used.iloc[0])} of {dollars(top['cap_usd'])}"))
+    totals = report.forecast_totals(horizon)
+    year = totals[totals["unique_id"] == "total"].iloc[0]
+    rows.append((f"Next {horizon} months", dollars(year["total_usd"]),
+                 f"80% interval {dollars(year['total_usd-lo-80'])} to {dollars(year['total_usd-hi-80'])}"))
+    ty = report.team_year()
+    passing = ty[ty["months_over_cap"].fillna(0) > 0].sort_values("first_month_over_cap")
+    rows.append(("Teams forecast over their monthly cap", number(len(passing)),
+                 "; ".join(f"{r.team} from {pd.Timestamp(r.first_month_over_cap):%B %Y}" for r in passing.itertuples())
+                 or f"none in the next {horizon} months"))
+    table = html_frame(pd.DataFrame(rows, columns=["figure", "value", "against"])).style.hide(
+        axis="index").set_properties(subset=["figure", "against"], **{"text-align": "left"})
+    return [f"## At a glance: {m:%B %Y}", "Logged cost at list price, as the rest of the report; the detail follows "
+                                          "below.", table]
 
 
 def notes(texts) -> list:
@@ -57,8 +122,8 @@ def reconciliation(report) -> list:
              "unexplained_usd": "unexplained", "unexplained_pct": "of logged", "quarantined_rows": "quarantined"}
     formats = {name: money for name in ("logged", "usage at list", "discount", "credits", "adjustments", "tax",
                                          "billed")}
-    table = html_frame(shown.set_index("provider")).rename(columns=names).style.format(
-        {"requests": "{:,.0f}", **formats, "unexplained": change, "of logged": "{:+.1%}", "quarantined": "{:,.0f}"},
+    table = html_frame(shown).rename(columns=names).style.hide(axis="index").format(
+        {"requests": number, **formats, "unexplained": change, "of logged": signed_pct, "quarantined": number},
         na_rep="n/a")
     return [verdict, "billed = usage at list price − discount + credits + adjustments + tax; unexplained = usage at "
                      "list price − logged; quarantined: log rows of the month that ingest held back.", table]
@@ -76,7 +141,7 @@ def coverage(report) -> list:
     table = html_frame(team[["team_id", "requests", "cost_usd", "request_coverage", "spend_coverage"]]).rename(columns={
         "team_id": "team", "cost_usd": "spend", "request_coverage": "requests fully tagged",
         "spend_coverage": "spend fully tagged"}).style.hide(axis="index").format(
-        {"requests": "{:,.0f}", "spend": money, "requests fully tagged": "{:.1%}", "spend fully tagged": "{:.1%}"},
+        {"requests": number, "spend": money, "requests fully tagged": pct, "spend fully tagged": pct},
         na_rep="n/a")
     return [" ".join(msg), table]
 
@@ -93,10 +158,12 @@ def forecast(report, horizon: int) -> list:
     weak_ids = set(report.weak_forecasts()["unique_id"])
     table = report.forecast_totals(n).assign(
         weak=lambda f: f["unique_id"].map(lambda u: "⚠ MASE > 1" if u in weak_ids else ""))
-    names = {"total_usd": f"{n}-month forecast (USD)", "total_usd-lo-80": "80% low", "total_usd-hi-80": "80% high",
-             "total_usd-lo-95": "95% low", "total_usd-hi-95": "95% high", "weak": ""}
-    styled = html_frame(table.set_index(["level", "unique_id"]))[list(names)].rename(columns=names).style.format(
-        {name: "${:,.0f}" for key, name in names.items() if key != "weak"})
+    names = {"level": "level", "unique_id": "series", "total_usd": f"{n}-month forecast (USD)",
+             "total_usd-lo-80": "80% low", "total_usd-hi-80": "80% high", "total_usd-lo-95": "95% low",
+             "total_usd-hi-95": "95% high", "weak": "backtest"}
+    table = table.assign(level=table["level"].map(level_name))
+    styled = html_frame(table[list(names)]).rename(columns=names).style.hide(axis="index").format(
+        {name: dollars for key, name in names.items() if key.startswith("total_usd")})
     return [*parts, f"Next {n} months per node: the total of the monthly forecasts and the 80% and 95% intervals of "
                     "that total (from how each node's monthly intervals widen; not sums of monthly bounds). "
                     "⚠ marks a node whose backtest errors were larger than its history's typical movement (MASE "
@@ -113,11 +180,12 @@ def adjustments(report, horizon: int) -> list:
         axis="index").format({"actual": dollars, "read as": dollars}).set_properties(
         subset=["reason"], **{"text-align": "left"})
     n = min(horizon, 12)
-    effect = html_frame(report.adjustment_effect(n).set_index("unique_id")).rename(columns={
-        "next_usd": "next month", "total_usd": f"{n} months", "total_lo_80_usd": "80% low",
+    effect = html_frame(report.adjustment_effect(n)).rename(columns={
+        "unique_id": "series", "next_usd": "next month", "total_usd": f"{n} months", "total_lo_80_usd": "80% low",
         "total_hi_80_usd": "80% high", "next_unadjusted_usd": "next month, unadjusted",
         "total_unadjusted_usd": f"{n} months, unadjusted", "total_unadjusted_lo_80_usd": "80% low, unadjusted",
-        "total_unadjusted_hi_80_usd": "80% high, unadjusted"}).style.format(dollars)
+        "total_unadjusted_hi_80_usd": "80% high, unadjusted"})
+    effect = effect.style.hide(axis="index").format(dollars, subset=[c for c in effect.columns if c != "series"])
     return [months, f"Each affected series forecast on its own (before reconciliation): next month and the next {n} "
                     "months' total with its 80% interval, from the adjusted history and from the actual one. Before "
                     "reconciliation, so the totals differ slightly from the reconciled figures above; where the "
@@ -138,13 +206,14 @@ def team_year(report, horizon: int) -> list:
               for r in passing.itertuples()]
     if ty["forecast_rest_usd"].isna().any():
         lines.append("A blank rest of year: the team is too new to forecast, or the horizon ends before December.")
-    table = html_frame(ty.drop(columns=["months_over_cap"]).set_index("team")).rename(columns={
+    frame = html_frame(ty.drop(columns=["months_over_cap"])).rename(columns={
         "actual_ytd_usd": "actual YTD", "forecast_rest_usd": "forecast rest of year",
         "forecast_rest_lo_80_usd": "80% low", "forecast_rest_hi_80_usd": "80% high", "full_year_usd": "full year",
         "monthly_cap_usd": "monthly cap", "budget_usd": "12 x monthly cap",
-        "full_year_vs_budget_usd": "full year - 12 x cap", "first_month_over_cap": "forecast over the cap from"}
-    ).style.format(dollars, na_rep="").format(
-        partial(money, cents=False, sign=True), subset=["full year - 12 x cap"], na_rep="").format(
+        "full_year_vs_budget_usd": "full year - 12 x cap", "first_month_over_cap": "forecast over the cap from"})
+    amounts = [c for c in frame.columns if c not in ("team", "forecast over the cap from", "full year - 12 x cap")]
+    table = frame.style.hide(axis="index").format(dollars, na_rep="", subset=amounts).format(
+        whole_change, subset=["full year - 12 x cap"], na_rep="").format(
         lambda d: f"{d:%Y-%m}" if d is not None and d == d else "", subset=["forecast over the cap from"])
     return ["\n\n".join(lines), table]
 
@@ -183,12 +252,12 @@ def accuracy(report) -> list:
                                     "inside_80"]]).rename(columns={
             "unique_id": "series", "lo_80": "80% low", "hi_80": "80% high", "inside_80": "inside 80%"}).style.hide(
             axis="index").format({"forecast": dollars, "80% low": dollars, "80% high": dollars, "actual": dollars,
-                                  "error": partial(money, cents=False, sign=True)}))
+                                  "error": whole_change, "inside 80%": yes_no}))
     parts.append(html_frame(sel[cols]).rename(columns={
-        "unique_id": "series", "n_obs": "months", "smape": "sMAPE %", "coverage-80": "80% held",
+        "unique_id": "series", "n_obs": "months", "mase": "MASE", "smape": "sMAPE %", "coverage-80": "80% held",
         "coverage-95": "95% held", "short_history": "short history", "conformal_intervals": "conformal bands"}
-    ).style.hide(axis="index").format({"mase": "{:.2f}", "sMAPE %": "{:.1f}", "80% held": "{:.0%}",
-                                       "95% held": "{:.0%}"}))
+    ).style.hide(axis="index").format({"MASE": "{:.2f}", "sMAPE %": "{:.1f}", "80% held": pct, "95% held": pct,
+                                       "short history": yes_no, "conformal bands": yes_no}))
     return parts
 
 
@@ -205,7 +274,7 @@ def budgets(report) -> list:
         "p_breach": "P(breach)", "action": "action fired"})
     parts.append(html_frame(frame).style.hide(axis="index").format(
         {"cap": dollars, "spent": dollars, "month-end P50": dollars, "P10": dollars, "P90": dollars,
-         "P(breach)": "{:.1%}"}, na_rep=""))
+         "P(breach)": pct}, na_rep=""))
     return parts
 
 
@@ -224,8 +293,8 @@ def unit_costs(report) -> list:
                  "input_tokens_per_task": "input tokens per task", "output_tokens_per_task": "output tokens per task",
                  "cost_per_task_usd": "cost per task", "cost_per_success_usd": "cost per successful task"}
     ).style.hide(axis="index").format(
-        {"tasks": "{:,.0f}", "calls per task": "{:.2f}", "input tokens per task": "{:,.0f}",
-         "output tokens per task": "{:,.0f}", "cost per task": "${:,.4f}", "cost per successful task": "${:,.4f}"},
+        {"tasks": number, "calls per task": "{:.2f}", "input tokens per task": number,
+         "output tokens per task": number, "cost per task": money, "cost per successful task": money},
         na_rep="n/a"))
     return parts
 
@@ -239,13 +308,16 @@ def break_even(sizing) -> list:
     lines = []
     for r in be.itertuples():
         when = ("is never cheaper, at any volume" if not np.isfinite(r.break_even_tokens_per_month)
-                else f"is cheaper from {r.break_even_tokens_per_month:,.3g} tokens a month")
+                else f"is cheaper from {number(r.break_even_tokens_per_month)} tokens a month")
         lines.append(f"Against **{md_text(r.api)}** ({usd(r.api_usd_per_mtok)} per million tokens, "
                      f"{usd(r.api_monthly_usd)} a month at this volume), self-hosting {when}.")
-    table = html_frame(be[["api", "api_usd_per_mtok", "api_monthly_usd", "self_hosted_floor_usd_per_mtok",
-                           "break_even_tokens_per_month", "always_cheaper_from_tokens_per_month"]]).style.format(
-        {"api_usd_per_mtok": "${:,.3f}", "api_monthly_usd": "${:,.0f}", "self_hosted_floor_usd_per_mtok": "${:,.3f}",
-         "break_even_tokens_per_month": "{:,.3g}", "always_cheaper_from_tokens_per_month": "{:,.3g}"})
+    names = {"api": "API", "api_usd_per_mtok": "API per million tokens", "api_monthly_usd": "API a month",
+             "self_hosted_floor_usd_per_mtok": "self-hosted floor per million tokens",
+             "break_even_tokens_per_month": "break-even (tokens a month)",
+             "always_cheaper_from_tokens_per_month": "always cheaper from (tokens a month)"}
+    table = html_frame(be[list(names)]).rename(columns=names).style.hide(axis="index").format(
+        {"API per million tokens": money, "API a month": dollars, "self-hosted floor per million tokens": money,
+         "break-even (tokens a month)": number, "always cheaper from (tokens a month)": number})
     return ["\n\n".join(lines), table]
 
 
@@ -256,7 +328,7 @@ def anomalies(report) -> list:
     table = html_frame(top.drop(columns="week_start")).rename(columns={
         "agent_id": "agent", "cost_usd": "cost", "prev_cost_usd": "week before", "change_usd": "change",
         "change_pct": "change %"}).style.hide(axis="index").format(
-        {"cost": money, "week before": money, "change": change, "change %": "{:+.1%}"}, na_rep="new")
+        {"cost": money, "week before": money, "change": change, "change %": signed_pct}, na_rep="new")
     return [f"{len(found.spikes)} spike(s), {len(found.runaway_tasks)} runaway task(s), "
             f"{len(found.step_changes)} step change(s), {len(found.forecast_outliers)} forecast miss(es)."
             + ("\n\n" + "\n".join(f"- {md_text(line)}" for line in lines[:30]) if lines else ""),
