@@ -47,6 +47,23 @@ def test_single_call_with_cache_and_retry(book):
     assert expected_task_cost_usd(plan) == pytest.approx(4500e-6 * 1.1)
 
 
+def test_the_models_table_gives_the_cache_write_part_of_the_cost(book):
+    wf = parse_workflow("""
+name: t
+volume: {tasks_per_month: 1000}
+steps:
+  - {name: a, model: m-big, provider: lab, input_tokens: {system: 1000, user: 500}, output_tokens: 200,
+     cache_hit_rate: 0.5, retry_rate: 0.1}
+  - {name: b, model: m-small, provider: lab, input_tokens: {user: 100}, output_tokens: 10}
+""")
+    doc = estimate(wf, book, DAY, samples=2000, scenarios=200).to_dict()
+    rows = {r["model"]: r for r in doc["models"]}
+    # a: 500 missed prefix tokens written at $2.50 per Mtok, 1.1 attempts: 500 x 2.5 x 1.1 / 1e6
+    assert rows["m-big"]["cache_write_usd_per_task"] == pytest.approx(500 * 2.5 * 1.1 / 1e6)
+    assert rows["m-big"]["usd_per_task"] == pytest.approx(4500e-6 * 1.1)
+    assert rows["m-small"]["cache_write_usd_per_task"] == 0.0  # no cacheable prefix, no cache write
+
+
 def test_no_caching_means_no_cache_write_premium(book):
     plan = plan_of(book, """
   - {name: a, model: m-big, provider: lab, input_tokens: {system: 1000, user: 500}, output_tokens: 200}

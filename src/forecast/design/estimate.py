@@ -61,6 +61,7 @@ def _step_rows(plan: Plan, totals) -> list[dict]:
                    "calls_per_task": _float(t.calls)}
             row.update({f"{k}_per_task": _float(getattr(t, k)) for k in TOKEN_FIELDS})
             row["usd_per_task"] = _float(t.cost_usd)
+            row["cache_write_usd_per_task"] = _float(t.cache_write_usd)
             rows.append(row)
     total = sum(r["usd_per_task"] for r in rows) or 1.0
     for r in rows:
@@ -74,8 +75,9 @@ def _model_rows(step_rows: list[dict]) -> list[dict]:
         key = (r["kind"], r["provider"], r["model"])
         agg = by_model.setdefault(key, {"kind": r["kind"], "provider": r["provider"], "model": r["model"],
                                         "calls_per_task": 0.0, **{f"{k}_per_task": 0.0 for k in TOKEN_FIELDS},
-                                        "usd_per_task": 0.0, "share_of_cost": 0.0})
-        for name in ("calls_per_task", *(f"{k}_per_task" for k in TOKEN_FIELDS), "usd_per_task", "share_of_cost"):
+                                        "usd_per_task": 0.0, "cache_write_usd_per_task": 0.0, "share_of_cost": 0.0})
+        for name in ("calls_per_task", *(f"{k}_per_task" for k in TOKEN_FIELDS), "usd_per_task",
+                     "cache_write_usd_per_task", "share_of_cost"):
             agg[name] += r[name]
     return sorted(by_model.values(), key=lambda r: -r["usd_per_task"])
 

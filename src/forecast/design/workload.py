@@ -68,7 +68,7 @@ def cost_usd(input_tokens, cached_input_tokens, cache_write_tokens, output_token
 
 @dataclass
 class Totals:
-    """Per-task totals of one step (arrays or scalars): calls, tokens by kind, USD."""
+    """Per-task totals of one step (arrays or scalars): calls, tokens by kind, USD (and its cache-write part)."""
 
     calls: object = 0.0
     input_tokens: object = 0.0
@@ -76,6 +76,7 @@ class Totals:
     cache_write_tokens: object = 0.0
     output_tokens: object = 0.0
     cost_usd: object = 0.0
+    cache_write_usd: object = 0.0  # the part of cost_usd paid for cache writes
 
     def scaled(self, factor) -> Totals:
         return Totals(*(getattr(self, f) * factor for f in self.__dataclass_fields__))
@@ -117,7 +118,8 @@ def model_call_totals(prices: ModelPrices, *, iterations, input_tokens, prefix_t
         usd = cost_usd(uncached, cached, written, outputs, band)
         if prices.usd_per_call:
             usd = usd + n * prices.usd_per_call
-        band_totals = Totals(n, uncached, cached, written, outputs, usd)
+        write_usd = written * band.cache_write_usd_per_mtok / PER_MTOK
+        band_totals = Totals(n, uncached, cached, written, outputs, usd, write_usd)
         out = band_totals if out is None else out.plus(band_totals)
     return out
 

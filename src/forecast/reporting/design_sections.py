@@ -34,17 +34,19 @@ def cost_summary(result):
 
 
 def estimate_models(result):
-    """Expected calls, tokens (cache reads and writes apart) and cost per task by model and tool."""
+    """Expected calls, tokens (uncached input, cache reads, cache writes, output) and cost per task by model and
+    tool, with the part of the cost paid for cache writes."""
     names = {"kind": "kind", "provider": "provider", "model": "model or tool", "calls_per_task": "calls per task",
-             "input_tokens_per_task": "input tokens per task (all)",
-             "cached_input_tokens_per_task": "of which cache reads",
-             "cache_write_tokens_per_task": "of which cache writes",
+             "input_tokens_per_task": "uncached input tokens per task",
+             "cached_input_tokens_per_task": "cache-read tokens per task",
+             "cache_write_tokens_per_task": "cache-write tokens per task",
              "output_tokens_per_task": "output tokens per task", "usd_per_task": "cost per task",
-             "share_of_cost": "share of cost"}
+             "cache_write_usd_per_task": "of which cache writes (USD)", "share_of_cost": "share of cost"}
     frame = result.table("models").fillna({"provider": ""})
     return _table(frame, names, {"calls_per_task": lambda v: number(v, decimals=2), "input_tokens_per_task": number,
                                  "cached_input_tokens_per_task": number, "cache_write_tokens_per_task": number,
-                                 "output_tokens_per_task": number, "usd_per_task": money, "share_of_cost": pct})
+                                 "output_tokens_per_task": number, "usd_per_task": money,
+                                 "cache_write_usd_per_task": money, "share_of_cost": pct})
 
 
 def price_sheet(result):
