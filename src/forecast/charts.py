@@ -44,6 +44,10 @@ def cost_by_step(doc: dict) -> alt.Chart:
 
 
 MONTH_AXIS = alt.Axis(format="%b %Y", labelAngle=0)  # months with their year: 'Dec 2026'
+# token volumes as people say them: 10M, 100M, 1B, 1T (never 1e+12)
+TOKENS_LABEL = ("datum.value >= 1e12 ? format(datum.value / 1e12, ',~r') + 'T' : datum.value >= 1e9 ? "
+                "format(datum.value / 1e9, ',~r') + 'B' : datum.value >= 1e6 ? format(datum.value / 1e6, ',~r') + 'M' "
+                ": format(datum.value, ',~r')")
 LEGEND = alt.Legend(labelLimit=0, orient="bottom", columns=1)  # labels in full, under the chart
 
 
@@ -127,7 +131,8 @@ def monthly_cash_flow(rows: list[dict]) -> alt.LayerChart:
 def cost_per_mtok_curve(frame: pd.DataFrame) -> alt.Chart:
     """USD per million tokens against monthly volume (log axis), one line per `option` (fleet or API)."""
     return alt.Chart(frame, title="Cost per million tokens against monthly volume").mark_line().encode(
-        x=alt.X("tokens_per_month:Q", scale=alt.Scale(type="log"), title="tokens per month (input + output)"),
+        x=alt.X("tokens_per_month:Q", scale=alt.Scale(type="log"), title="tokens per month (input + output)",
+                axis=alt.Axis(labelExpr=TOKENS_LABEL)),
         y=alt.Y("usd_per_mtok:Q", scale=alt.Scale(type="log"), title="USD per million tokens",
                 axis=alt.Axis(format="$,.2f")),
         color=alt.Color("option:N", title=None, legend=LEGEND),

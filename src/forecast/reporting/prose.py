@@ -145,6 +145,7 @@ def self_hosting_summary(sizing, precision: str, tokens_per_month: float, peak_t
     Markdown); the arguments are the ones the fleet was sized with."""
     doc = sizing.to_dict()
     mem, fleet = doc["memory"], doc["fleet"]
+    kind = pricing.replace("_", "-")  # on-demand, commit-1y
     return "\n\n".join([
         f"## {md_text(doc['model'])} on {md_text(doc['gpu'])} at {md_text(precision)}",
         f"The weights take {mem['weights_gb']:.1f} GB; one {md_text(doc['gpu'])} has {mem['gpu_memory_gb']:.0f} GB. "
@@ -152,7 +153,7 @@ def self_hosting_summary(sizing, precision: str, tokens_per_month: float, peak_t
         f"{fleet['tokens_per_s_per_replica']:,.0f} tokens/s (input + output) at this request shape.",
         f"For {number(tokens_per_month)} tokens a month at a peak {peak_to_average:g}x the average and "
         f"{utilisation:.0%} target utilisation, the fleet needs **{fleet['replicas']:.0f} replica(s) = "
-        f"{fleet['gpu_count']:.0f} GPUs** at {usd(fleet['gpu_usd_per_hour'])} per GPU-hour ({md_text(pricing)}): "
+        f"{fleet['gpu_count']:.0f} GPUs** at {usd(fleet['gpu_usd_per_hour'])} per GPU-hour ({md_text(kind)}): "
         f"**{usd(fleet['monthly_usd'])} a month** always on ({usd(doc['autoscaled_monthly_usd'])} autoscaled to the "
         f"daily load), {usd(fleet['usd_per_mtok'])} per million tokens at the achieved utilisation of "
         f"{fleet['utilisation']:.1%}.",

@@ -40,7 +40,7 @@ def data_as_of(inputs: list[Path], parameters: dict, generated: datetime) -> str
             if doc.get("generator") == SAMPLE_GENERATOR:
                 return f"the packaged sample company, {doc['first_day']} to {doc['end_day']} (exclusive)"
     on = parameters.get("price_date") or f"{generated:%Y-%m-%d}"
-    return f"prices as of {on} (a design-time estimate: no usage data)"
+    return f"prices as of {on} (a design-time report: no usage data)"
 
 
 def _warehouse_as_of(path: Path) -> str:
@@ -83,8 +83,9 @@ def footer_html(facts: dict[str, str]) -> str:
     True
     """
     rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in facts.items())
-    return ('<footer class="forecast-provenance" style="margin:2em 1em;font-size:85%;color:#444">'
-            "<h2>Provenance</h2><table>" + rows + "</table></footer>")
+    return ('<footer class="forecast-provenance" style="margin:2em 1em;font-size:85%;color:#444;'
+            'font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif">'
+            '<h2>Provenance</h2><table style="text-align:left">' + rows + "</table></footer>")
 
 
 def add_footer(page: Path, facts: dict[str, str]) -> None:

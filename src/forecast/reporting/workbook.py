@@ -110,19 +110,29 @@ def capture_tables() -> None:
     ip.display_formatter.formatters[TABLE_MIME] = formatter
 
 
+def _heading(markdown: str, current: str) -> str:
+    """The last Markdown heading in `markdown`, else `current`."""
+    for line in markdown.splitlines():
+        if line.startswith("#"):
+            current = line.lstrip("#").strip() or current
+    return current
+
+
 def notebook_tables(notebook: Path) -> list[tuple[str, dict]]:
-    """(section heading, payload) for every captured table of an executed notebook, in order."""
+    """(section heading, payload) for every captured table of an executed notebook, in order; a heading is the
+    last one above the table, in a Markdown cell or in Markdown a cell displayed."""
     doc = json.loads(notebook.read_text(encoding="utf-8"))
     section, found = "Report", []
     for cell in doc.get("cells", []):
-        source = "".join(cell["source"])
         if cell["cell_type"] == "markdown":
-            for line in source.splitlines():
-                if line.startswith("#"):
-                    section = line.lstrip("#").strip() or section
+            section = _heading("".join(cell["source"]), section)
             continue
         for out in cell.get("outputs", []):
-            payload = out.get("data", {}).get(TABLE_MIME)
+            data = out.get("data", {})
+            if "text/markdown" in data:
+                text = data["text/markdown"]
+                section = _heading("".join(text) if isinstance(text, list) else text, section)
+            payload = data.get(TABLE_MIME)
             if payload and payload.get("columns"):
                 found.append((section, payload))
     return found
@@ -156,7 +166,7 @@ def number_format(shown: list[str]) -> str | None:
 
 def _sheet_name(section: str, taken: set[str]) -> str:
     """An Excel sheet name (at most 31 characters, none of []:*?/\\) from a section heading, made unique."""
-    base = SHEET_FORBIDDEN.sub(" ", section).strip().strip("'") or "Table"
+    base = " ".join(SHEET_FORBIDDEN.sub(" ", section).split()).strip("'") or "Table"
     name, n = base[:31], 2
     while name.lower() in taken:
         suffix = f" ({n})"
