@@ -830,6 +830,12 @@ FILE_FAULTS = [  # (name, file name, bytes, a part of the one-line error; None: 
     ("latin1_inside_a_quoted_field", "log.csv", HEADER.encode() + b'\n2026-10-01T09:00:00Z,"caf\xe9",lab,m-small,'
      b"1,0,1,1,,ok,1,success,false,n\n", "line 2: byte 0xe9 is not UTF-8"),
     ("json_lines_without_objects", "log.jsonl", b"[1]\n2\n", "missing column(s) timestamp, request_id, model"),
+    ("json_lines_latin1_in_a_value", "log.jsonl", b'{"timestamp": "2026-10-01T09:00:00Z", "request_id": "a", '
+     b'"model": "m-small", "input_tokens": 1, "output_tokens": 1}\n{"timestamp": "2026-10-01T09:00:00Z", '
+     b'"request_id": "caf\xe9", "model": "m-small", "input_tokens": 1, "output_tokens": 1}\n',
+     "line 2: byte 0xe9 is not UTF-8"),
+    ("latin1_in_a_plain_field_of_an_exact_csv", "log.csv", HEADER.encode() + b"\n2026-10-01T09:00:00Z,caf\xe9,lab,"
+     b"m-small,1,0,1,1,,ok,1,success,false,n\n", "line 2: byte 0xe9 is not UTF-8"),
     ("focus_without_its_columns", "bill.csv", b"BilledCost,ChargePeriodStart\n1.0,2026-10-01T00:00:00Z\n",
      "missing FOCUS column(s) ChargePeriodEnd, ChargeCategory, BillingCurrency"),
     ("otlp_not_an_export", "spans.json", b"[1, 2]", "line 1: not an OTLP trace export"),

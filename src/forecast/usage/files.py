@@ -16,52 +16,67 @@ from ..core.errors import UsageError
 
 @dataclass(frozen=True)
 class FileScan:
-    """One pass over a file: its SHA-256 and, for text, its physical line count (UTF-8 checked)."""
+    """One pass over a file: its SHA-256 and, for text, its physical line count."""
 
     sha256: str
     lines: int | None = None
 
 
 def scan_file(path: Path, text: bool, block_bytes: int = 1 << 24) -> FileScan:
-    """SHA-256 of `path`; for a text file also its line count, raising UsageError at the first byte not UTF-8.
+    """SHA-256 of `path`; for a text file also its line count (a last line without a line end counts).
+
+    The encoding is not checked here: DuckDB's readers refuse a value that is not UTF-8 (a rejected row sends
+    the file to the Python readers), and check_utf8 runs before those.
 
     >>> import tempfile
     >>> f = Path(tempfile.mkdtemp()) / "a.csv"
     >>> _ = f.write_bytes(b"a,b\\n1,2")
     >>> scan_file(f, text=True).lines
     2
-    >>> _ = f.write_bytes(b"a\\n\\xff\\n")
-    >>> scan_file(f, text=True)
-    Traceback (most recent call last):
-    ...
-    forecast.core.errors.UsageError: ...a.csv: line 2: byte 0xff is not UTF-8: save the file as UTF-8
     """
     digest = hashlib.sha256()
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    newlines, offset, last = 0, 0, b""
+    newlines, last = 0, b""
     with path.open("rb") as f:
         while block := f.read(block_bytes):
             digest.update(block)
             if text:
-                try:
-                    decoder.decode(block)
-                except UnicodeDecodeError as exc:
-                    bad = offset + exc.start
-                    with path.open("rb") as g:
-                        head = g.read(bad + 1)
-                    line = head.count(b"\n") + 1
-                    raise UsageError(f"{path}: line {line}: byte 0x{head[-1]:02x} is not UTF-8: "
-                                     "save the file as UTF-8") from None
                 newlines += block.count(b"\n")
-            offset += len(block)
             last = block[-1:]
     if not text:
         return FileScan(digest.hexdigest())
+    return FileScan(digest.hexdigest(), newlines + (1 if last not in (b"", b"\n") else 0))
+
+
+def check_utf8(path: Path, block_bytes: int = 1 << 24) -> None:
+    """Raise UsageError naming the line of the first byte of `path` that is not UTF-8.
+
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "a.csv"
+    >>> _ = f.write_bytes(b"a\\n\\xff\\n")
+    >>> check_utf8(f)
+    Traceback (most recent call last):
+    ...
+    forecast.core.errors.UsageError: ...a.csv: line 2: byte 0xff is not UTF-8: save the file as UTF-8
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    newlines, offset = 0, 0
+    with path.open("rb") as f:
+        while block := f.read(block_bytes):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                bad = offset + exc.start
+                with path.open("rb") as g:
+                    head = g.read(bad + 1)
+                line = head.count(b"\n") + 1
+                raise UsageError(f"{path}: line {line}: byte 0x{head[-1]:02x} is not UTF-8: "
+                                 "save the file as UTF-8") from None
+            newlines += block.count(b"\n")
+            offset += len(block)
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         raise UsageError(f"{path}: line {newlines + 1}: file ends inside a UTF-8 character") from None
-    return FileScan(digest.hexdigest(), newlines + (1 if last not in (b"", b"\n") else 0))
 
 
 def line_texts(path: Path, wanted: Iterable[int]) -> dict[int, str]:

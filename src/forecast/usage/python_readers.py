@@ -12,7 +12,7 @@ import duckdb
 
 from ..core.errors import UsageError
 from .checks import q
-from .files import scan_file
+from .files import check_utf8
 from .schema import LINE, MALFORMED, RAW
 
 CHUNK_ROWS = 200_000
@@ -47,8 +47,8 @@ def csv_header(path: Path) -> list[str]:
             raise UsageError(f"{path}: line 1: empty file: a header line is expected") from None
         except csv.Error as exc:
             raise UsageError(f"{path}: line 1: header is not valid CSV ({exc})") from None
-        except UnicodeDecodeError:  # in the first block read, maybe past the header: the scan names the line
-            scan_file(path, text=True)
+        except UnicodeDecodeError:  # in the first block read, maybe past the header: check_utf8 names the line
+            check_utf8(path)
             raise
     if not header:
         raise UsageError(f"{path}: line 1: the header line is empty: the first line names the columns")

@@ -19,7 +19,7 @@ import duckdb
 
 from ..core.errors import UsageError
 from .checks import lit, q
-from .files import FileScan, file_format, scan_file
+from .files import FileScan, check_utf8, file_format, scan_file
 from .python_readers import csv_header, csv_records, jsonl_columns, jsonl_records, stage_records
 from .schema import LINE, MALFORMED, RAW
 
@@ -169,7 +169,7 @@ def check_file(con: duckdb.DuckDBPyConnection, path: Path, select: CheckedSelect
         relation = _checked_by_duckdb(con, table, _csv_reader(path, columns), 1, lines, columns, select)
         if relation is not None:
             return relation, columns
-        lines()  # a file that is not UTF-8 is refused here, before the Python reader meets it
+        check_utf8(path)  # a file that is not UTF-8 is refused here, before the Python reader meets it
         stage_records(con, "_staged", columns, csv_records(path, len(columns)))
     else:
         columns = _jsonl_keys(con, path)
@@ -178,8 +178,8 @@ def check_file(con: duckdb.DuckDBPyConnection, path: Path, select: CheckedSelect
             relation = _checked_by_duckdb(con, table, _jsonl_reader(path, columns), 0, lines, columns, select)
             if relation is not None:
                 return relation, columns
-        lines()
         if columns is None or not _duckdb_jsonl(con, "_staged", path, lines(), columns):
+            check_utf8(path)
             columns = jsonl_columns(path)
             _check_columns(path, columns)
             stage_records(con, "_staged", columns, jsonl_records(path, columns))

@@ -146,9 +146,10 @@ class Warehouse:
             return checked_select(staged, types, timezone, now_sql, source)
 
         if kind == "otel":
+            from .files import check_utf8
             from .otel import COLUMNS, stage_otel
 
-            scan()  # a file that is not UTF-8 is refused with its line before the JSON parser meets it
+            check_utf8(path)  # a file that is not UTF-8 is refused with its line before the JSON parser meets it
             skipped = stage_otel(self.con, path, "_staged")
             return check_staged(self.con, "_staged", list(COLUMNS), select), skipped, None
         return check_file(self.con, path, select, scan)[0], 0, None
