@@ -172,6 +172,9 @@ def test_self_hosting_report_prices_the_api_by_hand(tmp_path):
     # groq llama-3.3-70b-versatile (genai-prices): $0.59 in, $0.79 out per Mtok; requests of 1000 in + 300 out:
     # (1000 x 0.59 + 300 x 0.79) / 1300 = $0.6362 per Mtok; x 5,000 Mtok = $3,181 a month
     assert "Against groq:llama-3.3-70b-versatile ($0.6362 per million tokens, $3,181 a month at this volume)" in text
+    # the summary at the top compares with the cheapest API too (here the only one)
+    assert ("Against the cheapest API compared, groq:llama-3.3-70b-versatile at $3,181 a month for the same requests "
+            "($0.6362 per million tokens): self-hosting is ") in text
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")

@@ -157,4 +157,18 @@ def self_hosting_summary(sizing, precision: str, tokens_per_month: float, peak_t
         f"**{usd(fleet['monthly_usd'])} a month** always on ({usd(doc['autoscaled_monthly_usd'])} autoscaled to the "
         f"daily load), {usd(fleet['usd_per_mtok'])} per million tokens at the achieved utilisation of "
         f"{fleet['utilisation']:.1%}.",
+        *_against_api(doc),
     ])
+
+
+def _against_api(doc: dict) -> list[str]:
+    """The self-hosting summary's comparison: the fleet's month against the cheapest API compared, and the volume
+    from which self-hosting is cheaper (Markdown; nothing when no API was compared)."""
+    if not doc["break_even"]:
+        return []
+    best = min(doc["break_even"], key=lambda b: b["api_monthly_usd"])
+    volume = best["break_even_tokens_per_month"]
+    when = ("self-hosting is never cheaper, at any volume" if volume == float("inf") else
+            f"self-hosting is cheaper from {number(volume)} tokens a month")
+    return [f"Against the cheapest API compared, **{md_text(best['api'])}** at {usd(best['api_monthly_usd'])} a month "
+            f"for the same requests ({usd(best['api_usd_per_mtok'])} per million tokens): {when}."]

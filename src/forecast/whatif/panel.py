@@ -15,6 +15,7 @@ from pathlib import Path
 
 import ipywidgets as w
 
+from ..core.formatting import pct
 from .controls import AS_SPECIFIED, STEP, Controls
 from .scenario import save_scenario_in, scenario_file
 from .state import WhatIf, comparison_rows
@@ -217,7 +218,7 @@ def figures_html(result) -> str:
         ("cost per successful outcome", "outcome", usd_text(f["outcome_usd_expected"])),
         ("tasks per month", "tasks", f"{f['tasks_per_month_expected']:,.0f}"),
         ("human cost per task", "human", usd_text(f["human_usd_per_task"])),
-        ("AI / human cost per outcome", "ratio", "n/a" if ratio is None else f"{ratio * 100:.3g}%"),
+        ("AI / human cost per outcome", "ratio", pct(ratio)),
     ]
     if f.get("serving") == "self_hosted":
         rows.append(("serving", "serving", f"{html.escape(f['serving_label'])}: {f['gpu_count']:g} GPUs at "
