@@ -1,5 +1,5 @@
-"""What a finance reader must never see in a report or its workbook: a dollar after the minus ('$-6.02'), NaN,
-infinity, scientific notation, a pandas row number for an index, or a snake_case column header."""
+"""What a finance reader must never see in a report, its charts or its workbook: a dollar after the minus
+('$-6.02'), NaN, infinity, scientific notation, a pandas row number for an index, or a snake_case header."""
 
 from __future__ import annotations
 
@@ -24,11 +24,25 @@ def visible_text(page: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", body))
 
 
+SVG_IMAGE = re.compile(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"')
+SVG_TEXT = re.compile(r"<text\b[^>]*?(?<!/)>(.*?)</text>", re.S)
+
+
+def chart_texts(page: str) -> list[str]:
+    """The words the page's charts draw (titles, axis labels, legends), from their inline SVG images."""
+    import base64
+
+    return [html.unescape(t) for data in SVG_IMAGE.findall(page)
+            for t in SVG_TEXT.findall(base64.b64decode(data).decode("utf-8", "replace"))]
+
+
 def html_problems(path: Path) -> list[str]:
     page = path.read_text(encoding="utf-8")
     text = visible_text(page)
     found = [f"{path.name}: {what}: ...{text[max(0, m.start() - 40):m.end() + 40]!r}..."
              for what, rx in BAD_TEXT for m in [rx.search(text)] if m]
+    found += [f"{path.name}: a chart shows {what}: {label!r}" for label in chart_texts(page)
+              for what, rx in BAD_TEXT if rx.search(label)]
     found += [f"{path.name}: snake_case column header {h!r}" for h in
               {html.unescape(re.sub(r"<[^>]+>", "", h)).strip() for h in HEADER.findall(page)} if SNAKE.match(h)]
     if ROW_HEADING.search(page):

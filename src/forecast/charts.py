@@ -132,7 +132,7 @@ def cost_per_mtok_curve(frame: pd.DataFrame) -> alt.Chart:
     """USD per million tokens against monthly volume (log axis), one line per `option` (fleet or API)."""
     return alt.Chart(frame, title="Cost per million tokens against monthly volume").mark_line().encode(
         x=alt.X("tokens_per_month:Q", scale=alt.Scale(type="log"), title="tokens per month (input + output)",
-                axis=alt.Axis(labelExpr=TOKENS_LABEL)),
+                axis=alt.Axis(values=[10.0 ** k for k in range(3, 16)], labelExpr=TOKENS_LABEL)),
         y=alt.Y("usd_per_mtok:Q", scale=alt.Scale(type="log"), title="USD per million tokens",
                 axis=alt.Axis(format="$,.2f")),
         color=alt.Color("option:N", title=None, legend=LEGEND),
