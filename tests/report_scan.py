@@ -11,7 +11,8 @@ SNAKE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")
 BAD_TEXT = [("'$-' (the minus goes before the dollar)", re.compile(r"\$-")),
             ("NaN", re.compile(r"\bnan\b", re.IGNORECASE)),
             ("infinity", re.compile(r"\binf\b|∞", re.IGNORECASE)),
-            ("scientific notation", re.compile(r"\d[eE][+-]?\d"))]
+            # 5e+09, 1.2e-05 standing alone (not a run id or hash that happens to hold '3e2' or '9e-4')
+            ("scientific notation", re.compile(r"(?<![\w.-])\d+(\.\d+)?[eE][+-]\d+(?![\w-])"))]
 HEADER = re.compile(r'<th[^>]*class="col_heading[^"]*"[^>]*>(.*?)</th>', re.S)
 ROW_HEADING = re.compile(r'<th[^>]*class="row_heading[^"]*"[^>]*>\s*(\d+)\s*</th>', re.S)
 IGNORED = re.compile(r"<style.*?</style>|<script.*?</script>|<svg.*?</svg>|<img[^>]*>", re.S)

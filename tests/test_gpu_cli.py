@@ -59,3 +59,18 @@ def test_monthly_bill_for_on_demand_committed_and_autoscaled_fleets():
     # autoscaled only where capacity is billed by the hour; the on-demand figure is the fleet's own
     assert bills["commit_1y"]["autoscaled_usd"] is None
     assert bills["on_demand"]["autoscaled_usd"] == pytest.approx(doc["autoscaled_monthly_usd"])
+
+
+def test_each_pricing_is_compared_with_on_demand_at_the_same_providers():
+    doc = json.loads(run(["gpu", "--model", "llama-3.3-70b", "--gpu", "h100", "--precision", "fp8", "--prices",
+                          "none", "--date", "2026-11-25", "--format", "json"])[0])
+    bills = {b["pricing"]: b for b in doc["monthly_usd_by_pricing"]}
+    # data/gpu/gpu_prices.csv, H100: only gcp quotes a 1-year commitment, $7.29 against its own on-demand $11.06
+    assert bills["commit_1y"]["compared_providers"] == ["gcp"]
+    assert bills["commit_1y"]["change_vs_on_demand_same_providers"] == pytest.approx(7.29 / 11.06 - 1)
+    # spot: aws $3.97 and gcp $2.25 (median $3.11) against their on-demand $6.88 and $11.06 (median $8.97)
+    assert bills["spot"]["compared_providers"] == ["aws", "gcp"]
+    assert bills["spot"]["change_vs_on_demand_same_providers"] == pytest.approx((3.97 + 2.25) / (6.88 + 11.06) - 1)
+    # the catalog-wide medians differ (1-year $7.29 above the six-provider on-demand median $6.52): not compared
+    assert bills["commit_1y"]["gpu_usd_per_hour"] > bills["on_demand"]["gpu_usd_per_hour"]
+    assert bills["on_demand"]["change_vs_on_demand_same_providers"] == pytest.approx(0)

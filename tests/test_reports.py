@@ -4,7 +4,6 @@ import hashlib
 import json
 import re
 from importlib.metadata import version
-from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -14,7 +13,7 @@ from forecast.cli.report import POSITIONAL, kind_parser
 from forecast.core.errors import ForecastError
 from forecast.reporting.runner import NOTEBOOKS, TYPES, check_parameters, notebook_parameters, notebook_path, run_report
 
-from .browser import CHROMIUM, open_offline
+from .browser import open_offline
 from .conftest import ROOT
 from .report_scan import report_problems
 
@@ -101,7 +100,7 @@ def test_estimate_report_runs_offline_and_is_never_overwritten(tmp_path, capsys)
 
     # the workbook holds the same figures as numbers, formatted as the report shows them
     book = load_workbook(first / "small.xlsx")
-    summary = book["Design-time estimate"]
+    summary = book["report-test"]  # the sheet of the table under the spec's name, the report's first section
     assert [c.value for c in summary[1]] == ["cost", "expected", "P10", "P50", "P90", "P99"]
     per_task = {r[0].value: r for r in summary.iter_rows(min_row=2)}["per task"]
     assert per_task[1].value == pytest.approx(0.00045) and per_task[1].number_format.startswith("$")
@@ -161,10 +160,12 @@ def test_roi_report_on_a_case_done_on_paper(tmp_path, book):
     assert "Benefits of $4,500 against costs of $3,703: an ROI of 21.5% before tax." in text
 
 
-def test_self_hosting_report_prices_the_api_by_hand(tmp_path):
+def test_self_hosting_report_prices_the_api_by_hand_and_prints_to_pdf(tmp_path):
+    from pypdf import PdfReader
+
     text = _report_text(tmp_path, "self-hosting", [
         "--model", "llama-3.3-70b", "--gpu", "h100", "--precision", "fp8", "--tokens-per-month", "5e9",
-        "--vs-api", "groq:llama-3.3-70b-versatile", "--price-date", "2026-11-25", "--prices", "none"])
+        "--vs-api", "groq:llama-3.3-70b-versatile", "--price-date", "2026-11-25", "--prices", "none", "--pdf"])
     # Llama 3.3 70B (Hugging Face config.json): 70.6e9 parameters, of which the input embedding and the untied
     # output head are 128,256 x 8,192 = 1.0507e9 each and stay at 16 bits under fp8 serving engines:
     # 70.6e9 x 1 byte + 2 x 1.0507e9 x 1 extra byte = 72.7 GB
@@ -175,23 +176,27 @@ def test_self_hosting_report_prices_the_api_by_hand(tmp_path):
     # the summary at the top compares with the cheapest API too (here the only one)
     assert ("Against the cheapest API compared, groq:llama-3.3-70b-versatile at $3,181 a month for the same requests "
             "($0.6362 per million tokens): self-hosting is ") in text
-
-
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
-def test_a_report_prints_to_pdf_with_its_provenance(tmp_path):
-    from pypdf import PdfReader
-
-    argv = ["report", "self-hosting", "--prices", "none", "--price-date", "2026-11-25", "--pdf",
-            "--reports-dir", str(tmp_path / "reports")]
-    assert main(argv) == 0
+    # --pdf: the same page printed by Chromium, read back (page count and text)
     (folder,) = (tmp_path / "reports" / "self-hosting").iterdir()
     pdf = PdfReader(folder / "self_hosting.pdf")
-    text = " ".join(page.extract_text() for page in pdf.pages)
+    printed = " ".join(page.extract_text() for page in pdf.pages)
     assert 1 <= len(pdf.pages) <= 6
-    assert "Self-hosting: GPU sizing and break-even" in text and "Provenance" in text
-    assert "The weights take 72.7 GB" in text  # the figure the HTML report states (see the test above)
-    manifest = json.loads((folder / "manifest.json").read_text())
-    assert "self_hosting.pdf" in manifest["outputs"] and report_problems(folder) == []
+    assert "Self-hosting: GPU sizing and break-even" in printed and "Provenance" in printed
+    assert "The weights take 72.7 GB" in printed
+    assert "self_hosting.pdf" in json.loads((folder / "manifest.json").read_text())["outputs"]
+
+
+def test_an_estimate_with_an_agent_loop_reads_cleanly(tmp_path):
+    spec = ROOT / "data" / "workflows" / "research_agent.yaml"
+    assert main(["report", "estimate", str(spec), "--price-date", "2026-11-25", "--prices", "none", "--samples",
+                 "2000", "--scenarios", "100", "--months", "2", "--reports-dir", str(tmp_path / "reports")]) == 0
+    folder = tmp_path / "reports" / "estimate" / "research_agent"
+    assert report_problems(folder) == []
+    sheet = load_workbook(folder / "research_agent.xlsx")["Agent loops and their caps"]
+    header = [c.value for c in sheet[1]]
+    assert header[:3] == ["loop", "cap (max steps)", "iterations per task"]
+    share = sheet.cell(row=2, column=header.index("tasks hitting the cap") + 1)
+    assert 0 <= share.value <= 1 and share.number_format.endswith("%")
 
 
 def test_monthly_report_on_a_generated_company(tmp_path):

@@ -10,6 +10,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from .core.formatting import field_label
+
 USD = "$,.2f"
 USD0 = "$,.0f"
 
@@ -100,6 +102,7 @@ def cash_flow(monthly: list[dict]) -> alt.LayerChart:
 def tornado(rows: list[dict], top: int = 10) -> alt.Chart:
     """NPV with each driver at its low and high value, widest swing on top, from a ROI result's tornado."""
     frame = pd.DataFrame(rows).nlargest(top, "swing_usd")
+    frame["driver"] = frame["driver"].map(field_label)
     base_npv = float(frame["npv_base_usd"].iloc[0])
     long = pd.concat([frame.assign(end="low", npv_usd=frame["npv_low_usd"]),
                       frame.assign(end="high", npv_usd=frame["npv_high_usd"])])

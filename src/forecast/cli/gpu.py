@@ -44,7 +44,7 @@ def add_parsers(sub) -> None:
 
 
 def _volume(x: float) -> str:
-    return "never" if not math.isfinite(x) else f"{x:,.3g} tokens/month"
+    return "never" if not math.isfinite(x) else f"{quantity(x)} tokens/month"
 
 
 def gpu_table(doc: dict) -> str:
@@ -61,14 +61,14 @@ def gpu_table(doc: dict) -> str:
                 f"{f['tokens_per_s_per_replica']:,.0f} tok/s per replica (input + output)",
             f"fleet for {quantity(w['tokens_per_month'])} tokens/month at peak {w['peak_to_average']:g}x average, "
             f"target utilisation {w['target_utilisation']:.0%}:",
-            f"  replicas {f['replicas']:,.0f} = {f['gpu_count']:,.0f} GPUs at ${f['gpu_usd_per_hour']:.4g}/GPU-hour "
+            f"  replicas {f['replicas']:,.0f} = {f['gpu_count']:,.0f} GPUs at ${usd(f['gpu_usd_per_hour'])}/GPU-hour "
             f"({f['pricing']})",
             f"  achieved utilisation {f['utilisation']:.1%}",
             f"  monthly ${usd(f['monthly_usd'])} always-on; ${usd(doc['autoscaled_monthly_usd'])} autoscaled "
             f"to the daily load",
             f"  ${usd(f['usd_per_mtok'])} per million tokens (always-on, at the achieved utilisation)",
             f"  GPU price: {f['price_source']}", ""]
-    rows = [[b["pricing"], f"{b['gpu_usd_per_hour']:.4g}", signed_pct(b["change_vs_on_demand_same_providers"]),
+    rows = [[b["pricing"], usd(b["gpu_usd_per_hour"]), signed_pct(b["change_vs_on_demand_same_providers"]),
              usd(b["always_on_usd"]), "-" if b["autoscaled_usd"] is None else usd(b["autoscaled_usd"]),
              ", ".join(b["providers"])] for b in doc["monthly_usd_by_pricing"]]
     who = f"provider {doc['provider']}" if doc.get("provider") else "median over the providers listed; compare " \
@@ -78,17 +78,17 @@ def gpu_table(doc: dict) -> str:
                     "providers"], rows), ""]
     if len(doc["precision_options"]) > 1:
         rows = [[o["precision"], f"{o['gpus_per_replica']} x {doc['gpu']}", f"{o['tokens_per_s_per_gpu']:,.0f}",
-                 f"{o['usd_per_mtok_at_target_utilisation']:.4g}"] for o in doc["precision_options"]]
+                 usd(o["usd_per_mtok_at_target_utilisation"])] for o in doc["precision_options"]]
         out += ["weight precisions compared (each at its best replica; lower precision can cost quality, check your "
                 "evals):"]
         out += table(["precision", "replica", "tok/s per GPU", "USD/Mtok at planned utilisation"], rows)
         out += [""]
     if doc["break_even"]:
-        rows = [[b["api"], f"{b['api_usd_per_mtok']:.4g}", usd(b["api_monthly_usd"]),
+        rows = [[b["api"], usd(b["api_usd_per_mtok"]), usd(b["api_monthly_usd"]),
                  _volume(b["break_even_tokens_per_month"]), _volume(b["always_cheaper_from_tokens_per_month"])]
                 for b in doc["break_even"]]
         out += [f"break-even (API prices on {doc['price_date']}; self-hosted floor "
-                f"${doc['break_even'][0]['self_hosted_floor_usd_per_mtok']:.4g}/Mtok at full planned utilisation)"]
+                f"${usd(doc['break_even'][0]['self_hosted_floor_usd_per_mtok'])}/Mtok at full planned utilisation)"]
         out += table(["API", "USD/Mtok", "API monthly USD", "self-hosting cheaper from", "always cheaper from"],
                       rows)
     out += [f"skipped {s}" for s in doc["break_even_skipped"]]

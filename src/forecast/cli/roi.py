@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..core.formatting import to_json, usd
+from ..core.formatting import field_label, to_json, usd
+from ..core.formatting import number as quantity
 from .argtypes import number, whole
 from .options import add_prices_option, price_book
 from .tables import table
@@ -74,7 +75,7 @@ def result_table(evaluation, result: dict, case: dict, monthly: bool = False) ->
     t = result["tornado"]
     lines += ["", f"Tornado: NPV with each driver at -/+{t['change']:.0%} (top 8 by swing)"]
     lines += table(["driver", "value", "NPV low", "NPV high", "swing"],
-                    [[r["driver"], f"{r['value']:,.4g}", usd(r["npv_low_usd"]), usd(r["npv_high_usd"]),
+                    [[field_label(r["driver"]), quantity(r["value"]), usd(r["npv_low_usd"]), usd(r["npv_high_usd"]),
                       usd(r["swing_usd"])] for r in t["rows"][:8]])
     lines += [f"warning: {w}" for w in result["warnings"]]
     return lines

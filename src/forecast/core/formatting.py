@@ -27,9 +27,13 @@ def _missing(x) -> bool:
     return x is None or x != x
 
 
+NOISE = 5e-9  # below this an amount is float noise (a sum of cents that should cancel), shown as 0.00
+
+
 def _below_one(x: float) -> str:
-    """|x| < 1 to four significant figures, at least two decimals, in fixed notation: '0.005918', '0.90'."""
-    if x == 0:
+    """|x| < 1 to four significant figures, at least two decimals, in fixed notation: '0.005918', '0.90'; below
+    NOISE, '0.00'."""
+    if abs(x) < NOISE:
         return "0.00"
     decimals = min(max(2, 3 - math.floor(math.log10(abs(x)))), 12)
     text = f"{abs(x):.{decimals}f}"
@@ -166,10 +170,12 @@ def money(x, cents: bool = True, sign: bool = False) -> str:
 
     >>> money(-1500), money(554.69, sign=True), money(1234.5, cents=False), money(float("nan")), money(-0.0001)
     ('-$1,500.00', '+$554.69', '$1,234', 'n/a', '-$0.0001')
+    >>> money(sum([0.1] * 1000) - 100, sign=True), usd(-4.5e-12)  # float noise, not a real amount
+    ('$0.00', '0.00')
     """
     if _missing(x) or not math.isfinite(x):
         return "n/a"
-    if x == 0:
+    if abs(x) < NOISE:
         body = "$0.00" if cents else "$0"
     elif abs(x) < 1:
         body = "$" + _below_one(abs(x))
@@ -218,22 +224,51 @@ def to_json(doc: dict) -> str:
     return json.dumps(json_safe(doc), indent=2, allow_nan=False)
 
 
-def pct(x) -> str:
-    """A share as a percentage with one decimal: '12.5%'; 'n/a' for None or NaN.
+def _percent(x: float, sign: bool) -> str:
+    """x as a percentage: one decimal, or two significant figures for a nonzero share below 0.1%."""
+    value = x * 100
+    if value != 0 and abs(value) < 0.1:
+        digits = min(1 - math.floor(math.log10(abs(value))), 12)
+        return f"{value:{'+' if sign else ''}.{digits}f}%"
+    return f"{x:{'+' if sign else ''},.1%}"
 
-    >>> pct(0.125), pct(None)
-    ('12.5%', 'n/a')
+
+def pct(x) -> str:
+    """A share as a percentage with one decimal ('12.5%'), two significant figures below 0.1% ('0.014%');
+    'n/a' for None, NaN or infinity.
+
+    >>> pct(0.125), pct(0.00014), pct(None)
+    ('12.5%', '0.014%', 'n/a')
     """
-    return "n/a" if _missing(x) or not math.isfinite(x) else f"{x:,.1%}"
+    return "n/a" if _missing(x) or not math.isfinite(x) else _percent(x, sign=False)
 
 
 def signed_pct(x) -> str:
     """A change as a signed percentage: '+12.5%', '-3.0%'; 'n/a' for None or NaN.
 
-    >>> signed_pct(0.125), signed_pct(-0.03), signed_pct(float("nan"))
-    ('+12.5%', '-3.0%', 'n/a')
+    >>> signed_pct(0.125), signed_pct(-0.03), signed_pct(float("nan")), signed_pct(-0.00052)
+    ('+12.5%', '-3.0%', 'n/a', '-0.052%')
     """
-    return "n/a" if _missing(x) or not math.isfinite(x) else f"{x:+,.1%}"
+    return "n/a" if _missing(x) or not math.isfinite(x) else _percent(x, sign=True)
+
+
+FIELD_WORDS = {"usd": "USD", "per": "per", "mtok": "million tokens", "pct": "%"}
+
+
+def field_label(name: str) -> str:
+    """A model parameter's dotted name as a reader says it: 'support-triage.labour_usd_per_hour' ->
+    'support-triage: labour USD per hour', 'people[ml-engineer].usd_per_month' -> 'people ml-engineer: USD per
+    month'.
+
+    >>> field_label("support-triage.labour_usd_per_hour"), field_label("people[ml-engineer].usd_per_month")
+    ('support-triage: labour USD per hour', 'people ml-engineer: USD per month')
+    >>> field_label("finance.discount_rate_annual")
+    'finance: discount rate annual'
+    """
+    owner, _, field = str(name).rpartition(".")
+    words = " ".join(FIELD_WORDS.get(w, w) for w in field.split("_"))
+    owner = owner.replace("[", " ").replace("]", "")
+    return f"{owner}: {words}" if owner else words
 
 
 def payback_text(month: int | None) -> str:

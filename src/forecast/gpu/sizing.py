@@ -172,13 +172,15 @@ def monthly_bills(catalog, gpu: str, provider: str | None, gpu_count: float, aut
             continue  # the catalog has no such price: the row is left out, not priced at zero
         usd_per_hour = catalog.gpu_usd_per_hour(gpu, pricing, provider)
         providers = sorted({r.provider for r in rows})
-        # a median compares with another only over the same providers: on-demand at exactly these providers
-        on_demand = [p.usd_per_gpu_hour for p in catalog.prices if p.gpu == catalog.gpu(gpu).gpu
-                     and p.pricing == "on_demand" and p.provider in providers]
-        same = float(statistics.median(on_demand)) if on_demand else None
+        # medians compare only over the same providers: this pricing and on-demand where a provider quotes both
+        on_demand = {p.provider: p.usd_per_gpu_hour for p in catalog.prices
+                     if p.gpu == catalog.gpu(gpu).gpu and p.pricing == "on_demand"}
+        both = sorted(set(providers) & set(on_demand))
+        this = statistics.median(r.usd_per_gpu_hour for r in rows if r.provider in both) if both else None
+        same = statistics.median(on_demand[p] for p in both) if both else None
         out.append({"pricing": pricing, "gpu_usd_per_hour": usd_per_hour, "providers": providers,
-                    "on_demand_same_providers_usd_per_hour": same,
-                    "change_vs_on_demand_same_providers": usd_per_hour / same - 1 if same else None,
+                    "compared_providers": both, "on_demand_same_providers_usd_per_hour": same,
+                    "change_vs_on_demand_same_providers": this / same - 1 if both else None,
                     "always_on_usd": gpu_count * usd_per_hour * HOURS_PER_MONTH,
                     "autoscaled_usd": (autoscaled_gpu_hours * usd_per_hour if pricing in ("on_demand", "spot")
                                        else None)})

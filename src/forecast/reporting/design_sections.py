@@ -49,6 +49,26 @@ def estimate_models(result):
                                  "cache_write_usd_per_task": money, "share_of_cost": pct})
 
 
+def loops(result):
+    """Each agent loop: its cap, expected iterations with and without it, how often tasks hit it and what it saves.
+
+    >>> import forecast as fc
+    >>> from datetime import date
+    >>> r = fc.estimate(fc.load_spec(fc.example("workflows/research_agent.yaml")), fc.price_book("none"),
+    ...                 date(2026, 11, 25), 500, 0, 50, 2)
+    >>> list(loops(r).data.columns)[:3]
+    ['loop', 'cap (max steps)', 'iterations per task']
+    """
+    names = {"loop": "loop", "max_steps": "cap (max steps)", "expected_iterations": "iterations per task",
+             "expected_iterations_uncapped": "iterations uncapped", "p_hits_cap": "tasks hitting the cap",
+             "usd_per_task": "cost per task", "usd_per_task_uncapped": "cost per task uncapped",
+             "cap_saves_usd_per_task": "cap saves per task", "cap_saves_usd_per_month": "cap saves per month"}
+    return _table(result.table("loops"), names, {
+        "max_steps": number, "expected_iterations": lambda v: number(v, decimals=2),
+        "expected_iterations_uncapped": lambda v: number(v, decimals=2), "p_hits_cap": pct, "usd_per_task": money,
+        "usd_per_task_uncapped": money, "cap_saves_usd_per_task": money, "cap_saves_usd_per_month": money})
+
+
 def price_sheet(result):
     """The prices the estimate used, per model: USD per million tokens by kind, per-call fee, date and source."""
     rows = []

@@ -39,8 +39,21 @@ def data_as_of(inputs: list[Path], parameters: dict, generated: datetime) -> str
                 continue
             if doc.get("generator") == SAMPLE_GENERATOR:
                 return f"the packaged sample company, {doc['first_day']} to {doc['end_day']} (exclusive)"
-    on = parameters.get("price_date") or f"{generated:%Y-%m-%d}"
+    on = parameters.get("price_date") or _case_price_date(parameters.get("case")) or f"{generated:%Y-%m-%d}"
     return f"prices as of {on} (a design-time report: no usage data)"
+
+
+def _case_price_date(case: str | None) -> str | None:
+    """A business case's own price date (the ROI report prices its API calls at it), when the case reads."""
+    if not case:
+        return None
+    from ..core.errors import ForecastError
+    from ..finance.report import load_case
+
+    try:
+        return str(load_case(case).price_date)
+    except (ForecastError, OSError):
+        return None
 
 
 def _warehouse_as_of(path: Path) -> str:

@@ -65,13 +65,14 @@ def headlines(report, horizon: int) -> list:
     if lf is not None:
         t = lf[lf["unique_id"] == "total"].iloc[0]
         inside = "inside" if t.get("inside_80") else "outside"
-        rows.append((f"Last month's forecast of {m:%B}", dollars(t["forecast"]),
-                     f"actual {whole_change(t['error'])} ({signed_pct(t['error'] / t['forecast'])}), {inside} its 80% "
-                     f"interval {dollars(t['lo_80'])} to {dollars(t['hi_80'])}"))
+        made = " (made afterwards from the data before the month)" if report.last_forecast_backfilled else ""
+        rows.append((f"Last month's forecast of {m:%B}{made}", dollars(t["forecast"]),
+                     f"actual {whole_change(t['error'])} ({signed_pct(t['pct_error'])} of the actual), {inside} its "
+                     f"80% interval {dollars(t['lo_80'])} to {dollars(t['hi_80'])}"))
     if report.budgets is not None:
         frame = report.budgets.to_frame()
-        capped = frame[frame["cap_usd"] > 0]
-        if len(capped):
+        capped = frame[frame["cap_usd"] > 0] if "cap_usd" in frame.columns else frame.iloc[0:0]
+        if len(capped):  # a budget file of guardrails alone has no envelope with a cap
             used = (capped["spent_usd"] / capped["cap_usd"]).sort_values(ascending=False)
             top = capped.loc[used.index[0]]
             alerts = len({a.source for a in report.budgets.alerts} & set(capped["envelope"]))
@@ -257,7 +258,7 @@ def accuracy(report) -> list:
         "unique_id": "series", "n_obs": "months", "mase": "MASE", "smape": "sMAPE %", "coverage-80": "80% held",
         "coverage-95": "95% held", "short_history": "short history", "conformal_intervals": "conformal bands"}
     ).style.hide(axis="index").format({"MASE": "{:.2f}", "sMAPE %": "{:.1f}", "80% held": pct, "95% held": pct,
-                                       "short history": yes_no, "conformal bands": yes_no}))
+                                       "short history": yes_no, "conformal bands": yes_no}, na_rep="n/a"))
     return parts
 
 

@@ -111,10 +111,12 @@ def capture_tables() -> None:
 
 
 def _heading(markdown: str, current: str) -> str:
-    """The last Markdown heading in `markdown`, else `current`."""
+    """The last Markdown heading in `markdown` as plain text (the tags, entities and escaped dollars md_text
+    writes undone), else `current`."""
     for line in markdown.splitlines():
         if line.startswith("#"):
-            current = line.lstrip("#").strip() or current
+            text = html.unescape(re.sub(r"<[^>]+>", "", line.lstrip("#"))).replace("\\$", "$").strip()
+            current = text or current
     return current
 
 
@@ -165,8 +167,11 @@ def number_format(shown: list[str]) -> str | None:
 
 
 def _sheet_name(section: str, taken: set[str]) -> str:
-    """An Excel sheet name (at most 31 characters, none of []:*?/\\) from a section heading, made unique."""
-    base = " ".join(SHEET_FORBIDDEN.sub(" ", section).split()).strip("'") or "Table"
+    """An Excel sheet name (at most 31 characters, none of []:*?/\\ or control characters) from a section
+    heading, made unique."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    base = " ".join(SHEET_FORBIDDEN.sub(" ", ILLEGAL_CHARACTERS_RE.sub(" ", section)).split()).strip("'") or "Table"
     name, n = base[:31], 2
     while name.lower() in taken:
         suffix = f" ({n})"
@@ -176,7 +181,9 @@ def _sheet_name(section: str, taken: set[str]) -> str:
 
 
 def _text_cell(cell, text: str) -> None:
-    cell.value = text
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    cell.value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)  # control characters a workbook cannot hold
     cell.data_type = "s"  # never a formula, whatever the text starts with
 
 
@@ -203,7 +210,8 @@ def write_workbook(notebook: Path, out: Path, provenance: dict[str, str]) -> int
                 cell, text = sheet.cell(row=i + 2, column=j + 1), shown[i][j]
                 fmt = number_format([text]) if isinstance(value, int | float) and not isinstance(value, bool) else None
                 if fmt is not None:  # a number shown as a number: stored as one, in the format the report shows
-                    cell.value, cell.number_format = value, fmt
+                    shown_zero = not re.sub(r"[^0-9]", "", text).strip("0")  # '$0.00': float noise stays 0
+                    cell.value, cell.number_format = (0 if shown_zero else value), fmt
                 elif text:
                     _text_cell(cell, text)
                 widths[j] = max(widths[j], len(text))
