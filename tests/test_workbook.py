@@ -58,3 +58,19 @@ def test_a_plain_row_number_index_is_left_out_and_a_named_index_kept():
     named = frame.set_axis(pd.Index(["a", "b"], name="model"))
     assert table_payload(named)["columns"] == ["model", "usd"]
     assert table_payload(named)["values"] == [["a", 1.0], ["b", 2.0]]
+
+
+def test_control_characters_and_markdown_escapes_do_not_reach_the_workbook(tmp_path):
+    from forecast.core.formatting import md_text
+
+    name = "support_triage $5 <v2>"
+    table = pd.DataFrame({"team": ["\x1b[31mred\x07"], "usd": [1.0]}).style.hide(axis="index")
+    nb = _notebook(tmp_path / "r.ipynb", [
+        {"cell_type": "code", "source": [], "metadata": {}, "execution_count": 1, "outputs": [
+            {"output_type": "display_data", "metadata": {}, "data": {"text/markdown": f"## {md_text(name)}"}},
+            _output(table)]}])
+    write_workbook(nb, tmp_path / "r.xlsx", {"Report": "x\x00y"})
+    book = load_workbook(tmp_path / "r.xlsx")
+    assert book.sheetnames == ["support_triage $5 <v2>", "Provenance"]  # the heading as written, unescaped
+    assert book.worksheets[0]["A2"].value == "\ufffd[31mred\ufffd"
+    assert book["Provenance"]["B1"].value == "x\ufffdy"
