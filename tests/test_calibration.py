@@ -126,3 +126,92 @@ def test_unmatched_steps_and_untagged_calls_are_named(tmp_path):
     assert obs.spec_steps_not_logged == ("triage",)
     assert obs.logged_steps_not_in_spec == (("summarise", tampered["summarise"]),) and tampered["summarise"] >= 6
     assert obs.untagged_calls == 3
+
+
+# ---------------------------------------------------------------- calibrate: the spec fitted to the logs
+
+TRUE_SPEC = (SPEC.replace("HIT", "0.8").replace("output_tokens: {lognormal: {p50: 120, p90: 400}}",
+                                                  "output_tokens: {lognormal: {p50: 200, p90: 600}}")
+             .replace("iterations: {lognormal: {p50: 5, p90: 9}}", "iterations: {lognormal: {p50: 6, p90: 10}}")
+             .replace("retry_rate: 0.05", "retry_rate: 0.08").replace("share: 0.25", "share: 0.4"))
+
+
+def _model_usd_per_task(workflow, book, month):
+    doc = estimate(workflow, book, month, samples=20_000, scenarios=100).to_dict()
+    return sum(r["usd_per_task"] for r in doc["models"] if r["kind"] == "model")
+
+
+def test_a_spec_calibrated_on_one_month_prices_the_next_within_3_percent(tmp_path):
+    from forecast.usage.calibrate import calibrate
+
+    design = parse_workflow(SPEC.replace("HIT", "0.8"))
+    truth = parse_workflow(TRUE_SPEC)
+    wh, _, book = _load(tmp_path, truth, 10_000, seed=1)
+    with wh:
+        calibrated, records, _ = calibrate(design, observe(wh.con, design))
+    fitted = {r.label(): r for r in records}
+    assert fitted["steps[0].output_tokens"].used
+    assert calibrated.steps[0].output_tokens.p50 == pytest.approx(200, rel=0.05)
+    assert calibrated.steps[0].retry_rate.value == pytest.approx(0.08, abs=0.02)
+    assert calibrated.steps[0].routing[0].share == pytest.approx(0.4, abs=0.02)
+    # a held-out month drawn from the truth, priced by ingest: what its model calls cost per task
+    held_out = tmp_path / "next"
+    held_out.mkdir()
+    logs, _ = spec_logs(truth, book, date(2026, 11, 1), 10_000, seed=7)
+    pq.write_table(pa.Table.from_pandas(logs, preserve_index=False), held_out / "logs.parquet")
+    with Warehouse(held_out / "w.duckdb") as next_month:
+        next_month.load(held_out / "logs.parquet", book=book)
+        realised = float(next_month.sql("SELECT sum(cost_usd) / count(DISTINCT task_id) FROM requests")
+                         .fetchall()[0][0])
+    assert _model_usd_per_task(calibrated, book, date(2026, 11, 1)) == pytest.approx(realised, rel=0.03)
+    # the design missed it
+    assert _model_usd_per_task(design, book, date(2026, 11, 1)) != pytest.approx(realised, rel=0.03)
+
+
+def test_the_calibrated_spec_loads_back_with_its_numbers_commented(tmp_path):
+    from forecast.design.specs import load_workflow
+    from forecast.usage.calibrate import calibrate, spec_text
+
+    design = parse_workflow(SPEC.replace("HIT", "0.8"))
+    wh, _, _ = _load(tmp_path, parse_workflow(TRUE_SPEC), 2_000)
+    with wh:
+        calibrated, records, notes = calibrate(design, observe(wh.con, design))
+    path = tmp_path / "cal.yaml"
+    path.write_text(spec_text(calibrated, records, ["calibrated for a test", *notes]))
+    assert load_workflow(path) == calibrated
+    text = path.read_text()
+    line = next(x for x in text.splitlines() if x.strip().startswith("retry_rate: 0.0"))
+    assert "# designed 0.05; observed 0.0" in line and "; n 2," in line
+    assert "outcome.human_cost_usd_per_task" not in text  # the spec sets none: nothing to keep
+
+
+def test_too_few_tasks_keep_the_designed_numbers(tmp_path):
+    from forecast.usage.calibrate import MIN_N, calibrate
+
+    design = parse_workflow(SPEC.replace("HIT", "0.8"))
+    wh, _, _ = _load(tmp_path, parse_workflow(TRUE_SPEC), 12)
+    with wh:
+        calibrated, records, _ = calibrate(design, observe(wh.con, design))
+    kept = [r for r in records if r.n < MIN_N]
+    assert kept and all(not r.used and f"fewer than {MIN_N}" in r.note for r in kept)
+    assert calibrated.steps[0].output_tokens == design.steps[0].output_tokens
+    assert calibrated.outcome.success_rate == design.outcome.success_rate
+
+
+def test_forecast_calibrate_writes_once_and_says_what_it_fitted(tmp_path, monkeypatch, capsys):
+    from forecast.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    spec = tmp_path / "cal-test.yaml"
+    spec.write_text(SPEC.replace("HIT", "0.8"))
+    wh, _, _ = _load(tmp_path, parse_workflow(TRUE_SPEC), 500)
+    wh.close()
+    argv = ["calibrate", str(spec), "--warehouse", str(tmp_path / "w.duckdb")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "steps[0].output_tokens" in out and "calibrated spec written to cal-test.calibrated.yaml" in out
+    assert (tmp_path / "cal-test.calibrated.yaml").exists()
+    assert main(argv) == 2  # never over the file it wrote
+    assert "already exists" in capsys.readouterr().err
+    assert main([*argv, "--workflow", "nobody", "--out", "other.yaml"]) == 2
+    assert "no logged task of workflow 'nobody'" in capsys.readouterr().err

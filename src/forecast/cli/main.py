@@ -12,13 +12,13 @@ import sys
 
 from ..core.errors import ForecastError, ParameterError
 from ..core.version import __version__
-from . import budgets, estimate, gpu, init, predict, report, roi, usage, whatif
+from . import budgets, calibrate, estimate, gpu, init, predict, report, roi, usage, whatif
 from .argtypes import OneLineErrors
 from .options import NOTES, flush_notes
 
 # Each has COMMANDS (names), add_parsers(sub), run(args) -> (output, exit status) and, when a library
 # parameter's option is not --<parameter-with-dashes>, OPTIONS mapping the parameter to it.
-COMMAND_MODULES = (init, estimate, usage, report, budgets, roi, gpu, whatif, predict)
+COMMAND_MODULES = (init, estimate, calibrate, usage, report, budgets, roi, gpu, whatif, predict)
 
 
 def parser() -> argparse.ArgumentParser:
