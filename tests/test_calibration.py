@@ -215,3 +215,63 @@ def test_forecast_calibrate_writes_once_and_says_what_it_fitted(tmp_path, monkey
     assert "already exists" in capsys.readouterr().err
     assert main([*argv, "--workflow", "nobody", "--out", "other.yaml"]) == 2
     assert "no logged task of workflow 'nobody'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- drift: the design against one month
+
+
+@pytest.fixture(scope="module")
+def drifted(tmp_path_factory):
+    from forecast.usage.drift import drift
+
+    design = parse_workflow(SPEC.replace("HIT", "0.8"))
+    wh, _, book = _load(tmp_path_factory.mktemp("drift"), parse_workflow(TRUE_SPEC), 10_000)
+    with wh:
+        return drift(design, wh.con, MONTH, book)
+
+
+def test_the_gap_is_attributed_to_the_parameters_that_moved_and_adds_up_to_the_cent(drifted):
+    c, m = drifted.cost_per_task, drifted.cost_per_month
+    assert sum(drifted.per_task_shares.values()) == pytest.approx(c["observed"] - c["designed"], abs=1e-12)
+    assert round(sum(drifted.per_month_shares.values()), 2) == round(m["observed"] - m["designed"], 2)
+    # the truth raised output tokens, retries, the routed share (to the pricier gpt-4.1-mini) and iterations
+    for moved in ("output tokens", "retry rate", "routing", "loop iterations"):
+        assert drifted.per_task_shares[moved] > 0, moved
+    # and left the prompts and the history growth alone: next to nothing of the gap is theirs
+    gap = c["observed"] - c["designed"]
+    for kept in ("input tokens", "context growth"):
+        assert abs(drifted.per_task_shares[kept]) < 0.02 * gap, kept
+    # with every observed parameter the spec prices the month's logs within 3%
+    assert c["observed"] == pytest.approx(c["actual"], rel=0.03)
+    assert c["designed"] < 0.9 * c["actual"]
+
+
+def test_a_rate_outside_the_design_is_flagged(drifted):
+    flags = {p.parameter: p.outside for p in drifted.parameters}
+    assert flags["steps[0].retry_rate"]  # designed 0.05, drawn from a truth of 0.08
+    assert not flags["steps[1].loop.context_growth_tokens"]  # 500 as designed
+
+
+def test_forecast_drift_prints_table_json_and_csv(tmp_path, capsys):
+    import csv
+    import io
+    import json
+
+    from forecast.cli.main import main
+
+    spec = tmp_path / "cal-test.yaml"
+    spec.write_text(SPEC.replace("HIT", "0.8"))
+    wh, _, _ = _load(tmp_path, parse_workflow(TRUE_SPEC), 300)
+    wh.close()
+    base = ["drift", str(spec), "--warehouse", str(tmp_path / "w.duckdb"), "--month", "2026-10", "--prices", "none"]
+    assert main(base) == 0
+    out = capsys.readouterr().out
+    assert "cal-test in 2026-10: 300 logged tasks" in out and "Shapley values; they add up to the gap" in out
+    assert main([*base, "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema"] == "forecast.drift/1" and doc["tasks"] == 300
+    assert main([*base, "--format", "csv"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0][:3] == ["section", "name", "designed"] and any(r[0] == "gap_per_month" for r in rows)
+    assert main([*base[:-4], "--month", "2026-09", "--prices", "none"]) == 2
+    assert "no logged task of workflow 'cal-test' in 2026-09" in capsys.readouterr().err

@@ -1,5 +1,6 @@
 """`forecast calibrate SPEC --warehouse W`: fit a workflow spec's numbers to its production logs and write the
-calibrated spec (usage.calibrate)."""
+calibrated spec (usage.calibrate); `forecast drift SPEC --warehouse W --month M`: the design against one month,
+with the cost gap attributed to the parameters that caused it (usage.drift)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from pathlib import Path
 
 from ..core.errors import ForecastError
 from .argtypes import month as _month
-from .options import add_warehouse_option, read_warehouse
+from .options import add_prices_option, add_warehouse_option, price_book, read_warehouse
 from .tables import table
 
-COMMANDS = ("calibrate",)
+COMMANDS = ("calibrate", "drift")
 
 
 def add_parsers(sub) -> None:
@@ -26,7 +27,71 @@ def add_parsers(sub) -> None:
                         "folder); an existing file is never overwritten")
 
 
+    d = sub.add_parser("drift", help="a workflow's design against one month of its logs, the cost gap attributed")
+    d.add_argument("spec", metavar="SPEC", help="workflow spec YAML")
+    add_warehouse_option(d)
+    d.add_argument("--month", metavar="YYYY-MM", type=_month, required=True, help="the month to compare")
+    d.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    add_prices_option(d)
+
+
 def run(args) -> tuple[str, int]:
+    return (_drift if args.command == "drift" else _calibrate)(args)
+
+
+def _drift(args) -> tuple[str, int]:
+    """Print the month's drift: parameters designed vs observed, costs, the gap by parameter group."""
+    from ..core.csvsafe import csv_safe
+    from ..core.formatting import to_json, usd
+    from ..design.specs import load_workflow
+    from ..usage.drift import drift
+
+    workflow = load_workflow(args.spec)
+    book = price_book(args)
+    with read_warehouse(args.warehouse) as wh:
+        found = drift(workflow, wh.con, args.month, book)
+    if not found.tasks:
+        raise ForecastError(f"{args.warehouse}: no logged task of workflow {workflow.name!r} in {args.month:%Y-%m}"
+                            " (workflow_name tag): nothing to compare")
+    if args.format == "json":
+        return to_json(found.to_dict()) + "\n", 0
+    if args.format == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        out = csv.writer(buf)
+        out.writerow(["section", "name", "designed", "observed", "n", "outside_design_p10_p90", "usd"])
+        for p in found.parameters:
+            out.writerow(["parameter", *(csv_safe(x) for x in (p.parameter, p.designed, p.observed)), p.n,
+                          str(p.outside).lower(), ""])
+        for key, value in found.cost_per_task.items():
+            out.writerow(["cost_per_task", key, "", "", "", "", repr(value)])
+        for key, value in found.cost_per_month.items():
+            out.writerow(["cost_per_month", key, "", "", "", "", repr(value)])
+        for key, value in found.per_task_shares.items():
+            out.writerow(["gap_per_task", key, "", "", "", "", repr(value)])
+        for key, value in found.per_month_shares.items():
+            out.writerow(["gap_per_month", key, "", "", "", "", repr(value)])
+        return buf.getvalue(), 0
+    rows = [[p.parameter, p.designed, p.observed, f"{p.n:,}", "OUTSIDE" if p.outside else ""]
+            for p in found.parameters]
+    c, m = found.cost_per_task, found.cost_per_month
+    lines = [f"{found.workflow} in {found.month}: {found.tasks:,} logged tasks against the design in {args.spec}", "",
+             *table(["parameter", "designed", "observed", "n", "vs design P10-P90"], rows), "",
+             "model calls, USD    designed  with observed parameters    actual",
+             f"per task          {usd(c['designed']):>10}  {usd(c['observed']):>24}  {usd(c['actual']):>8}",
+             f"per month         {usd(m['designed']):>10}  {usd(m['observed']):>24}  {usd(m['actual']):>8}", "",
+             "the gap from designed to observed, by parameter (Shapley values; they add up to the gap)"]
+    share_rows = [[k, usd(found.per_task_shares.get(k)) if k in found.per_task_shares else "",
+                   usd(v)] for k, v in sorted(found.per_month_shares.items(), key=lambda kv: -abs(kv[1]))]
+    lines += table(["parameter group", "USD per task", "USD per month"], share_rows)
+    lines += ["", f"unexplained (actual - with observed parameters): {usd(c['actual'] - c['observed'])} per task, "
+                  f"{usd(m['actual'] - m['observed'])} per month", *(f"note: {n}" for n in found.notes)]
+    return "\n".join(lines) + "\n", 0
+
+
+def _calibrate(args) -> tuple[str, int]:
     """Measure, fit, write the calibrated spec; print the fitted numbers and what stayed as designed."""
     from dataclasses import replace
 

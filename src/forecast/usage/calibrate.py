@@ -41,6 +41,7 @@ class Fitted:
     n: int
     used: bool
     note: str = ""
+    value: float | None = None  # the fitted number's p50 (its value, when fixed); None when nothing was fitted
 
     def label(self) -> str:
         return ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in self.path).replace(".[", "[")
@@ -108,7 +109,8 @@ class _Fitter:
         """The number to use at `path`: the fitted one when there is one, else the designed one (recorded)."""
         used = fitted is not None and n >= MIN_N
         why = note if used else "; ".join(x for x in (f"fewer than {MIN_N} observations: kept as designed", note) if x)
-        self.records.append(Fitted(path, _shown(designed), observed, n, used, why))
+        value = float(fitted.ppf(0.5)) if fitted is not None else None
+        self.records.append(Fitted(path, _shown(designed), observed, n, used, why, value))
         return fitted if used else designed
 
     def rate(self, path: tuple, designed, rate: float | None, n: int):
