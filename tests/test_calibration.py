@@ -275,3 +275,25 @@ def test_forecast_drift_prints_table_json_and_csv(tmp_path, capsys):
     assert rows[0][:3] == ["section", "name", "designed"] and any(r[0] == "gap_per_month" for r in rows)
     assert main([*base[:-4], "--month", "2026-09", "--prices", "none"]) == 2
     assert "no logged task of workflow 'cal-test' in 2026-09" in capsys.readouterr().err
+
+
+def test_a_step_that_switched_model_mid_month_is_named(tmp_path):
+    from forecast.usage.calibrate import calibrate
+
+    workflow = parse_workflow(SPEC.replace("HIT", "0.8").replace(
+        "    routing: [{model: gpt-4.1-mini, provider: openai, share: 0.25}]\n", ""))
+
+    def switch(logs):
+        logs = logs.copy()
+        late = (logs["step"] == "triage") & (logs["timestamp"] >= logs["timestamp"].min().replace(day=16, hour=0,
+                                                                                                 minute=0, second=0))
+        logs.loc[late, "model"] = "gpt-4.1-mini"
+        return logs
+
+    wh, _, _ = _load(tmp_path, workflow, 400, extra_rows=switch)
+    with wh:
+        observed = observe(wh.con, workflow)
+        _, _, notes = calibrate(workflow, observed)
+    (change,) = observed.model_changes
+    assert change.startswith("triage: openai/gpt-4o-mini until 2026-10-15")
+    assert "then openai/gpt-4.1-mini from 2026-10-16" in change and change in notes

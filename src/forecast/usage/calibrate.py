@@ -230,6 +230,7 @@ def calibrate(workflow: Workflow, observed: Observed) -> tuple[Workflow, list[Fi
         notes.append("outcome.human_cost_usd_per_task: not in the logs: kept as designed")
     notes += [f"{name}: {calls:,} logged calls under a step the spec does not have"
               for name, calls in observed.logged_steps_not_in_spec]
+    notes += list(observed.model_changes)
     if observed.untagged_calls:
         notes.append(f"{observed.untagged_calls:,} calls of {workflow.name} carry no task_id or step: not counted")
     calibrated = replace(workflow, steps=steps, volume=volume, outcome=outcome)

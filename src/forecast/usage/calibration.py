@@ -18,6 +18,7 @@ are listed by name and count.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -72,6 +73,7 @@ class Observed:
     untagged_calls: int = 0  # calls of the workflow without task_id or step
     spec_steps_not_logged: tuple[str, ...] = ()
     logged_steps_not_in_spec: tuple[tuple[str, int], ...] = ()  # (step, calls)
+    model_changes: tuple[str, ...] = ()  # "step: model A until DAY, then B" for a step that switched model
 
 
 def _summary(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> Summary:
@@ -134,9 +136,22 @@ def observe(con: duckdb.DuckDBPyConnection, workflow: Workflow, since: date | No
         if loop is not None and loop.name not in loops and step is _first_model_step(loop):
             loops[loop.name] = _observe_loop(con, loop, step, tasks)
     missing = tuple(s for s in spec_steps if s not in logged)
+    changes = tuple(_model_changes(con, [s for s in spec_steps if s in logged]))
     extra = tuple(sorted((s, n) for s, n in logged.items() if s not in spec_steps))
     return Observed(workflow.name, tasks, months, ok / outcomes if outcomes else None, outcomes, steps, loops,
-                    untagged, missing, extra)
+                    untagged, missing, extra, changes)
+
+
+def _model_changes(con: duckdb.DuckDBPyConnection, steps: list[str]):
+    """Steps whose calls went to one model and then, from a day on, to another (their time ranges do not
+    overlap): a switch, not a routing share."""
+    for step in steps:
+        spans = con.execute("""SELECT coalesce(provider || '/', '') || model, min("timestamp"), max("timestamp"),
+            count(*) FROM _calls WHERE step = ? AND NOT failed GROUP BY 1 ORDER BY 2""", [step]).fetchall()
+        for (a, _, a_last, a_n), (b, b_first, _, b_n) in itertools.pairwise(spans):
+            if a_last < b_first:
+                yield (f"{step}: {a} until {a_last:%Y-%m-%d} ({a_n:,} calls), then {b} from {b_first:%Y-%m-%d} "
+                       f"({b_n:,} calls): the fit mixes both; calibrate --since the switch for the new model alone")
 
 
 def _first_model_step(loop: LoopStep) -> ModelStep:
