@@ -297,3 +297,20 @@ def test_a_step_that_switched_model_mid_month_is_named(tmp_path):
     (change,) = observed.model_changes
     assert change.startswith("triage: openai/gpt-4o-mini until 2026-10-15")
     assert "then openai/gpt-4.1-mini from 2026-10-16" in change and change in notes
+
+
+def test_sample_data_draws_a_workflows_logs_from_its_spec(tmp_path, capsys):
+    from forecast.cli.main import main
+
+    spec = tmp_path / "cal-test.yaml"
+    spec.write_text(SPEC.replace("HIT", "0.8"))
+    argv = ["sample-data", "--spec", str(spec), "--tasks", "60", "--month", "2026-10", "--out", str(tmp_path / "s"),
+            "--format", "csv", "--prices", "none"]
+    assert main(argv) == 0
+    assert "calls of 60 tasks of cal-test in 2026-10" in capsys.readouterr().out
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        result = wh.load(tmp_path / "s" / "requests.csv", book=price_book("none"))
+        assert result.quarantined == 0
+        assert observe(wh.con, parse_workflow(SPEC.replace("HIT", "0.8"))).tasks == 60
+    assert main(argv) == 2  # never over an earlier sample
+    assert "exists" in capsys.readouterr().err

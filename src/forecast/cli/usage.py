@@ -72,6 +72,13 @@ def add_parsers(sub) -> None:
                    help="usage-export rows, about (default 60000); the agent workflows add a row per task")
     p.add_argument("--seed", type=whole(0, 2**32 - 1), default=0, help="random seed (default 0)")
     p.add_argument("--format", choices=("parquet", "csv", "jsonl"), default="parquet")
+    p.add_argument("--spec", metavar="SPEC", default=None,
+                   help="instead of the company, one workflow's calls drawn from its spec (usage.spec_logs): "
+                        "the known truth `forecast calibrate` is tested on")
+    p.add_argument("--tasks", type=whole(1, 10_000_000), default=10_000, help="with --spec: tasks (default 10000)")
+    p.add_argument("--month", metavar="YYYY-MM", default=None,
+                   help="with --spec: the month (default: the last complete month, UTC)", type=_month)
+    add_prices_option(p)
 
 
 def ingest(args) -> tuple[str, int]:
@@ -189,10 +196,42 @@ def export_text(args) -> str:
 
 
 def sample_text(args) -> str:
+    if args.spec:
+        return spec_sample_text(args)
     from ..usage.sample import write_sample
 
     paths = write_sample(Path(args.out), args.rows, args.months, args.seed, args.format)
     return "".join(f"{p}\n" for p in paths.values())
+
+
+def spec_sample_text(args) -> str:
+    """One workflow's month of calls drawn from its spec, written as requests.<format> under --out."""
+    from datetime import UTC, datetime
+
+    from ..core.months import month_start
+    from ..design.specs import load_workflow
+    from ..usage.spec_logs import spec_logs
+
+    workflow = load_workflow(args.spec)
+    month = args.month or month_start(datetime.now(UTC).date(), -1)
+    out = Path(args.out) / f"requests.{args.format}"
+    if out.exists():
+        raise ForecastError(f"{out}: exists: sample files are never overwritten; choose another --out")
+    logs, truth = spec_logs(workflow, price_book(args), month, args.tasks, args.seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if args.format == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.Table.from_pandas(logs, preserve_index=False), out)
+    elif args.format == "csv":
+        logs.to_csv(out, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+    else:
+        logs.to_json(out, orient="records", lines=True, date_format="iso")
+    rates = ", ".join(f"{step} cache {truth.cache_hit_rate[step]:.3f} retry {truth.retry_rate[step]:.3f}"
+                      for step in truth.cache_hit_rate)
+    return (f"{out}: {len(logs):,} calls of {args.tasks:,} tasks of {workflow.name} in {month:%Y-%m} "
+            f"(seed {args.seed})\ntruth drawn for the month: success {truth.success_rate:.3f}; {rates}\n")
 
 
 def run(args) -> tuple[str, int]:
