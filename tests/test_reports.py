@@ -3,6 +3,7 @@
 import hashlib
 import json
 import re
+from datetime import date
 from importlib.metadata import version
 
 import pytest
@@ -242,17 +243,40 @@ def test_monthly_report_on_a_generated_company(tmp_path):
     assert "Last month's forecast (no run was saved before the month, so it was made afterwards" in again
 
 
-def test_monthly_report_on_six_months_says_there_is_no_backtest_yet(tmp_path):
+def test_monthly_report_on_six_months_says_there_is_no_backtest_yet_and_compares_a_design(tmp_path, monkeypatch):
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from forecast.design.prices import price_book
+    from forecast.design.specs import parse_workflow
+    from forecast.usage.drift import drift
     from forecast.usage.sample import generate_requests
+    from forecast.usage.spec_logs import spec_logs
+    from forecast.usage.warehouse import Warehouse
+
+    from .test_calibration import SPEC, TRUE_SPEC
 
     table, _ = generate_requests(3_000, 6, seed=5, corrupt_share=0.0)  # May to October 2026
     pq.write_table(table, tmp_path / "requests.parquet")
+    # and one agent workflow logged call by call in October, drawn from a truth its design in workflows/ missed
+    logs, _ = spec_logs(parse_workflow(TRUE_SPEC), price_book("none"), date(2026, 10, 1), 400, seed=3)
+    pq.write_table(pa.Table.from_pandas(logs, preserve_index=False), tmp_path / "agent.parquet")
     warehouse = tmp_path / "w.duckdb"
-    assert main(["ingest", str(tmp_path / "requests.parquet"), "--warehouse", str(warehouse), "--prices", "none"]) == 0
+    assert main(["ingest", str(tmp_path / "requests.parquet"), str(tmp_path / "agent.parquet"),
+                 "--warehouse", str(warehouse), "--prices", "none"]) == 0
+    (tmp_path / "workflows").mkdir()
+    (tmp_path / "workflows" / "cal-test.yaml").write_text(SPEC.replace("HIT", "0.8"))
+    monkeypatch.chdir(tmp_path)
     text = _report_text(tmp_path, "monthly", ["--warehouse", str(warehouse), "--budgets", "none"])
     assert "No series is long enough for a backtest yet" in text and "Median backtest MASE" not in text
+    # the design section states the same figures forecast drift computes on the same warehouse
+    with Warehouse(warehouse, read_only=True) as wh:
+        # the report prices with the working folder's default book (here the packaged example's overrides)
+        found = drift(parse_workflow(SPEC.replace("HIT", "0.8")), wh.con, date(2026, 10, 1), price_book())
+    c = found.cost_per_task
+    assert "Design against production" in text and "400 logged tasks." in text
+    assert f"The design prices a task's model calls at ${c['designed']:.4g}" in text
+    assert f"the logs show ${c['actual']:.4g}" in text
 
 
 ROUTED_SPEC = """

@@ -39,6 +39,7 @@ from ..usage.reconcile import reconcile as reconcile_invoice
 from ..usage.sample import sample_warehouse
 from ..usage.series import COVERAGE_TARGET, coverage, series, unit_metrics
 from ..usage.warehouse import Warehouse
+from .design_drift import workflow_drifts
 from .spikes import runaway_days_adjusted
 
 BY = ["team_id", "workflow_name"]  # the bottom level of the report's hierarchy
@@ -200,6 +201,8 @@ class MonthlyReport:
     reconciliation: Reconciliation | None = None  # the report month's logs against the invoice
     team_budgets_usd: dict = field(default_factory=dict)  # team -> monthly cap of an envelope on the team alone
     notes: tuple[str, ...] = ()  # which files the defaults chose (the sample company, no budgets, ...)
+    design: tuple = ()  # usage.drift.Drift of each working-folder spec logged in the month (design_drift)
+    design_notes: tuple[str, ...] = ()  # the specs left out of that, and why
 
     def total_usd(self, month: date) -> float:
         """All spend in `month` (USD), series too new to forecast included."""
@@ -430,6 +433,7 @@ def _monthly_report(wh: Warehouse, month: date | None, budgets: Path | None, hor
     adjustments = pd.concat([runaway[runaway["unique_id"].isin(ready["unique_id"])], result.adjustments],
                             ignore_index=True)
     doc = load_budgets(budgets) if budgets else None
+    design, design_notes = workflow_drifts(wh, month)
     if (forecast["method"] != "mint_shrink").any():
         notes = (*notes, f"forecast reconciliation: bottom-up (each team's and the total's forecast is the sum of "
                  f"its workflows' forecasts) instead of MinT, which needs one-step backtest errors of every team and "
@@ -447,4 +451,5 @@ def _monthly_report(wh: Warehouse, month: date | None, budgets: Path | None, hor
         coverage_by_environment=coverage(wh, start=month, end=end),
         coverage_by_team=coverage(wh, by="team_id", start=month, end=end),
         unit_costs=unit_metrics(wh, start=month_start(month, -11), end=end),
-        reconciliation=reconcile_invoice(wh, month), team_budgets_usd=team_budgets_usd(doc), notes=notes)
+        reconciliation=reconcile_invoice(wh, month), team_budgets_usd=team_budgets_usd(doc), notes=notes,
+        design=design, design_notes=design_notes)

@@ -335,3 +335,34 @@ def anomalies(report) -> list:
             + ("\n\n" + "\n".join(f"- {md_text(line)}" for line in lines[:30]) if lines else ""),
             f"Top agent identities by cost in the last full week, from Monday {top['week_start'].iloc[0]}:"
             if len(top) else "No agent identity spent in the last full week.", table]
+
+
+def design_vs_production(report) -> list:
+    """Each workflow with a spec in the working folder: its design against the month's logs, the cost gap by
+    parameter, and the parameters outside the design's range (usage.drift)."""
+    if not report.design:
+        return ["No workflow spec in the working folder's `workflows/` matches a workflow logged this month "
+                "(a spec's `name` against the logs' `workflow_name`): put a workflow's spec there to compare its "
+                "design with production.", *notes(report.design_notes)]
+    parts = []
+    for d in report.design:
+        c, gap = d.cost_per_task, d.cost_per_task["observed"] - d.cost_per_task["designed"]
+        top = max(d.per_task_shares, key=lambda g: abs(d.per_task_shares[g]))
+        parts.append(f"### {md_text(d.workflow)}")
+        parts.append(f"{d.tasks:,} logged tasks. The design prices a task's model calls at {usd(c['designed'])}; "
+                     f"with the observed parameters {usd(c['observed'])}; the logs show {usd(c['actual'])}. "
+                     f"Of the {signed(gap)} gap, **{md_text(top)}** accounts for {signed(d.per_task_shares[top])}.")
+        shares = pd.DataFrame([{"group": g, "usd_task": v, "usd_month": d.per_month_shares.get(g)}
+                               for g, v in sorted(d.per_task_shares.items(), key=lambda kv: -abs(kv[1]))]
+                              + [{"group": "tasks per month", "usd_task": None,
+                                  "usd_month": d.per_month_shares.get("tasks per month")}])
+        parts.append(html_frame(shares).rename(columns={"group": "parameter group", "usd_task": "per task",
+                                                         "usd_month": "per month"}).style.hide(axis="index").format(
+            {"per task": change, "per month": change}, na_rep=""))
+        outside = [p for p in d.parameters if p.outside]
+        if outside:
+            parts.append(html_frame(pd.DataFrame([{"parameter": p.parameter, "designed": p.designed,
+                                                   "observed": p.observed, "n": p.n} for p in outside])).style.hide(
+                axis="index").format({"n": number}))
+        parts += notes(d.notes)
+    return [*parts, *notes(report.design_notes)]
