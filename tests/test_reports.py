@@ -187,12 +187,31 @@ def test_self_hosting_report_prices_the_api_by_hand_and_prints_to_pdf(tmp_path):
     assert "self_hosting.pdf" in json.loads((folder / "manifest.json").read_text())["outputs"]
 
 
-def test_an_estimate_with_an_agent_loop_reads_cleanly(tmp_path):
+def test_an_estimate_with_an_agent_loop_reads_cleanly_and_shows_its_calibration(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from forecast.design.prices import price_book
+    from forecast.design.specs import load_workflow
+    from forecast.usage.spec_logs import spec_logs
+    from forecast.usage.warehouse import Warehouse
+
     spec = ROOT / "data" / "workflows" / "research_agent.yaml"
+    logs, _ = spec_logs(load_workflow(spec), price_book("none"), date(2026, 10, 1), 300, seed=2)
+    pq.write_table(pa.Table.from_pandas(logs, preserve_index=False), tmp_path / "logs.parquet")
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        wh.load(tmp_path / "logs.parquet", book=price_book("none"))
     assert main(["report", "estimate", str(spec), "--price-date", "2026-11-25", "--prices", "none", "--samples",
-                 "2000", "--scenarios", "100", "--months", "2", "--reports-dir", str(tmp_path / "reports")]) == 0
+                 "2000", "--scenarios", "100", "--months", "2", "--production", str(tmp_path / "w.duckdb"),
+                 "--reports-dir", str(tmp_path / "reports")]) == 0
     folder = tmp_path / "reports" / "estimate" / "research_agent"
     assert report_problems(folder) == []
+    text = open_offline(folder / "estimate.html", tmp_path / "estimate.png")["text"]
+    assert "Calibrated on 300 logged tasks (2026-10)" in text
+    assert str(tmp_path / "w.duckdb") in json.loads((folder / "manifest.json").read_text())["inputs"]
+    rows = {r[0].value: r for r in load_workbook(folder / "research_agent.xlsx")["Designed and calibrated"]
+            .iter_rows(min_row=2)}
+    assert rows["per task"][1].value != rows["per task"][2].value  # designed and calibrated, side by side
     sheet = load_workbook(folder / "research_agent.xlsx")["Agent loops and their caps"]
     header = [c.value for c in sheet[1]]
     assert header[:3] == ["loop", "cap (max steps)", "iterations per task"]

@@ -22,7 +22,7 @@ from .options import note
 COMMANDS = ("report",)
 POSITIONAL = {"estimate": "spec", "roi": "case"}  # the parameter given as the positional INPUT
 NAMED_BY = {"estimate": ("spec",), "roi": ("case",), "monthly": ("month",), "self-hosting": ("model", "gpu")}
-FILE_PARAMETERS = ("spec", "case", "prices", "warehouse", "budgets")  # hashed into the manifest
+FILE_PARAMETERS = ("spec", "case", "prices", "warehouse", "budgets", "production")  # hashed into the manifest
 
 
 def add_parsers(sub) -> None:

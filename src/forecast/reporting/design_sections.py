@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..core.formatting import dollars, money, number, pct, people_table, signed_pct
+from ..core.formatting import dollars, md_text, money, number, pct, people_table, signed_pct
 from ..core.tokens import TOKEN_KINDS
 
 TOKEN_LABELS = {"input": "input", "cached_input": "cached input", "cache_write": "cache write", "output": "output"}
@@ -147,3 +147,35 @@ def api_prices(sizing):
             for b in sizing.to_dict()["break_even"]]
     names = {"api": "API", "usd_per_mtok": "per million tokens (this request shape)", "source": "price row"}
     return _table(pd.DataFrame(rows, columns=list(names)), names, {"usd_per_mtok": money})
+
+
+def calibrated_beside(workflow, result, warehouse: str, book, on, samples: int, seed: int, scenarios: int,
+                      months: int) -> list:
+    """The workflow calibrated on its logs in `warehouse` (usage.calibrate), estimated as the design was: a
+    sentence, the designed and calibrated expected cost per task, month and successful outcome, and the notes
+    on what the logs could not show (Markdown and a table, for sections.show)."""
+    from ..design.estimate import estimate
+    from ..usage.calibrate import calibrate
+    from ..usage.calibration import observe
+    from ..usage.warehouse import Warehouse
+
+    with Warehouse(warehouse, read_only=True) as wh:
+        observed = observe(wh.con, workflow)
+    if not observed.tasks:
+        return [f"No task of workflow {md_text(workflow.name)} is logged in {md_text(warehouse)} (its "
+                "`workflow_name`): nothing to calibrate."]
+    calibrated, records, notes = calibrate(workflow, observed)
+    cal = estimate(calibrated, book, on, samples, seed, scenarios, months).to_dict()
+    doc = result.to_dict()
+    rows = [{"cost": label, "designed": doc[key]["expected"], "calibrated": cal[key]["expected"],
+             "change": cal[key]["expected"] / doc[key]["expected"] - 1 if doc[key]["expected"] else None}
+            for label, key in (("per task", "per_task_usd"), ("per month", "per_month_usd"),
+                               ("per successful outcome", "per_successful_outcome_usd"))]
+    fitted = sum(r.used for r in records)
+    text = (f"Calibrated on {observed.tasks:,} logged tasks ({md_text(', '.join(observed.months))}) in "
+            f"{md_text(warehouse)}: {fitted} of {len(records)} designed numbers fitted to the logs, the rest kept "
+            "(`forecast calibrate` writes the calibrated spec with each number's designed and observed value).")
+    table = _table(pd.DataFrame(rows), {"cost": "cost", "designed": "designed", "calibrated": "calibrated",
+                                        "change": "change"},
+                   {"designed": money, "calibrated": money, "change": signed_pct})
+    return [text, table, *(["\n\n".join(f"> {md_text(n)}" for n in notes)] if notes else [])]
