@@ -114,7 +114,7 @@ def main() -> None:
                 rates = [abs(obs.steps[s].cache_hit_rate - truth.cache_hit_rate[s]) for s in ("triage", "act")]
                 rates += [abs(obs.steps[s].retry_rate - truth.retry_rate[s]) for s in ("triage", "act")]
                 rates += [abs(obs.success_rate - truth.success_rate),
-                          abs(triage.model_shares.get("openai/gpt-4.1-mini", 0.0) - 0.4)]
+                          abs(triage.model_shares.get(("openai", "gpt-4.1-mini"), 0.0) - 0.4)]
                 print(f"{tasks:7,} {seed:4} {abs(triage.output_tokens.p50 / 200 - 1):10.2%} {max(rates):7.3f} "
                       f"{abs(obs.loops['agent'].iterations.mean / true_iterations - 1):9.2%} "
                       f"{model_usd_per_task(calibrated, book, NEXT) / realised - 1:+9.2%}")

@@ -82,7 +82,7 @@ def test_rates_come_back_within_0_02(measured):
         assert obs.steps[step].cache_hit_rate == pytest.approx(truth.cache_hit_rate[step], abs=0.02), step
         assert obs.steps[step].retry_rate == pytest.approx(truth.retry_rate[step], abs=0.02), step
     assert obs.success_rate == pytest.approx(truth.success_rate, abs=0.02)
-    assert obs.steps["triage"].model_shares["openai/gpt-4.1-mini"] == pytest.approx(0.25, abs=0.02)
+    assert obs.steps["triage"].model_shares[("openai", "gpt-4.1-mini")] == pytest.approx(0.25, abs=0.02)
     assert obs.tasks == 10_000 and obs.months == {"2026-10": 10_000}
 
 
@@ -293,10 +293,12 @@ def test_a_step_that_switched_model_mid_month_is_named(tmp_path):
     wh, _, _ = _load(tmp_path, workflow, 400, extra_rows=switch)
     with wh:
         observed = observe(wh.con, workflow)
-        _, _, notes = calibrate(workflow, observed)
-    (change,) = observed.model_changes
-    assert change.startswith("triage: openai/gpt-4o-mini until 2026-10-15")
+        calibrated, _, notes = calibrate(workflow, observed)
+    ((step, change),) = observed.model_changes
+    assert step == "triage" and change.startswith("triage: openai/gpt-4o-mini until 2026-10-15")
     assert "then openai/gpt-4.1-mini from 2026-10-16" in change and change in notes
+    # a switch is not a routing share: the step's routing stays as designed
+    assert calibrated.steps[0].routing == workflow.steps[0].routing == ()
 
 
 def test_sample_data_draws_a_workflows_logs_from_its_spec(tmp_path, capsys):
@@ -314,3 +316,56 @@ def test_sample_data_draws_a_workflows_logs_from_its_spec(tmp_path, capsys):
         assert observe(wh.con, parse_workflow(SPEC.replace("HIT", "0.8"))).tasks == 60
     assert main(argv) == 2  # never over an earlier sample
     assert "exists" in capsys.readouterr().err
+
+
+HARD_SPEC = """
+name: hard
+volume: {tasks_per_month: 5000}
+steps:
+  - name: lookup
+    tool: search
+    result_tokens_per_call: 1000
+  - name: agent
+    loop: {iterations: {lognormal: {p50: 4, p90: 7}}, max_steps: 10, context_growth_tokens: 300}
+    steps:
+      - name: act
+        model: claude-haiku-4-5
+        provider: anthropic
+        input_tokens: {system: {lognormal: {p50: 1000, p90: 3000}}, user: {lognormal: {p50: 300, p90: 900}}}
+        output_tokens: 100
+        cacheable: [history]
+        cache_hit_rate: 0.7
+  - name: extra-check
+    model: gpt-4o-mini
+    provider: openai
+    input_tokens: {user: 100}
+    output_tokens: 20
+    calls_per_run: 0.3
+outcome: {success_rate: 0.9}
+"""
+
+
+def test_varying_parts_tools_before_a_loop_a_history_cache_and_a_skipped_step_calibrate_to_the_logs(tmp_path):
+    """Logs drawn from the spec itself: the calibrated spec must price them as the design does."""
+    from forecast.usage.calibrate import calibrate
+    from forecast.usage.drift import drift
+
+    workflow = parse_workflow(HARD_SPEC)
+    wh, _, book = _load(tmp_path, workflow, 5_000)
+    with wh:
+        obs = observe(wh.con, workflow)
+        calibrated, _, _ = calibrate(workflow, obs)
+        found = drift(workflow, wh.con, MONTH, book)
+    # the history-only prefix: first iterations have nothing to cache and are not counted against the rate
+    assert obs.steps["act"].cache_hit_rate == pytest.approx(0.7, abs=0.02)
+    # a step 70% of tasks skip: 0.3 calls per task, not 1 per task that called it
+    assert calibrated.steps[2].calls_per_run.mean() == pytest.approx(0.3, abs=0.03)
+    # the search results before the loop feed its first call, not the step after it
+    assert calibrated.steps[2].input_tokens.user.mean() == pytest.approx(100, rel=0.05)
+    # two varying parts: the logged mean kept, not a lognormal fitted to the total less a mean
+    act = calibrated.steps[1].steps[0].input_tokens
+    assert act.user.mean() + act.system.mean() + 1000 == pytest.approx(obs.steps["act"].input_tokens_first.mean,
+                                                                       rel=0.02)
+    c = found.cost_per_task
+    assert c["observed"] == pytest.approx(c["actual"], rel=0.03) and c["designed"] == pytest.approx(c["actual"],
+                                                                                                      rel=0.03)

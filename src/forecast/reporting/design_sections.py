@@ -167,8 +167,11 @@ def calibrated_beside(workflow, result, warehouse: str, book, on, samples: int, 
     calibrated, records, notes = calibrate(workflow, observed)
     cal = estimate(calibrated, book, on, samples, seed, scenarios, months).to_dict()
     doc = result.to_dict()
+    def change(a, b):
+        return b / a - 1 if a and b is not None else None  # no success logged: no cost per outcome
+
     rows = [{"cost": label, "designed": doc[key]["expected"], "calibrated": cal[key]["expected"],
-             "change": cal[key]["expected"] / doc[key]["expected"] - 1 if doc[key]["expected"] else None}
+             "change": change(doc[key]["expected"], cal[key]["expected"])}
             for label, key in (("per task", "per_task_usd"), ("per month", "per_month_usd"),
                                ("per successful outcome", "per_successful_outcome_usd"))]
     fitted = sum(r.used for r in records)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 
@@ -49,7 +49,7 @@ class StepObserved:
     calls_per_run: Summary  # per task: calls / iterations
     cache_hit_rate: float | None
     retry_rate: float | None
-    model_shares: dict[str, float]  # "provider/model" -> share of the step's tasks
+    model_shares: dict[tuple[str | None, str], float]  # (provider, model) -> share of the step's calls per task
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,8 @@ class Observed:
     untagged_calls: int = 0  # calls of the workflow without task_id or step
     spec_steps_not_logged: tuple[str, ...] = ()
     logged_steps_not_in_spec: tuple[tuple[str, int], ...] = ()  # (step, calls)
-    model_changes: tuple[str, ...] = ()  # "step: model A until DAY, then B" for a step that switched model
+    model_changes: tuple[tuple[str, str], ...] = ()  # (step, "step: model A until DAY, then B ...") switches
+    complete_months: tuple[str, ...] = ()  # YYYY-MM of the months the logs cover from first to last day
 
 
 def _summary(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> Summary:
@@ -107,6 +108,8 @@ def observe(con: duckdb.DuckDBPyConnection, workflow: Workflow, since: date | No
     tasks = con.execute("SELECT count(DISTINCT task_id) FROM _calls").fetchall()[0][0]
     months = dict(con.execute("""SELECT strftime(first, '%Y-%m'), count(*) FROM
         (SELECT task_id, min("timestamp") AS first FROM _calls GROUP BY task_id) GROUP BY 1 ORDER BY 1""").fetchall())
+    span = con.execute('SELECT min("timestamp"), max("timestamp") FROM _calls').fetchall()[0]
+    complete = tuple(m for m in months if _complete(m, *span))
     ok, outcomes = con.execute("""SELECT count(*) FILTER (WHERE o = 'success'), count(o) FROM
         (SELECT task_id, max(outcome) AS o FROM _calls GROUP BY task_id)""").fetchall()[0]
     logged = dict(con.execute("SELECT step, count(*) FROM _calls WHERE NOT failed GROUP BY step").fetchall())
@@ -117,29 +120,42 @@ def observe(con: duckdb.DuckDBPyConnection, workflow: Workflow, since: date | No
         if step.name not in logged:
             continue
         name = [step.name]
-        calls, attempts, step_tasks, hits, failed = con.execute("""SELECT count(*) FILTER (WHERE NOT failed),
-            count(*), count(DISTINCT task_id), count(*) FILTER (WHERE cached_input_tokens > 0),
-            count(*) FILTER (WHERE failed) FROM _calls WHERE step = ?""", name).fetchall()[0]
         per_run = step.calls_per_run.mean()
         first_calls = max(1, round(per_run))  # a task's first iteration: its first calls_per_run calls
-        shares = dict(con.execute("""SELECT coalesce(provider || '/', '') || model, count(DISTINCT task_id)
-            FROM _calls WHERE step = ? AND NOT failed GROUP BY 1""", name).fetchall())
+        calls, attempts, step_tasks, failed = con.execute("""SELECT count(*) FILTER (WHERE NOT failed), count(*),
+            count(DISTINCT task_id), count(*) FILTER (WHERE failed) FROM _calls WHERE step = ?""", name).fetchall()[0]
+        hits, could_hit = con.execute(f"""SELECT count(*) FILTER (WHERE cached_input_tokens > 0), count(*)
+            FROM _calls WHERE step = ? AND {_could_hit(con, step, first_calls)}""", name).fetchall()[0]
+        # a task's calls to each model as a share of its calls, averaged over the step's tasks
+        shares = {(p, m): v for p, m, v in con.execute("""SELECT provider, model, sum(n / total) / ? FROM (
+            SELECT task_id, provider, model, count(*) AS n, sum(count(*)) OVER (PARTITION BY task_id) AS total
+            FROM _calls WHERE step = ? AND NOT failed GROUP BY task_id, provider, model) GROUP BY 1, 2""",
+                                                        [step_tasks, step.name]).fetchall()}
         steps[step.name] = StepObserved(
             step=step.name, tasks=step_tasks, calls=calls, attempts=attempts,
             input_tokens_first=_summary(con, "SELECT input_tokens FROM _calls WHERE step = ? AND NOT failed "
                                              "AND nth <= ?", [step.name, first_calls]),
             output_tokens=_summary(con, "SELECT output_tokens FROM _calls WHERE step = ? AND NOT failed", name),
             calls_per_run=_calls_per_run(con, step, loop, spec_steps),
-            cache_hit_rate=hits / attempts if attempts else None,
+            cache_hit_rate=hits / could_hit if could_hit else None,
             retry_rate=failed / calls if calls else None,
-            model_shares={k: v / step_tasks for k, v in sorted(shares.items())})
+            model_shares=dict(sorted(shares.items(), key=lambda kv: (str(kv[0][0]), kv[0][1]))))
         if loop is not None and loop.name not in loops and step is _first_model_step(loop):
             loops[loop.name] = _observe_loop(con, loop, step, tasks)
     missing = tuple(s for s in spec_steps if s not in logged)
     changes = tuple(_model_changes(con, [s for s in spec_steps if s in logged]))
     extra = tuple(sorted((s, n) for s, n in logged.items() if s not in spec_steps))
     return Observed(workflow.name, tasks, months, ok / outcomes if outcomes else None, outcomes, steps, loops,
-                    untagged, missing, extra, changes)
+                    untagged, missing, extra, changes, complete)
+
+
+def _complete(month: str, first: datetime | None, last: datetime | None) -> bool:
+    """Whether the logs cover `month` (YYYY-MM) from its first to its last day."""
+    if first is None or last is None:
+        return False
+    start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+    end = (start + timedelta(days=32)).replace(day=1)
+    return first < start + timedelta(days=1) and last >= end - timedelta(days=1)
 
 
 def _model_changes(con: duckdb.DuckDBPyConnection, steps: list[str]):
@@ -150,8 +166,23 @@ def _model_changes(con: duckdb.DuckDBPyConnection, steps: list[str]):
             count(*) FROM _calls WHERE step = ? AND NOT failed GROUP BY 1 ORDER BY 2""", [step]).fetchall()
         for (a, _, a_last, a_n), (b, b_first, _, b_n) in itertools.pairwise(spans):
             if a_last < b_first:
-                yield (f"{step}: {a} until {a_last:%Y-%m-%d} ({a_n:,} calls), then {b} from {b_first:%Y-%m-%d} "
-                       f"({b_n:,} calls): the fit mixes both; calibrate --since the switch for the new model alone")
+                yield step, (f"{step}: {a} until {a_last:%Y-%m-%d} ({a_n:,} calls), then {b} from "
+                             f"{b_first:%Y-%m-%d} ({b_n:,} calls): its routing is kept as designed; calibrate "
+                             "--since the switch for the new model alone")
+
+
+def _could_hit(con: duckdb.DuckDBPyConnection, step: ModelStep, first_calls: int) -> str:
+    """SQL condition of the step's attempts that had a prefix to read from the cache: with cache writes in the
+    logs, those that read or wrote one; else every attempt when a fixed part is cacheable, else (only the history
+    is) the attempts after the first iteration, which have a history. FALSE when nothing is cacheable."""
+    writes = con.execute("SELECT count(*) FROM _calls WHERE step = ? AND cache_write_tokens > 0",
+                         [step.name]).fetchall()[0][0]
+    if writes:
+        return "(cached_input_tokens > 0 OR cache_write_tokens > 0)"
+    static = sum(getattr(step.input_tokens, p).mean() for p in step.cacheable if p != "history")
+    if static > 0:
+        return "true"
+    return f"nth > {first_calls}" if "history" in step.cacheable else "false"
 
 
 def _first_model_step(loop: LoopStep) -> ModelStep:
@@ -173,9 +204,12 @@ def _lit(text: str) -> str:
 
 
 def _calls_per_run(con: duckdb.DuckDBPyConnection, step: ModelStep, loop: LoopStep | None, spec_steps) -> Summary:
-    """Per task that called the step: its calls, over the loop's iterations when it sits in a loop."""
-    calls = f"SELECT task_id, count(*) AS n FROM _calls WHERE step = {_lit(step.name)} AND NOT failed GROUP BY 1"
-    if loop is None:
+    """Per task of the workflow: its calls of the step (0 when it skipped it), over the loop's iterations when it
+    sits in a loop."""
+    calls = (f"SELECT t.task_id, coalesce(c.n, 0) AS n FROM (SELECT DISTINCT task_id FROM _calls) t LEFT JOIN "
+             f"(SELECT task_id, count(*) AS n FROM _calls WHERE step = {_lit(step.name)} AND NOT failed GROUP BY 1) c "
+             "USING (task_id)")
+    if loop is None:  # every task of the workflow: one that skipped the step made 0 calls
         return _summary(con, f"SELECT n FROM ({calls})", [])
     return _summary(con, f"SELECT c.n / i.k FROM ({calls}) c JOIN ({_iterations_sql(loop)}) i USING (task_id) "
                          "WHERE i.k > 0", [])
