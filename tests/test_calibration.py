@@ -369,3 +369,29 @@ def test_varying_parts_tools_before_a_loop_a_history_cache_and_a_skipped_step_ca
     c = found.cost_per_task
     assert c["observed"] == pytest.approx(c["actual"], rel=0.03) and c["designed"] == pytest.approx(c["actual"],
                                                                                                       rel=0.03)
+
+
+def test_a_rare_route_is_dropped_and_a_launch_month_growth_stays_in_the_spec_range(tmp_path):
+    from forecast.design.specs import load_workflow
+    from forecast.usage.calibrate import _Fitter, _routing, calibrate, spec_text
+    from forecast.usage.calibration import Observed
+
+    design = parse_workflow(SPEC.replace("HIT", "0.8"))
+    step = design.steps[0]
+    # one task in 40,000 on a third model rounds to a share of 0: no route of share 0 (the spec refuses it)
+    shares = {("openai", "gpt-4o-mini"): 29_999 / 40_000, ("openai", "gpt-4.1-mini"): 10_000 / 40_000,
+              ("openai", "o3"): 1 / 40_000}
+    routes = _routing(_Fitter("cal-test"), ("steps", 0), step, shares, 40_000, None)
+    assert [(r.model, r.share) for r in routes] == [("gpt-4.1-mini", 0.25)]
+    # a workflow launched late in September: 40 tasks, then 2,000 in October; growth 49 is clamped to 10
+    observed = Observed("cal-test", 2_040, {"2026-09": 40, "2026-10": 2_000}, 0.8, 2_040,
+                        complete_months=("2026-09", "2026-10"))
+    calibrated, records, notes = calibrate(design, observed)
+    assert calibrated.volume.monthly_growth.value == 10.0 and calibrated.volume.tasks_per_month.value == 2_000
+    path = tmp_path / "c.yaml"
+    path.write_text(spec_text(calibrated, records, ["a header\nwith a line end", *notes]))
+    assert load_workflow(path) == calibrated
+    # no month covered from its first day to its last: the volume stays as designed, and says so
+    partial = Observed("cal-test", 500, {"2026-10": 500}, 0.8, 500)
+    kept, _, notes = calibrate(design, partial)
+    assert kept.volume == design.volume and any("no month is logged from its first day" in n for n in notes)
