@@ -172,3 +172,21 @@ def _against_api(doc: dict) -> list[str]:
             f"self-hosting is cheaper from {number(volume)} tokens a month")
     return [f"Against the cheapest API compared, **{md_text(best['api'])}** at {usd(best['api_monthly_usd'])} a month "
             f"for the same requests ({usd(best['api_usd_per_mtok'])} per million tokens): {when}."]
+
+
+def self_hosted_fleets(doc: dict) -> str:
+    """The ROI report's self-hosted serving: one sentence per scenario and workflow served on own GPUs (USD,
+    Markdown), from an evaluate_case document.
+
+    >>> self_hosted_fleets({"results": [{"scenario": "base", "workflows": [{"name": "w", "serving": "api"}]}]})
+    'No scenario here serves a workflow on self-hosted GPUs.'
+    """
+    fleets = [(r["scenario"], w["name"], w["serving"]["self_hosted"]) for r in doc["results"] for w in r["workflows"]
+              if isinstance(w.get("serving"), dict) and "self_hosted" in w["serving"]]
+    if not fleets:
+        return "No scenario here serves a workflow on self-hosted GPUs."
+    return "\n\n".join(
+        f"Scenario **{md_text(sc)}** serves {md_text(name)} on {f['gpu_count']:.0f} x {md_text(f['gpu'])} "
+        f"({md_text(f['precision'])}, {md_text(f['pricing'].replace('_', '-'))}) "
+        f"for {usd(f['monthly_usd'])} a month in its busiest month, {f['utilisation']:.1%} utilised, "
+        f"{usd(f['usd_per_mtok'])} per million tokens." for sc, name, f in fleets)

@@ -54,6 +54,15 @@ def show(parts) -> None:
                 else part)
 
 
+def prepare_kernel() -> None:
+    """Set a report's kernel up: charts as inline SVG (no script from a CDN), and every displayed table also
+    captured for the report's workbook (workbook.capture_tables)."""
+    from .workbook import capture_tables
+
+    charts.use_offline_renderer()
+    capture_tables()
+
+
 def headlines(report, horizon: int) -> list:
     """The monthly report at a glance: the month's spend against the month before, against last month's forecast
     and against the budgets; the forecast ahead with its interval; the teams forecast to pass their cap."""
