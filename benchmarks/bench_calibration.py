@@ -26,46 +26,26 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from forecast.design.distributions import rounded_pmf
-from forecast.design.estimate import estimate
 from forecast.design.prices import price_book
 from forecast.design.specs import parse_workflow
 from forecast.usage.calibrate import calibrate
 from forecast.usage.calibration import observe
+from forecast.usage.drift import model_cost_per_task
 from forecast.usage.spec_logs import spec_logs
 from forecast.usage.warehouse import Warehouse
 
-SPEC = """
-name: bench-calibration
-volume: {tasks_per_month: 10000}
-steps:
-  - name: triage
-    model: gpt-4o-mini
-    provider: openai
-    input_tokens: {system: 1500, user: {lognormal: {p50: 300, p90: 900}}}
-    output_tokens: {lognormal: {p50: OUT_P50, p90: OUT_P90}}
-    cache_hit_rate: 0.6
-    retry_rate: RETRY
-    routing: [{model: gpt-4.1-mini, provider: openai, share: SHARE}]
-  - name: agent
-    loop: {iterations: {lognormal: {p50: ITER_P50, p90: ITER_P90}}, max_steps: 8, context_growth_tokens: 500}
-    steps:
-      - name: act
-        model: claude-haiku-4-5
-        provider: anthropic
-        input_tokens: {system: 2000, user: 200}
-        output_tokens: {pert: [50, 150, 400]}
-        cacheable: [system, history]
-        cache_hit_rate: 0.8
-        retry_rate: 0.02
-outcome: {success_rate: 0.8}
-"""
-DESIGN = {"OUT_P50": "120", "OUT_P90": "400", "RETRY": "0.05", "SHARE": "0.25", "ITER_P50": "5", "ITER_P90": "9"}
-TRUTH = {"OUT_P50": "200", "OUT_P90": "600", "RETRY": "0.08", "SHARE": "0.4", "ITER_P50": "6", "ITER_P90": "10"}
+# the tests' workflow (tests/data/calibration_spec.yaml) with its act step's cache hit rate fixed: a rate drawn per
+# month would differ between the calibration month and the held-out one
+TEMPLATE = (Path(__file__).parents[1] / "tests" / "data" / "calibration_spec.yaml").read_text()
+DESIGN = {"OUT_P50": "120", "OUT_P90": "400", "RETRY": "0.05", "SHARE": "0.25", "ITER_P50": "5", "ITER_P90": "9",
+          "HIT": "0.8"}
+TRUTH = {**DESIGN, "OUT_P50": "200", "OUT_P90": "600", "RETRY": "0.08", "SHARE": "0.4", "ITER_P50": "6",
+         "ITER_P90": "10"}
 MONTH, NEXT = date(2026, 10, 1), date(2026, 11, 1)
 
 
 def spec(values: dict) -> str:
-    text = SPEC
+    text = TEMPLATE
     for key, value in values.items():
         text = text.replace(key, value)
     return text
@@ -77,11 +57,6 @@ def loaded(folder: Path, workflow, tasks: int, month: date, seed: int, book) -> 
     wh = Warehouse(folder / "w.duckdb")
     wh.load(folder / "logs.parquet", book=book)
     return wh, truth
-
-
-def model_usd_per_task(workflow, book, on: date) -> float:
-    doc = estimate(workflow, book, on, samples=20_000, scenarios=100).to_dict()
-    return sum(r["usd_per_task"] for r in doc["models"] if r["kind"] == "model")
 
 
 def main() -> None:
@@ -99,7 +74,7 @@ def main() -> None:
         wh, _ = loaded(folder, truth_spec, 10_000, NEXT, 99, book)
         with wh:
             realised = float(wh.sql("SELECT sum(cost_usd) / count(DISTINCT task_id) FROM requests").fetchall()[0][0])
-        design_error = model_usd_per_task(design, book, NEXT) / realised - 1
+        design_error = model_cost_per_task(design, book, NEXT) / realised - 1
         print(f"held-out month: model calls ${realised:.6f} per task; the design's estimate is {design_error:+.2%}")
         print(f"{'tasks':>7} {'seed':>4} {'output p50':>10} {'rates':>7} {'loop mean':>9} {'held-out':>9}")
         for tasks in (int(t) for t in args.tasks.split(",")):
@@ -117,7 +92,7 @@ def main() -> None:
                           abs(triage.model_shares.get(("openai", "gpt-4.1-mini"), 0.0) - 0.4)]
                 print(f"{tasks:7,} {seed:4} {abs(triage.output_tokens.p50 / 200 - 1):10.2%} {max(rates):7.3f} "
                       f"{abs(obs.loops['agent'].iterations.mean / true_iterations - 1):9.2%} "
-                      f"{model_usd_per_task(calibrated, book, NEXT) / realised - 1:+9.2%}")
+                      f"{model_cost_per_task(calibrated, book, NEXT) / realised - 1:+9.2%}")
 
 
 if __name__ == "__main__":

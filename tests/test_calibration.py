@@ -2,6 +2,7 @@
 (usage.calibration.observe). The truth is the spec's own generating parameters and the month's drawn rates."""
 
 from datetime import date
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -15,31 +16,19 @@ from forecast.usage.calibration import observe
 from forecast.usage.spec_logs import spec_logs
 from forecast.usage.warehouse import Warehouse
 
-SPEC = """
-name: cal-test
-volume: {tasks_per_month: 10000}
-steps:
-  - name: triage
-    model: gpt-4o-mini
-    provider: openai
-    input_tokens: {system: 1500, user: {lognormal: {p50: 300, p90: 900}}}
-    output_tokens: {lognormal: {p50: 120, p90: 400}}
-    cache_hit_rate: 0.6
-    retry_rate: 0.05
-    routing: [{model: gpt-4.1-mini, provider: openai, share: 0.25}]
-  - name: agent
-    loop: {iterations: {lognormal: {p50: 5, p90: 9}}, max_steps: 8, context_growth_tokens: 500}
-    steps:
-      - name: act
-        model: claude-haiku-4-5
-        provider: anthropic
-        input_tokens: {system: 2000, user: 200}
-        output_tokens: {pert: [50, 150, 400]}
-        cacheable: [system, history]
-        cache_hit_rate: HIT
-        retry_rate: 0.02
-outcome: {success_rate: 0.8}
-"""
+TEMPLATE = (Path(__file__).parent / "data" / "calibration_spec.yaml").read_text()
+DESIGN = {"OUT_P50": "120", "OUT_P90": "400", "RETRY": "0.05", "SHARE": "0.25", "ITER_P50": "5", "ITER_P90": "9"}
+TRUTH = {"OUT_P50": "200", "OUT_P90": "600", "RETRY": "0.08", "SHARE": "0.4", "ITER_P50": "6", "ITER_P90": "10"}
+
+
+def filled(values: dict) -> str:
+    text = TEMPLATE
+    for key, value in values.items():
+        text = text.replace(key, value)
+    return text
+
+
+SPEC = filled(DESIGN)  # the design, its act step's cache hit rate still HIT (each test sets it)
 MONTH = date(2026, 10, 1)
 
 
@@ -130,10 +119,8 @@ def test_unmatched_steps_and_untagged_calls_are_named(tmp_path):
 
 # ---------------------------------------------------------------- calibrate: the spec fitted to the logs
 
-TRUE_SPEC = (SPEC.replace("HIT", "0.8").replace("output_tokens: {lognormal: {p50: 120, p90: 400}}",
-                                                  "output_tokens: {lognormal: {p50: 200, p90: 600}}")
-             .replace("iterations: {lognormal: {p50: 5, p90: 9}}", "iterations: {lognormal: {p50: 6, p90: 10}}")
-             .replace("retry_rate: 0.05", "retry_rate: 0.08").replace("share: 0.25", "share: 0.4"))
+TRUE_SPEC = filled(TRUTH | {"HIT": "0.8"})  # output p50 200 not 120, retries 8% not 5%, 40% routed not 25%,
+# 6 iterations not 5
 
 
 def _model_usd_per_task(workflow, book, month):

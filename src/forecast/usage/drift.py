@@ -136,7 +136,7 @@ def drift(workflow: Workflow, con: duckdb.DuckDBPyConnection, month: date, book:
     def cost(groups: frozenset) -> float:
         if groups not in plan_cost:
             mixed = _mixed(workflow, calibrated, groups)
-            plan_cost[groups] = float(_model_cost(compile_plan(mixed, book, start)))
+            plan_cost[groups] = model_cost_per_task(mixed, book, start)
         return plan_cost[groups]
 
     def monthly(groups: frozenset) -> float:
@@ -162,6 +162,11 @@ def drift(workflow: Workflow, con: duckdb.DuckDBPyConnection, month: date, book:
 
 def _utc(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), UTC)
+
+
+def model_cost_per_task(workflow: Workflow, book: PriceBook, on: date) -> float:
+    """Expected USD per task of `workflow`'s model calls at prices of `on` (closed form; tool fees left out)."""
+    return _model_cost(compile_plan(workflow, book, on))
 
 
 def _model_cost(plan) -> float:
