@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from ..core.csvsafe import csv_safe
-from ..core.formatting import count, to_json, usd
+from ..core.formatting import number, to_json, usd
 from ..core.tokens import TOKEN_FIELDS, TOKEN_KINDS
 from .argtypes import whole
 from .options import add_prices_option, price_book
@@ -105,7 +105,7 @@ def estimate_table(doc: dict) -> str:
         d = doc[key]
         rows.append([label, *(usd(d.get(k)) for k in ("expected", "p10", "p50", "p90", "p99"))])
     t = doc["tasks_per_month"]
-    rows.append(["tasks per month", *(count(t[k]) for k in ("expected", "p10", "p50", "p90", "p99"))])
+    rows.append(["tasks per month", *(number(t[k]) for k in ("expected", "p10", "p50", "p90", "p99"))])
     lines += table(head, rows)
     lines.append("")
     lines.append(f"background calls: {usd(doc['background_usd_per_month'])} USD per month; "
@@ -116,13 +116,13 @@ def estimate_table(doc: dict) -> str:
         lines.append(f"human cost {usd(doc['human_cost_usd_per_task'])} USD per task; AI cost per successful "
                      f"outcome is {doc['ai_to_human_cost_ratio']:.1%} of it")
     tok = doc["tokens_per_task"]
-    lines.append("tokens per task: " + ", ".join(f"{k.removesuffix('_tokens').replace('_', ' ')} {count(v)}"
+    lines.append("tokens per task: " + ", ".join(f"{k.removesuffix('_tokens').replace('_', ' ')} {number(v)}"
                                                   for k, v in tok.items()))
     lines.append("")
     lines.append("By step (expected per task)")
     rows = [[r["step"], r["loop"] or "", (f"{r['provider']}/{r['model']}" if r["provider"] else f"tool {r['model']}"),
              f"{r['share_of_calls']:.0%}", f"{r['calls_per_task']:.2f}",
-             *(count(r[f"{k}_per_task"]) for k in TOKEN_FIELDS),
+             *(number(r[f"{k}_per_task"]) for k in TOKEN_FIELDS),
              usd(r["usd_per_task"]), f"{r['share_of_cost']:.1%}"] for r in doc["steps"]]
     lines += table(["step", "loop", "model", "routed", "calls", "input", "cached", "cache write", "output",
                      "USD", "share"], rows, left=3)
@@ -142,7 +142,7 @@ def estimate_table(doc: dict) -> str:
                          "USD/month"], rows)
     lines.append("")
     lines.append("Projection (USD per month)")
-    rows = [[p["month"], count(p["tasks_expected"]), usd(p["usd_expected"]), usd(p["p10"]), usd(p["p50"]),
+    rows = [[p["month"], number(p["tasks_expected"]), usd(p["usd_expected"]), usd(p["p10"]), usd(p["p50"]),
              usd(p["p90"])] for p in doc["projection"]]
     lines += table(["month", "tasks", "expected", "P10", "P50", "P90"], rows)
     lines.append("")

@@ -204,11 +204,6 @@ def change(x) -> str:
     return money(x, sign=True)
 
 
-def count(x) -> str:
-    """A count or rate for a CLI table: number() by another name."""
-    return number(x)
-
-
 def json_safe(obj):
     """Replace NaN and infinities (not valid JSON) with None, recursively."""
     if isinstance(obj, float) and not math.isfinite(obj):

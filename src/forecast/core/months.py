@@ -11,13 +11,22 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date
+from datetime import UTC, date, datetime
 
 
 def month_start(day: date, months: int = 0) -> date:
     """First day of the month `months` after the month of `day` (negative: before)."""
     index = day.year * 12 + day.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
+
+
+def utc_midnight(day: date) -> datetime:
+    """The first moment of `day` in UTC.
+
+    >>> utc_midnight(date(2026, 10, 1))
+    datetime.datetime(2026, 10, 1, 0, 0, tzinfo=datetime.timezone.utc)
+    """
+    return datetime.combine(day, datetime.min.time(), UTC)
 
 
 def month_bounds(day: date) -> tuple[date, date]:

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from ..core.errors import ForecastError
-from ..core.months import month_start
+from ..core.months import month_start, utc_midnight
 from ..design.prices import PriceBook, price_book
 from ..usage.drift import Drift, drift
 from ..usage.warehouse import Warehouse
@@ -25,7 +25,7 @@ def workflow_drifts(wh: Warehouse, month: date, folder: Path = SPECS,
     start, end = month_start(month), month_start(month, 1)
     logged = {r[0] for r in wh.sql("""SELECT DISTINCT workflow_name FROM requests WHERE "timestamp" >= ?
         AND "timestamp" < ? AND workflow_name IS NOT NULL AND task_id IS NOT NULL""",
-                                   [_utc(start), _utc(end)]).fetchall()}
+                                   [utc_midnight(start), utc_midnight(end)]).fetchall()}
     found, notes = [], []
     for path in sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml")):
         try:
@@ -38,9 +38,3 @@ def workflow_drifts(wh: Warehouse, month: date, folder: Path = SPECS,
             continue
         found.append(drift(workflow, wh.con, start, book or price_book()))
     return tuple(found), tuple(notes)
-
-
-def _utc(day: date):
-    from datetime import UTC, datetime
-
-    return datetime.combine(day, datetime.min.time(), UTC)

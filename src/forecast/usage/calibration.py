@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import duckdb
 
+from ..core.months import month_start, parse_month, utc_midnight
 from ..design.specs import LoopStep, ModelStep, Workflow
 
 
@@ -95,8 +96,7 @@ def _model_steps(steps, loop: LoopStep | None = None):
 def observe(con: duckdb.DuckDBPyConnection, workflow: Workflow, since: date | None = None,
             until: date | None = None) -> Observed:
     """Measure `workflow`'s logged calls in the warehouse opened as `con` (see the module docstring)."""
-    lo = datetime.combine(since or date(1970, 1, 1), datetime.min.time(), UTC)
-    hi = datetime.combine(until or date(2200, 1, 1), datetime.min.time(), UTC)
+    lo, hi = utc_midnight(since or date(1970, 1, 1)), utc_midnight(until or date(2200, 1, 1))
     con.execute(f"""CREATE OR REPLACE TEMP VIEW _wf AS SELECT * FROM requests
         WHERE workflow_name = {_lit(workflow.name)} AND "timestamp" >= TIMESTAMPTZ {_lit(lo.isoformat())}
           AND "timestamp" < TIMESTAMPTZ {_lit(hi.isoformat())}""")
@@ -153,8 +153,8 @@ def _complete(month: str, first: datetime | None, last: datetime | None) -> bool
     """Whether the logs cover `month` (YYYY-MM) from its first to its last day."""
     if first is None or last is None:
         return False
-    start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
-    end = (start + timedelta(days=32)).replace(day=1)
+    day = parse_month(month)
+    start, end = utc_midnight(day), utc_midnight(month_start(day, 1))
     return first < start + timedelta(days=1) and last >= end - timedelta(days=1)
 
 

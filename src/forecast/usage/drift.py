@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date
 from itertools import combinations
 
 import duckdb
 
-from ..core.months import month_start
+from ..core.months import month_start, utc_midnight
 from ..design.prices import PriceBook
 from ..design.specs import LoopStep, ModelStep, Workflow
 from ..design.workload import compile_plan, expected_step_totals
@@ -147,7 +147,7 @@ def drift(workflow: Workflow, con: duckdb.DuckDBPyConnection, month: date, book:
     per_month = shapley([*GROUPS, VOLUME], monthly)
     actual_usd = con.execute("""SELECT coalesce(sum(cost_usd), 0) FROM requests WHERE workflow_name = ?
         AND "timestamp" >= ? AND "timestamp" < ? AND task_id IS NOT NULL""",
-                             [workflow.name, _utc(start), _utc(end)]).fetchall()[0][0]
+                             [workflow.name, utc_midnight(start), utc_midnight(end)]).fetchall()[0][0]
     tasks = observed.tasks
     everything = frozenset(GROUPS)
     cost_per_task = {"designed": cost(frozenset()), "observed": cost(everything),
@@ -160,17 +160,10 @@ def drift(workflow: Workflow, con: duckdb.DuckDBPyConnection, month: date, book:
                  per_month, notes)
 
 
-def _utc(day: date) -> datetime:
-    return datetime.combine(day, datetime.min.time(), UTC)
-
-
 def model_cost_per_task(workflow: Workflow, book: PriceBook, on: date) -> float:
-    """Expected USD per task of `workflow`'s model calls at prices of `on` (closed form; tool fees left out)."""
-    return _model_cost(compile_plan(workflow, book, on))
-
-
-def _model_cost(plan) -> float:
-    """Expected model-call USD per task of a plan (tool fees left out: the logs do not carry them)."""
+    """Expected USD per task of `workflow`'s model calls at prices of `on` (closed form; tool fees left out:
+    the logs do not carry them)."""
+    plan = compile_plan(workflow, book, on)
     return float(sum(sum(float(t.cost_usd) for t in routes)
                      for ps, routes in zip(plan.steps, expected_step_totals(plan), strict=True)
                      if isinstance(ps.step, ModelStep)))

@@ -30,12 +30,12 @@ empty: ingest prices the rows, as it does any log without a cost.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
-from ..core.months import month_start
+from ..core.months import month_start, utc_midnight
 from ..design.prices import PriceBook
 from ..design.specs import INPUT_PARTS, ModelStep, Workflow
 from ..design.workload import compile_plan
@@ -74,8 +74,8 @@ def spec_logs(workflow: Workflow, book: PriceBook, month: date, tasks: int, seed
     """One month of `workflow`'s model calls for `tasks` tasks (native log columns, timestamps in UTC), and the
     truth they were drawn with; see the module docstring."""
     rng = np.random.default_rng(seed)
-    start = datetime.combine(month_start(month), datetime.min.time(), UTC)
-    seconds = (datetime.combine(month_start(month, 1), datetime.min.time(), UTC) - start).total_seconds()
+    start = utc_midnight(month_start(month))
+    seconds = (utc_midnight(month_start(month, 1)) - start).total_seconds()
     plan = compile_plan(workflow, book, month_start(month))
     success_rate = _per_month(workflow.outcome.success_rate, rng)
     task_start = rng.random(tasks) * (seconds - 3600.0)  # an hour before the month ends at the latest
