@@ -90,6 +90,59 @@ def test_focus_import_checks_rows_and_dedupes_by_row_hash(tmp_path):
     assert extra == {"x_Team": "a"}
 
 
+def _charge(sku: str, team: str, cost: str = "1.00") -> str:
+    return f'{cost},{cost},{cost},USD,2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,Usage,,S,Other,P,{sku},,,,{team}\n'
+
+
+def test_focus_row_hash_tells_apart_rows_whose_values_only_join_alike(tmp_path):
+    # each pair is two different rows whose SkuId and x_Team would read the same if joined with a separator or
+    # with NULL spelled out: every row is a charge of its own; the repeated last line is a duplicate of line 2
+    pairs = [('"a,b"', "c"), ("a", '"b,c"'), ('"[x"', ""), ("[x", "NULL"), ('"it\'s"', "q"), ('"it\\\'s"', "q"),
+             ('"a"",""b"', "c"), ('"a"""', '""",b"')]
+    f = tmp_path / "bill.csv"
+    f.write_text(FOCUS_HEADER + "".join(_charge(sku, team) for sku, team in pairs) + _charge(*pairs[0]))
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        first = wh.load(f)
+        again = wh.load(f)
+        lines = [r[0] for r in wh.sql("SELECT source_line FROM charges ORDER BY source_line").fetchall()]
+        distinct = wh.sql("SELECT count(DISTINCT row_hash) FROM charges").fetchall()[0][0]
+    assert (first.rows_read, first.accepted, first.quarantined, first.duplicate) == (9, 8, 0, 1)
+    assert lines == list(range(2, 10)) and distinct == 8
+    assert (again.accepted, again.duplicate) == (0, 9)
+
+
+def test_duckdb_list_text_round_trips():
+    # focus.row_hash relies on DuckDB's text of a list of strings naming its elements exactly
+    import duckdb
+
+    values = ["a, b", None, "NULL", "it's", "back\\slash", "[x]", "", " pad ", '"q"', "{k: v}"]
+    text = duckdb.sql("SELECT CAST(? AS VARCHAR[])::VARCHAR", params=[values]).fetchall()[0][0]
+    assert duckdb.sql("SELECT CAST(? AS VARCHAR[])", params=[text]).fetchall()[0][0] == values
+
+
+def test_a_warehouse_that_held_charges_before_keeps_the_json_row_hash(tmp_path):
+    import hashlib
+
+    f = tmp_path / "bill.csv"
+    f.write_text(FOCUS_HEADER + _charge("gpt-4o", "a", "2.50"))
+    db = tmp_path / "w.duckdb"
+    with Warehouse(db) as wh:
+        assert wh.row_hash == "fields"
+        wh.load(f)
+        wh.sql("DELETE FROM settings")  # a warehouse written before the setting existed
+        wh.sql("UPDATE charges SET row_hash = 'legacy'")
+    with Warehouse(db) as wh:
+        assert wh.row_hash == "json"
+        wh.sql("DELETE FROM charges")
+        wh.load(f)
+        stored = wh.sql("SELECT row_hash FROM charges").fetchall()[0][0]
+        assert wh.load(f).duplicate == 1
+    # the first form: MD5 of the compact JSON object of the line's values as text, empty fields as null
+    names, values = FOCUS_HEADER.strip().split(","), _charge("gpt-4o", "a", "2.50").strip().split(",")
+    obj = json.dumps({n: v or None for n, v in zip(names, values, strict=True)}, separators=(",", ":"))
+    assert stored == hashlib.md5(obj.encode()).hexdigest()
+
+
 @pytest.mark.parametrize("column, version", [("ServiceSubcategory", "1.1"), ("InvoiceId", "1.2"),
                                              ("ServiceProviderName", "1.3")])
 def test_focus_version_is_detected_from_its_columns(tmp_path, column, version):

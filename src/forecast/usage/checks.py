@@ -25,6 +25,18 @@ def lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def json_object_of(names: list[str]) -> str:
+    """SQL of the JSON object of the columns `names` that hold a value (NULL JSON when `names` is empty): the
+    columns a file has beyond those the warehouse maps, kept as `extra`."""
+    if not names:
+        return "NULL::JSON"
+    import json
+
+    members = ", ".join(f"CASE WHEN {q(n)} IS NOT NULL THEN {lit(json.dumps(n) + ':')} || to_json({q(n)}) END"
+                        for n in names)
+    return f"CAST('{{' || concat_ws(',', {members}) || '}}' AS JSON)"
+
+
 def shown(col: str) -> str:
     """The raw value as it appears in a reason: quoted text, or 'missing'."""
     return f"coalesce('''' || left(CAST({col} AS VARCHAR), 80) || '''', 'missing')"

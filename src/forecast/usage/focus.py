@@ -97,9 +97,22 @@ def required_columns(version: str) -> tuple[str, ...]:
     return MANDATORY + (MANDATORY_ADDED.get(version, ()))
 
 
+KEYS = ("row_hash", "_reason", "_raw_json", "_raw_text")  # what load_focus needs of every row, in file order
+
+
+def row_hash(columns: list[str], kind: str = "fields") -> str:
+    """SQL of a row's identity (MD5 hex of its values as read): 'fields' hashes DuckDB's text of the list of its
+    values, which quotes and escapes each one (it casts back to the same list), 'json' the JSON object of them,
+    the first form (twice as slow)."""
+    if kind == "json":
+        return f"md5(CAST(to_json(struct_pack({', '.join(f'{c.q(n)} := {c.q(n)}' for n in columns)})) AS VARCHAR))"
+    return f"md5(CAST([{', '.join(f'CAST({c.q(n)} AS VARCHAR)' for n in columns)}] AS VARCHAR))"
+
+
 def checked_select(staged: str, types: dict[str, str], version: str, timezone: str | None, now_sql: str,
-                   source: str) -> str:
-    """SELECT of the converted charge columns, row_hash, _line, _reason and the raw columns of rejected rows."""
+                   source: str, hash_kind: str = "fields") -> str:
+    """SELECT of the converted charge columns, row_hash (of the `hash_kind` form), _line, _reason and the raw
+    columns of rejected rows."""
     cols = {VALIDATOR_ALIASES.get(n, n): n for n in types if n not in (LINE, MALFORMED, RAW)}
     missing = [n for n in IMPORT_REQUIRED if n not in cols]
     if missing:
@@ -150,14 +163,13 @@ def checked_select(staged: str, types: dict[str, str], version: str, timezone: s
         values["Tags"] = "NULL::JSON"
     known = set(COSTS + QUANTITIES + TIMES + TEXTS) | {"ChargeCategory", "Tags"}
     extras = [orig for name, orig in cols.items() if name not in known]
-    values["extra"] = (f"to_json(struct_pack({', '.join(f'{c.q(e)} := {c.q(e)}' for e in extras)}))"
-                       if extras else "NULL::JSON")
+    values["extra"] = c.json_object_of(extras)
     everything = [n for n in types if n not in (LINE, MALFORMED, RAW)]
     packed = f"to_json(struct_pack({', '.join(f'{c.q(n)} := {c.q(n)}' for n in everything)}))"
-    row_hash = f"md5(CAST({packed} AS VARCHAR))"
     select = ", ".join(f"{v} AS {c.q(k)}" for k, v in values.items())
     raw = f"CASE WHEN _reason IS NOT NULL AND {MALFORMED} IS NULL THEN {packed} END"
-    return (f"SELECT {select}, {row_hash} AS row_hash, {c.lit(version)} AS focus_version, {LINE}, "
+    return (f"SELECT {select}, {row_hash(everything, hash_kind)} AS row_hash, {c.lit(version)} AS focus_version, "
+            f"{LINE}, "
             f"{c.first_reason(reasons)} AS _reason, {raw} AS _raw_json, {RAW} AS _raw_text FROM {staged}")
 
 
@@ -169,39 +181,36 @@ def version_of(columns: list[str], focus_version: str | None, source: str) -> st
     return version
 
 
-def load_focus(con: duckdb.DuckDBPyConnection, checked: str, path: Path, *, load_id: int, sha256: str, source: str,
+def load_focus(con: duckdb.DuckDBPyConnection, checked, path: Path, *, load_id: int, sha256: str, source: str,
                progress):
-    """Insert the checked charges of `checked` (from checked_select) into `charges`, duplicates by row hash and
-    rejects into the quarantine; returns their Counts."""
+    """Insert the checked charges of `checked` (a sources.Checked of checked_select) into `charges`, rejects into the
+    quarantine; returns their Counts. A row whose hash repeats in the file or is stored already is a duplicate:
+    the first line of a hash not stored yet goes in."""
     from .quarantine import insert_quarantine, resolve_earlier, start_line_texts
     from .requests import Counts
 
-    # rows whose hash repeats in the file or is stored already are settled apart (a small table); the rest go in
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _repeats AS
-        SELECT row_hash FROM {checked} WHERE _reason IS NULL GROUP BY row_hash HAVING count(*) > 1
-        UNION SELECT row_hash FROM charges WHERE row_hash IN (SELECT row_hash FROM {checked})""")
+    keys, rows = checked.relation, checked.rows
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _new AS SELECT row_hash, min(_line) AS line, count(*) AS n
+        FROM {keys} WHERE _reason IS NULL AND row_hash NOT IN (SELECT row_hash FROM charges) GROUP BY row_hash""")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _rejected AS SELECT _line, _reason, _raw_json, _raw_text
-        FROM {checked} WHERE _reason IS NOT NULL""")
+        FROM {keys} WHERE _reason IS NOT NULL""")
     texts = start_line_texts(con, "_rejected", None if is_parquet(path) else path)
     internal = "_line, _reason, _raw_json, _raw_text"
-    con.execute(f"""INSERT INTO charges BY NAME SELECT * EXCLUDE ({internal}), {load_id} AS load_id,
-        _line AS source_line FROM {checked}
-        WHERE _reason IS NULL AND row_hash NOT IN (SELECT row_hash FROM _repeats)""")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _valid AS
-        SELECT k.*, (row_number() OVER (PARTITION BY k.row_hash ORDER BY k._line) > 1
-                     OR EXISTS (SELECT 1 FROM charges h WHERE h.row_hash = k.row_hash)) AS _dup
-        FROM {checked} k WHERE k._reason IS NULL AND k.row_hash IN (SELECT row_hash FROM _repeats)""")
-    con.execute(f"""INSERT INTO charges BY NAME SELECT * EXCLUDE ({internal}, _dup), {load_id} AS load_id,
-        _line AS source_line FROM _valid WHERE NOT _dup""")
+    con.execute(f"""INSERT INTO charges BY NAME SELECT r.* EXCLUDE ({internal}), {load_id} AS load_id,
+        n.line AS source_line FROM {rows} r JOIN _new n USING (row_hash)""")
+    # a hash on several lines was inserted once per line, each copy carrying the first line: keep one
+    con.execute(f"""DELETE FROM charges WHERE load_id = {load_id}
+        AND row_hash IN (SELECT row_hash FROM _new WHERE n > 1)
+        AND rowid NOT IN (SELECT min(rowid) FROM charges WHERE load_id = {load_id}
+                          AND row_hash IN (SELECT row_hash FROM _new WHERE n > 1) GROUP BY row_hash)""")
     progress("inserted charges")
     quarantined, repeated = insert_quarantine(con, "_rejected", load_id=load_id, source=source, sha256=sha256,
                                               kind="focus", texts=texts)
     resolve_earlier(con, sha256, load_id, "charges")
-    read = con.execute(f"SELECT count(*) FROM {checked}").fetchall()[0][0]
+    read, valid = con.execute(f"SELECT count(*), count(*) FILTER (_reason IS NULL) FROM {keys}").fetchall()[0]
     accepted = con.execute(f"SELECT count(*) FROM charges WHERE load_id = {load_id}").fetchall()[0][0]
-    duplicate = repeated + con.execute("SELECT count(*) FROM _valid WHERE _dup").fetchall()[0][0]
-    counts = Counts(read, accepted, quarantined, duplicate)
-    if read != accepted + quarantined + duplicate:
+    counts = Counts(read, accepted, quarantined, repeated + valid - accepted)
+    if read != accepted + quarantined + counts.duplicate:
         raise RuntimeError(f"{source}: accounting does not add up: {counts}")
     return counts
 

@@ -106,8 +106,7 @@ def checked_select(staged: str, types: dict[str, str], timezone: str | None, now
     else:
         values["batch"] = "false"
     extras = [name for low, name in cols.items() if low not in NATIVE_COLUMNS]
-    values["extra"] = (f"to_json(struct_pack({', '.join(f'{c.q(e)} := {c.q(e)}' for e in extras)}))"
-                       if extras else "NULL::JSON")
+    values["extra"] = c.json_object_of(extras)
     select = ", ".join(f"{v} AS {c.q(k)}" for k, v in values.items())
     fields = [n for n in types if n not in (LINE, MALFORMED, RAW)]
     unpriced = c.text(*src("cost_usd")) + " IS NULL" if "cost_usd" in cols else "true"  # to price: may miss one

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
@@ -46,23 +47,39 @@ def _create_checked(con: duckdb.DuckDBPyConnection, table: str, staged: str, col
     con.execute(f"CREATE OR REPLACE TEMP {kind} {table} AS {select(staged, column_types(con, staged), columns)}")
 
 
-def _checked_by_duckdb(con: duckdb.DuckDBPyConnection, table: str, reader: str, header_lines: int,
-                       lines: Callable[[], int], columns: list[str], select: CheckedSelect) -> str | None:
-    """Read with a DuckDB reader and check in one pass, kept only when exact (see the module docstring): the
-    relation of the checked rows with their lines, or None. `reader` is a read_csv or read_json call; when it
-    stores rejects, they are in _rejects."""
+class Checked(NamedTuple):
+    """Where check_file left a file's checked rows: `relation` holds every row with its _line (only the `keys`
+    columns when check_file was given them), `rows` every column of the checked SELECT (the same relation, or a
+    view that reads the file again), and the file's `columns`."""
+
+    relation: str
+    rows: str
+    columns: list[str]
+
+
+def _staged_view(con: duckdb.DuckDBPyConnection, view: str, reader: str) -> None:
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT *, NULL::BIGINT AS {LINE}, "
+                f"NULL::VARCHAR AS {MALFORMED}, NULL::VARCHAR AS {RAW} FROM {reader}")
+
+
+def _checked_by_duckdb(con: duckdb.DuckDBPyConnection, table: str, readers: tuple[str, str], header_lines: int,
+                       lines: Callable[[], int], columns: list[str], select: CheckedSelect,
+                       keys: tuple[str, ...] | None) -> Checked | None:
+    """Read with a DuckDB reader and check in one pass, kept only when exact (see the module docstring), or None.
+    `readers` are a read_csv or read_json call that stores its rejects in _rejects (when it stores any) and the
+    same call without them, which reads the file again for `rows` when only `keys` are kept in `table`."""
     try:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW _read AS SELECT *, NULL::BIGINT AS {LINE}, "
-                    f"NULL::VARCHAR AS {MALFORMED}, NULL::VARCHAR AS {RAW} FROM {reader}")
+        _staged_view(con, "_read", readers[0])
         types = column_types(con, "_read")
     except duckdb.Error:
         return None
     sql = select("_read", types, columns)
+    kept = f"SELECT {', '.join(q(k) for k in (*keys, LINE))} FROM ({sql})" if keys else sql
     con.execute("SET preserve_insertion_order = true")  # rowid is then the record's position in the file
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {kept}")
         rows, first, last = con.execute(f"SELECT count(*), min(rowid), max(rowid) FROM {table}").fetchall()[0]
-        rejected = con.execute("SELECT count(*) FROM _rejects").fetchall()[0][0] if "store_rejects" in reader else 0
+        rejected = con.execute("SELECT count(*) FROM _rejects").fetchall()[0][0] if "store_rejects" in readers[0] else 0
     except duckdb.Error:
         return None
     finally:
@@ -72,7 +89,11 @@ def _checked_by_duckdb(con: duckdb.DuckDBPyConnection, table: str, reader: str, 
         return None
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_lines AS SELECT * REPLACE "
                 f"(rowid - {first or 0} + {1 + header_lines} AS {LINE}) FROM {table}")
-    return f"{table}_lines"
+    if not keys:
+        return Checked(f"{table}_lines", f"{table}_lines", columns)
+    _staged_view(con, "_reread", readers[1])
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_rows AS {select('_reread', types, columns)}")
+    return Checked(f"{table}_lines", f"{table}_rows", columns)
 
 
 def _as_text(columns: list[str]) -> str:
@@ -80,10 +101,11 @@ def _as_text(columns: list[str]) -> str:
     return "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns) + "}"
 
 
-def _csv_reader(path: Path, columns: list[str]) -> str:
-    return (f"read_csv({lit(str(path))}, header = true, columns = {_as_text(columns)}, auto_detect = false, "
-            "delim = ',', quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
-            "store_rejects = true, rejects_table = '_rejects', rejects_scan = '_reject_scans')")
+def _csv_readers(path: Path, columns: list[str]) -> tuple[str, str]:
+    """read_csv of every column as text, storing its rejects, and the same without them."""
+    plain = (f"read_csv({lit(str(path))}, header = true, columns = {_as_text(columns)}, auto_detect = false, "
+             "delim = ',', quote = '\"', escape = '\"', strict_mode = true, null_padding = false")
+    return plain + ", store_rejects = true, rejects_table = '_rejects', rejects_scan = '_reject_scans')", plain + ")"
 
 
 def _lines_reader(path: Path) -> str:
@@ -139,13 +161,15 @@ def _duckdb_jsonl(con: duckdb.DuckDBPyConnection, view: str, path: Path, lines: 
 
 
 def check_file(con: duckdb.DuckDBPyConnection, path: Path, select: CheckedSelect,
-               scan: Callable[[], FileScan] | None = None, table: str = "_checked") -> tuple[str, list[str]]:
+               scan: Callable[[], FileScan] | None = None, table: str = "_checked",
+               keys: tuple[str, ...] | None = None) -> Checked:
     """Stage a CSV, JSON Lines or Parquet file and store its checked rows, select(staged relation, its types,
-    its columns), as the temp table `table`; returns (the relation of the checked rows with their _line, the file's
-    columns). The staged relation has the file's columns plus _line, _malformed and _raw.
+    its columns), as the temp table `table` with their _line. The staged relation has the file's columns plus
+    _line, _malformed and _raw.
 
-    `scan` gives the file's scan_file() result (it may still be running in another thread); a text file is scanned
-    here when it is not given."""
+    With `keys`, a file DuckDB reads exactly keeps only those columns in `table` (little to hold in file order)
+    and Checked.rows reads the file again for the rest. `scan` gives the file's scan_file() result (it may still
+    be running in another thread); a text file is scanned here when it is not given."""
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
     fmt = file_format(path)
@@ -153,7 +177,7 @@ def check_file(con: duckdb.DuckDBPyConnection, path: Path, select: CheckedSelect
         columns = _stage_parquet(con, path, "_staged")
         # typed columns convert cheaply: each pass reads the file again instead of holding every row in memory
         _create_checked(con, table, "_staged", columns, select, kind="VIEW")
-        return table, columns
+        return Checked(table, table, columns)
     if scan is None:
         scanned = scan_file(path, text=True)
 
@@ -166,25 +190,26 @@ def check_file(con: duckdb.DuckDBPyConnection, path: Path, select: CheckedSelect
     if fmt == "csv":
         columns = csv_header(path)
         _check_columns(path, columns)
-        relation = _checked_by_duckdb(con, table, _csv_reader(path, columns), 1, lines, columns, select)
-        if relation is not None:
-            return relation, columns
+        checked = _checked_by_duckdb(con, table, _csv_readers(path, columns), 1, lines, columns, select, keys)
+        if checked is not None:
+            return checked
         check_utf8(path)  # a file that is not UTF-8 is refused here, before the Python reader meets it
         stage_records(con, "_staged", columns, csv_records(path, len(columns)))
     else:
         columns = _jsonl_keys(con, path)
         if columns:
             _check_columns(path, columns)
-            relation = _checked_by_duckdb(con, table, _jsonl_reader(path, columns), 0, lines, columns, select)
-            if relation is not None:
-                return relation, columns
+            reader = _jsonl_reader(path, columns)
+            checked = _checked_by_duckdb(con, table, (reader, reader), 0, lines, columns, select, keys)
+            if checked is not None:
+                return checked
         if columns is None or not _duckdb_jsonl(con, "_staged", path, lines(), columns):
             check_utf8(path)
             columns = jsonl_columns(path)
             _check_columns(path, columns)
             stage_records(con, "_staged", columns, jsonl_records(path, columns))
     _create_checked(con, table, "_staged", columns, select)
-    return table, columns
+    return Checked(table, table, columns)
 
 
 def check_staged(con: duckdb.DuckDBPyConnection, staged: str, columns: list[str], select: CheckedSelect,

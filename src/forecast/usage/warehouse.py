@@ -103,8 +103,10 @@ class Warehouse:
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET preserve_insertion_order = false")  # rows carry their source line instead
         self.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        self.row_hash = "fields"
         if not read_only:
             self.con.execute(DDL)
+            self.row_hash = _focus_row_hash(self.con)
 
     def close(self) -> None:
         self.con.close()
@@ -124,9 +126,9 @@ class Warehouse:
                               [load_id, limit]).fetchall())
 
     def _check(self, path: Path, source: str, kind: str, scan, timezone: str | None, now_sql: str,
-               focus_version: str | None) -> tuple[str, int, str | None]:
+               focus_version: str | None) -> tuple:
         """Read `path` (named `source` in reasons) and convert and check its rows into a temp table or view: (its
-        relation, non-model spans skipped, FOCUS version)."""
+        relation, a sources.Checked for FOCUS; non-model spans skipped; FOCUS version)."""
         from .sources import check_file, check_staged
 
         if kind == "focus":
@@ -136,10 +138,11 @@ class Warehouse:
 
             def select(staged, types, columns):
                 found["version"] = version_of(columns, focus_version, source)
-                return checked_select(staged, types, found["version"], timezone, now_sql, source)
+                return checked_select(staged, types, found["version"], timezone, now_sql, source, self.row_hash)
 
-            checked, _ = check_file(self.con, path, select, scan)
-            return checked, 0, found["version"]
+            from .focus import KEYS
+
+            return check_file(self.con, path, select, scan, keys=KEYS), 0, found["version"]
         from .requests import checked_select
 
         def select(staged, types, columns):
@@ -152,7 +155,7 @@ class Warehouse:
             check_utf8(path)  # a file that is not UTF-8 is refused with its line before the JSON parser meets it
             skipped = stage_otel(self.con, path, "_staged")
             return check_staged(self.con, "_staged", list(COLUMNS), select), skipped, None
-        return check_file(self.con, path, select, scan)[0], 0, None
+        return check_file(self.con, path, select, scan).relation, 0, None
 
     def sql(self, query: str, params: list | None = None):
         """Run a query and return a DuckDB relation/cursor result (for reports and tests)."""
@@ -231,6 +234,17 @@ class Warehouse:
                                          "WHERE table_catalog = 'temp'").fetchall():
                 con.execute(f"DROP {'VIEW' if typ == 'VIEW' else 'TABLE'} temp.{name}")
         return result
+
+
+def _focus_row_hash(con: duckdb.DuckDBPyConnection) -> str:
+    """The form of FOCUS row hash this warehouse keeps (focus.ROW_HASHES): 'fields', or 'json' for a warehouse
+    that held charges before 'fields' existed, so that re-loading a file there still finds its rows."""
+    found = con.execute("SELECT value FROM settings WHERE name = 'focus_row_hash'").fetchall()
+    if found:
+        return found[0][0]
+    kind = "json" if con.execute("SELECT count(*) FROM charges").fetchall()[0][0] else "fields"
+    con.execute("INSERT INTO settings VALUES ('focus_row_hash', ?)", [kind])
+    return kind
 
 
 def _flag_logged_unpriced(con: duckdb.DuckDBPyConnection, load_id: int, book: PriceBook) -> int:
