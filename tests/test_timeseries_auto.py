@@ -9,6 +9,7 @@ from forecast.timeseries.auto import forecast_series
 from forecast.timeseries.backtest import cross_validation, cutoffs, default_step
 from forecast.timeseries.fast_backtest import ets_windows, theta_windows
 from forecast.timeseries.models import AUTO_MODELS, MODELS
+from forecast.timeseries.select import STATS_MARGIN
 
 
 def seasonal_series(uid: str, n: int, seed: int, start="2018-01-01") -> pd.DataFrame:
@@ -70,10 +71,12 @@ def test_the_chosen_model_is_the_best_backtest_score(mixed):
     chosen = "combo" if row["model"].startswith("combo(") else row["model"]
     best_single = min(v for k, v in cand.items() if k != "combo")
     assert cand[chosen] == row["mase"]
-    if chosen == "combo":  # kept unless a single model beats it by more than 20%
-        assert best_single >= 0.8 * cand["combo"]
+    keep = 1 - STATS_MARGIN  # the mean of ETS and both Thetas is kept unless a single model beats it by the margin
+    assert row["model"] in ("combo(ets+dotm+theta)", *AUTO_MODELS)
+    if chosen == "combo":
+        assert best_single >= keep * cand["combo"]
     else:
-        assert cand[chosen] == best_single < 0.8 * cand["combo"]
+        assert cand[chosen] == best_single < keep * cand["combo"]
     assert row["windows"] == 3 and 0 <= row["coverage-80"] <= 1
 
 
@@ -204,3 +207,10 @@ def test_spike_adjustments_come_back_from_local_processes_and_dask():
     assert len(serial.adjustments) >= 2
     pd.testing.assert_frame_equal(serial.adjustments, on_dask.adjustments)
     pd.testing.assert_frame_equal(serial.forecast, on_dask.forecast)
+
+
+def test_under_three_seasons_the_backtest_chooses_among_two_best():
+    # 30 months (under 3 x 12): no fixed combination of ETS and both Thetas; the 2 best by backtest, or a single one
+    res = forecast_series(seasonal_series("s30", 30, 4), 6, "MS", (80,), scheduler="serial")
+    model = res.selection["model"].iloc[0]
+    assert model in AUTO_MODELS or (model.startswith("combo(") and model.count("+") == 1)

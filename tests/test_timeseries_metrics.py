@@ -9,7 +9,7 @@ from hypothesis.extra.numpy import arrays
 from forecast.timeseries import metrics, stats_models
 from forecast.timeseries.base import PointAndBands
 from forecast.timeseries.baselines import croston_sba, drift, naive, seasonal_naive
-from forecast.timeseries.conformal import apply_calibration, calibration, conformal_quantile, coverage_is_off
+from forecast.timeseries.conformal import apply_calibration, calibration, conformal_quantile, effective_dof
 from forecast.timeseries.stats_models import ets_variance_factors
 
 Y, F, INSAMPLE = [1.0, 2.0, 3.0], [2.0, 2.0, 5.0], [1.0, 3.0, 2.0, 4.0]
@@ -83,24 +83,30 @@ def test_croston_sba_by_hand():
     assert zero.mean.tolist() == [0, 0, 0] and zero.hi[80].tolist() == [0, 0, 0]
 
 
-def test_conformal_quantile_and_the_coverage_test():
+def test_conformal_quantile_and_effective_dof():
     assert conformal_quantile(np.arange(1, 10), 80) == 8  # ceil(10 x 0.8) = 8th smallest
     assert np.isnan(conformal_quantile([1, 2, 3], 80))  # ceil(4 x 0.8) = 4 > 3 points
-    assert coverage_is_off(0.5, 80, 54)  # 2 SE = 2 sqrt(0.16 / 54) = 0.109
-    assert not coverage_is_off(0.75, 80, 54)
+    # lag-1 autocorrelation within the window, by hand: [1, 2, -1, -2, 1, 2]: pairs 2 - 2 + 2 - 2 + 2 = 2,
+    # squares 15 -> rho = 2 / 15; n = 6: 6 (13 / 15) / (17 / 15) - 1 = 6 x 13 / 17 - 1
+    assert effective_dof([np.array([1.0, 2, -1, -2, 1, 2])]) == pytest.approx(6 * 13 / 17 - 1)
+    # [1, 2, 3] and [3, 2, 1]: rho = 16 / 28, 6 (12 / 44) - 1 = 0.64 counts as the 2 windows
+    assert effective_dof([np.array([1.0, 2, 3]), np.array([3.0, 2, 1])]) == 2.0
 
 
-def test_calibration_widens_bands_that_were_too_narrow():
-    actual = np.array([0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5])
+def test_calibration_rebuilds_bands_from_the_backtest_errors():
+    actual = np.array([0.5, -1, 1.5, -2, 2.5, -3, 3.5, -4, 4.5])
     fc = PointAndBands(np.zeros(9), {80: -np.ones(9)}, {80: np.ones(9)})
-    cal = calibration([actual], [fc], (80,))
-    mode, factor, observed = cal[80]
-    assert (mode, observed) == ("scale", pytest.approx(2 / 9))
-    assert factor == 4.0  # scores = |a| / 1; the 8th smallest of 9
-    wide = apply_calibration(fc, cal)
+    mode, factor, observed = calibration([actual], [fc], (80,))[80]
+    # scores |a| / 1 = 0.5 .. 4.5; conformal: the 8th smallest of 9 = 4.0. Signs alternate: pairs sum to
+    # -(0.5x1 + 1x1.5 + ... + 4x4.5) < 0, so rho = 0 and dof = 9 - 1 = 8; RMS of the scores sqrt(sum(a^2) / 9)
+    # = sqrt(71.25 / 9); t(0.90, 8) = 1.3968 (table): 1.3968 x 2.8137 = 3.930 < 4.0, so the quantile wins
+    assert (mode, observed) == ("scale", pytest.approx(2 / 9)) and factor == pytest.approx(4.0)
+    wide = apply_calibration(fc, calibration([actual], [fc], (80,)))
     assert wide.hi[80].tolist() == [4.0] * 9 and wide.lo[80].tolist() == [-4.0] * 9
-    good = PointAndBands(np.zeros(9), {80: -4 * np.ones(9)}, {80: 4 * np.ones(9)})
-    assert calibration([actual], [good], (80,))[80][0] == "model"  # 8/9 covered: within 2 SE of 80%
+    # the same misses all on one side (a level shift): rho is high, the dof fall to the window count (1), and
+    # t(0.90, 1) = 3.0777 x RMS 2.8137 = 8.66 is the factor
+    shifted = calibration([np.abs(actual)], [fc], (80,))[80][1]
+    assert shifted == pytest.approx(3.0777 * np.sqrt(71.25 / 9), rel=1e-3)
 
 
 def test_ets_variance_factors_by_hand():

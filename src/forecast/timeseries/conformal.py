@@ -1,11 +1,20 @@
-"""Calibrated intervals: check a model's bands on its backtest and, where they are off, widen or narrow
-them by split-conformal factors computed from the backtest errors.
+"""Calibrated intervals: rebuild a model's bands from its backtest errors, which are the only honest measure
+of how far its forecasts miss.
 
-The score of an actual a against a forecast (mean, lo, hi) is its distance from the mean in units of
-the band on its side: (a - mean) / (hi - mean) above, (mean - a) / (mean - lo) below. The factor for
-level L is the ceil((n + 1) L) -th smallest of the n scores (split conformal, Vovk et al. 2005); the
-calibrated band is mean ± factor x the model's own distance. Where the model's band has zero width,
-the absolute errors are used instead (band = mean ± quantile of |a - mean|).
+The score of an actual a against a forecast (mean, lo, hi) is its distance from the mean in units of the band
+on its side: (a - mean) / (hi - mean) above, (mean - a) / (mean - lo) below. A level's calibrated band is
+mean +- factor x the model's own distance, where the factor is the larger of
+
+- the split-conformal quantile of the scores: the ceil((n + 1) L)-th smallest of the n (Vovk et al. 2005);
+- t x the root mean square of the scores, t the Student-t quantile of the level with the backtest's effective
+  degrees of freedom: the errors of one window move together (a level shift misses every step the same way),
+  so n errors count as n (1 - rho) / (1 + rho) (rho their lag-1 autocorrelation within windows), and never as
+  fewer than one per window.
+
+The quantile alone treats the backtest's errors as independent and gave 80% bands that held 76% of M1's
+held-out months; the t term accounts for how few independent misses 3 windows are (docs/forecasting.md).
+Where the model's band has zero width, the absolute errors are used instead (band = mean +- quantile of |a -
+mean|).
 """
 
 from __future__ import annotations
@@ -20,16 +29,31 @@ from .metrics import coverage
 
 
 def conformal_quantile(scores, level: float) -> float:
-    """The ceil((n+1) L/100)-th smallest score; NaN when n is too small for that level."""
+    """The ceil((n+1) L/100)-th smallest score; NaN when n is too small for that level.
+
+    >>> conformal_quantile([3.0, 1.0, 2.0, 5.0, 4.0], 50)  # ceil(6 x 0.5) = 3rd smallest
+    3.0
+    """
     s = np.sort(np.asarray(scores, dtype=float).ravel())
     k = math.ceil((len(s) + 1) * level / 100)
     return float(s[k - 1]) if 1 <= k <= len(s) else float("nan")
 
 
-def coverage_is_off(observed: float, level: float, n: int) -> bool:
-    """True when observed coverage differs from level (%) by more than 2 binomial standard errors."""
-    p = level / 100
-    return abs(observed - p) > 2 * math.sqrt(p * (1 - p) / max(n, 1))
+def effective_dof(windows: Sequence[np.ndarray]) -> float:
+    """Degrees of freedom of the pooled errors of backtest `windows` (signed, one array per window):
+    n (1 - rho) / (1 + rho) - 1, rho the lag-1 autocorrelation within windows (clipped to 0-0.95), at least
+    the number of windows.
+
+    >>> round(effective_dof([np.array([1.0, -1, 1, -1]), np.array([-1.0, 1, -1, 1])]), 6)  # no positive rho
+    7.0
+    >>> effective_dof([np.ones(18)] * 3)  # every window missed one way: 3 independent misses
+    3.0
+    """
+    pairs = sum(float(np.sum(w[1:] * w[:-1])) for w in windows)
+    squares = sum(float(np.sum(w * w)) for w in windows)
+    rho = min(max(pairs / squares if squares > 0 else 0.0, 0.0), 0.95)
+    n = sum(len(w) for w in windows)
+    return max(n * (1 - rho) / (1 + rho) - 1, float(len(windows)))
 
 
 def _side_scores(actual: np.ndarray, fc: PointAndBands, lv: float) -> np.ndarray | None:
@@ -43,8 +67,11 @@ def _side_scores(actual: np.ndarray, fc: PointAndBands, lv: float) -> np.ndarray
 
 def calibration(actuals: Sequence[np.ndarray], forecasts: Sequence[PointAndBands], levels: Sequence[float]
                 ) -> dict[float, tuple[str, float, float]]:
-    """Per level: (mode, value, observed coverage); mode 'model' (bands kept), 'scale' (factor) or 'absolute'
-    (half-width in y units); mode 'model' also when too few backtest points exist to calibrate."""
+    """Per level: (mode, value, observed backtest coverage of the model's own band); mode 'scale' (factor on
+    the model's distance), 'absolute' (half-width in y units) or 'model' (bands kept: no backtest point, or
+    too few for the level)."""
+    from scipy.stats import t
+
     out = {}
     a_all = np.concatenate([np.asarray(a, dtype=float) for a in actuals]) if actuals else np.zeros(0)
     for lv in levels:
@@ -55,17 +82,16 @@ def calibration(actuals: Sequence[np.ndarray], forecasts: Sequence[PointAndBands
         hi = np.concatenate([f.hi[lv] for f in forecasts])
         mean = np.concatenate([f.mean for f in forecasts])
         observed = coverage(a_all, lo, hi)
-        if not coverage_is_off(observed, lv, len(a_all)):
-            out[lv] = ("model", 1.0, observed)
-            continue
-        pooled = PointAndBands(mean, {lv: lo}, {lv: hi})
-        scores = _side_scores(a_all, pooled, lv)
+        scores = _side_scores(a_all, PointAndBands(mean, {lv: lo}, {lv: hi}), lv)
         if scores is None:
             q = conformal_quantile(np.abs(a_all - mean), lv)
             out[lv] = ("absolute", q, observed) if np.isfinite(q) else ("model", float("nan"), observed)
-        else:
-            q = conformal_quantile(scores, lv)
-            out[lv] = ("scale", q, observed) if np.isfinite(q) else ("model", float("nan"), observed)
+            continue
+        signed = np.where(a_all >= mean, scores, -scores)
+        windows = np.split(signed, np.cumsum([len(a) for a in actuals])[:-1])
+        spread = float(t.ppf((1 + lv / 100) / 2, effective_dof(windows)) * np.sqrt(np.mean(scores ** 2)))
+        q = conformal_quantile(scores, lv)
+        out[lv] = ("scale", max(spread, q) if np.isfinite(q) else spread, observed)
     return out
 
 

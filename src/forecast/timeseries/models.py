@@ -10,6 +10,7 @@ import pandas as pd
 from ..core.errors import ForecastError
 from .base import ArrayForecaster, ArrayModel
 from .baselines import croston_sba, drift, naive, seasonal_naive
+from .optimised_theta import dotm
 from .stats_models import arima, ets, theta
 
 MODELS: dict[str, ArrayModel] = {
@@ -19,18 +20,19 @@ MODELS: dict[str, ArrayModel] = {
     "croston": croston_sba,
     "ets": ets,
     "theta": theta,
+    "dotm": dotm,
     "arima": arima,
 }
 # Auto mode's candidates. ARIMA (3 orders x each fit, ~10x the cost of ETS) and Prophet (~1 s per fit)
 # are offered by name only: on the bundled monthly series neither improved auto mode enough to pay
 # for its cost (see README, measured by benchmarks/bench_forecast_accuracy.py).
-AUTO_MODELS = ("seasonal_naive", "naive", "drift", "ets", "theta")
+AUTO_MODELS = ("seasonal_naive", "naive", "drift", "ets", "dotm", "theta")
 AUTO: dict[str, tuple[str, ...]] = {"MS": AUTO_MODELS, "W": AUTO_MODELS, "D": AUTO_MODELS}
 # Candidates for short histories (under two seasons): one season cannot tell seasonality from a one-off
 # (seasonal naive would repeat last year's runaway-loop month as next year's), so no seasonal model.
 SHORT = ("naive", "drift")
 INTERMITTENT = ("croston", "naive", "seasonal_naive")
-COMBINABLE = ("ets", "theta", "arima", "prophet", "drift", "seasonal_naive", "naive")
+COMBINABLE = ("ets", "theta", "dotm", "arima", "prophet", "drift", "seasonal_naive", "naive")
 
 
 def model_names(models: str | Sequence[str], freq: str) -> tuple[str, ...]:
