@@ -141,3 +141,10 @@ def test_theta_band_growth_is_the_ses_variance():
     assert 0.1 < alpha < 0.9  # a case where the two formulas differ
     width = stats_models.theta(y, 5, (80,), 12).hi[80] - stats_models.theta(y, 5, (80,), 12).mean
     assert width / width[0] == pytest.approx(np.sqrt(1 + np.arange(5) * alpha**2), rel=1e-6)
+
+
+def test_calibration_keeps_the_model_band_without_a_measured_spread():
+    fc = PointAndBands(np.zeros(4), {80: -np.ones(4)}, {80: np.ones(4)})
+    assert calibration([np.zeros(4)], [fc], (80,))[80][0] == "model"  # the backtest never missed
+    assert calibration([np.array([np.nan, 1.0, 2.0, 3.0])], [fc], (80,))[80][0] == "model"
+    assert calibration([], [], (80,))[80][0] == "model"

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from forecast.core.errors import ParameterError
 from forecast.timeseries import select
 from forecast.timeseries.auto import forecast_series
+from forecast.timeseries.models import AUTO_MODELS
 from forecast.timeseries.outliers import MIN_POINTS, spike_adjusted
 
 
@@ -133,13 +134,19 @@ def test_turned_off_it_is_the_forecast_of_the_raw_history():
     assert res.adjustments.empty and list(res.adjustments.columns) == ["unique_id", "ds", "actual", "adjusted",
                                                                       "reason"]
     assert res.selection["adjusted_periods"].tolist() == [0] and res.to_dict()["adjustments"] == []
-    fc, rec = select.forecast_one(spiked, 6, (80,), 12, ("seasonal_naive", "naive", "drift", "ets", "theta"), 3, 6,
+    fc, rec = select.forecast_one(spiked, 6, (80,), 12, AUTO_MODELS, 3, 6,
                                   pd.Timestamp("2024-01-01"), "MS")
     np.testing.assert_array_equal(res.forecast["forecast"], fc.mean)
     np.testing.assert_array_equal(res.forecast["forecast-hi-80"], fc.hi[80])
     assert res.selection.loc[0, "model"] == rec["model"] and res.selection.loc[0, "mase"] == rec["mase"]
     on = forecast_series(_frame(spiked), 6, "MS", (80,), scheduler="serial")
     assert on.adjustments["actual"].tolist() == [400.0] and on.selection["adjusted_periods"].tolist() == [1]
+    cleaned = spiked.copy()
+    cleaned[10] = on.adjustments["adjusted"].iloc[0]  # the forecast with adjustment is that of the cleaned history
+    fc_on, _ = select.forecast_one(cleaned, 6, (80,), 12, AUTO_MODELS, 3, 6,
+                                   pd.Timestamp("2024-01-01"), "MS")
+    np.testing.assert_array_equal(on.forecast["forecast-hi-80"], fc_on.hi[80])
+    assert not np.array_equal(on.forecast["forecast-hi-80"], res.forecast["forecast-hi-80"])
 
 
 def test_where_nothing_is_flagged_both_settings_give_the_same_result():

@@ -111,36 +111,51 @@ def test_focus_row_hash_tells_apart_rows_whose_values_only_join_alike(tmp_path):
     assert (again.accepted, again.duplicate) == (0, 9)
 
 
-def test_duckdb_list_text_round_trips():
-    # focus.row_hash relies on DuckDB's text of a list of strings naming its elements exactly
-    import duckdb
-
-    values = ["a, b", None, "NULL", "it's", "back\\slash", "[x]", "", " pad ", '"q"', "{k: v}"]
-    text = duckdb.sql("SELECT CAST(? AS VARCHAR[])::VARCHAR", params=[values]).fetchall()[0][0]
-    assert duckdb.sql("SELECT CAST(? AS VARCHAR[])", params=[text]).fetchall()[0][0] == values
-
-
-def test_a_warehouse_that_held_charges_before_keeps_the_json_row_hash(tmp_path):
+def test_focus_row_hash_is_the_md5_of_the_json_object_of_the_line(tmp_path):
     import hashlib
 
     f = tmp_path / "bill.csv"
     f.write_text(FOCUS_HEADER + _charge("gpt-4o", "a", "2.50"))
-    db = tmp_path / "w.duckdb"
-    with Warehouse(db) as wh:
-        assert wh.row_hash == "fields"
-        wh.load(f)
-        wh.sql("DELETE FROM settings")  # a warehouse written before the setting existed
-        wh.sql("UPDATE charges SET row_hash = 'legacy'")
-    with Warehouse(db) as wh:
-        assert wh.row_hash == "json"
-        wh.sql("DELETE FROM charges")
+    with Warehouse(tmp_path / "w.duckdb") as wh:
         wh.load(f)
         stored = wh.sql("SELECT row_hash FROM charges").fetchall()[0][0]
-        assert wh.load(f).duplicate == 1
-    # the first form: MD5 of the compact JSON object of the line's values as text, empty fields as null
+    # by hand: MD5 of the compact JSON object of the line's values as text, empty fields as null (the form every
+    # warehouse has stored, so re-loading a file into an older warehouse still finds its rows)
     names, values = FOCUS_HEADER.strip().split(","), _charge("gpt-4o", "a", "2.50").strip().split(",")
     obj = json.dumps({n: v or None for n, v in zip(names, values, strict=True)}, separators=(",", ":"))
     assert stored == hashlib.md5(obj.encode()).hexdigest()
+
+
+def test_the_same_values_under_other_column_names_are_another_charge(tmp_path):
+    # BilledCost and EffectiveCost swapped in the header: the same text on the line is a different charge
+    swapped = FOCUS_HEADER.replace("BilledCost,EffectiveCost", "EffectiveCost,BilledCost")
+    line = "5.00,3.00,5.00,USD,2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,Usage,,S,Other,P,sku,,,,t\n"
+    (tmp_path / "a.csv").write_text(FOCUS_HEADER + line)
+    (tmp_path / "b.csv").write_text(swapped + line)
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        first, second = wh.load(tmp_path / "a.csv"), wh.load(tmp_path / "b.csv")
+    assert (first.accepted, second.accepted, second.duplicate) == (1, 1, 0)
+    assert (first.cost_usd_accepted, second.cost_usd_accepted) == (Decimal("5.00"), Decimal("3.00"))
+
+
+def test_a_focus_file_changed_between_its_two_reads_is_refused_and_nothing_loads(tmp_path, monkeypatch):
+    from forecast.core.errors import UsageError
+    from forecast.usage import quarantine
+
+    f = tmp_path / "bill.csv"
+    f.write_text(FOCUS_HEADER + "".join(_charge(f"sku-{i}", "t") for i in range(3)))
+    start = quarantine.start_line_texts
+
+    def rewrite_then_start(*args):  # runs between the file-ordered read and the read that inserts
+        f.write_text(FOCUS_HEADER + _charge("sku-0", "t") * 3)
+        return start(*args)
+
+    monkeypatch.setattr(quarantine, "start_line_texts", rewrite_then_start)
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        with pytest.raises(UsageError, match="changed while it loaded"):
+            wh.load(f)
+        assert wh.sql("SELECT count(*) FROM charges").fetchall()[0][0] == 0
+        assert wh.sql("SELECT count(*) FROM loads").fetchall()[0][0] == 0
 
 
 @pytest.mark.parametrize("column, version", [("ServiceSubcategory", "1.1"), ("InvoiceId", "1.2"),

@@ -65,8 +65,7 @@ def summary(result, limit: int = 20) -> str:
     from ..timeseries.base import level_name
 
     sel = result.selection
-    flag_cols = [c for c in ("short_history", "constant", "intermittent", "conformal_intervals", "no_backtest")
-                 if c in sel]
+    flag_cols = [c for c in ("short_history", "constant", "intermittent", "no_backtest") if c in sel]
     cov = [f"coverage-{level_name(lv)}" for lv in result.level]
 
     def num(x, fmt):

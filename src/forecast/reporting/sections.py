@@ -249,7 +249,7 @@ def accuracy(report) -> list:
     """Backtest accuracy per series, and how last month's forecast of this month did."""
     sel, m = report.selection, report.month
     cols = [c for c in ["unique_id", "model", "n_obs", "mase", "smape", "coverage-80", "coverage-95",
-                        "short_history", "conformal_intervals"] if c in sel.columns]
+                        "short_history"] if c in sel.columns]
     parts = [f"Median backtest MASE across {len(sel)} series: {sel['mase'].median():.2f}; "
              f"80% bands held the actual {sel['coverage-80'].mean():.0%} of the time in backtest." if "mase" in sel
              else "No series is long enough for a backtest yet, so no accuracy can be scored: read these "
@@ -265,9 +265,9 @@ def accuracy(report) -> list:
                                   "error": whole_change, "inside 80%": yes_no}))
     parts.append(html_frame(sel[cols]).rename(columns={
         "unique_id": "series", "n_obs": "months", "mase": "MASE", "smape": "sMAPE %", "coverage-80": "80% held",
-        "coverage-95": "95% held", "short_history": "short history", "conformal_intervals": "conformal bands"}
+        "coverage-95": "95% held", "short_history": "short history"}
     ).style.hide(axis="index").format({"MASE": "{:.2f}", "sMAPE %": "{:.1f}", "80% held": pct, "95% held": pct,
-                                       "short history": yes_no, "conformal bands": yes_no}, na_rep="n/a"))
+                                       "short history": yes_no}, na_rep="n/a"))
     return parts
 
 

@@ -49,7 +49,7 @@ class ForecastResult:
         """The forecast rows with each series' backtest scores alongside (backtest_mase, backtest_coverage-80, ...)
         and its adjusted_periods: what `forecast predict` writes."""
         cov = [f"coverage-{level_name(lv)}" for lv in self.level]
-        plain = ("conformal_intervals", "short_history", "adjusted_periods")
+        plain = ("short_history", "adjusted_periods")
         keep = [c for c in (*SCORES, *cov, *plain) if c in self.selection]
         scores = self.selection[["unique_id", *keep]].rename(
             columns={c: f"backtest_{c}" for c in keep if c not in plain})

@@ -8,8 +8,8 @@ mean +- factor x the model's own distance, where the factor is the larger of
 - the split-conformal quantile of the scores: the ceil((n + 1) L)-th smallest of the n (Vovk et al. 2005);
 - t x the root mean square of the scores, t the Student-t quantile of the level with the backtest's effective
   degrees of freedom: the errors of one window move together (a level shift misses every step the same way),
-  so n errors count as n (1 - rho) / (1 + rho) (rho their lag-1 autocorrelation within windows), and never as
-  fewer than one per window.
+  so n errors give n (1 - rho) / (1 + rho) - 1 (rho the lag-1 autocorrelation of the signed scores within
+  windows, about 0, not their mean: a bias counts as a shared miss), and never fewer than one per window.
 
 The quantile alone treats the backtest's errors as independent and gave 80% bands that held 76% of M1's
 held-out months; the t term accounts for how few independent misses 3 windows are (docs/forecasting.md).
@@ -68,8 +68,8 @@ def _side_scores(actual: np.ndarray, fc: PointAndBands, lv: float) -> np.ndarray
 def calibration(actuals: Sequence[np.ndarray], forecasts: Sequence[PointAndBands], levels: Sequence[float]
                 ) -> dict[float, tuple[str, float, float]]:
     """Per level: (mode, value, observed backtest coverage of the model's own band); mode 'scale' (factor on
-    the model's distance), 'absolute' (half-width in y units) or 'model' (bands kept: no backtest point, or
-    too few for the level)."""
+    the model's distance), 'absolute' (half-width in y units) or 'model' (bands kept: no backtest point, a
+    backtest that never missed, or errors that are not finite)."""
     from scipy.stats import t
 
     out = {}
@@ -87,11 +87,14 @@ def calibration(actuals: Sequence[np.ndarray], forecasts: Sequence[PointAndBands
             q = conformal_quantile(np.abs(a_all - mean), lv)
             out[lv] = ("absolute", q, observed) if np.isfinite(q) else ("model", float("nan"), observed)
             continue
+        if not np.any(scores > 0):  # the backtest never missed: no measure of the spread, the model's band stays
+            out[lv] = ("model", 1.0, observed)
+            continue
         signed = np.where(a_all >= mean, scores, -scores)
         windows = np.split(signed, np.cumsum([len(a) for a in actuals])[:-1])
         spread = float(t.ppf((1 + lv / 100) / 2, effective_dof(windows)) * np.sqrt(np.mean(scores ** 2)))
-        q = conformal_quantile(scores, lv)
-        out[lv] = ("scale", max(spread, q) if np.isfinite(q) else spread, observed)
+        finite = [v for v in (spread, conformal_quantile(scores, lv)) if np.isfinite(v)]
+        out[lv] = ("scale", max(finite), observed) if finite else ("model", float("nan"), observed)
     return out
 
 

@@ -39,8 +39,8 @@ COMBO_MARGIN = 0.2
 # overflow in a recursion: ArithmeticError). A candidate that raises one is dropped and named in failed_models;
 # anything else (TypeError, AttributeError, KeyError, ...) is a bug in this package and propagates.
 FIT_ERRORS = (ValueError, ArithmeticError, IndexError, RuntimeError)
-FLAGS = ("short_history", "constant", "all_zero", "intermittent", "no_backtest", "conformal_intervals",
-         "unsorted_input", "horizon_exceeds_history")
+FLAGS = ("short_history", "constant", "all_zero", "intermittent", "no_backtest", "unsorted_input",
+         "horizon_exceeds_history")
 
 
 def profile(y: np.ndarray, m: int) -> dict[str, bool]:
@@ -152,7 +152,6 @@ def forecast_one(y: np.ndarray, h: int, levels: Sequence[float], m: int, candida
         nv = naive(y, h, levels, m)
         fc = PointAndBands(fc.mean, {lv: np.minimum(fc.lo[lv], nv.lo[lv]) for lv in levels},
                            {lv: np.maximum(fc.hi[lv], nv.hi[lv]) for lv in levels})
-    flags["conformal_intervals"] = any(mode != "model" for mode, _, _ in cal.values())
     record.update(model="combo(" + "+".join(members) + ")" if chosen == "combo" else chosen, windows=len(cuts),
                   **{k: v for k, v in table.get(chosen, {}).items()}, **flags)
     for lv, (mode, value, _) in cal.items():

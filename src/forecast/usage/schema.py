@@ -62,5 +62,4 @@ CREATE TABLE IF NOT EXISTS quarantine (
     line BIGINT NOT NULL, reason VARCHAR NOT NULL, raw JSON, resolved_by_load BIGINT, raw_text VARCHAR
 );
 ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS raw_text VARCHAR;
-CREATE TABLE IF NOT EXISTS settings (name VARCHAR PRIMARY KEY, "value" VARCHAR NOT NULL);
 """

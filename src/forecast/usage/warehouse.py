@@ -103,10 +103,8 @@ class Warehouse:
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET preserve_insertion_order = false")  # rows carry their source line instead
         self.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-        self.row_hash = "fields"
         if not read_only:
             self.con.execute(DDL)
-            self.row_hash = _focus_row_hash(self.con)
 
     def close(self) -> None:
         self.con.close()
@@ -138,7 +136,7 @@ class Warehouse:
 
             def select(staged, types, columns):
                 found["version"] = version_of(columns, focus_version, source)
-                return checked_select(staged, types, found["version"], timezone, now_sql, source, self.row_hash)
+                return checked_select(staged, types, found["version"], timezone, now_sql, source)
 
             from .focus import KEYS
 
@@ -234,17 +232,6 @@ class Warehouse:
                                          "WHERE table_catalog = 'temp'").fetchall():
                 con.execute(f"DROP {'VIEW' if typ == 'VIEW' else 'TABLE'} temp.{name}")
         return result
-
-
-def _focus_row_hash(con: duckdb.DuckDBPyConnection) -> str:
-    """The form of FOCUS row hash this warehouse keeps (focus.ROW_HASHES): 'fields', or 'json' for a warehouse
-    that held charges before 'fields' existed, so that re-loading a file there still finds its rows."""
-    found = con.execute("SELECT value FROM settings WHERE name = 'focus_row_hash'").fetchall()
-    if found:
-        return found[0][0]
-    kind = "json" if con.execute("SELECT count(*) FROM charges").fetchall()[0][0] else "fields"
-    con.execute("INSERT INTO settings VALUES ('focus_row_hash', ?)", [kind])
-    return kind
 
 
 def _flag_logged_unpriced(con: duckdb.DuckDBPyConnection, load_id: int, book: PriceBook) -> int:
