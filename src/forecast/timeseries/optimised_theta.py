@@ -105,7 +105,12 @@ def theta_fit(y: np.ndarray, theta: float | None = None) -> ThetaFit:
 
 
 def theta_path(y: np.ndarray, fit: ThetaFit, h: int) -> np.ndarray:
-    """The h-step forecast of a fitted DOTM from the end of y."""
+    """The h-step forecast of a fitted DOTM from the end of y (y's units).
+
+    >>> y = np.array([10.0, 11, 12, 13, 14, 15])
+    >>> [float(round(v, 2)) for v in theta_path(y, theta_fit(y, theta=1.0), 2)]  # theta 1: SES, flat at its level
+    [14.99, 14.99]
+    """
     y = np.asarray(y, dtype=float)
     a, b = line_states(y)
     levels, powers = _ses_levels(y, fit.alpha)

@@ -27,7 +27,12 @@ def lit(text: str) -> str:
 
 def json_object_of(names: list[str]) -> str:
     """SQL of the JSON object of the columns `names` that hold a value (NULL JSON when `names` is empty): the
-    columns a file has beyond those the warehouse maps, kept as `extra`."""
+    columns a file has beyond those the warehouse maps, kept as `extra`.
+
+    >>> import duckdb
+    >>> duckdb.sql(f"SELECT {json_object_of(['team', 'note'])} FROM (SELECT 'a' AS team, NULL AS note)").fetchall()
+    [('{"team":"a"}',)]
+    """
     if not names:
         return "NULL::JSON"
     import json

@@ -103,7 +103,12 @@ KEYS = ("row_hash", "row_key", "_reason", "_raw_json", "_raw_text")  # what load
 def row_hash(columns: list[str]) -> str:
     """SQL of a row's identity: the MD5 hex of the JSON object of its columns' names and values as read (text
     for CSV, typed for Parquet). JSON writes every name and value apart, so two different rows, or the same
-    values under other names, never write the same text."""
+    values under other names, never write the same text.
+
+    >>> # the MD5 of {"a":"1","b":null}, as hashlib gives it
+    >>> duckdb.sql(f"SELECT {row_hash(['a', 'b'])} FROM (SELECT '1' AS a, NULL AS b)").fetchall()[0][0]
+    'a97428c59aed435c773c4188a8146330'
+    """
     return f"md5(CAST(to_json(struct_pack({', '.join(f'{c.q(n)} := {c.q(n)}' for n in columns)})) AS VARCHAR))"
 
 
