@@ -24,7 +24,7 @@ def test_theta_one_is_simple_exponential_smoothing():
     ses = SimpleExpSmoothing(y, initialization_method="known", initial_level=fit.l0).fit(
         smoothing_level=0.3, optimized=False)
     assert np.allclose(fit.errors, (y - ses.fittedvalues)[1:], rtol=0, atol=1e-9)
-    assert np.allclose(theta_path(y, fit, 4), ses.forecast(4), rtol=0, atol=1e-9)
+    assert np.allclose(theta_path(fit, 4), ses.forecast(4), rtol=0, atol=1e-9)
 
 
 def test_theta_two_forecasts_as_the_classic_theta_method():
@@ -34,7 +34,7 @@ def test_theta_two_forecasts_as_the_classic_theta_method():
     gaps = []
     for _ in range(20):
         y = 200 + np.cumsum(rng.normal(1.5, 6, 60))
-        ours = theta_path(y, theta_fit(y, theta=2.0), 12)
+        ours = theta_path(theta_fit(y, theta=2.0), 12)
         theirs = np.asarray(ThetaModel(y, period=1, deseasonalize=False).fit().forecast(12))
         gaps.append(np.max(np.abs(ours / theirs - 1)))
     # the two start SES differently (statsmodels estimates its own initial level) and fit alpha to different
@@ -45,6 +45,6 @@ def test_theta_two_forecasts_as_the_classic_theta_method():
 
 def test_an_exact_line_is_continued_and_short_input_refused():
     y = 20.0 + 3.0 * np.arange(36)
-    assert np.allclose(theta_path(y, theta_fit(y), 3), [128.0, 131.0, 134.0], atol=0.05)
+    assert np.allclose(theta_path(theta_fit(y), 3), [128.0, 131.0, 134.0], atol=0.05)
     with pytest.raises(ValueError, match="3 or more"):
         theta_fit(np.array([1.0, 2.0]))

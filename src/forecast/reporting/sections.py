@@ -103,14 +103,49 @@ def headlines(report, horizon: int) -> list:
 
 
 def notes(texts) -> list:
-    """Notes quoted, one paragraph each (nothing when there are none).
+    """Notes quoted, one paragraph each (nothing when there are none; empty ones are skipped).
 
     >>> notes(["price file <a>"])
     ['> price file &lt;a&gt;']
-    >>> notes([])
+    >>> notes([None, ""])
     []
     """
+    texts = [t for t in texts if t]
     return ["\n\n".join(f"> {md_text(n)}" for n in texts)] if texts else []
+
+
+def report_prices(prices: str = "", price_date: str = ""):
+    """A report's price parameters read: (the PriceBook of `prices`, an override YAML path, "" for the default
+    or "none"; the day prices apply on, `price_date` as YYYY-MM-DD, "" for today in UTC).
+
+    >>> book, on = report_prices("none", "2026-11-01")
+    >>> str(on), book.note is None
+    ('2026-11-01', True)
+    >>> report_prices("none", "1 Nov")
+    Traceback (most recent call last):
+    ...
+    forecast.core.errors.ParameterError: price_date '1 Nov': must be a date as YYYY-MM-DD, or empty for today
+    """
+    from datetime import UTC, date, datetime
+
+    from ..core.errors import ParameterError
+    from ..design.prices import price_book
+
+    try:
+        on = date.fromisoformat(price_date) if price_date else datetime.now(UTC).date()
+    except ValueError:
+        raise ParameterError("price_date", repr(price_date),
+                             "must be a date as YYYY-MM-DD, or empty for today") from None
+    return price_book(prices or None), on
+
+
+def listed(text: str) -> list[str] | None:
+    """The names of a comma-separated parameter, None when it names none.
+
+    >>> listed(" openai:gpt-4o, anthropic:claude-haiku-4-5 ,"), listed("")
+    (['openai:gpt-4o', 'anthropic:claude-haiku-4-5'], None)
+    """
+    return [n.strip() for n in text.split(",") if n.strip()] or None
 
 
 def reconciliation(report) -> list:

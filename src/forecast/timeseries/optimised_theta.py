@@ -60,12 +60,15 @@ def _drift_terms(alpha: float, a: np.ndarray, b: np.ndarray, t: np.ndarray) -> n
 
 @dataclass(frozen=True)
 class ThetaFit:
-    """A fitted DOTM: smoothing weight alpha, theta, initial level l0, in-sample one-step errors."""
+    """A fitted DOTM: smoothing weight alpha, theta, initial level l0, in-sample one-step errors, and its forecast
+    from the end of the history: `start` one step ahead, then `slope` (w B_n) more each step (y's units)."""
 
     alpha: float
     theta: float
     l0: float
     errors: np.ndarray
+    start: float
+    slope: float
 
 
 def _solve(y: np.ndarray, a: np.ndarray, b: np.ndarray, alpha: float, w: float | None) -> ThetaFit:
@@ -81,7 +84,8 @@ def _solve(y: np.ndarray, a: np.ndarray, b: np.ndarray, alpha: float, w: float |
     if fixed or not 0 <= w <= W_MAX:
         w = min(max(w, 0.0), W_MAX)
         l0 = float(cols[:, 0] @ (base - w * cols[:, 1]) / (cols[:, 0] @ cols[:, 0]))
-    return ThetaFit(alpha, 1 / (1 - w), float(l0), base - cols @ np.array([l0, w]))
+    end = levels[-1] + powers[-1] * l0 + w * _drift_terms(alpha, a[-1], b[-1], np.array(len(y)))
+    return ThetaFit(alpha, 1 / (1 - w), float(l0), base - cols @ np.array([l0, w]), float(end), float(w * b[-1]))
 
 
 def theta_fit(y: np.ndarray, theta: float | None = None) -> ThetaFit:
@@ -104,19 +108,14 @@ def theta_fit(y: np.ndarray, theta: float | None = None) -> ThetaFit:
     return _solve(y, a, b, float(found.x), w)
 
 
-def theta_path(y: np.ndarray, fit: ThetaFit, h: int) -> np.ndarray:
-    """The h-step forecast of a fitted DOTM from the end of y (y's units).
+def theta_path(fit: ThetaFit, h: int) -> np.ndarray:
+    """The h-step forecast of a fitted DOTM from the end of its history (y's units).
 
     >>> y = np.array([10.0, 11, 12, 13, 14, 15])
-    >>> [float(round(v, 2)) for v in theta_path(y, theta_fit(y, theta=1.0), 2)]  # theta 1: SES, flat at its level
+    >>> [float(round(v, 2)) for v in theta_path(theta_fit(y, theta=1.0), 2)]  # theta 1: SES, flat at its level
     [14.99, 14.99]
     """
-    y = np.asarray(y, dtype=float)
-    a, b = line_states(y)
-    levels, powers = _ses_levels(y, fit.alpha)
-    n, w = len(y), 1 - 1 / fit.theta
-    start = levels[-1] + powers[-1] * fit.l0 + w * _drift_terms(fit.alpha, a[-1], b[-1], np.array(n))
-    return start + w * b[-1] * np.arange(h)
+    return fit.start + fit.slope * np.arange(h)
 
 
 def dotm(y: np.ndarray, h: int, levels: Sequence[float], season_length: int) -> PointAndBands:
@@ -132,4 +131,4 @@ def dotm(y: np.ndarray, h: int, levels: Sequence[float], season_length: int) -> 
     sa = seas.adjust(y)
     fit = theta_fit(sa)
     sd = np.sqrt(np.mean(fit.errors ** 2) * (1 + np.arange(h) * fit.alpha ** 2))
-    return seas.restore(normal_bands(theta_path(sa, fit, h), sd, levels))
+    return seas.restore(normal_bands(theta_path(fit, h), sd, levels))

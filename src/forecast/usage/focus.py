@@ -211,14 +211,13 @@ def load_focus(con: duckdb.DuckDBPyConnection, checked, path: Path, *, load_id: 
         raise UsageError(f"{source}: could not read the file again ({str(exc).splitlines()[0]}): was it changed "
                          "while it loaded? Load it again") from None
     checksum = "count(*), sum(hash(row_hash)::HUGEINT)"  # the same set of hashes, each once, or the file changed
-    expected = con.execute(f"SELECT {checksum} FROM _new").fetchall()[0]
-    repeats = con.execute("SELECT count(*) FROM _new WHERE n > 1").fetchall()[0][0]
+    *expected, repeats = con.execute(f"SELECT {checksum}, count(*) FILTER (n > 1) FROM _new").fetchall()[0]
     if repeats:  # a hash on several lines went in once per line, each copy with the first line: keep one
         con.execute(f"""DELETE FROM charges WHERE load_id = {load_id}
             AND row_hash IN (SELECT row_hash FROM _new WHERE n > 1)
             AND rowid NOT IN (SELECT min(rowid) FROM charges WHERE load_id = {load_id}
                               AND row_hash IN (SELECT row_hash FROM _new WHERE n > 1) GROUP BY row_hash)""")
-    inserted = con.execute(f"SELECT {checksum} FROM charges WHERE load_id = {load_id}").fetchall()[0]
+    inserted = list(con.execute(f"SELECT {checksum} FROM charges WHERE load_id = {load_id}").fetchall()[0])
     if inserted != expected:
         raise UsageError(f"{source}: the file changed while it loaded: {expected[0]:,} new charges when first read, "
                          f"{inserted[0]:,} when read again, not the same ones: load it again")

@@ -52,11 +52,10 @@ def _create_checked(con: duckdb.DuckDBPyConnection, table: str, staged: str, col
 class Checked(NamedTuple):
     """Where check_file left a file's checked rows: `relation` holds every row with its _line (only the `keys`
     columns when check_file was given them), `rows` every column of the checked SELECT (the same relation, or a
-    view that reads the file again), and the file's `columns`."""
+    view that reads the file again)."""
 
     relation: str
     rows: str
-    columns: list[str]
 
 
 def _staged_view(con: duckdb.DuckDBPyConnection, view: str, reader: str) -> None:
@@ -92,10 +91,10 @@ def _checked_by_duckdb(con: duckdb.DuckDBPyConnection, table: str, readers: tupl
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_lines AS SELECT * REPLACE "
                 f"(rowid - {first or 0} + {1 + header_lines} AS {LINE}) FROM {table}")
     if not keys:
-        return Checked(f"{table}_lines", f"{table}_lines", columns)
+        return Checked(f"{table}_lines", f"{table}_lines")
     _staged_view(con, "_reread", readers[1])
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_rows AS {select('_reread', types, columns)}")
-    return Checked(f"{table}_lines", f"{table}_rows", columns)
+    return Checked(f"{table}_lines", f"{table}_rows")
 
 
 def _as_text(columns: list[str]) -> str:
@@ -179,7 +178,7 @@ def check_file(con: duckdb.DuckDBPyConnection, path: Path, select: CheckedSelect
         columns = _stage_parquet(con, path, "_staged")
         # typed columns convert cheaply: each pass reads the file again instead of holding every row in memory
         _create_checked(con, table, "_staged", columns, select, kind="VIEW")
-        return Checked(table, table, columns)
+        return Checked(table, table)
     if scan is None:
         scanned = scan_file(path, text=True)
 
@@ -211,7 +210,7 @@ def check_file(con: duckdb.DuckDBPyConnection, path: Path, select: CheckedSelect
             _check_columns(path, columns)
             stage_records(con, "_staged", columns, jsonl_records(path, columns))
     _create_checked(con, table, "_staged", columns, select)
-    return Checked(table, table, columns)
+    return Checked(table, table)
 
 
 def check_staged(con: duckdb.DuckDBPyConnection, staged: str, columns: list[str], select: CheckedSelect,
