@@ -30,3 +30,43 @@ def stop_group(proc: subprocess.Popen) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
+
+
+def kernel_processes(root_pid: int) -> list[int]:
+    """The IPython kernels started under process `root_pid` (kernels start in their own sessions, so they are
+    found by parent links, not by process group)."""
+    parent, kernels = {}, []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as fh:
+                parent[int(entry)] = int(fh.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                if b"ipykernel" in fh.read():
+                    kernels.append(int(entry))
+
+    def descends(pid: int) -> bool:
+        while pid > 1:
+            if pid == root_pid:
+                return True
+            pid = parent.get(pid, 0)
+        return False
+
+    return [k for k in kernels if descends(k)]
+
+
+def wait_ready(url: str, timeout_s: float = 120) -> None:
+    """Poll the app's /forecast/ready until a preheated kernel is ready (200)."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(url + "forecast/ready", timeout=5):
+                return
+        except urllib.error.URLError:
+            assert time.monotonic() < deadline, f"{url}: no preheated kernel within {timeout_s} s"
+            time.sleep(0.1)

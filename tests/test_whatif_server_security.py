@@ -70,7 +70,8 @@ LOOPBACK = ["127.0.0.1:{port}", "localhost:{port}", "LOCALHOST:{port}", "[::1]:{
 
 
 def test_a_foreign_host_is_refused_on_every_path_and_loopback_is_served(server):
-    for path in ("/", STATIC, "/voila/templates/lab/static/voila.js", "/api/kernels", "/login", "/voila/files/x.png"):
+    for path in ("/", STATIC, "/voila/templates/lab/static/voila.js", "/api/kernels", "/login", "/voila/files/x.png",
+                 "/forecast/ready"):
         got = {host: status(server, path, host.format(port=server)) for host in FOREIGN}
         assert set(got.values()) == {403}, f"{path}: {got}"
     got = {host: status(server, STATIC, host.format(port=server)) for host in LOOPBACK}

@@ -61,7 +61,8 @@ def test_the_wheel_carries_its_files_and_declares_its_dependencies(fresh):
                    "forecast/data/gpu/gpus.csv", "forecast/data/gpu/reference_measurements.csv",
                    "forecast/data/workflows/support_triage.yaml", "forecast/data/cases/support_triage.yaml",
                    "forecast/data/budgets.yaml", "forecast/data/prices/overrides.yaml",
-                   "forecast/data/sample/requests.parquet", "forecast/reporting/templates/offline.html.j2"):
+                   "forecast/data/sample/requests.parquet", "forecast/reporting/templates/offline.html.j2",
+                   "forecast/whatif/jupyter/voila/templates/forecast/index.html.j2"):
         assert needed in names, needed
     assert not [n for n in names if n.endswith((".duckdb", ".wal")) or ".ipynb_checkpoints" in n]
     declared = {Requirement(line.split(":", 1)[1]) for line in metadata.splitlines()
@@ -131,7 +132,8 @@ pm.execute_notebook(str(notebook), f"out-{name}", kernel_name="python3", progres
 
 
 def test_the_what_if_app_answers_on_loopback(fresh, tmp_path):
-    """The app of the packaged example, served from an empty folder, renders its panel in Chromium."""
+    """The app of the packaged example, served from an empty folder, renders its panel in Chromium and asks
+    nothing of any host but 127.0.0.1 (the packaged Voila template leaves out the CDN stylesheets)."""
     from playwright.sync_api import sync_playwright
 
     from .browser import CHROMIUM
@@ -150,6 +152,8 @@ def test_the_what_if_app_answers_on_loopback(fresh, tmp_path):
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
             try:
                 page = browser.new_page()
+                requested: list[str] = []
+                page.on("request", lambda r: requested.append(r.url))
                 console: list[str] = []
                 page.on("console", lambda m: console.append(m.text[:300]))
                 page.goto(match.group(0), wait_until="commit", timeout=90_000)  # Voila streams the page
@@ -160,6 +164,7 @@ def test_the_what_if_app_answers_on_loopback(fresh, tmp_path):
                     pytest.fail(f"no panel: {page.inner_text('body')[:2000]}\nconsole: {console[-15:]}")
                 assert re.fullmatch(r"\$[\d,.]+", month.inner_text()), month.inner_text()
                 assert "Traceback" not in page.inner_text("body")
+                assert [u for u in requested if not u.startswith(("http://127.0.0.1:", "data:"))] == []
             finally:
                 browser.close()
     finally:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..core.errors import ForecastError
 from ..core.resources import example
+from ..whatif.app import IDLE_TIMEOUT_S
 from .argtypes import day, whole
 from .options import add_prices_option, flush_notes, note, price_book
 
@@ -39,8 +40,13 @@ def add_parsers(sub) -> None:
                    help="price date YYYY-MM-DD (default: today, UTC; a case: its price_date)")
     p.add_argument("--samples", type=whole(1_000, 1_000_000), default=20_000,
                    help="Monte Carlo tasks per update (default 20000)")
-    p.add_argument("--save-dir", metavar="DIR", default=".",
-                   help="the folder 'Save scenario' writes into, by plain file name (default: the current folder)")
+    p.add_argument("--save-dir", metavar="DIR", default="scenarios",
+                   help="the folder 'Save scenario' writes into, by plain file name, and the saved scenarios the "
+                        "panel compares are read from (default: scenarios/ in the current folder, created on the "
+                        "first save)")
+    p.add_argument("--idle-timeout", metavar="SECONDS", type=whole(5, 86_400), default=IDLE_TIMEOUT_S,
+                   help="shut a page's kernel down once no page has been connected to it for this long (default "
+                        f"{IDLE_TIMEOUT_S}; a page that closes normally frees its kernel at once)")
     add_prices_option(p)
 
 
@@ -76,4 +82,4 @@ def run(args) -> tuple[str, int]:
            "FORECAST_WHATIF_SAVE_DIR": str(Path(args.save_dir).resolve()),
            "FORECAST_WHATIF_SAMPLES": str(args.samples)}
     flush_notes()
-    return "", serve(str(spec), args.host, args.port, env, sys.stdout)
+    return "", serve(str(spec), args.host, args.port, env, sys.stdout, args.idle_timeout)

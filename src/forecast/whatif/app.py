@@ -1,5 +1,11 @@
 """Serve notebooks/what_if.ipynb as a Voila web app, and build the notebook's panel from its parameters.
 
+The app keeps one kernel preheated (the notebook already run in it), so a page opens without waiting for a
+kernel to start and the panel to compute; the URL is printed once that kernel is ready. A page's kernel is shut
+down when the page closes (Voila's unload message) or, when that message never comes (a crashed tab, a lost
+network), once it has had no page connected and no activity for `idle_timeout_s` seconds. The page is Voila's
+lab template without its CDN stylesheets (jupyter/voila/templates/forecast): it loads nothing from elsewhere.
+
 The command and the notebook talk through environment variables (Voila's kernel inherits the
 server's environment): FORECAST_WHATIF_SPEC, _PRICES, _PRICE_DATE, _SAVE_DIR and _SAMPLES override
 the notebook's `parameters` cell. Relative paths are relative to the current folder, as everywhere.
@@ -14,11 +20,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+from pathlib import Path
 
 from ..core.errors import ForecastError
 from ..core.resources import packaged
 
+READY_PATH = "/forecast/ready"  # answers 200 once a preheated kernel has run the notebook (forecast.whatif.server)
+POOL_SIZE = 1  # preheated kernels: each holds the panel (about 150 MB) and one refill takes a few seconds
+IDLE_TIMEOUT_S = 300
+JUPYTER_DATA = Path(__file__).with_name("jupyter")  # a Jupyter data folder holding the forecast Voila template
 ENV = {"spec": "FORECAST_WHATIF_SPEC", "prices": "FORECAST_WHATIF_PRICES", "price_date": "FORECAST_WHATIF_PRICE_DATE",
        "save_dir": "FORECAST_WHATIF_SAVE_DIR", "samples": "FORECAST_WHATIF_SAMPLES"}
 LOOPBACK = "127.0.0.1"
@@ -43,14 +53,17 @@ def free_port(host: str = LOOPBACK) -> int:
         return s.getsockname()[1]
 
 
-def voila_command(host: str, port: int) -> list[str]:
+def voila_command(host: str, port: int, idle_timeout_s: int = IDLE_TIMEOUT_S) -> list[str]:
     """The Voila server command line for the what-if notebook: Voila behind the loopback Host and same-origin
-    rules of forecast.whatif.server (any Host only when bound to a non-loopback address)."""
+    rules of forecast.whatif.server (any Host only when bound to a non-loopback address), with a preheated
+    kernel and idle kernels culled (see the module docstring)."""
     notebook = packaged("notebooks", "what_if.ipynb")
     remote = not loopback_address(host)
     return [sys.executable, "-m", "forecast.whatif.server", str(notebook), f"--port={port}", f"--Voila.ip={host}",
-            "--Voila.port_retries=0", "--no-browser", "--show_tracebacks=False",
-            f"--LoopbackVoila.loopback_only={not remote}"]
+            "--Voila.port_retries=0", "--no-browser", "--show_tracebacks=False", "--template=forecast",
+            f"--LoopbackVoila.loopback_only={not remote}", "--preheat_kernel=True", f"--pool_size={POOL_SIZE}",
+            f"--MappingKernelManager.cull_idle_timeout={idle_timeout_s}",
+            f"--MappingKernelManager.cull_interval={max(1, min(60, idle_timeout_s // 2))}"]
 
 
 def loopback_address(host: str) -> bool:
@@ -63,8 +76,10 @@ def loopback_address(host: str) -> bool:
         return False
 
 
-def wait_until_up(url: str, process: subprocess.Popen, timeout_s: float = 60.0) -> None:
-    """Poll `url` until it answers; raise if the server exits or the time runs out."""
+def wait_until_up(url: str, process: subprocess.Popen, timeout_s: float = 120.0) -> None:
+    """Poll `url` until it answers 200; raise if the server exits or the time runs out."""
+    import urllib.request
+
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -77,16 +92,20 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout_s: float = 60.0) 
     raise ForecastError(f"the Voila server did not answer at {url} within {timeout_s:.0f} s")
 
 
-def serve(spec: str, host: str, port: int, env: dict[str, str], out=sys.stdout) -> int:
-    """Run Voila until interrupted; prints the URL once the app answers. Returns the server's exit status.
+def serve(spec: str, host: str, port: int, env: dict[str, str], out=sys.stdout,
+          idle_timeout_s: int = IDLE_TIMEOUT_S) -> int:
+    """Run Voila until interrupted; prints the URL once the app answers with a preheated kernel ready. Returns the
+    server's exit status.
 
     The server's log (and its kernels', which inherit it) goes to a temporary file, read only when the server
     fails to start: a pipe closed once the app is up made the kernel stall on its first buffered write."""
     port = port or free_port(host)
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
-    child_env = {**os.environ, **env}
+    data_path = os.pathsep.join(p for p in (str(JUPYTER_DATA), os.environ.get("JUPYTER_PATH", "")) if p)
+    child_env = {**os.environ, **env, "JUPYTER_PATH": data_path}
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as log:
-        process = subprocess.Popen(voila_command(host, port), env=child_env, stdout=subprocess.DEVNULL, stderr=log)
+        process = subprocess.Popen(voila_command(host, port, idle_timeout_s), env=child_env,
+                                   stdout=subprocess.DEVNULL, stderr=log)
 
         def stop(*_):
             process.terminate()
@@ -94,7 +113,7 @@ def serve(spec: str, host: str, port: int, env: dict[str, str], out=sys.stdout) 
         previous = signal.signal(signal.SIGTERM, stop)
         try:
             try:
-                wait_until_up(url, process)
+                wait_until_up(url + READY_PATH.lstrip("/"), process)
             except ForecastError:
                 stop()
                 process.wait(timeout=10)

@@ -18,9 +18,11 @@ import re
 from urllib.parse import urlsplit
 
 from tornado import web
-from tornado.routing import Matcher, Rule
+from tornado.routing import Matcher, PathMatches, Rule
 from traitlets import Bool
 from voila.app import Voila
+
+from .app import READY_PATH
 
 LOCAL_HOSTNAMES = ("localhost",)
 _HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^:\[\]@/\s]+)(?::\d{1,5})?")
@@ -93,6 +95,33 @@ class RefusedHandler(web.RequestHandler):
         raise web.HTTPError(403)
 
 
+def preheated(kernel_manager) -> bool:
+    """Whether a preheated kernel has finished running the notebook, so that a page opens at once (True when Voila
+    keeps no pool)."""
+    pools = getattr(kernel_manager, "_pools", None)
+    if not pools:
+        return pools is None
+    for pool in pools.values():
+        for pending in pool:
+            if pending.done() and not pending.cancelled() and pending.exception() is None \
+                    and pending.result()["task"].done():
+                return True
+    return False
+
+
+class ReadyHandler(web.RequestHandler):
+    """GET READY_PATH: 200 once a page would open with a preheated kernel, else 503 (`forecast whatif` waits)."""
+
+    def initialize(self, kernel_manager) -> None:
+        self.kernel_manager = kernel_manager
+
+    def get(self):
+        self.set_header("Cache-Control", "no-store")
+        if not preheated(self.kernel_manager):
+            self.set_status(503)
+        self.finish("ready" if self.get_status() == 200 else "warming up")
+
+
 class LoopbackVoila(Voila):
     """Voila with the Host and Origin rules above in front of every handler."""
 
@@ -109,6 +138,8 @@ class LoopbackVoila(Voila):
         # before Voila's own rules, which match any host (RuleRouter tries its rules in order)
         self.app.default_router.rules.insert(0, Rule(_Refused(self.loopback_only), RefusedHandler,
                                                      {"loopback_only": self.loopback_only}))
+        self.app.default_router.rules.insert(1, Rule(PathMatches(READY_PATH), ReadyHandler,
+                                                     {"kernel_manager": self.kernel_manager}))
         super().listen()
 
 
