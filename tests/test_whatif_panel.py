@@ -78,3 +78,65 @@ def test_a_scenario_name_that_is_not_one_file_name_in_the_save_folder_is_a_messa
     panel.save_path.value = str(save_dir / "full.yaml")
     panel.save()
     assert (save_dir / "full.yaml").is_file() and "whatif-ok" in panel.save_status.value
+
+
+ROUTED = """
+name: routed-drafts
+volume: {tasks_per_month: {triangular: [32000, 40000, 50000]}, monthly_growth: 0.8}
+steps:
+  - name: draft
+    model: gpt-4o
+    provider: openai
+    input_tokens: {system: 1000}
+    output_tokens: 500
+    retry_rate: 0.7
+    routing:
+      - {model: gpt-4o-mini, provider: openai, share: 0.4}
+outcome: {success_rate: 0.75}
+"""
+
+
+def _routed_panel(tmp_path):
+    state = WhatIf(parse_workflow(ROUTED), PriceBook.from_file(None), date(2026, 11, 25), samples=1_000,
+                   scenarios=200, months=1)
+    return Panel(state, tmp_path / "scenarios", charts=False)
+
+
+def test_controls_show_the_values_the_computation_uses(tmp_path):
+    panel = _routed_panel(tmp_path)
+    # a spec value beyond a slider's usual range widens the slider instead of being clamped (0.8 growth, 0.7
+    # retries): untouched, the spec is computed exactly as written
+    assert panel.controls["monthly_growth"].value == 0.8 and panel.controls["retry_rate"].value == 0.7
+    assert panel.state.last.workflow == parse_workflow(ROUTED)
+    share = panel.controls["routed_share"]
+    assert share.value == 0.4 and not share.disabled
+    panel.controls["model"].value = "openai/gpt-4o-mini"
+    # every call now goes to one model: the routed share the computation uses is 0, and the slider says so
+    assert share.value == 0.0 and share.disabled and "routing dropped" in panel.messages["routed_share"].value
+    assert all(not step.routing for step in panel.state.last.workflow.steps)
+    panel.controls["model"].value = "(as specified)"
+    assert share.value == 0.4 and not share.disabled and panel.messages["routed_share"].value == ""
+    assert panel.state.last.workflow == parse_workflow(ROUTED)
+
+
+def test_a_saved_scenario_names_exactly_the_controls_that_moved_with_both_values_and_reloads_to_its_figures(
+        tmp_path):
+    from forecast.whatif.state import load_what_if
+
+    panel = _routed_panel(tmp_path)
+    # the volume's mean is 40,666.67; its box shows 40667 (whole tasks): that is not a change
+    assert panel.controls["tasks_per_month"].value == 40667
+    panel.controls["success_rate"].value = 0.6
+    panel.save_path.value = "lower-success.yaml"
+    panel.save()
+    saved = tmp_path / "scenarios" / "lower-success.yaml"  # the save folder is created on the first save
+    header = saved.read_text(encoding="utf-8").splitlines()[1]
+    assert header == "# controls changed from the spec: success rate 0.75 -> 0.60"
+    reloaded = load_what_if(saved, panel.state.book, panel.state.on, samples=1_000, scenarios=200, months=1)
+    assert reloaded.update(reloaded.initial_controls).figures == panel.state.last.figures
+    panel.controls["model"].value = "openai/gpt-4o-mini"
+    panel.save_path.value = "one-model.yaml"
+    panel.save()
+    header = (tmp_path / "scenarios" / "one-model.yaml").read_text(encoding="utf-8").splitlines()[1]
+    assert header == ("# controls changed from the spec: model (all calls) (as specified) -> openai/gpt-4o-mini; "
+                      "routed share 0.40 -> 0.00; success rate 0.75 -> 0.60")

@@ -157,6 +157,24 @@ def _moved(controls: Controls, base: Controls, name: str) -> bool:
     return abs(new - old) > TOLERANCE[name]
 
 
+def changed_controls(base: Controls, now: Controls) -> list[tuple[str, object, object]]:
+    """(control, spec's value, new value) for every control of `now` that differs from `base`: a number by more
+    than half its widget step, a model or serving choice by any change; a control the spec lacks never differs.
+
+    >>> spec = Controls(40666.67, 0.03, None, None, 1.0, 0.78, 0.01, AS_SPECIFIED, 0.35, 0.75, 5.5)
+    >>> changed_controls(spec, replace(spec, tasks_per_month=40667.0, success_rate=0.6))
+    [('success_rate', 0.75, 0.6)]
+    """
+    out = []
+    for f in fields(Controls):
+        old, new = getattr(base, f.name), getattr(now, f.name)
+        if old is None:
+            continue
+        if (f.name in ("model", "serving") and new != old) or (f.name in TOLERANCE and _moved(now, base, f.name)):
+            out.append((f.name, old, new))
+    return out
+
+
 def _scaled_input(tokens: InputTokens, factor: float) -> InputTokens:
     return InputTokens(**{f.name: scaled(getattr(tokens, f.name), getattr(tokens, f.name).mean() * factor)
                           for f in fields(InputTokens)})

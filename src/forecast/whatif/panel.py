@@ -16,7 +16,7 @@ from pathlib import Path
 import ipywidgets as w
 
 from ..core.formatting import pct
-from .controls import AS_SPECIFIED, STEP, Controls
+from .controls import AS_SPECIFIED, STEP, Controls, changed_controls
 from .scenario import save_scenario_in, scenario_file
 from .state import WhatIf, comparison_rows
 
@@ -32,6 +32,7 @@ CSS = """<style>
 .whatif-figures td:first-child, .whatif-compare td:first-child {text-align: left}
 .whatif-msg {color: #b00020; font-size: 12px; line-height: 1.2}
 .whatif-ok {color: #1b5e20}
+.whatif-note {color: #555; font-size: 12px; line-height: 1.2}
 </style>"""
 
 
@@ -45,7 +46,10 @@ def usd_text(x) -> str:
 
 
 def _slider(value, low, high, step, fmt=".2f"):
-    return w.FloatSlider(value=value, min=low, max=high, step=step, readout_format=fmt, continuous_update=False,
+    """A slider over [low, high], widened to hold `value`: a slider clamps what it is given, and a spec value
+    beyond its range would otherwise be moved without anyone touching it."""
+    return w.FloatSlider(value=value, min=min(low, value), max=max(high, value), step=step, readout_format=fmt,
+                         continuous_update=False,
                          style=STYLE, layout=w.Layout(width="420px"))
 
 
@@ -83,7 +87,7 @@ def _control_widgets(state: WhatIf, c: Controls) -> dict[str, w.Widget]:
 class Panel:
     """The widget tree over one WhatIf; `panel.view` is what a notebook displays."""
 
-    def __init__(self, state: WhatIf, save_dir: str | Path = ".", charts: bool = True):
+    def __init__(self, state: WhatIf, save_dir: str | Path = "scenarios", charts: bool = True):
         self.state, self.save_dir, self.charts = state, Path(save_dir), charts
         initial = state.initial_controls
         self.initial = initial
@@ -109,8 +113,9 @@ class Panel:
         self.compare.add_class("whatif-compare-box")
         self.save_button.on_click(lambda _: self.save())
         self.pin_button.on_click(lambda _: self.pin())
+        self._syncing, self._routed_share = False, None  # the routed share a model override has set aside
         for widget in self.controls.values():
-            widget.observe(lambda _change: self.refresh(), names="value")
+            widget.observe(lambda _change: None if self._syncing else self.refresh(), names="value")
         self.view = self._layout()
         self.refresh()
 
@@ -145,8 +150,28 @@ class Panel:
             values[name] = widget.value
         return Controls(**values)
 
+    def _sync_routed_share(self) -> None:
+        """A model for all calls drops routing: the routed-share slider then shows 0, the share the computation uses,
+        and is disabled; back to the spec's models, it gets its own value back."""
+        slider = self.controls.get("routed_share")
+        if slider is None:
+            return
+        override = self.controls["model"].value != AS_SPECIFIED
+        if override == slider.disabled:
+            return
+        self._syncing = True
+        try:
+            if override:
+                self._routed_share, slider.value = slider.value, 0.0
+            else:
+                slider.value = self._routed_share
+            slider.disabled = override
+        finally:
+            self._syncing = False
+
     def refresh(self) -> None:
         """Recompute from the controls; show messages next to bad ones, else the new figures and charts."""
+        self._sync_routed_share()
         try:
             result = self.state.update(self.control_values())
         except Exception as exc:  # never a traceback on the page
@@ -155,6 +180,9 @@ class Panel:
         for name, m in self.messages.items():
             text = self.state.problems.get(name)
             m.value = f"<span class='whatif-msg'>{html.escape(text)}</span>" if text else ""
+        if "routed_share" in self.controls and self.controls["routed_share"].disabled:
+            self.messages["routed_share"].value = ("<span class='whatif-note'>0: every call goes to the one model "
+                                                   "chosen above (routing dropped)</span>")
         if self.state.problems and result is not None:
             self.messages["general"].value += ("<span class='whatif-msg'>figures show the last good input; "
                                                "fix the marked control to update them</span>")
@@ -180,11 +208,11 @@ class Panel:
             scenario_file(self.save_dir, self.save_path.value)  # a bad name: a message, nothing written
             if result is None:
                 raise ValueError("no valid scenario to save yet")
-            moved = [LABEL[f.name] for f in fields(Controls)
-                     if getattr(result.controls, f.name) != getattr(self.initial, f.name)]
+            moved = [f"{LABEL[name]} {self.control_text(name, old)} -> {self.control_text(name, new)}"
+                     for name, old, new in changed_controls(self.initial, result.controls)]
             header = [f"What-if scenario of {self.state.workflow.source}, saved by `forecast whatif` "
                       f"on {datetime.now(UTC).date().isoformat()}",
-                      f"controls changed: {', '.join(moved) or 'none'}"]
+                      f"controls changed from the spec: {'; '.join(moved) or 'none'}"]
             if result.controls.serving != "api":
                 header.append(f"serving chosen in the panel (not part of a workflow spec): {result.controls.serving}")
             saved = save_scenario_in(result.workflow, self.save_dir, self.save_path.value, header)
@@ -194,6 +222,18 @@ class Panel:
             return
         self.save_status.value = f"<span class='whatif-ok'>saved {html.escape(str(saved))}</span>"
         self.save_path.value = str(self._default_save_name())
+
+    def control_text(self, name: str, value) -> str:
+        """A control's value as its widget shows it."""
+        if name == "serving":
+            return self.state.serving_options().get(value, value)
+        if name == "model" or value is None:
+            return str(value)
+        if name == "human_cost_usd_per_task":
+            return usd_text(value)
+        digits = {"tasks_per_month": ",.0f", "loop_max_steps": ".0f", "loop_iterations": ".1f",
+                  "monthly_growth": ".3f"}.get(name, ".2f")
+        return format(value, digits)
 
     def pin(self) -> None:
         """Pin the current result as A; the comparison then shows A against every later update."""
@@ -257,7 +297,8 @@ def charts_svg(result) -> tuple[str, str]:
             vlc.vegalite_to_svg(monthly.to_dict()))
 
 
-def what_if_panel(spec: str | Path = "", prices: str | None = None, price_date: str = "", save_dir: str | Path = ".",
+def what_if_panel(spec: str | Path = "", prices: str | None = None, price_date: str = "",
+                  save_dir: str | Path = "scenarios",
                   samples: int = 20_000, seed: int = 0) -> Panel:
     """The what-if panel of a workflow spec or business case YAML (empty: the packaged example
     workflows/support_triage.yaml); prices by price_book(prices); `price_date` YYYY-MM-DD (empty: today, or the
