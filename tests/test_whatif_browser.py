@@ -99,6 +99,23 @@ def test_panel_in_chromium(app):
             assert wf.steps[0].cache_hit_rate.mean() == pytest.approx(rate)
             assert estimate(wf, book, ON, 20_000, 0, 2_000, 12).to_dict()["per_month_usd"] == doc["per_month_usd"]
 
+            # the model picker: a provider first, then its models, typed into a searchable list
+            page.locator(".whatif-provider select").select_option(label="OpenAI")
+            search = page.locator(".whatif-model input")
+            page.wait_for_function("!document.querySelector('.whatif-model input').disabled")
+            listed = page.locator(".whatif-model datalist option").evaluate_all("os => os.map(o => o.value)")
+            gpt_4o = "gpt-4o · $2.50 in, $10 out per Mtok · 128k context"
+            assert gpt_4o in listed and len(listed) > 50
+            assert month.inner_text() == shown  # a provider alone changes nothing
+            search.fill(gpt_4o)
+            search.press("Enter")
+            page.wait_for_function(f"document.querySelector('.whatif-month-expected').innerText !== '{shown}'")
+            # by hand, gpt-4o at $2.50 in, $1.25 cached in, $10 out per million tokens
+            assert _usd(month.inner_text()) == pytest.approx(
+                20_000 * (1000 * (1 - rate) * 2.50 + 1000 * rate * 1.25 + 500 * 10) / 1e6, abs=0.005)
+            page.locator(".whatif-provider select").select_option(index=0)
+            page.wait_for_function(f"document.querySelector('.whatif-month-expected').innerText === '{shown}'")
+
             tasks.fill("-5")
             tasks.press("Enter")
             message = page.locator(".whatif-msg-tasks_per_month")

@@ -140,3 +140,32 @@ def test_a_saved_scenario_names_exactly_the_controls_that_moved_with_both_values
     header = (tmp_path / "scenarios" / "one-model.yaml").read_text(encoding="utf-8").splitlines()[1]
     assert header == ("# controls changed from the spec: model (all calls) (as specified) -> openai/gpt-4o-mini; "
                       "routed share 0.40 -> 0.00; success rate 0.75 -> 0.60")
+
+
+def test_the_model_picker_is_provider_first_then_its_priced_models_with_the_specs_own_first(tmp_path):
+    from forecast.whatif.model_picker import model_choices
+
+    state = WhatIf(parse_workflow(SPEC), PriceBook.from_file(None), date(2026, 11, 25), samples=1_000,
+                   scenarios=200, months=1)
+    panel = Panel(state, tmp_path, charts=False)
+    picker = panel.controls["model"]
+    assert ("OpenAI", "openai") in picker.provider.options
+    assert picker.model.disabled and picker.value == "(as specified)"
+    picker.provider.value = "openai"  # a provider alone changes nothing yet
+    assert picker.value == "(as specified)" and "$4.50" in panel.figures.value
+    labels = picker.model.options
+    assert labels[0] == "gpt-4o-mini · $0.15 in, $0.60 out per Mtok · 128k context · in this spec"
+    # OpenAI's list prices for gpt-4o: $2.50 in, $10 out per million tokens
+    (gpt_4o,) = [label for label in labels if label.startswith("gpt-4o · ")]
+    assert gpt_4o == "gpt-4o · $2.50 in, $10 out per Mtok · 128k context"
+    picker.model.value = gpt_4o
+    assert picker.value == "openai/gpt-4o"
+    assert "$75.00" in panel.figures.value  # by hand: 10,000 x (1,000 x $2.50 + 500 x $10) / 1e6
+    picker.value = "openai/gpt-4o-mini"  # set from code: both widgets follow
+    assert picker.provider.value == "openai" and picker.model.value == labels[0] and "$4.50" in panel.figures.value
+    picker.provider.value = ""
+    assert picker.value == "(as specified)" and picker.model.disabled
+    # current models before deprecated ones (Mistral has both in genai-prices 0.2.3)
+    groups = [c.group for c in model_choices(state.book, "mistral", state.on)]
+    assert groups == sorted(groups) and {1, 2} <= set(groups)
+    assert all(c.name.startswith("mistral/") for c in model_choices(state.book, "mistral", state.on))

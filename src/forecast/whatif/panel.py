@@ -17,6 +17,7 @@ import ipywidgets as w
 
 from ..core.formatting import pct
 from .controls import AS_SPECIFIED, STEP, Controls, changed_controls
+from .model_picker import ModelPicker, spec_models
 from .scenario import save_scenario_in, scenario_file
 from .state import WhatIf, comparison_rows
 
@@ -64,8 +65,7 @@ def _control_widgets(state: WhatIf, c: Controls) -> dict[str, w.Widget]:
         "input_tokens_factor": _slider(c.input_tokens_factor, 0.25, 4.0, STEP["input_tokens_factor"]),
         "cache_hit_rate": _slider(c.cache_hit_rate, 0.0, 1.0, STEP["cache_hit_rate"]),
         "retry_rate": _slider(c.retry_rate, 0.0, 0.5, STEP["retry_rate"]),
-        "model": w.Dropdown(options=state.model_options(), value=c.model, style=STYLE,
-                            layout=w.Layout(width="420px")),
+        "model": ModelPicker(state.book, state.on, c.model, STYLE, spec_models(state.workflow)),
         "success_rate": _slider(c.success_rate, 0.0, 1.0, STEP["success_rate"]),
         "serving": w.Dropdown(options=[(label, key) for key, label in state.serving_options().items()],
                               value=c.serving, style=STYLE, layout=w.Layout(width="420px")),

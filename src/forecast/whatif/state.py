@@ -75,9 +75,6 @@ class WhatIf:
 
         return {SERVING_API: serving_label(None), **{k: serving_label(v) for k, v in catalog_serving_options().items()}}
 
-    def model_options(self) -> list[str]:
-        return [AS_SPECIFIED, *self.book.known_models()]
-
     def _initial_serving(self) -> str:
         if self.case is None:
             return SERVING_API
