@@ -76,6 +76,39 @@ def test_compare_shows_difference(capsys, spec, tmp_path):
     assert code == 0 and "+50.0%" in out
 
 
+def test_compare_several_specs_side_by_side_and_their_payback_in_a_case(capsys, spec, tmp_path):
+    double, triple = tmp_path / "double.yaml", tmp_path / "triple.yaml"
+    double.write_text(SPEC.replace("tasks_per_month: 2000", "tasks_per_month: 4000"))
+    triple.write_text(SPEC.replace("tasks_per_month: 2000", "tasks_per_month: 6000"))
+    code, out, _ = run(capsys, "estimate", str(spec), "--compare", str(double), str(triple), "--samples", "1000",
+                       "--prices", "none")
+    # by hand: a task costs 1,000 x $0.15 + 500 x $0.60 per million tokens = $0.00045 (gpt-4o-mini list prices)
+    row = next(line.split() for line in out.splitlines() if line.startswith("per month expected"))
+    assert row[3:] == ["0.90", "1.80", "2.70", "0.90", "1.80", "+100.0%", "+200.0%"]
+    assert out.splitlines()[0].startswith(f"A = cli-test ({spec})   B = cli-test ({double})")
+    code, out, _ = run(capsys, "estimate", str(spec), "--compare", str(double), str(triple), "--samples", "1000",
+                       "--prices", "none", "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["schema"] == "forecast.estimate-comparison/1" and len(doc["scenarios"]) == 3
+    assert doc["difference_from_first"][1]["per_month_usd"]["expected"]["b_minus_a"] == pytest.approx(1.8)
+
+    # in the packaged case, the spec it names reproduces `forecast roi`'s NPV and payback
+    case = ROOT / "data" / "cases" / "support_triage.yaml"
+    triage = ROOT / "data" / "workflows" / "support_triage.yaml"
+    code, out, _ = run(capsys, "roi", str(case), "--prices", "none", "--format", "json", "--samples", "0")
+    assert code == 0
+    roi = json.loads(out)["results"][0]["summary"]
+    code, out, _ = run(capsys, "estimate", str(triage), "--compare", str(triage), "--case", str(case),
+                       "--samples", "2000", "--prices", "none", "--format", "json")
+    assert code == 0
+    finance = json.loads(out)["case"]["finance"]
+    assert finance[0]["npv_usd"] == pytest.approx(roi["npv_usd"], rel=1e-9)
+    assert finance[0]["payback_month"] == finance[1]["payback_month"] == roi["payback_month"]
+    assert main(["estimate", str(spec), "--case", str(case)]) == 2
+    assert "--case needs --compare" in capsys.readouterr().err
+
+
 def test_bad_spec_exits_2_with_one_line_per_problem(capsys, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(SPEC.replace("tasks_per_month: 2000", "tasks_per_month: -2").replace("output_tokens: 500",

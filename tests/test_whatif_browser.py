@@ -99,6 +99,13 @@ def test_panel_in_chromium(app):
             assert wf.steps[0].cache_hit_rate.mean() == pytest.approx(rate)
             assert estimate(wf, book, ON, 20_000, 0, 2_000, 12).to_dict()["per_month_usd"] == doc["per_month_usd"]
 
+            # the saved scenario beside the current figures: the same spec, so every difference is zero
+            page.locator(".whatif-saved select").select_option(label="scenario.yaml")
+            page.locator("button.whatif-compare-saved").click()
+            page.locator(".whatif-scenarios").wait_for(timeout=30_000)
+            scenarios = page.locator(".whatif-scenarios").inner_text()
+            assert "scenario.yaml" in scenarios and shown in scenarios and scenarios.count("+$0") == 5
+
             # the model picker: a provider first, then its models, typed into a searchable list
             page.locator(".whatif-provider select").select_option(label="OpenAI")
             search = page.locator(".whatif-model input")

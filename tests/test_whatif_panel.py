@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from forecast.design.prices import PriceBook
 from forecast.design.specs import parse_workflow
 from forecast.whatif.panel import Panel, usd_text
@@ -169,3 +171,26 @@ def test_the_model_picker_is_provider_first_then_its_priced_models_with_the_spec
     groups = [c.group for c in model_choices(state.book, "mistral", state.on)]
     assert groups == sorted(groups) and {1, 2} <= set(groups)
     assert all(c.name.startswith("mistral/") for c in model_choices(state.book, "mistral", state.on))
+
+
+def test_saved_scenarios_compare_side_by_side_with_the_current_figures(tmp_path):
+    panel = _routed_panel(tmp_path)
+    assert panel.saved.options == ()  # no save folder yet
+    spec_mean = panel.state.workflow.volume.tasks_per_month.mean()  # 40,666.67
+    panel.controls["tasks_per_month"].value = 2 * spec_mean  # twice the volume: twice every monthly cost
+    panel.save_path.value = "double.yaml"
+    panel.save()
+    (tmp_path / "scenarios" / "broken.yaml").write_text("name: [", encoding="utf-8")
+    panel.saved.options = panel.saved_scenarios()
+    panel.controls["tasks_per_month"].value = 40_667  # back to the spec
+    now = panel.state.last.figures
+    panel.saved.value = ("double.yaml", "broken.yaml")
+    panel.compare_saved()
+    table = panel.scenarios.value
+    assert "<th>now</th><th>double.yaml</th>" in table and "broken.yaml: " in table
+    # by hand: the saved scenario's monthly cost is twice the current one, so its difference is the current cost
+    month = usd_text(now["month_usd_expected"])
+    doubled = panel.state.evaluate(parse_workflow(ROUTED.replace("[32000, 40000, 50000]", "[64000, 80000, 100000]")))
+    assert doubled.figures["month_usd_expected"] == pytest.approx(2 * now["month_usd_expected"], rel=1e-9)
+    assert (f"<td>{month}</td><td>{usd_text(doubled.figures['month_usd_expected'])}<br><small>+{month}</small>"
+            in table)

@@ -46,7 +46,13 @@ def add_parsers(sub) -> None:
 
     e = sub.add_parser("estimate", help="cost per task, month and successful outcome of a workflow spec")
     e.add_argument("spec", metavar="SPEC", help="workflow spec YAML")
-    e.add_argument("--compare", metavar="SPEC", default=None, help="show B minus A for a second spec")
+    e.add_argument("--compare", metavar="SPEC", nargs="+", default=None,
+                   help="compare with one or more other specs (saved what-if scenarios are specs): every figure "
+                        "side by side, with each one's difference from the first SPEC")
+    e.add_argument("--case", metavar="CASE", default=None,
+                   help="with --compare: also each spec's NPV and payback month in this business case, the spec "
+                        "(its own volume included) standing in for the case's first workflow; the price date is "
+                        "then the case's unless --date")
     e.add_argument("--samples", type=_samples, default=100_000, help="Monte Carlo tasks (default 100000)")
     e.add_argument("--scenarios", type=_scenarios, default=4_000, help="monthly scenarios (default 4000)")
     e.add_argument("--months", type=_months, default=12, help="projection months (default 12, at most 120)")
@@ -65,28 +71,46 @@ def _estimate_doc(path: str, workflow, args, book, on: date) -> dict:
 
 
 def run(args) -> tuple[str, int]:
-    """Print a model's prices, or a spec's estimate (B minus A with --compare)."""
+    """Print a model's prices, or a spec's estimate (side by side with others, with --compare)."""
     on = args.date or datetime.now(UTC).date()
     if args.command == "prices":
         p = price_book(args).lookup(args.model, args.provider, on, args.batch)
         return (to_json(p.to_dict()) + "\n" if args.format == "json" else prices_table(p)), 0
+    from ..core.errors import ForecastError
     from ..design.specs import load_workflow
 
-    specs = [(path, load_workflow(path)) for path in (args.spec, args.compare) if path]
+    if args.case and not args.compare:
+        raise ForecastError("--case needs --compare: it adds each compared spec's NPV and payback")
+    specs = [(path, load_workflow(path)) for path in (args.spec, *(args.compare or ()))]
     book = price_book(args)
-    doc = _estimate_doc(*specs[0], args, book, on)
-    if args.compare:
-        from ..design.estimate import compare
+    finance = None
+    if args.case:
+        from ..whatif.state import load_what_if
 
-        cmp = compare(doc, _estimate_doc(*specs[1], args, book, on))
+        state = load_what_if(args.case, book, args.date, samples=args.samples, seed=args.seed,
+                             scenarios=args.scenarios, months=args.months)
+        on = state.on
+        finance = [state.evaluate(wf).finance for _, wf in specs]
+    docs = [_estimate_doc(path, wf, args, book, on) for path, wf in specs]
+    if not args.compare:
         if args.format == "json":
-            return to_json(cmp) + "\n", 0
-        if args.format == "csv":
-            return estimate_csv(cmp["a"]) + estimate_csv(cmp["b"]).split("\n", 1)[1], 0
-        return compare_table(cmp), 0
+            return to_json(docs[0]) + "\n", 0
+        return (estimate_csv(docs[0]) if args.format == "csv" else estimate_table(docs[0])), 0
+    from ..design.estimate import compare
+
+    pairs = [compare(docs[0], other) for other in docs[1:]]
     if args.format == "json":
-        return to_json(doc) + "\n", 0
-    return (estimate_csv(doc) if args.format == "csv" else estimate_table(doc)), 0
+        if len(pairs) == 1 and finance is None:
+            return to_json(pairs[0]) + "\n", 0
+        out = {"schema": "forecast.estimate-comparison/1", "scenarios": docs,
+               "difference_from_first": [pair["difference"] for pair in pairs]}
+        if finance is not None:
+            out["case"] = {"path": args.case, "finance": [{k: f[k] for k in ("npv_usd", "payback_month",
+                                                                              "payback_label")} for f in finance]}
+        return to_json(out) + "\n", 0
+    if args.format == "csv":
+        return estimate_csv(docs[0]) + "".join(estimate_csv(d).split("\n", 1)[1] for d in docs[1:]), 0
+    return compare_table(docs, finance, args.case), 0
 
 
 def estimate_table(doc: dict) -> str:
@@ -185,28 +209,42 @@ def estimate_csv(doc: dict) -> str:
     return buf.getvalue()
 
 
-def compare_table(cmp: dict) -> str:
-    a, b = cmp["a"], cmp["b"]
-    lines = [f"A = {a['workflow']['name']}   B = {b['workflow']['name']}   (prices of {a['price_date']})", ""]
+def compare_table(docs: list[dict], finance: list[dict] | None = None, case: str | None = None) -> str:
+    """Estimates side by side (A, B, C, ...), then each one's difference from A; a case's NPV and payback when
+    `finance` gives them."""
+    letters = [chr(ord("A") + i) if i < 26 else f"S{i + 1}" for i in range(len(docs))]
+    lines = ["   ".join(f"{x} = {d['workflow']['name']} ({d['spec']['path']})" for x, d in zip(letters, docs,
+                                                                                         strict=True)),
+             f"prices of {docs[0]['price_date']}", ""]
+    head = ["USD", *letters, *(f"{x} - A" for x in letters[1:]), *(f"{x} vs A" for x in letters[1:])]
     rows = []
     for section, label in (("per_task_usd", "per task"), ("per_month_usd", "per month"),
                            ("per_successful_outcome_usd", "per successful outcome")):
-        for metric in ("expected", "p50", "p90"):
-            d = cmp["difference"][section].get(metric)
-            if d is None:
+        for metric in ("expected", "p10", "p90"):
+            values = [d[section].get(metric) for d in docs]
+            if any(v is None for v in values):
                 continue
-            change = "" if d["change"] is None else f"{d['change']:+.1%}"
-            rows.append([f"{label} {metric}", usd(d["a"]), usd(d["b"]), usd(d["b_minus_a"]), change])
-    lines += table(["USD", "A", "B", "B - A", "change"], rows)
-    models_a = {(m["provider"], m["model"]): m["usd_per_task"] for m in a["models"]}
-    models_b = {(m["provider"], m["model"]): m["usd_per_task"] for m in b["models"]}
+            first = values[0]
+            rows.append([f"{label} {metric}", *map(usd, values), *(usd(v - first) for v in values[1:]),
+                         *("" if not first else f"{(v - first) / first:+.1%}" for v in values[1:])])
+    lines += table(head, rows)
+    if finance is not None:
+        lines += ["", f"In the business case {case} (each spec in place of its first workflow)"]
+        npv = [f["npv_usd"] for f in finance]
+        paid = [f["payback_month"] for f in finance]
+        rows = [["NPV (USD)", *map(usd, npv), *(usd(v - npv[0]) for v in npv[1:])],
+                ["payback month", *(f"{f['payback_month']} ({f['payback_label']})" if f["payback_month"] is not None
+                                    else "not within the horizon" for f in finance),
+                 *("" if p is None or paid[0] is None else f"{p - paid[0]:+d}" for p in paid[1:])]]
+        lines += table(["", *letters, *(f"{x} - A" for x in letters[1:])], rows)
+    models = [{(m["provider"], m["model"]): m["usd_per_task"] for m in d["models"]} for d in docs]
     lines += ["", "By model (expected USD per task)"]
     rows = []
-    for key in sorted(set(models_a) | set(models_b), key=lambda k: (str(k[0]), k[1])):
-        va, vb = models_a.get(key, 0.0), models_b.get(key, 0.0)
+    for key in sorted(set().union(*models), key=lambda k: (str(k[0]), k[1])):
+        values = [m.get(key, 0.0) for m in models]
         label = f"{key[0]}/{key[1]}" if key[0] else f"tool {key[1]}"
-        rows.append([label, usd(va), usd(vb), usd(vb - va)])
-    lines += table(["model", "A", "B", "B - A"], rows)
+        rows.append([label, *map(usd, values), *(usd(v - values[0]) for v in values[1:])])
+    lines += table(["model", *letters, *(f"{x} - A" for x in letters[1:])], rows)
     return "\n".join(lines) + "\n"
 
 

@@ -19,7 +19,7 @@ from ..core.formatting import pct
 from .controls import AS_SPECIFIED, STEP, Controls, changed_controls
 from .model_picker import ModelPicker, spec_models
 from .scenario import save_scenario_in, scenario_file
-from .state import WhatIf, comparison_rows
+from .state import WhatIf, comparison_rows, scenario_rows
 
 LABEL = {"tasks_per_month": "tasks per month", "monthly_growth": "monthly growth",
          "loop_iterations": "loop iterations / task", "loop_max_steps": "loop cap (max steps)",
@@ -111,6 +111,14 @@ class Panel:
         self.pin_button.add_class("whatif-pin")
         self.compare = w.HTML()
         self.compare.add_class("whatif-compare-box")
+        self.saved = w.SelectMultiple(options=self.saved_scenarios(), rows=5, description="saved scenarios",
+                                      style=STYLE, layout=w.Layout(width="420px"))
+        self.saved.add_class("whatif-saved")
+        self.compare_button = w.Button(description="Compare with the current figures")
+        self.compare_button.add_class("whatif-compare-saved")
+        self.scenarios = w.HTML()
+        self.scenarios.add_class("whatif-scenarios-box")
+        self.compare_button.on_click(lambda _: self.compare_saved())
         self.save_button.on_click(lambda _: self.save())
         self.pin_button.on_click(lambda _: self.pin())
         self._syncing, self._routed_share = False, None  # the routed share a model override has set aside
@@ -140,7 +148,8 @@ class Panel:
                       layout=w.Layout(width="800px"))
         right = w.VBox([w.HTML("<b>Results</b>"), self.figures, self.finance,
                         w.HBox([self.save_path, self.save_button]), self.save_status,
-                        w.HBox([self.pin_button]), self.compare])
+                        w.HBox([self.pin_button]), self.compare,
+                        w.HBox([self.saved, self.compare_button]), self.scenarios])
         return w.VBox([w.HTML(title), w.HBox([left, right]), self.cost_chart, self.month_chart])
 
     def control_values(self) -> Controls:
@@ -222,6 +231,31 @@ class Panel:
             return
         self.save_status.value = f"<span class='whatif-ok'>saved {html.escape(str(saved))}</span>"
         self.save_path.value = str(self._default_save_name())
+        self.saved.options = self.saved_scenarios()
+
+    def saved_scenarios(self) -> list[str]:
+        """The spec files in the save folder, newest first (none while the folder does not exist)."""
+        if not self.save_dir.is_dir():
+            return []
+        files = [p for p in self.save_dir.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()]
+        return [p.name for p in sorted(files, key=lambda p: (-p.stat().st_mtime, p.name))]
+
+    def compare_saved(self) -> None:
+        """The current figures beside each selected saved scenario, with each one's difference from the current."""
+        from ..design.specs import load_workflow
+
+        if self.state.last is None:
+            return
+        names, results, problems = ["now"], [self.state.last], []
+        for name in self.saved.value:
+            try:
+                results.append(self.state.evaluate(load_workflow(scenario_file(self.save_dir, name))))
+                names.append(name)
+            except Exception as exc:  # a file edited by hand may no longer load: say so, compare the rest
+                problems.append(f"{name}: {' '.join(getattr(exc, 'problems', [str(exc)]))}")
+        notes = "".join(f"<div class='whatif-msg'>{html.escape(p)}</div>" for p in problems)
+        self.scenarios.value = (scenarios_html(names, scenario_rows(results)) if len(results) > 1 else
+                                "<small>pick one or more saved scenarios above</small>" if not problems else "") + notes
 
     def control_text(self, name: str, value) -> str:
         """A control's value as its widget shows it."""
@@ -283,6 +317,28 @@ def compare_html(a, b) -> str:
                    f"<td>{usd_text(r['b_minus_a'])}</td></tr>" for r in comparison_rows(a, b))
     return ("<table class='whatif-compare'><tr><th></th><th>A (pinned)</th><th>B (now)</th><th>B - A</th></tr>"
             f"{rows}</table>")
+
+
+def _figure_text(figure: str, value, difference: bool = False) -> str:
+    if value is None:
+        return "" if difference else "not within the horizon" if figure.startswith("payback") else "n/a"
+    if figure.startswith("payback"):
+        return f"{value:+d} months" if difference else f"month {value}"
+    text = usd_text(value)
+    return ("+" + text if value >= 0 else text) if difference else text
+
+
+def scenarios_html(names: list[str], rows: list[dict]) -> str:
+    """Scenarios side by side: one column each, each cell with its difference from the first column below it."""
+    head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
+    body = ""
+    for row in rows:
+        cells = [f"<td>{_figure_text(row['figure'], row['values'][0])}</td>"]
+        cells += [f"<td>{_figure_text(row['figure'], v)}<br><small>{_figure_text(row['figure'], d, True)}</small></td>"
+                  for v, d in zip(row["values"][1:], row["minus_first"][1:], strict=True)]
+        body += f"<tr><td>{html.escape(row['figure'])}</td>{''.join(cells)}</tr>"
+    return (f"<table class='whatif-compare whatif-scenarios'><tr><th></th>{head}</tr>{body}</table>"
+            f"<small>below each figure: its difference from {html.escape(names[0])}</small>")
 
 
 def charts_svg(result) -> tuple[str, str]:

@@ -100,6 +100,15 @@ class WhatIf:
     def _compute(self, controls: Controls) -> Result:
         wf = validated(apply_controls(self.workflow, controls), f"what-if of {self.workflow.source}")
         object.__setattr__(wf, "source", self.workflow.source)
+        return self._result(wf, controls)
+
+    def evaluate(self, workflow: Workflow) -> Result:
+        """The figures of another workflow, such as a saved scenario, with this state's prices, date and Monte Carlo
+        settings, and, for a case, its cash flows with `workflow` in place of the one the panel controls (served
+        as the case serves that one). Raises ForecastError when the workflow cannot be priced."""
+        return self._result(workflow, controls_of(workflow, self._initial_serving()))
+
+    def _result(self, wf: Workflow, controls: Controls) -> Result:
         doc = estimate(wf, self.book, self.on, self.samples, self.seed, self.scenarios, self.months).to_dict()
         sh = self._self_hosted(controls.serving)
         figures = headline_figures(doc)
@@ -193,6 +202,25 @@ def comparison_rows(a: Result, b: Result) -> list[dict]:
     if a.finance and b.finance:
         va, vb = a.finance["npv_usd"], b.finance["npv_usd"]
         rows.append({"figure": "NPV (USD)", "a": va, "b": vb, "b_minus_a": vb - va})
+    return rows
+
+
+SCENARIO_FIGURES = (("cost per task (USD)", "task_usd_expected"),
+                    ("monthly cost, expected (USD)", "month_usd_expected"),
+                    ("monthly cost, P10 (USD)", "month_usd_p10"), ("monthly cost, P90 (USD)", "month_usd_p90"),
+                    ("cost per successful outcome (USD)", "outcome_usd_expected"))
+
+
+def scenario_rows(results: list[Result]) -> list[dict]:
+    """Scenarios side by side: for each figure its value in every result and each result minus the first (None
+    where a figure is missing); NPV (USD) and payback (month) when every result has a case's cash flows."""
+    rows = [{"figure": label, "values": [r.figures.get(key) for r in results]} for label, key in SCENARIO_FIGURES]
+    if results and all(r.finance for r in results):
+        rows.append({"figure": "NPV (USD)", "values": [r.finance["npv_usd"] for r in results]})
+        rows.append({"figure": "payback (month)", "values": [r.finance["payback_month"] for r in results]})
+    for row in rows:
+        first = row["values"][0]
+        row["minus_first"] = [None if first is None or v is None else v - first for v in row["values"]]
     return rows
 
 
