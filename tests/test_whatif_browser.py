@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -61,11 +62,18 @@ def test_panel_in_chromium(app):
             # by hand: 10,000 tasks x (1,000 x $0.15 + 500 x $0.60) per million tokens = $4.50
             assert _usd(month.inner_text()) == pytest.approx(4.50, abs=0.005)
 
+            fan = page.locator(".whatif-chart-fan svg")
+            fan.wait_for(timeout=30_000)
+            assert page.locator(".whatif-chart-steps svg text", has_text="classify").count() >= 1
+            before = fan.inner_html()
             tasks = page.locator(".whatif-control-tasks_per_month input")
             tasks.fill("20000")
             tasks.press("Enter")
             page.wait_for_function("document.querySelector('.whatif-month-expected').innerText !== '$4.50'")
             assert _usd(month.inner_text()) == pytest.approx(9.00, abs=0.005)  # by hand: twice the volume
+            # the monthly cost fan is redrawn with the numbers
+            page.wait_for_function("document.querySelector('.whatif-chart-fan svg').innerHTML !== "
+                                   f"{json.dumps(before)}", timeout=30_000)
 
             # drag the cache-hit-rate slider's handle to about the middle of its track
             track = page.locator(".whatif-control-cache_hit_rate .noUi-base").bounding_box()

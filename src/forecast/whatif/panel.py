@@ -99,7 +99,9 @@ class Panel:
         self.figures = w.HTML()
         self.figures.add_class("whatif-figures-box")
         self.finance = w.HTML()
-        self.cost_chart, self.month_chart = w.HTML(), w.HTML()
+        self.cost_chart, self.month_chart, self.cash_chart = w.HTML(), w.HTML(), w.HTML()
+        for chart, name in ((self.cost_chart, "steps"), (self.month_chart, "fan"), (self.cash_chart, "cash")):
+            chart.add_class(f"whatif-chart-{name}")
         self.save_path = w.Text(value=str(self._default_save_name()), description="save as",
                                 layout=w.Layout(width="420px"))
         self.save_path.add_class("whatif-save-path")
@@ -150,7 +152,8 @@ class Panel:
                         w.HBox([self.save_path, self.save_button]), self.save_status,
                         w.HBox([self.pin_button]), self.compare,
                         w.HBox([self.saved, self.compare_button]), self.scenarios])
-        return w.VBox([w.HTML(title), w.HBox([left, right]), self.cost_chart, self.month_chart])
+        return w.VBox([w.HTML(title), w.HBox([left, right]), w.HBox([self.cost_chart, self.month_chart]),
+                       self.cash_chart])
 
     def control_values(self) -> Controls:
         """The controls as the widgets hold them (spec values for controls the spec lacks)."""
@@ -206,7 +209,7 @@ class Panel:
 
     def _draw_charts(self, result) -> None:
         try:
-            self.cost_chart.value, self.month_chart.value = charts_svg(result)
+            self.cost_chart.value, self.month_chart.value, self.cash_chart.value = charts_svg(result)
         except Exception as exc:
             self.cost_chart.value = f"<span class='whatif-msg'>charts unavailable: {html.escape(str(exc))}</span>"
 
@@ -341,16 +344,16 @@ def scenarios_html(names: list[str], rows: list[dict]) -> str:
             f"<small>below each figure: its difference from {html.escape(names[0])}</small>")
 
 
-def charts_svg(result) -> tuple[str, str]:
-    """Cost by step and the monthly chart (cash flow for a case, else the cost projection) as inline SVG."""
+def charts_svg(result) -> tuple[str, str, str]:
+    """Inline SVG of the cost per task by step, the monthly cost fan (P10-P90 band, P50 line) and, for a business
+    case, its monthly net and cumulative cash ("" without a case)."""
     import vl_convert as vlc
 
     from .. import charts
 
-    monthly = charts.monthly_cash_flow(result.finance["monthly"]) if result.finance else \
-        charts.projection_fan(result.doc)
+    cash = vlc.vegalite_to_svg(charts.monthly_cash_flow(result.finance["monthly"]).to_dict()) if result.finance else ""
     return (vlc.vegalite_to_svg(charts.cost_by_step(result.doc).to_dict()),
-            vlc.vegalite_to_svg(monthly.to_dict()))
+            vlc.vegalite_to_svg(charts.projection_fan(result.doc).to_dict()), cash)
 
 
 def what_if_panel(spec: str | Path = "", prices: str | None = None, price_date: str = "",
