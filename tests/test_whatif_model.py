@@ -157,3 +157,23 @@ def test_business_case_npv_matches_forecast_roi_and_serving_toggle():
     assert f["month_usd_expected"] == pytest.approx(
         f["gpu_count"] * f["gpu_usd_per_hour"] * 730 + tools * f["tasks_per_month_expected"], rel=1e-12)
     assert sh.finance["npv_usd"] != r.finance["npv_usd"]
+
+
+def test_rate_controls_move_every_step_by_the_same_amount_so_cost_moves_the_right_way():
+    from forecast.design.alternatives import model_steps
+
+    wf = load_workflow(ROOT / "data/workflows/support_triage.yaml")
+    c = controls_of(wf)
+    before = {s.name: (s.cache_hit_rate.mean(), s.retry_rate.mean()) for s in model_steps(wf)}
+    assert len({rates[0] for rates in before.values()}) > 1  # the steps' cache hit rates differ
+    out = apply_controls(wf, replace(c, cache_hit_rate=c.cache_hit_rate - 0.01, retry_rate=c.retry_rate + 0.02))
+    for s in model_steps(out):
+        cache, retry = before[s.name]
+        assert s.cache_hit_rate.mean() == pytest.approx(max(0.0, cache - 0.01))
+        assert s.retry_rate.mean() == pytest.approx(min(1.0, retry + 0.02))
+    from forecast.whatif.state import WhatIf
+
+    state = WhatIf(wf, PriceBook.from_file(None), date(2026, 11, 25), samples=2_000, scenarios=200, months=1)
+    spec_cost = state.update(c).figures["month_usd_expected"]
+    lower_cache = state.update(replace(c, cache_hit_rate=c.cache_hit_rate - 0.01)).figures["month_usd_expected"]
+    assert lower_cache > spec_cost  # fewer cache hits never make a month cheaper

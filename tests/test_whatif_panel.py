@@ -126,8 +126,8 @@ def test_a_saved_scenario_names_exactly_the_controls_that_moved_with_both_values
     from forecast.whatif.state import load_what_if
 
     panel = _routed_panel(tmp_path)
-    # the volume's mean is 40,666.67; its box shows 40667 (whole tasks): that is not a change
-    assert panel.controls["tasks_per_month"].value == 40667
+    # the volume's mean is 40,666.666...; its box shows 40666.67: that is not a change
+    assert panel.controls["tasks_per_month"].value == 40666.67
     panel.controls["success_rate"].value = 0.6
     panel.save_path.value = "lower-success.yaml"
     panel.save()
@@ -165,6 +165,13 @@ def test_the_model_picker_is_provider_first_then_its_priced_models_with_the_spec
     assert "$75.00" in panel.figures.value  # by hand: 10,000 x (1,000 x $2.50 + 500 x $10) / 1e6
     picker.value = "openai/gpt-4o-mini"  # set from code: both widgets follow
     assert picker.provider.value == "openai" and picker.model.value == labels[0] and "$4.50" in panel.figures.value
+    picker.model.value = "not-a-model"  # typed, not picked: not used, and the note says what is
+    assert picker.value == "openai/gpt-4o-mini" and "$4.50" in panel.figures.value
+    assert "not a listed model: the figures use openai/gpt-4o-mini" in picker.note.value
+    picker.model.value = gpt_4o
+    assert picker.note.value == "" and "$75.00" in panel.figures.value
+    picker.provider.value = "google"  # another provider: back to the spec's models until one of its is picked
+    assert picker.value == "(as specified)" and picker.model.value == "" and "$4.50" in panel.figures.value
     picker.provider.value = ""
     assert picker.value == "(as specified)" and picker.model.disabled
     # current models before deprecated ones (Mistral has both in genai-prices 0.2.3)
@@ -182,7 +189,7 @@ def test_saved_scenarios_compare_side_by_side_with_the_current_figures(tmp_path)
     panel.save()
     (tmp_path / "scenarios" / "broken.yaml").write_text("name: [", encoding="utf-8")
     panel.saved.options = panel.saved_scenarios()
-    panel.controls["tasks_per_month"].value = 40_667  # back to the spec
+    panel.controls["tasks_per_month"].value = 40_666.67  # back to the spec
     now = panel.state.last.figures
     panel.saved.value = ("double.yaml", "broken.yaml")
     panel.compare_saved()
@@ -194,3 +201,43 @@ def test_saved_scenarios_compare_side_by_side_with_the_current_figures(tmp_path)
     assert doubled.figures["month_usd_expected"] == pytest.approx(2 * now["month_usd_expected"], rel=1e-9)
     assert (f"<td>{month}</td><td>{usd_text(doubled.figures['month_usd_expected'])}<br><small>+{month}</small>"
             in table)
+
+
+def test_self_hosted_figures_charts_and_ratio_follow_the_gpu_fleet_and_a_comparison_follows_the_figures(tmp_path):
+    from forecast.whatif.panel import charts_svg
+
+    state = WhatIf(parse_workflow(SPEC.replace("output_tokens: 500}", "output_tokens: 500}\noutcome: "
+                                               "{success_rate: 0.8, human_cost_usd_per_task: 4.0}")),
+                   PriceBook.from_file(None), date(2026, 11, 25), samples=1_000, scenarios=200, months=1)
+    panel = Panel(state, tmp_path, charts=False)
+    gpu = next(key for key in state.serving_options() if key != "api")
+    panel.controls["serving"].value = gpu
+    f = state.last.figures
+    assert f["serving"] == "self_hosted"
+    assert f["ai_to_human_cost_ratio"] == pytest.approx(f["outcome_usd_expected"] / 4.0)  # the fleet's, not the API's
+    steps, fan, cash = charts_svg(state.last)
+    assert "not drawn for self-hosted serving" in steps and "not drawn" in fan and cash == ""
+    panel.controls["serving"].value = "api"
+    panel.save_path.value = "api.yaml"
+    panel.save()
+    panel.saved.value = ("api.yaml",)
+    panel.compare_saved()
+    assert "<td>$4.50</td><td>$4.50<br>" in panel.scenarios.value
+    panel.controls["tasks_per_month"].value = 20_000  # the comparison on show follows the current figures
+    assert "<td>$9.00</td><td>$4.50<br><small>-$4.50</small>" in panel.scenarios.value
+    panel.controls["tasks_per_month"].value = -1  # a bad value: stale figures say so, and nothing is saved
+    assert "not up to date" in panel.stale.value
+    panel.save_path.value = "bad.yaml"
+    panel.save()
+    assert "fix it first" in panel.save_status.value and not (tmp_path / "bad.yaml").exists()
+
+
+def test_rate_controls_say_which_step_they_show_when_steps_differ(tmp_path):
+    from forecast.core.resources import example
+    from forecast.design.specs import load_workflow
+
+    state = WhatIf(load_workflow(example("workflows/support_triage.yaml")), PriceBook.from_file(None),
+                   date(2026, 11, 25), samples=1_000, scenarios=200, months=1)
+    panel = Panel(state, tmp_path, charts=False)
+    assert "this shows classify&#x27;s" in panel.messages["cache_hit_rate"].value
+    assert _routed_panel(tmp_path).messages["cache_hit_rate"].value == ""  # one model step: nothing to say

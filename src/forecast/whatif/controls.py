@@ -9,8 +9,10 @@ written. A control that moves changes the spec like this:
 - rates and probabilities (growth, cache hit rate, retry rate, success rate): the distribution is
   shifted so its mean is the new value, keeping its width; where the shifted range would leave the
   field's bounds the value becomes a fixed number;
-- cache hit rate and retry rate apply to every model step; the loop controls to every loop (the
-  value shown is the first loop's); the model sends every model call to one model (routing goes);
+- cache hit rate and retry rate show the first model step's rate and move every model step's rate by
+  the same amount (each kept within [0, 1]), so steps that differ keep their difference and lowering the
+  control never raises a step's rate; the loop controls apply to every loop (the value shown is the first
+  loop's); the model sends every model call to one model (routing goes);
   the routed share rescales every routed step's shares so they add up to the new value (0: no routing).
 
 The result is validated by the same boundary as a YAML spec (`scenario.validated`).
@@ -175,6 +177,11 @@ def changed_controls(base: Controls, now: Controls) -> list[tuple[str, object, o
     return out
 
 
+def _moved_rate(dist: Distribution, move: float) -> Distribution:
+    """A rate of one step moved by `move` (its mean kept within [0, 1]), so that every step moves as the control."""
+    return shifted(dist, min(1.0, max(0.0, dist.mean() + move)), 0.0, 1.0)
+
+
 def _scaled_input(tokens: InputTokens, factor: float) -> InputTokens:
     return InputTokens(**{f.name: scaled(getattr(tokens, f.name), getattr(tokens, f.name).mean() * factor)
                           for f in fields(InputTokens)})
@@ -229,10 +236,11 @@ def apply_controls(workflow: Workflow, controls: Controls) -> Workflow:
         if "input_tokens_factor" in moved:
             wf = map_model_steps(wf, lambda s: replace(s, input_tokens=_scaled_input(s.input_tokens, factor_tokens)))
     if "cache_hit_rate" in moved:
-        wf = map_model_steps(wf, lambda s: replace(s, cache_hit_rate=shifted(s.cache_hit_rate, c.cache_hit_rate,
-                                                                               0.0, 1.0)))
+        move = c.cache_hit_rate - base.cache_hit_rate
+        wf = map_model_steps(wf, lambda s: replace(s, cache_hit_rate=_moved_rate(s.cache_hit_rate, move)))
     if "retry_rate" in moved:
-        wf = map_model_steps(wf, lambda s: replace(s, retry_rate=shifted(s.retry_rate, c.retry_rate, 0.0, 1.0)))
+        move = c.retry_rate - base.retry_rate
+        wf = map_model_steps(wf, lambda s: replace(s, retry_rate=_moved_rate(s.retry_rate, move)))
     if "routed_share" in moved and c.routed_share is not None:
         wf = map_model_steps(wf, lambda s: _rescaled_routes(s, c.routed_share))
     if c.model != AS_SPECIFIED:

@@ -5,11 +5,14 @@ largest context window first, which puts a provider's newest generation near the
 legacy completion models, fine-tune patterns) by name.
 
 The picker's `value` is what the computation uses: AS_SPECIFIED (the spec's own models) or "provider/model".
-Choosing a provider alone changes nothing until one of its models is picked; the picker says so.
+Choosing a provider goes back to the spec's models until one of the provider's models is picked; text typed in
+the search box that is not one of the listed models is not used, and the note under the box says which models
+the figures use meanwhile.
 """
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -127,14 +130,16 @@ class ModelPicker(w.VBox):
     def __init__(self, book: PriceBook, on: date, value: str = AS_SPECIFIED, style: dict | None = None,
                  in_spec: frozenset[str] = frozenset()):
         self.book, self.on, self.in_spec, self._choices = book, on, in_spec, {}
-        self.provider = w.Dropdown(options=[("(as specified: the spec's own models)", ""), *providers(book)],
+        self.provider = w.Dropdown(options=[("(as specified)", ""), *providers(book)],
                                    value="", style=style or {}, layout=w.Layout(width=WIDTH))
-        self.model = w.Combobox(placeholder="pick a provider first", ensure_option=True, disabled=True,
+        self.model = w.Combobox(placeholder="pick a provider first", ensure_option=False, disabled=True,
                                 style=style or {}, layout=w.Layout(width=WIDTH), description="model")
+        self.note = w.HTML()
         self.provider.add_class("whatif-provider")
         self.model.add_class("whatif-model")
         self._syncing = False
-        super().__init__([self.provider, self.model])
+        self.note.add_class("whatif-model-note")
+        super().__init__([self.provider, self.model, self.note])
         self.provider.observe(self._provider_picked, names="value")
         self.model.observe(self._model_picked, names="value")
         self.observe(self._value_set, names="value")
@@ -171,8 +176,8 @@ class ModelPicker(w.VBox):
         if self._syncing:
             return
         self._show(change["new"], "")
-        if not change["new"]:
-            self.value = AS_SPECIFIED
+        self.value = AS_SPECIFIED
+        self._say("")
 
     def _model_picked(self, change) -> None:
         if self._syncing:
@@ -180,6 +185,13 @@ class ModelPicker(w.VBox):
         choice = self.choices(self.provider.value).get(change["new"])
         if choice is not None:
             self.value = choice.name
+        self._say(change["new"] if choice is None else "")
+
+    def _say(self, typed: str) -> None:
+        """Under the box: what the figures use while the typed text is not one of the listed models."""
+        using = "the spec's own models" if self.value == AS_SPECIFIED else self.value
+        self.note.value = (f"<span class='whatif-note'>not a listed model: the figures use {html.escape(using)}; "
+                           "pick one from the list</span>" if typed.strip() else "")
 
     def _value_set(self, change) -> None:
         value = change["new"]
@@ -189,4 +201,5 @@ class ModelPicker(w.VBox):
             return
         provider = value.split("/", 1)[0] if "/" in value else ""
         labels = [c.label for c in self.choices(provider).values() if c.name == value] if provider else []
-        self._show(provider, labels[0] if labels else "")
+        self._show(provider, labels[0] if labels else value)
+        self._say("")

@@ -38,11 +38,17 @@ CSS = """<style>
 
 
 def usd_text(x) -> str:
-    """'$1,234.56'; below $1 four significant digits ('$0.01403', '$0.00045'); 'n/a' for None."""
+    """'$1,234.56'; below $1 four significant digits, never in exponent form; 'n/a' for None.
+
+    >>> [usd_text(x) for x in (1234.561, 0.01403, 0.00045, -4.199e-05, 0.5, 0)]
+    ['$1,234.56', '$0.01403', '$0.00045', '-$0.00004199', '$0.5', '$0']
+    """
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "n/a"
     if abs(x) < 1:
-        return f"-${-x:.4g}" if x < 0 else f"${x:.4g}"
+        digits = 3 - math.floor(math.log10(abs(x))) if x else 0
+        text = f"{abs(x):.{digits}f}".rstrip("0").rstrip(".") or "0"
+        return f"-${text}" if x < 0 else f"${text}"
     return f"-${-x:,.2f}" if x < 0 else f"${x:,.2f}"
 
 
@@ -60,7 +66,7 @@ def _number_box(value):
 
 def _control_widgets(state: WhatIf, c: Controls) -> dict[str, w.Widget]:
     out: dict[str, w.Widget] = {
-        "tasks_per_month": _number_box(round(c.tasks_per_month)),
+        "tasks_per_month": _number_box(round(c.tasks_per_month, 2)),
         "monthly_growth": _slider(c.monthly_growth, -0.2, 0.5, STEP["monthly_growth"], ".3f"),
         "input_tokens_factor": _slider(c.input_tokens_factor, 0.25, 4.0, STEP["input_tokens_factor"]),
         "cache_hit_rate": _slider(c.cache_hit_rate, 0.0, 1.0, STEP["cache_hit_rate"]),
@@ -98,6 +104,8 @@ class Panel:
             m.add_class(f"whatif-msg-{name}")
         self.figures = w.HTML()
         self.figures.add_class("whatif-figures-box")
+        self.stale = w.HTML()
+        self.stale.add_class("whatif-stale")
         self.finance = w.HTML()
         self.cost_chart, self.month_chart, self.cash_chart = w.HTML(), w.HTML(), w.HTML()
         for chart, name in ((self.cost_chart, "steps"), (self.month_chart, "fan"), (self.cash_chart, "cash")):
@@ -116,13 +124,15 @@ class Panel:
         self.saved = w.SelectMultiple(options=self.saved_scenarios(), rows=5, description="saved scenarios",
                                       style=STYLE, layout=w.Layout(width="420px"))
         self.saved.add_class("whatif-saved")
-        self.compare_button = w.Button(description="Compare with the current figures")
+        self.compare_button = w.Button(description="Compare with the current figures",
+                                       layout=w.Layout(width="auto"))
         self.compare_button.add_class("whatif-compare-saved")
         self.scenarios = w.HTML()
         self.scenarios.add_class("whatif-scenarios-box")
         self.compare_button.on_click(lambda _: self.compare_saved())
         self.save_button.on_click(lambda _: self.save())
         self.pin_button.on_click(lambda _: self.pin())
+        self.notes = rate_notes(state.workflow)  # shown beside a control while it has no problem
         self._syncing, self._routed_share = False, None  # the routed share a model override has set aside
         for widget in self.controls.values():
             widget.observe(lambda _change: None if self._syncing else self.refresh(), names="value")
@@ -139,7 +149,8 @@ class Panel:
 
     def _layout(self) -> w.Widget:
         s = self.state
-        title = (f"{CSS}<h3 style='margin:4px 0'>What-if: {html.escape(s.workflow.name)}</h3>"
+        case = f"business case {s.case.case.name}: workflow " if s.case is not None else ""
+        title = (f"{CSS}<h3 style='margin:4px 0'>What-if: {html.escape(case + s.workflow.name)}</h3>"
                  f"<div style='color:#555'>{html.escape(s.workflow.source)} · prices of {s.on.isoformat()} · "
                  f"{s.samples:,} Monte Carlo tasks, {s.scenarios:,} monthly scenarios, seed {s.seed}</div>")
         rows = [w.HBox([widget, self.messages[name]]) for name, widget in self.controls.items()]
@@ -148,7 +159,7 @@ class Panel:
         note = w.HTML(f"<small>not in this spec: {', '.join(absent)}</small>" if absent else "")
         left = w.VBox([w.HTML("<b>Inputs</b>"), *rows, note, self.messages["general"]],
                       layout=w.Layout(width="800px"))
-        right = w.VBox([w.HTML("<b>Results</b>"), self.figures, self.finance,
+        right = w.VBox([w.HTML("<b>Results</b>"), self.stale, self.figures, self.finance,
                         w.HBox([self.save_path, self.save_button]), self.save_status,
                         w.HBox([self.pin_button]), self.compare,
                         w.HBox([self.saved, self.compare_button]), self.scenarios])
@@ -191,25 +202,36 @@ class Panel:
             result = self.state.last
         for name, m in self.messages.items():
             text = self.state.problems.get(name)
-            m.value = f"<span class='whatif-msg'>{html.escape(text)}</span>" if text else ""
+            note = self.notes.get(name)
+            m.value = f"<span class='whatif-msg'>{html.escape(text)}</span>" if text else \
+                f"<span class='whatif-note'>{html.escape(note)}</span>" if note else ""
         if "routed_share" in self.controls and self.controls["routed_share"].disabled:
             self.messages["routed_share"].value = ("<span class='whatif-note'>0: every call goes to the one model "
                                                    "chosen above (routing dropped)</span>")
-        if self.state.problems and result is not None:
+        stale = bool(self.state.problems) and result is not None
+        if stale:
             self.messages["general"].value += ("<span class='whatif-msg'>figures show the last good input; "
                                                "fix the marked control to update them</span>")
+        self.stale.value = ("<span class='whatif-msg'>not up to date: a control has a bad value (see Inputs); "
+                            "these are the last good figures</span>" if stale else "")
         if result is None or (self.state.problems and result is getattr(self, "_shown", None)):
             return
         self._shown = result
         self.figures.value = figures_html(result)
         self.finance.value = finance_html(result.finance)
         self.refresh_compare()
+        if self.saved.value and self.scenarios.value:  # a comparison on show follows the current figures
+            self.compare_saved()
         if self.charts:
             self._draw_charts(result)
 
     def _draw_charts(self, result) -> None:
         try:
             self.cost_chart.value, self.month_chart.value, self.cash_chart.value = charts_svg(result)
+            if result.finance:
+                self.month_chart.value += ("<br><small class='whatif-note'>the workflow at its own volume and growth, "
+                                           "before the case's build months and adoption curve (those are in the "
+                                           "cash chart below)</small>")
         except Exception as exc:
             self.cost_chart.value = f"<span class='whatif-msg'>charts unavailable: {html.escape(str(exc))}</span>"
 
@@ -220,6 +242,8 @@ class Panel:
             scenario_file(self.save_dir, self.save_path.value)  # a bad name: a message, nothing written
             if result is None:
                 raise ValueError("no valid scenario to save yet")
+            if self.state.problems:
+                raise ValueError("a control has a bad value: fix it first (the figures are the last good ones)")
             moved = [f"{LABEL[name]} {self.control_text(name, old)} -> {self.control_text(name, new)}"
                      for name, old, new in changed_controls(self.initial, result.controls)]
             header = [f"What-if scenario of {self.state.workflow.source}, saved by `forecast whatif` "
@@ -250,7 +274,11 @@ class Panel:
         if self.state.last is None:
             return
         names, results, problems = ["now"], [self.state.last], []
-        for name in self.saved.value:
+        picked = [n for n in self.saved.value if (self.save_dir / n).is_file()]
+        problems += [f"{n}: no longer in {self.save_dir}" for n in self.saved.value if n not in picked]
+        self.saved.options = self.saved_scenarios()
+        self.saved.value = tuple(picked)
+        for name in picked:
             try:
                 results.append(self.state.evaluate(load_workflow(scenario_file(self.save_dir, name))))
                 names.append(name)
@@ -295,7 +323,7 @@ def figures_html(result) -> str:
         ("cost per successful outcome", "outcome", usd_text(f["outcome_usd_expected"])),
         ("tasks per month", "tasks", f"{f['tasks_per_month_expected']:,.0f}"),
         ("human cost per task", "human", usd_text(f["human_usd_per_task"])),
-        ("AI / human cost per outcome", "ratio", pct(ratio)),
+        ("model and tool cost / human cost, per outcome", "ratio", pct(ratio)),
     ]
     if f.get("serving") == "self_hosted":
         rows.append(("serving", "serving", f"{html.escape(f['serving_label'])}: {f['gpu_count']:g} GPUs at "
@@ -322,6 +350,19 @@ def compare_html(a, b) -> str:
             f"{rows}</table>")
 
 
+def rate_notes(workflow) -> dict[str, str]:
+    """Notes beside the cache-hit-rate and retry-rate controls when the model steps' rates differ: the control
+    shows the first step's and moves every step by the same amount."""
+    from ..design.alternatives import model_steps
+
+    steps, notes = model_steps(workflow), {}
+    for name, label in (("cache_hit_rate", "cache hit rates"), ("retry_rate", "retry rates")):
+        if steps and len({round(getattr(s, name).mean(), 6) for s in steps}) > 1:
+            notes[name] = (f"steps' {label} differ: this shows {steps[0].name}'s; moving it moves every model step's "
+                           "rate by as much")
+    return notes
+
+
 def _figure_text(figure: str, value, difference: bool = False) -> str:
     if value is None:
         return "" if difference else "not within the horizon" if figure.startswith("payback") else "n/a"
@@ -346,12 +387,17 @@ def scenarios_html(names: list[str], rows: list[dict]) -> str:
 
 def charts_svg(result) -> tuple[str, str, str]:
     """Inline SVG of the cost per task by step, the monthly cost fan (P10-P90 band, P50 line) and, for a business
-    case, its monthly net and cumulative cash ("" without a case)."""
+    case, its monthly net and cumulative cash ("" without a case). With self-hosted serving the first two are
+    notes instead: both are drawn from API prices per token, which a GPU fleet does not pay."""
     import vl_convert as vlc
 
     from .. import charts
 
     cash = vlc.vegalite_to_svg(charts.monthly_cash_flow(result.finance["monthly"]).to_dict()) if result.finance else ""
+    if result.figures.get("serving") == "self_hosted":
+        note = ("<small class='whatif-note'>{} not drawn for self-hosted serving: the model calls are a GPU fleet's "
+                "hours, not per-token prices (its monthly P10 / P50 / P90 are in the figures)</small>")
+        return note.format("Cost by step"), note.format("The monthly cost fan"), cash
     return (vlc.vegalite_to_svg(charts.cost_by_step(result.doc).to_dict()),
             vlc.vegalite_to_svg(charts.projection_fan(result.doc).to_dict()), cash)
 

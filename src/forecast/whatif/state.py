@@ -114,6 +114,8 @@ class WhatIf:
         figures = headline_figures(doc)
         if sh is not None:
             figures.update(self_hosted_month_usd(wf, doc, self.book, self.on, sh))
+            human, outcome = figures["human_usd_per_task"], figures["outcome_usd_expected"]
+            figures["ai_to_human_cost_ratio"] = outcome / human if human and outcome is not None else None
         finance = self._finance(wf, controls) if self.case is not None else None
         return Result(controls, wf, doc, figures, finance)
 
