@@ -79,13 +79,16 @@ def test_compare_shows_difference(capsys, spec, tmp_path):
 def test_compare_several_specs_side_by_side_and_their_payback_in_a_case(capsys, spec, tmp_path):
     double, triple = tmp_path / "double.yaml", tmp_path / "triple.yaml"
     double.write_text(SPEC.replace("tasks_per_month: 2000", "tasks_per_month: 4000"))
-    triple.write_text(SPEC.replace("tasks_per_month: 2000", "tasks_per_month: 6000"))
+    triple.write_text("# What-if scenario of spec.yaml\n"
+                      "# controls changed from the spec: tasks per month 2,000 -> 6,000"
+                      + SPEC.replace("tasks_per_month: 2000", "tasks_per_month: 6000"))
     code, out, _ = run(capsys, "estimate", str(spec), "--compare", str(double), str(triple), "--samples", "1000",
                        "--prices", "none")
     # by hand: a task costs 1,000 x $0.15 + 500 x $0.60 per million tokens = $0.00045 (gpt-4o-mini list prices)
     row = next(line.split() for line in out.splitlines() if line.startswith("per month expected"))
     assert row[3:] == ["0.90", "1.80", "2.70", "0.90", "1.80", "+100.0%", "+200.0%"]
-    assert out.splitlines()[0].startswith(f"A = cli-test ({spec})   B = cli-test ({double})")
+    assert out.splitlines()[:3] == [f"A = cli-test  {spec}", f"B = cli-test  {double}", f"C = cli-test  {triple}  "
+                                    "(controls changed from the spec: tasks per month 2,000 -> 6,000)"]
     code, out, _ = run(capsys, "estimate", str(spec), "--compare", str(double), str(triple), "--samples", "1000",
                        "--prices", "none", "--format", "json")
     assert code == 0
@@ -107,6 +110,9 @@ def test_compare_several_specs_side_by_side_and_their_payback_in_a_case(capsys, 
     assert finance[0]["payback_month"] == finance[1]["payback_month"] == roi["payback_month"]
     assert main(["estimate", str(spec), "--case", str(case)]) == 2
     assert "--case needs --compare" in capsys.readouterr().err
+    assert main(["estimate", str(spec), "--compare", str(case)]) == 2
+    assert capsys.readouterr().err.splitlines() == [f"error: {case}: a business case, not a workflow spec: give it "
+                                                    "with --case (or run forecast roi on it)"]
 
 
 def test_bad_spec_exits_2_with_one_line_per_problem(capsys, tmp_path):

@@ -70,6 +70,36 @@ def _estimate_doc(path: str, workflow, args, book, on: date) -> dict:
     return doc
 
 
+def _workflow(path: str):
+    """The workflow spec at `path`; a business case given where a spec belongs is named as such."""
+    from ..core.errors import ForecastError, SpecError
+    from ..design.specs import load_workflow
+
+    try:
+        return load_workflow(path)
+    except SpecError:
+        from ..core.validation import read_yaml
+
+        try:
+            data = read_yaml(path)
+        except Exception:
+            data = None
+        if isinstance(data, dict) and "workflows" in data and "horizon_months" in data:
+            raise ForecastError(f"{path}: a business case, not a workflow spec: give it with --case (or run "
+                                "forecast roi on it)") from None
+        raise
+
+
+def _changed_controls(path: str) -> str:
+    """The 'controls changed from the spec' comment a saved what-if scenario starts with, or ''."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            head = [next(fh, "") for _ in range(3)]
+    except OSError:
+        return ""
+    return next((line[2:].strip() for line in head if line.startswith("# controls changed")), "")
+
+
 def run(args) -> tuple[str, int]:
     """Print a model's prices, or a spec's estimate (side by side with others, with --compare)."""
     on = args.date or datetime.now(UTC).date()
@@ -77,11 +107,10 @@ def run(args) -> tuple[str, int]:
         p = price_book(args).lookup(args.model, args.provider, on, args.batch)
         return (to_json(p.to_dict()) + "\n" if args.format == "json" else prices_table(p)), 0
     from ..core.errors import ForecastError
-    from ..design.specs import load_workflow
 
     if args.case and not args.compare:
         raise ForecastError("--case needs --compare: it adds each compared spec's NPV and payback")
-    specs = [(path, load_workflow(path)) for path in (args.spec, *(args.compare or ()))]
+    specs = [(path, _workflow(path)) for path in (args.spec, *(args.compare or ()))]
     book = price_book(args)
     finance = None
     if args.case:
@@ -213,9 +242,11 @@ def compare_table(docs: list[dict], finance: list[dict] | None = None, case: str
     """Estimates side by side (A, B, C, ...), then each one's difference from A; a case's NPV and payback when
     `finance` gives them."""
     letters = [chr(ord("A") + i) if i < 26 else f"S{i + 1}" for i in range(len(docs))]
-    lines = ["   ".join(f"{x} = {d['workflow']['name']} ({d['spec']['path']})" for x, d in zip(letters, docs,
-                                                                                         strict=True)),
-             f"prices of {docs[0]['price_date']}", ""]
+    lines = []
+    for x, d in zip(letters, docs, strict=True):
+        changed = _changed_controls(d["spec"]["path"])
+        lines.append(f"{x} = {d['workflow']['name']}  {d['spec']['path']}" + (f"  ({changed})" if changed else ""))
+    lines += [f"prices of {docs[0]['price_date']}", ""]
     head = ["USD", *letters, *(f"{x} - A" for x in letters[1:]), *(f"{x} vs A" for x in letters[1:])]
     rows = []
     for section, label in (("per_task_usd", "per task"), ("per_month_usd", "per month"),
