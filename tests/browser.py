@@ -33,3 +33,12 @@ def open_offline(html: Path, screenshot: Path) -> dict:
         finally:
             browser.close()
     return {"text": text, "charts": charts, "blocked": blocked}
+
+
+def drag_slider(page, control: str, fraction: float) -> None:
+    """Drag the handle of the what-if control `control`'s slider to `fraction` of its track, as a mouse does."""
+    track = page.locator(f".whatif-control-{control} .noUi-base").bounding_box()
+    page.locator(f".whatif-control-{control} .noUi-handle").hover()
+    page.mouse.down()
+    page.mouse.move(track["x"] + fraction * track["width"], track["y"] + track["height"] / 2, steps=8)
+    page.mouse.up()

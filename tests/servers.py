@@ -55,18 +55,3 @@ def kernel_processes(root_pid: int) -> list[int]:
 
     return [k for k in kernels if descends(k)]
 
-
-def wait_ready(url: str, timeout_s: float = 120) -> None:
-    """Poll the app's /forecast/ready until a preheated kernel is ready (200)."""
-    import time
-    import urllib.error
-    import urllib.request
-
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            with urllib.request.urlopen(url + "forecast/ready", timeout=5):
-                return
-        except urllib.error.URLError:
-            assert time.monotonic() < deadline, f"{url}: no preheated kernel within {timeout_s} s"
-            time.sleep(0.1)

@@ -82,15 +82,15 @@ def test_compare_several_specs_side_by_side_and_their_payback_in_a_case(capsys, 
     triple.write_text("# What-if scenario of spec.yaml\n"
                       "# controls changed from the spec: tasks per month 2,000 -> 6,000"
                       + SPEC.replace("tasks_per_month: 2000", "tasks_per_month: 6000"))
-    code, out, _ = run(capsys, "estimate", str(spec), "--compare", str(double), str(triple), "--samples", "1000",
-                       "--prices", "none")
+    code, out, _ = run(capsys, "estimate", str(spec), "--compare", str(double), "--compare", str(triple),
+                       "--samples", "1000", "--prices", "none")
     # by hand: a task costs 1,000 x $0.15 + 500 x $0.60 per million tokens = $0.00045 (gpt-4o-mini list prices)
     row = next(line.split() for line in out.splitlines() if line.startswith("per month expected"))
     assert row[3:] == ["0.90", "1.80", "2.70", "0.90", "1.80", "+100.0%", "+200.0%"]
     assert out.splitlines()[:3] == [f"A = cli-test  {spec}", f"B = cli-test  {double}", f"C = cli-test  {triple}  "
                                     "(controls changed from the spec: tasks per month 2,000 -> 6,000)"]
-    code, out, _ = run(capsys, "estimate", str(spec), "--compare", str(double), str(triple), "--samples", "1000",
-                       "--prices", "none", "--format", "json")
+    code, out, _ = run(capsys, "estimate", "--compare", str(double), "--compare", str(triple), str(spec),
+                       "--samples", "1000", "--prices", "none", "--format", "json")  # SPEC may come last
     assert code == 0
     doc = json.loads(out)
     assert doc["schema"] == "forecast.estimate-comparison/1" and len(doc["scenarios"]) == 3
@@ -110,6 +110,12 @@ def test_compare_several_specs_side_by_side_and_their_payback_in_a_case(capsys, 
     assert finance[0]["payback_month"] == finance[1]["payback_month"] == roi["payback_month"]
     assert main(["estimate", str(spec), "--case", str(case)]) == 2
     assert "--case needs --compare" in capsys.readouterr().err
+    code, out, _ = run(capsys, "estimate", str(triage), "--compare", str(triage), "--case", str(case),
+                       "--samples", "2000", "--prices", "none", "--format", "csv")
+    npv = [r for r in csv.DictReader(io.StringIO(out)) if r["section"] == "case" and r["metric"] == "npv_usd"]
+    assert [float(r["value"]) for r in npv] == pytest.approx([roi["npv_usd"]] * 2, rel=1e-9)
+    assert main(["estimate", str(spec), "--compare", str(spec), "--case", str(spec)]) == 2
+    assert "a workflow spec, not a business case" in capsys.readouterr().err
     assert main(["estimate", str(spec), "--compare", str(case)]) == 2
     assert capsys.readouterr().err.splitlines() == [f"error: {case}: a business case, not a workflow spec: give it "
                                                     "with --case (or run forecast roi on it)"]

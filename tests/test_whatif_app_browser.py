@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from forecast.whatif.app import POOL_SIZE
-from tests.servers import kernel_processes, printed_url, stop_group, wait_ready
+from forecast.whatif.app import POOL_SIZE, READY_PATH, wait_until_up
+from tests.servers import kernel_processes, printed_url, stop_group
 
-from .browser import CHROMIUM
+from .browser import CHROMIUM, drag_slider
 
 ROOT = Path(__file__).resolve().parents[1]
 IDLE_S = 5  # --idle-timeout: the culler looks every 2 s (half of it), so a lost page's kernel goes within 7 s
@@ -35,14 +35,6 @@ def app(tmp_path):
         yield printed_url(proc, timeout_s=120).group(0), proc
     finally:
         stop_group(proc)
-
-
-def _drag_cache_hit_rate(page, to: float) -> None:
-    track = page.locator(".whatif-control-cache_hit_rate .noUi-base").bounding_box()
-    page.locator(".whatif-control-cache_hit_rate .noUi-handle").hover()
-    page.mouse.down()
-    page.mouse.move(track["x"] + to * track["width"], track["y"] + track["height"] / 2, steps=6)
-    page.mouse.up()
 
 
 def test_pages_open_at_once_offline_and_give_their_kernels_back(app):
@@ -66,7 +58,8 @@ def test_pages_open_at_once_offline_and_give_their_kernels_back(app):
             context.route("**/*", only_loopback)
             kept = []
             for visit in range(VISITS):
-                wait_ready(url)  # "once the server is up": its preheated kernel is ready (a refill takes seconds)
+                # "once the server is up": its preheated kernel is ready (a refill takes a few seconds)
+                wait_until_up(url + READY_PATH.lstrip("/"), proc)
                 page = context.new_page()
                 page.on("websocket", lambda ws: None if urlsplit(ws.url).hostname == "127.0.0.1"
                         else outside.append(ws.url))
@@ -87,7 +80,7 @@ def test_pages_open_at_once_offline_and_give_their_kernels_back(app):
             for page in kept:  # the open pages kept their kernels: a slider still updates the figures
                 month = page.locator(".whatif-month-expected")
                 before = month.inner_text()
-                _drag_cache_hit_rate(page, 0.1)
+                drag_slider(page, "cache_hit_rate", 0.1)
                 page.wait_for_function(f"document.querySelector('.whatif-month-expected').innerText !== '{before}'",
                                        timeout=30_000)
                 assert "Traceback" not in page.inner_text("body")

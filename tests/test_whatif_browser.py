@@ -17,7 +17,7 @@ from forecast.design.prices import PriceBook
 from forecast.design.specs import load_workflow, parse_workflow
 from tests.servers import printed_url, stop_group
 
-from .browser import CHROMIUM
+from .browser import CHROMIUM, drag_slider
 from .test_whatif_model import SIMPLE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,13 +75,7 @@ def test_panel_in_chromium(app):
             page.wait_for_function("document.querySelector('.whatif-chart-fan svg').innerHTML !== "
                                    f"{json.dumps(before)}", timeout=30_000)
 
-            # drag the cache-hit-rate slider's handle to about the middle of its track
-            track = page.locator(".whatif-control-cache_hit_rate .noUi-base").bounding_box()
-            handle = page.locator(".whatif-control-cache_hit_rate .noUi-handle")
-            handle.hover()
-            page.mouse.down()
-            page.mouse.move(track["x"] + 0.6 * track["width"], track["y"] + track["height"] / 2, steps=8)
-            page.mouse.up()
+            drag_slider(page, "cache_hit_rate", 0.6)  # the handle to about the middle of its track
             page.wait_for_function("document.querySelector('.whatif-month-expected').innerText !== '$9.00'")
             rate = float(page.locator(".whatif-control-cache_hit_rate .widget-readout").inner_text())
             assert 0.3 < rate < 0.9

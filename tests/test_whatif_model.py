@@ -15,7 +15,7 @@ from forecast.design.prices import PriceBook
 from forecast.design.specs import load_workflow, parse_workflow
 from forecast.whatif.controls import apply_controls, controls_of
 from forecast.whatif.scenario import save_scenario, scenario_yaml
-from forecast.whatif.state import comparison_rows, load_what_if
+from forecast.whatif.state import load_what_if, scenario_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 ON = date(2026, 11, 25)
@@ -127,11 +127,13 @@ def load_what_if_text(text: str, book: PriceBook):
     return WhatIf(parse_workflow(text, "<simple>"), book, ON, samples=1_000, scenarios=200, months=1)
 
 
-def test_compare_rows_are_b_minus_a(simple):
+def test_scenario_rows_are_each_minus_the_first(simple):
     a = simple.update(simple.initial_controls)
     b = simple.update(replace(simple.initial_controls, tasks_per_month=30_000))
-    row = comparison_rows(a, b)[0]
-    assert (row["a"], row["b"], row["b_minus_a"]) == pytest.approx((4.5, 13.5, 9.0))
+    c = simple.update(replace(simple.initial_controls, tasks_per_month=5_000))
+    row = next(r for r in scenario_rows([a, b, c]) if r["figure"] == "monthly cost, expected (USD)")
+    # by hand: $0.00045 a task at 10,000, 30,000 and 5,000 tasks
+    assert row["values"] == pytest.approx([4.5, 13.5, 2.25]) and row["minus_first"] == pytest.approx([0, 9.0, -2.25])
 
 
 def test_business_case_npv_matches_forecast_roi_and_serving_toggle():

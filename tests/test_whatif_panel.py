@@ -27,7 +27,7 @@ def test_panel_messages_keep_last_result_and_compare(tmp_path):
     panel.pin()
     panel.controls["tasks_per_month"].value = 30_000
     assert "$13.50" in panel.figures.value
-    assert "<td>$4.50</td><td>$13.50</td><td>$9.00</td>" in panel.compare.value
+    assert "<td>$4.50</td><td>$13.50<br><small>+$9.00</small></td>" in panel.compare.value
     shown = panel.figures.value
     panel.controls["tasks_per_month"].value = -1
     assert "tasks per month: -1: must be &gt;= 0" in panel.messages["tasks_per_month"].value
@@ -241,3 +241,29 @@ def test_rate_controls_say_which_step_they_show_when_steps_differ(tmp_path):
     panel = Panel(state, tmp_path, charts=False)
     assert "this shows classify&#x27;s" in panel.messages["cache_hit_rate"].value
     assert _routed_panel(tmp_path).messages["cache_hit_rate"].value == ""  # one model step: nothing to say
+
+
+def test_a_comparison_keeps_following_after_a_save_and_prices_scenarios_with_the_current_serving(tmp_path):
+    state = WhatIf(parse_workflow(SPEC), PriceBook.from_file(None), date(2026, 11, 25), samples=1_000,
+                   scenarios=200, months=1)
+    panel = Panel(state, tmp_path, charts=False)
+    panel.save_path.value = "a.yaml"
+    panel.save()
+    panel.saved.value = ("a.yaml",)
+    panel.compare_saved()
+    panel.save_path.value = "b.yaml"
+    panel.save()  # the list is rescanned and keeps its selection
+    assert panel.saved.value == ("a.yaml",) and set(panel.saved.options) == {"a.yaml", "b.yaml"}
+    panel.controls["tasks_per_month"].value = 20_000
+    assert "<td>$9.00</td><td>$4.50<br><small>-$4.50</small>" in panel.scenarios.value
+    gpu = next(key for key in state.serving_options() if key != "api")
+    panel.controls["tasks_per_month"].value = 10_000
+    panel.controls["serving"].value = gpu  # the saved spec, served as now: the same figures, zero difference
+    now = usd_text(state.last.figures["month_usd_expected"])
+    assert f"<td>{now}</td><td>{now}<br><small>+$0</small>" in panel.scenarios.value
+    assert "every scenario served as now" in panel.scenarios.value
+    panel.saved.value = ()
+    panel.compare_saved()  # nothing picked: the comparison stops following
+    assert "pick one or more" in panel.scenarios.value and not panel._comparing
+    panel.controls["model"].value = "NoSuchProvider/x"  # a bad value from code: a message, not an exception
+    assert "not in the price catalog" in panel.messages["model"].value

@@ -46,9 +46,9 @@ def add_parsers(sub) -> None:
 
     e = sub.add_parser("estimate", help="cost per task, month and successful outcome of a workflow spec")
     e.add_argument("spec", metavar="SPEC", help="workflow spec YAML")
-    e.add_argument("--compare", metavar="SPEC", nargs="+", default=None,
-                   help="compare with one or more other specs (saved what-if scenarios are specs): every figure "
-                        "side by side, with each one's difference from the first SPEC")
+    e.add_argument("--compare", metavar="SPEC", action="append", default=None,
+                   help="compare with another spec (saved what-if scenarios are specs); repeat for more: every "
+                        "figure side by side, with each one's difference from the first SPEC")
     e.add_argument("--case", metavar="CASE", default=None,
                    help="with --compare: also each spec's NPV and payback month in this business case, the spec "
                         "(its own volume included) standing in for the case's first workflow; the price date is "
@@ -65,9 +65,12 @@ def add_parsers(sub) -> None:
 def _estimate_doc(path: str, workflow, args, book, on: date) -> dict:
     from ..design.estimate import estimate
 
-    doc = estimate(workflow, book, on, args.samples, args.seed, args.scenarios, args.months).to_dict()
-    doc["spec"] = {"path": path, "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
-    return doc
+    return _with_spec(estimate(workflow, book, on, args.samples, args.seed, args.scenarios, args.months).to_dict(),
+                      path)
+
+
+def _with_spec(doc: dict, path: str) -> dict:
+    return {**doc, "spec": {"path": path, "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}}
 
 
 def _workflow(path: str):
@@ -79,12 +82,13 @@ def _workflow(path: str):
         return load_workflow(path)
     except SpecError:
         from ..core.validation import read_yaml
+        from ..whatif.state import is_case_data
 
         try:
             data = read_yaml(path)
         except Exception:
             data = None
-        if isinstance(data, dict) and "workflows" in data and "horizon_months" in data:
+        if is_case_data(data):
             raise ForecastError(f"{path}: a business case, not a workflow spec: give it with --case (or run "
                                 "forecast roi on it)") from None
         raise
@@ -118,9 +122,14 @@ def run(args) -> tuple[str, int]:
 
         state = load_what_if(args.case, book, args.date, samples=args.samples, seed=args.seed,
                              scenarios=args.scenarios, months=args.months)
-        on = state.on
-        finance = [state.evaluate(wf).finance for _, wf in specs]
-    docs = [_estimate_doc(path, wf, args, book, on) for path, wf in specs]
+        if state.case is None:
+            raise ForecastError(f"--case {args.case}: a workflow spec, not a business case (a case has workflows "
+                                "and horizon_months)")
+        results = [state.evaluate(wf) for _, wf in specs]
+        finance = [r.finance for r in results]
+        docs = [_with_spec(r.doc, path) for (path, _), r in zip(specs, results, strict=True)]
+    else:
+        docs = [_estimate_doc(path, wf, args, book, on) for path, wf in specs]
     if not args.compare:
         if args.format == "json":
             return to_json(docs[0]) + "\n", 0
@@ -138,7 +147,8 @@ def run(args) -> tuple[str, int]:
                                                                               "payback_label")} for f in finance]}
         return to_json(out) + "\n", 0
     if args.format == "csv":
-        return estimate_csv(docs[0]) + "".join(estimate_csv(d).split("\n", 1)[1] for d in docs[1:]), 0
+        text = estimate_csv(docs[0]) + "".join(estimate_csv(d).split("\n", 1)[1] for d in docs[1:])
+        return text + ("" if finance is None else case_csv(docs, finance, args.case)), 0
     return compare_table(docs, finance, args.case), 0
 
 
@@ -235,6 +245,17 @@ def estimate_csv(doc: dict) -> str:
             for metric, value in row.items():
                 if metric != key and isinstance(value, int | float) and not isinstance(value, bool):
                     writerow([name, section, item, metric, value])
+    return buf.getvalue()
+
+
+def case_csv(docs: list[dict], finance: list[dict], case: str) -> str:
+    """Rows of the estimate CSV for each spec's NPV and payback month in a case (section 'case', item its path)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    for doc, f in zip(docs, finance, strict=True):
+        for metric in ("npv_usd", "payback_month"):
+            if f[metric] is not None:
+                writer.writerow([csv_safe(doc["workflow"]["name"]), "case", csv_safe(case), metric, f[metric]])
     return buf.getvalue()
 
 

@@ -76,7 +76,7 @@ def loopback_address(host: str) -> bool:
         return False
 
 
-def wait_until_up(url: str, process: subprocess.Popen, timeout_s: float = 120.0) -> None:
+def wait_until_up(url: str, process: subprocess.Popen, timeout_s: float = 300.0) -> None:
     """Poll `url` until it answers 200; raise if the server exits or the time runs out."""
     import urllib.request
 

@@ -105,7 +105,7 @@ def model_choices(book: PriceBook, provider: str, on: date, in_spec: frozenset[s
             label += f" · {_tokens_text(window)} context"
         if deprecated:
             label += " · deprecated"
-        group = 0 if name in in_spec else 1 if window and not deprecated else 2
+        group = 0 if name.lower() in in_spec else 1 if window and not deprecated else 2
         out.append(ModelChoice(name, label + (" · in this spec" if group == 0 else ""), group, window or 0))
     return sorted(out, key=lambda c: (c.group, -c.context_tokens if c.group == 1 else 0, c.name))
 
@@ -200,6 +200,8 @@ class ModelPicker(w.VBox):
                 self._show("", "")
             return
         provider = value.split("/", 1)[0] if "/" in value else ""
+        if provider not in {p for _, p in self.provider.options}:  # not a listed provider: the panel says so
+            provider = ""
         labels = [c.label for c in self.choices(provider).values() if c.name == value] if provider else []
         self._show(provider, labels[0] if labels else value)
         self._say("")

@@ -19,7 +19,7 @@ from ..core.formatting import pct
 from .controls import AS_SPECIFIED, STEP, Controls, changed_controls
 from .model_picker import ModelPicker, spec_models
 from .scenario import save_scenario_in, scenario_file
-from .state import WhatIf, comparison_rows, scenario_rows
+from .state import WhatIf, scenario_rows
 
 LABEL = {"tasks_per_month": "tasks per month", "monthly_growth": "monthly growth",
          "loop_iterations": "loop iterations / task", "loop_max_steps": "loop cap (max steps)",
@@ -134,6 +134,8 @@ class Panel:
         self.pin_button.on_click(lambda _: self.pin())
         self.notes = rate_notes(state.workflow)  # shown beside a control while it has no problem
         self._syncing, self._routed_share = False, None  # the routed share a model override has set aside
+        self._comparing = False  # a comparison of saved scenarios is on show (and follows every update)
+        self._evaluated: dict[tuple, object] = {}  # (file, mtime, serving) -> its Result: saved files do not move
         for widget in self.controls.values():
             widget.observe(lambda _change: None if self._syncing else self.refresh(), names="value")
         self.view = self._layout()
@@ -220,7 +222,7 @@ class Panel:
         self.figures.value = figures_html(result)
         self.finance.value = finance_html(result.finance)
         self.refresh_compare()
-        if self.saved.value and self.scenarios.value:  # a comparison on show follows the current figures
+        if self._comparing:  # a comparison on show follows the current figures
             self.compare_saved()
         if self.charts:
             self._draw_charts(result)
@@ -234,6 +236,7 @@ class Panel:
                                            "cash chart below)</small>")
         except Exception as exc:
             self.cost_chart.value = f"<span class='whatif-msg'>charts unavailable: {html.escape(str(exc))}</span>"
+            self.month_chart.value = self.cash_chart.value = ""  # never a chart of an earlier result
 
     def save(self) -> None:
         """Write the current scenario as a spec YAML file named by the save box, in save_dir and nowhere else."""
@@ -258,35 +261,53 @@ class Panel:
             return
         self.save_status.value = f"<span class='whatif-ok'>saved {html.escape(str(saved))}</span>"
         self.save_path.value = str(self._default_save_name())
-        self.saved.options = self.saved_scenarios()
+        self._relist_saved()
 
     def saved_scenarios(self) -> list[str]:
-        """The spec files in the save folder, newest first (none while the folder does not exist)."""
-        if not self.save_dir.is_dir():
+        """The spec files in the save folder, newest first (none while the folder does not exist or cannot be
+        read)."""
+        try:
+            files = [(p.stat().st_mtime, p.name) for p in self.save_dir.iterdir()
+                     if p.suffix in (".yaml", ".yml") and p.is_file()]
+        except OSError:
             return []
-        files = [p for p in self.save_dir.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()]
-        return [p.name for p in sorted(files, key=lambda p: (-p.stat().st_mtime, p.name))]
+        return [name for _, name in sorted(files, key=lambda f: (-f[0], f[1]))]
+
+    def _relist_saved(self) -> None:
+        """Rescan the save folder, keeping the files still there selected."""
+        listed = self.saved_scenarios()
+        kept = tuple(n for n in self.saved.value if n in listed)
+        self.saved.options = listed
+        self.saved.value = kept
 
     def compare_saved(self) -> None:
-        """The current figures beside each selected saved scenario, with each one's difference from the current."""
+        """The current figures beside each selected saved scenario (priced with the current serving), with each
+        one's difference from the current; the comparison then follows every update until nothing is selected."""
         from ..design.specs import load_workflow
 
-        if self.state.last is None:
+        wanted = self.saved.value
+        self._relist_saved()
+        problems = [f"{n}: no longer in {self.save_dir}" for n in wanted if n not in self.saved.value]
+        self._comparing = bool(self.saved.value)
+        if not self._comparing or self.state.last is None:
+            self.scenarios.value = "<small>pick one or more saved scenarios above</small>" + _messages(problems)
             return
-        names, results, problems = ["now"], [self.state.last], []
-        picked = [n for n in self.saved.value if (self.save_dir / n).is_file()]
-        problems += [f"{n}: no longer in {self.save_dir}" for n in self.saved.value if n not in picked]
-        self.saved.options = self.saved_scenarios()
-        self.saved.value = tuple(picked)
-        for name in picked:
+        serving = self.state.last.controls.serving
+        names, results = ["now"], [self.state.last]
+        for name in self.saved.value:
             try:
-                results.append(self.state.evaluate(load_workflow(scenario_file(self.save_dir, name))))
+                path = scenario_file(self.save_dir, name)
+                key = (name, path.stat().st_mtime_ns, serving)
+                if key not in self._evaluated:
+                    self._evaluated[key] = self.state.evaluate(load_workflow(path), serving)
+                results.append(self._evaluated[key])
                 names.append(name)
             except Exception as exc:  # a file edited by hand may no longer load: say so, compare the rest
                 problems.append(f"{name}: {' '.join(getattr(exc, 'problems', [str(exc)]))}")
-        notes = "".join(f"<div class='whatif-msg'>{html.escape(p)}</div>" for p in problems)
-        self.scenarios.value = (scenarios_html(names, scenario_rows(results)) if len(results) > 1 else
-                                "<small>pick one or more saved scenarios above</small>" if not problems else "") + notes
+        note = "" if serving == "api" else \
+            f"<small>every scenario served as now: {html.escape(self.control_text('serving', serving))}</small><br>"
+        self.scenarios.value = (note + scenarios_html(names, scenario_rows(results)) if len(results) > 1 else "") \
+            + _messages(problems)
 
     def control_text(self, name: str, value) -> str:
         """A control's value as its widget shows it."""
@@ -307,7 +328,8 @@ class Panel:
 
     def refresh_compare(self) -> None:
         a, b = self.state.pinned, self.state.last
-        self.compare.value = "" if a is None or b is None else compare_html(a, b)
+        self.compare.value = "" if a is None or b is None else \
+            scenarios_html(["A (pinned)", "now"], scenario_rows([a, b]))
 
 
 def figures_html(result) -> str:
@@ -343,11 +365,8 @@ def finance_html(finance: dict | None) -> str:
             f"<tr><td>payback</td><td class='whatif-payback'>{payback}</td></tr></table>")
 
 
-def compare_html(a, b) -> str:
-    rows = "".join(f"<tr><td>{r['figure']}</td><td>{usd_text(r['a'])}</td><td>{usd_text(r['b'])}</td>"
-                   f"<td>{usd_text(r['b_minus_a'])}</td></tr>" for r in comparison_rows(a, b))
-    return ("<table class='whatif-compare'><tr><th></th><th>A (pinned)</th><th>B (now)</th><th>B - A</th></tr>"
-            f"{rows}</table>")
+def _messages(problems: list[str]) -> str:
+    return "".join(f"<div class='whatif-msg'>{html.escape(p)}</div>" for p in problems)
 
 
 def rate_notes(workflow) -> dict[str, str]:

@@ -102,11 +102,12 @@ class WhatIf:
         object.__setattr__(wf, "source", self.workflow.source)
         return self._result(wf, controls)
 
-    def evaluate(self, workflow: Workflow) -> Result:
+    def evaluate(self, workflow: Workflow, serving: str | None = None) -> Result:
         """The figures of another workflow, such as a saved scenario, with this state's prices, date and Monte Carlo
-        settings, and, for a case, its cash flows with `workflow` in place of the one the panel controls (served
-        as the case serves that one). Raises ForecastError when the workflow cannot be priced."""
-        return self._result(workflow, controls_of(workflow, self._initial_serving()))
+        settings, served by `serving` (a serving_options key; default: as the spec or case has it), and, for a
+        case, its cash flows with `workflow` in place of the one the panel controls. Raises ForecastError when the
+        workflow cannot be priced."""
+        return self._result(workflow, controls_of(workflow, serving or self._initial_serving()))
 
     def _result(self, wf: Workflow, controls: Controls) -> Result:
         doc = estimate(wf, self.book, self.on, self.samples, self.seed, self.scenarios, self.months).to_dict()
@@ -136,7 +137,7 @@ class WhatIf:
         from ..finance.metrics import npv_usd, payback_month
         from ..finance.report import month_labels
 
-        case, i = self.case.case, self.case.index
+        case, i = replace(self.case.case, price_date=self.on), self.case.index  # one price date for every figure
         sh = self._self_hosted(controls.serving)
         use = replace(case.workflows[i], tasks_per_month=None, monthly_growth=None,
                       serving="api" if sh is None else Serving(self_hosted=sh))
@@ -192,21 +193,6 @@ def headline_figures(doc: dict) -> dict:
     }
 
 
-def comparison_rows(a: Result, b: Result) -> list[dict]:
-    """Scenario A and B side by side: figure, A, B, B minus A (None where a figure is missing)."""
-    rows = []
-    names = [("monthly cost, expected (USD)", "month_usd_expected"), ("monthly cost, P10", "month_usd_p10"),
-             ("monthly cost, P90", "month_usd_p90"), ("cost per task (USD)", "task_usd_expected"),
-             ("cost per successful outcome (USD)", "outcome_usd_expected")]
-    for label, key in names:
-        va, vb = a.figures.get(key), b.figures.get(key)
-        rows.append({"figure": label, "a": va, "b": vb, "b_minus_a": None if va is None or vb is None else vb - va})
-    if a.finance and b.finance:
-        va, vb = a.finance["npv_usd"], b.finance["npv_usd"]
-        rows.append({"figure": "NPV (USD)", "a": va, "b": vb, "b_minus_a": vb - va})
-    return rows
-
-
 SCENARIO_FIGURES = (("cost per task (USD)", "task_usd_expected"),
                     ("monthly cost, expected (USD)", "month_usd_expected"),
                     ("monthly cost, P10 (USD)", "month_usd_p10"), ("monthly cost, P90 (USD)", "month_usd_p90"),
@@ -226,13 +212,18 @@ def scenario_rows(results: list[Result]) -> list[dict]:
     return rows
 
 
+def is_case_data(data) -> bool:
+    """Whether a YAML document is a business case (a mapping with `workflows` and `horizon_months`), not a spec."""
+    return isinstance(data, dict) and "workflows" in data and "horizon_months" in data
+
+
 def load_what_if(path: str | Path, book: PriceBook, on: date | None = None, **settings) -> WhatIf:
     """A WhatIf over a workflow spec or a business case file (a mapping with `workflows` and `horizon_months`);
     the price date `on` defaults to today (UTC) for a spec and to the case's price_date for a case."""
     from ..core.validation import read_yaml
 
     data = read_yaml(path)
-    if isinstance(data, dict) and "workflows" in data and "horizon_months" in data:
+    if is_case_data(data):
         from ..finance.case import parse_case_data, spec_path
 
         case = parse_case_data(data, str(path))
