@@ -67,7 +67,7 @@ def main() -> None:
         updates.append(time.perf_counter() - t)
         assert not state.problems, state.problems
         if args.charts:
-            from forecast.whatif.panel import charts_svg
+            from forecast.whatif.views import charts_svg
 
             t = time.perf_counter()
             charts_svg(result)

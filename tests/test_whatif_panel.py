@@ -8,8 +8,9 @@ import pytest
 
 from forecast.design.prices import PriceBook
 from forecast.design.specs import parse_workflow
-from forecast.whatif.panel import Panel, usd_text
+from forecast.whatif.panel import Panel
 from forecast.whatif.state import WhatIf
+from forecast.whatif.views import usd_text
 
 SPEC = """
 name: simple-classifier
@@ -204,7 +205,7 @@ def test_saved_scenarios_compare_side_by_side_with_the_current_figures(tmp_path)
 
 
 def test_self_hosted_figures_charts_and_ratio_follow_the_gpu_fleet_and_a_comparison_follows_the_figures(tmp_path):
-    from forecast.whatif.panel import charts_svg
+    from forecast.whatif.views import charts_svg
 
     state = WhatIf(parse_workflow(SPEC.replace("output_tokens: 500}", "output_tokens: 500}\noutcome: "
                                                "{success_rate: 0.8, human_cost_usd_per_task: 4.0}")),
