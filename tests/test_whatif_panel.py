@@ -48,7 +48,8 @@ def test_usd_text():
         ("$1,234.50", "$0.00045", "-$2.50", "n/a")
 
 
-def test_a_scenario_name_that_is_not_one_file_name_in_the_save_folder_is_a_message_and_writes_nothing(tmp_path):
+def test_a_scenario_name_that_is_not_one_file_name_in_the_save_folder_is_a_message_and_writes_nothing(tmp_path,
+                                                                                                      monkeypatch):
     state = WhatIf(parse_workflow(SPEC), PriceBook.from_file(None), date(2026, 11, 25), samples=1_000,
                    scenarios=200, months=1)
     save_dir = tmp_path / "work" / "scenarios"
@@ -81,6 +82,10 @@ def test_a_scenario_name_that_is_not_one_file_name_in_the_save_folder_is_a_messa
     panel.save_path.value = str(save_dir / "full.yaml")
     panel.save()
     assert (save_dir / "full.yaml").is_file() and "whatif-ok" in panel.save_status.value
+    monkeypatch.chdir(tmp_path / "work")  # the folder as a relative path, as someone in its parent types it
+    panel.save_path.value = "scenarios/relative.yaml"
+    panel.save()
+    assert (save_dir / "relative.yaml").is_file() and "whatif-ok" in panel.save_status.value
 
 
 ROUTED = """

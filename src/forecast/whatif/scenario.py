@@ -51,8 +51,8 @@ def save_scenario(workflow: Workflow, path: str | Path, header: list[str] = (), 
 
 def scenario_file(folder: str | Path, name: str) -> Path:
     """The file that "save as NAME" writes: NAME is one file name ending .yaml or .yml, and the file lands directly
-    in `folder` (the panel's save folder). The folder's own path followed by a name, as the panel showed it before,
-    is accepted too. Raises SpecError naming the value and the rule; nothing is created.
+    in `folder` (the panel's save folder). The folder's own path (absolute, or relative to the current folder)
+    followed by a name is accepted too. Raises SpecError naming the value and the rule; nothing is created.
 
     >>> scenario_file("/srv/scenarios", "plan-b.yaml"), scenario_file("/srv/scenarios", "/srv/scenarios/c.yml")
     (PosixPath('/srv/scenarios/plan-b.yaml'), PosixPath('/srv/scenarios/c.yml'))
@@ -63,7 +63,7 @@ def scenario_file(folder: str | Path, name: str) -> Path:
     home = Path(folder).resolve()
     text = name.strip()
     given = Path(text)
-    if given.is_absolute() and len(given.parts) > 1 and given.parent.resolve() == home:
+    if len(given.parts) > 1 and (Path.cwd() / given).parent.resolve() == home:  # the folder's own path + a name
         text = given.name
     problem = name_problem(text) or (None if Path(text).suffix in (".yaml", ".yml") else "must end in .yaml or .yml")
     if problem:
