@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from forecast.whatif.app import JUPYTER_DATA, READY_PATH, free_port, voila_command, wait_until_up
+from forecast.whatif.app import READY_PATH, free_port, voila_command, voila_env, wait_until_up
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -47,9 +47,9 @@ def visits(url: str, process: subprocess.Popen, n: int, ready: bool) -> list[flo
 
 def run(preheat: bool, n: int, folder: Path) -> list[float]:
     port = free_port()
-    command = [arg if arg != "--preheat_kernel=True" else f"--preheat_kernel={preheat}"
-               for arg in voila_command("127.0.0.1", port)]
-    env = {**os.environ, "JUPYTER_PATH": str(JUPYTER_DATA), "FORECAST_WHATIF_SAVE_DIR": str(folder)}
+    command = voila_command("127.0.0.1", port)
+    command[command.index("--preheat_kernel=True")] = f"--preheat_kernel={preheat}"  # the only difference
+    env = voila_env({"FORECAST_WHATIF_SAVE_DIR": str(folder)})
     process = subprocess.Popen(command, env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
     url = f"http://127.0.0.1:{port}/"

@@ -149,7 +149,7 @@ def run(args) -> tuple[str, int]:
     if args.format == "csv":
         text = estimate_csv(docs[0]) + "".join(estimate_csv(d).split("\n", 1)[1] for d in docs[1:])
         return text + ("" if finance is None else case_csv(docs, finance, args.case)), 0
-    return compare_table(docs, finance, args.case), 0
+    return compare_table(docs, [pair["difference"] for pair in pairs], finance, args.case), 0
 
 
 def estimate_table(doc: dict) -> str:
@@ -259,9 +259,10 @@ def case_csv(docs: list[dict], finance: list[dict], case: str) -> str:
     return buf.getvalue()
 
 
-def compare_table(docs: list[dict], finance: list[dict] | None = None, case: str | None = None) -> str:
-    """Estimates side by side (A, B, C, ...), then each one's difference from A; a case's NPV and payback when
-    `finance` gives them."""
+def compare_table(docs: list[dict], differences: list[dict], finance: list[dict] | None = None,
+                  case: str | None = None) -> str:
+    """Estimates side by side (A, B, C, ...), then each later one's difference from A (`differences`, from
+    design.estimate.compare); a case's NPV and payback when `finance` gives them."""
     letters = [chr(ord("A") + i) if i < 26 else f"S{i + 1}" for i in range(len(docs))]
     lines = []
     for x, d in zip(letters, docs, strict=True):
@@ -273,12 +274,12 @@ def compare_table(docs: list[dict], finance: list[dict] | None = None, case: str
     for section, label in (("per_task_usd", "per task"), ("per_month_usd", "per month"),
                            ("per_successful_outcome_usd", "per successful outcome")):
         for metric in ("expected", "p10", "p90"):
-            values = [d[section].get(metric) for d in docs]
-            if any(v is None for v in values):
+            diffs = [d[section].get(metric) for d in differences]
+            if any(d is None for d in diffs):
                 continue
-            first = values[0]
-            rows.append([f"{label} {metric}", *map(usd, values), *(usd(v - first) for v in values[1:]),
-                         *("" if not first else f"{(v - first) / first:+.1%}" for v in values[1:])])
+            rows.append([f"{label} {metric}", usd(diffs[0]["a"]), *(usd(d["b"]) for d in diffs),
+                         *(usd(d["b_minus_a"]) for d in diffs),
+                         *("" if d["change"] is None else f"{d['change']:+.1%}" for d in diffs)])
     lines += table(head, rows)
     if finance is not None:
         lines += ["", f"In the business case {case} (each spec in place of its first workflow)"]

@@ -25,6 +25,17 @@ def lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def json_of(names: list[str]) -> str:
+    """SQL of the JSON object of the columns `names` with their values as they are, NULLs included (a row's raw
+    fields, a FOCUS row's identity).
+
+    >>> import duckdb
+    >>> duckdb.sql(f"SELECT {json_of(['a', 'b'])} FROM (SELECT '1' AS a, NULL AS b)").fetchall()
+    [('{"a":"1","b":null}',)]
+    """
+    return f"to_json(struct_pack({', '.join(f'{q(n)} := {q(n)}' for n in names)}))"
+
+
 def json_object_of(names: list[str]) -> str:
     """SQL of the JSON object of the columns `names` that hold a value (NULL JSON when `names` is empty): the
     columns a file has beyond those the warehouse maps, kept as `extra`.

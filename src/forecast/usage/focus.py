@@ -109,7 +109,7 @@ def row_hash(columns: list[str]) -> str:
     >>> duckdb.sql(f"SELECT {row_hash(['a', 'b'])} FROM (SELECT '1' AS a, NULL AS b)").fetchall()[0][0]
     'a97428c59aed435c773c4188a8146330'
     """
-    return f"md5(CAST(to_json(struct_pack({', '.join(f'{c.q(n)} := {c.q(n)}' for n in columns)})) AS VARCHAR))"
+    return f"md5(CAST({c.json_of(columns)} AS VARCHAR))"
 
 
 def checked_select(staged: str, types: dict[str, str], version: str, timezone: str | None, now_sql: str,
@@ -168,7 +168,7 @@ def checked_select(staged: str, types: dict[str, str], version: str, timezone: s
     extras = [orig for name, orig in cols.items() if name not in known]
     values["extra"] = c.json_object_of(extras)
     everything = [n for n in types if n not in (LINE, MALFORMED, RAW)]
-    packed = f"to_json(struct_pack({', '.join(f'{c.q(n)} := {c.q(n)}' for n in everything)}))"
+    packed = c.json_of(everything)
     select = ", ".join(f"{v} AS {c.q(k)}" for k, v in values.items())
     raw = f"CASE WHEN _reason IS NOT NULL AND {MALFORMED} IS NULL THEN {packed} END"
     # row_key: DuckDB's 64-bit hash of the values, only to find a row again within this load (cheaper than MD5)

@@ -110,13 +110,9 @@ def checked_select(staged: str, types: dict[str, str], timezone: str | None, now
     select = ", ".join(f"{v} AS {c.q(k)}" for k, v in values.items())
     fields = [n for n in types if n not in (LINE, MALFORMED, RAW)]
     unpriced = c.text(*src("cost_usd")) + " IS NULL" if "cost_usd" in cols else "true"  # to price: may miss one
-    raw = f"CASE WHEN (_reason IS NOT NULL OR {unpriced}) AND {MALFORMED} IS NULL THEN to_json({_pack(fields)}) END"
+    raw = f"CASE WHEN (_reason IS NOT NULL OR {unpriced}) AND {MALFORMED} IS NULL THEN {c.json_of(fields)} END"
     return (f"SELECT {select}, {LINE}, {c.first_reason(reasons)} AS _reason, {raw} AS _raw_json, {RAW} AS _raw_text "
             f"FROM {staged}")
-
-
-def _pack(names) -> str:
-    return f"struct_pack({', '.join(f'{c.q(n)} := {c.q(n)}' for n in names)})"
 
 
 def _insert_requests(con: duckdb.DuckDBPyConnection, rows: str, where: str, load_id: int) -> int:

@@ -92,6 +92,13 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout_s: float = 300.0)
     raise ForecastError(f"the Voila server did not answer at {url} within {timeout_s:.0f} s")
 
 
+def voila_env(env: dict[str, str]) -> dict[str, str]:
+    """The Voila server's environment: this one, `env` (the FORECAST_WHATIF_* inputs) and JUPYTER_PATH led by the
+    folder that holds the forecast template."""
+    data_path = os.pathsep.join(p for p in (str(JUPYTER_DATA), os.environ.get("JUPYTER_PATH", "")) if p)
+    return {**os.environ, **env, "JUPYTER_PATH": data_path}
+
+
 def serve(spec: str, host: str, port: int, env: dict[str, str], out=sys.stdout,
           idle_timeout_s: int = IDLE_TIMEOUT_S) -> int:
     """Run Voila until interrupted; prints the URL once the app answers with a preheated kernel ready. Returns the
@@ -101,8 +108,7 @@ def serve(spec: str, host: str, port: int, env: dict[str, str], out=sys.stdout,
     fails to start: a pipe closed once the app is up made the kernel stall on its first buffered write."""
     port = port or free_port(host)
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
-    data_path = os.pathsep.join(p for p in (str(JUPYTER_DATA), os.environ.get("JUPYTER_PATH", "")) if p)
-    child_env = {**os.environ, **env, "JUPYTER_PATH": data_path}
+    child_env = voila_env(env)
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as log:
         process = subprocess.Popen(voila_command(host, port, idle_timeout_s), env=child_env,
                                    stdout=subprocess.DEVNULL, stderr=log)

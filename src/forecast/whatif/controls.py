@@ -200,7 +200,7 @@ def apply_controls(workflow: Workflow, controls: Controls) -> Workflow:
     """The spec with every moved control applied (see the module docstring); not yet validated."""
     base = controls_of(workflow)
     wf, c = workflow, controls
-    moved = {f.name for f in fields(Controls) if f.name not in ("model", "serving") and _moved(c, base, f.name)}
+    moved = {name for name, _, _ in changed_controls(base, c)} - {"model", "serving"}
     volume = wf.volume
     if "tasks_per_month" in moved:
         volume = replace(volume, tasks_per_month=scaled(volume.tasks_per_month, c.tasks_per_month))

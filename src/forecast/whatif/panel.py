@@ -207,7 +207,7 @@ class Panel:
         self.finance.value = finance_html(result.finance)
         self.refresh_compare()
         if self._comparing:  # a comparison on show follows the current figures
-            self.compare_saved()
+            self._show_comparison()
         if self.charts:
             self._draw_charts(result)
 
@@ -267,8 +267,6 @@ class Panel:
     def compare_saved(self) -> None:
         """The current figures beside each selected saved scenario (priced with the current serving), with each
         one's difference from the current; the comparison then follows every update until nothing is selected."""
-        from ..design.specs import load_workflow
-
         wanted = self.saved.value
         self._relist_saved()
         problems = [f"{n}: no longer in {self.save_dir}" for n in wanted if n not in self.saved.value]
@@ -276,6 +274,14 @@ class Panel:
         if not self._comparing or self.state.last is None:
             self.scenarios.value = "<small>pick one or more saved scenarios above</small>" + messages_html(problems)
             return
+        self._show_comparison(problems)
+
+    def _show_comparison(self, problems: list[str] = ()) -> None:
+        """The comparison table of the selected files against the current figures (each file priced once per
+        serving and modification time; the folder is not rescanned on each update)."""
+        from ..design.specs import load_workflow
+
+        problems = list(problems)
         serving = self.state.last.controls.serving
         names, results = ["now"], [self.state.last]
         for name in self.saved.value:
