@@ -30,7 +30,6 @@ the same gain on the spiked ones; the rest moved mean MASE by under 1%. docs/for
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,9 +66,13 @@ class Adjusted:
 
 
 def _nanmedian(a: np.ndarray) -> np.ndarray:
-    with warnings.catch_warnings():  # all-NaN rows (no point before the first) give NaN, on purpose
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmedian(a, axis=1)
+    """The median of each row's numbers; NaN for an all-NaN row (no point before the first), on purpose. The
+    all-NaN rows are left out rather than their warning silenced: warnings.catch_warnings is not thread-safe, and
+    Dask runs series in threads."""
+    out = np.full(a.shape[0], np.nan)
+    some = ~np.isnan(a).all(axis=1)
+    out[some] = np.nanmedian(a[some], axis=1)
+    return out
 
 
 def spike_adjusted(y, season_length: int = 1) -> Adjusted:
