@@ -20,11 +20,12 @@ SHOWN_RAW_CHARS = 70  # raw text in the table view; csv and json carry all of it
 
 def add_parsers(sub) -> None:
     """Register the usage subcommands on an argparse subparsers object."""
-    p = sub.add_parser("ingest", help="load request logs, OTel spans or FOCUS billing into the warehouse")
+    p = sub.add_parser("ingest", help="load request logs, OTel spans, gateway and provider usage exports or FOCUS billing into the warehouse")
     p.add_argument("paths", nargs="+", metavar="PATH")
     add_warehouse_option(p)
-    p.add_argument("--format", choices=KINDS, default=None, help="default: from the file (.json = otel, "
-                   "BilledCost column = focus, else native)")
+    p.add_argument("--format", choices=KINDS, default=None, help="default: from the file's field names (LiteLLM, "
+                   "Langfuse, Helicone, OpenAI or Anthropic usage exports; .json OTLP spans = otel; BilledCost column "
+                   "= focus; else native); see docs/connectors.md")
     p.add_argument("--timezone", metavar="ZONE", default=None, help="IANA zone for timestamps without a UTC offset")
     p.add_argument("--focus-version", choices=FOCUS_VERSIONS, default=None,
                    help="FOCUS version of the file (default: detected from its columns)")

@@ -109,10 +109,16 @@ def jsonl_records(path: Path, columns: list[str]) -> Iterator[tuple[int, list | 
             if not isinstance(obj, dict):
                 yield line, None, "is not a JSON object", None
                 continue
-            yield line, [_json_text(obj.get(c)) for c in columns], None, None
+            yield line, [json_text(obj.get(c)) for c in columns], None, None
 
 
-def _json_text(value) -> str | None:
+def json_text(value) -> str | None:
+    """A JSON value as the text a CSV cell would hold: strings as they are, numbers and booleans as JSON writes
+    them, lists and objects as JSON.
+
+    >>> json_text(True), json_text(12), json_text({"b": 1, "a": None}), json_text(None)
+    ('true', '12', '{"a": null, "b": 1}', None)
+    """
     if value is None:
         return None
     if isinstance(value, str):

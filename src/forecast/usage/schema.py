@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..core.tokens import TOKEN_FIELDS
 
-KINDS = ("native", "otel", "focus")  # file formats a load reads
+EXPORT_KINDS = ("litellm", "langfuse", "helicone", "openai-usage", "anthropic-usage")  # usage.exports formats
+KINDS = ("native", "otel", "focus", *EXPORT_KINDS)  # file formats a load reads
 FOCUS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 TAGS = ("team_id", "cost_center", "feature_id", "workflow_name", "environment", "intent")
 CONTEXT = ("agent_id", "task_id", "step")

@@ -17,7 +17,7 @@ from ..core.version import __version__
 from ..core.workfolder import WAREHOUSE
 from ..design.prices import PriceBook
 from .checks import lit
-from .schema import DDL, KINDS
+from .schema import DDL, EXPORT_KINDS, KINDS
 
 DEFAULT_WAREHOUSE = Path(WAREHOUSE)
 CLOCK_SKEW = timedelta(minutes=5)  # timestamps this far past the load start are still accepted
@@ -53,7 +53,8 @@ class LoadResult:
 
     def line(self) -> str:
         version = f" {self.focus_version}" if self.focus_version else ""
-        skipped = f", {self.skipped_records} non-model spans skipped" if self.skipped_records else ""
+        what = "non-model spans" if self.kind == "otel" else "records that are not model calls"
+        skipped = f", {self.skipped_records} {what} skipped" if self.skipped_records else ""
         n = self.logged_unpriced
         unpriced = f"; {n} row{'s' if n != 1 else ''} logged $0 for a model with no price" if n else ""
         return (f"{self.source_file} [{self.kind}{version}]: read {self.rows_read} = accepted {self.accepted}"
@@ -62,8 +63,13 @@ class LoadResult:
 
 
 def detect_kind(path: Path) -> str:
-    """'otel' for .json OTLP exports, 'focus' when the header has BilledCost, else 'native'."""
+    """An export format (usage.exports) when the file's first 64 KB holds its field names; else 'otel' for .json
+    OTLP exports, 'focus' when the header has BilledCost, else 'native'."""
+    from .exports import detect
+
     name = path.name.lower()
+    if not name.endswith((".parquet", ".pq")) and (found := detect(path)):
+        return found
     if name.endswith(".json") or name.endswith(".otlp.jsonl"):
         return "otel"
     from .focus import looks_like_focus
@@ -126,7 +132,7 @@ class Warehouse:
     def _check(self, path: Path, source: str, kind: str, scan, timezone: str | None, now_sql: str,
                focus_version: str | None) -> tuple:
         """Read `path` (named `source` in reasons) and convert and check its rows into a temp table or view: (its
-        relation, a sources.Checked for FOCUS; non-model spans skipped; FOCUS version)."""
+        relation, a sources.Checked for FOCUS; records skipped as not model calls; FOCUS version)."""
         from .sources import check_file, check_staged
 
         if kind == "focus":
@@ -146,6 +152,11 @@ class Warehouse:
         def select(staged, types, columns):
             return checked_select(staged, types, timezone, now_sql, source)
 
+        if kind in EXPORT_KINDS:
+            from .exports import stage_export
+
+            columns, skipped = stage_export(self.con, path, kind, "_staged")
+            return check_staged(self.con, "_staged", columns, select), skipped, None
         if kind == "otel":
             from .files import check_utf8
             from .otel import COLUMNS, stage_otel
@@ -210,7 +221,7 @@ class Warehouse:
                 else:
                     from .requests import load_checked_requests
 
-                    lines_from = None if kind == "otel" or is_parquet(path) else path
+                    lines_from = path if kind == "native" and not is_parquet(path) else None
                     counts = load_checked_requests(con, checked, kind=kind, book=book or PriceBook(),
                                                    lines_from=lines_from, **common)
                     unpriced = _flag_logged_unpriced(con, load_id, book or PriceBook())

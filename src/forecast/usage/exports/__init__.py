@@ -1,0 +1,97 @@
+"""Files exported by the tools teams run in front of their models (LiteLLM, Langfuse, Helicone) and the providers'
+usage reports (OpenAI, Anthropic), staged as request-log rows that the native checks then convert and check.
+
+A format is a module with NAME (its `--format`), MARKS (field names that tell its files apart), EXTRA (the
+fields it keeps in `extra`, beyond the native columns) and row(record): the request-log row of one exported
+record, as {column: value}, None for a record that is not a model call (counted as skipped), RecordError for
+one that cannot be read. A report of time buckets also has split(record): the bucket's results, each with the
+bucket's times; every result is then a record of its own, numbered from 1 through the file. Every staged row
+keeps its record's place in the file and its raw text.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+
+from ...core.errors import UsageError
+from ..python_readers import json_text, stage_records
+from ..schema import NATIVE_COLUMNS
+from . import anthropic_usage, helicone, langfuse, litellm, openai_usage
+from .common import RecordError
+from .records import head, records
+
+# in the order detect() tries them: the most specific field names first
+FORMATS = {m.NAME: m for m in (openai_usage, anthropic_usage, langfuse, helicone, litellm)}
+
+
+def detect(path: Path) -> str | None:
+    """The export format whose MARKS all appear in the first 64 KB of `path`, else None (also for OTLP spans).
+
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "logs.json"
+    >>> _ = f.write_text('[{"request_id": "r1", "spend": 0.1, "startTime": "2026-11-01T10:00:00Z"}]')
+    >>> detect(f)
+    'litellm'
+    """
+    try:
+        text = head(path)
+    except OSError:
+        return None
+    if '"resourceSpans"' in text:
+        return None
+    for name, module in FORMATS.items():
+        if all(mark in text for mark in module.MARKS):
+            return name
+    return None
+
+
+def stage_export(con: duckdb.DuckDBPyConnection, path: Path, kind: str, table: str) -> tuple[list[str], int]:
+    """Stage the request-log rows of an exported file as the temp table `table` (text columns, with each row's
+    place and raw text); returns (its columns, records skipped as not model calls)."""
+    module = FORMATS[kind]
+    columns = [*NATIVE_COLUMNS, *module.EXTRA]
+    skipped = 0
+
+    def parts():
+        if not hasattr(module, "split"):
+            yield from records(path)
+            return
+        n = 0
+        for _place, fields, problem, raw in records(path):
+            try:
+                results = [] if problem else module.split(fields)
+            except RecordError as exc:
+                results, problem = [], str(exc)
+            if problem:
+                n += 1
+                yield n, None, problem, raw
+            for result in results:
+                n += 1
+                yield n, result, None, json.dumps(result, ensure_ascii=False)
+
+    def staged():
+        nonlocal skipped
+        for place, fields, problem, raw in parts():
+            row = None
+            if problem is None:
+                try:
+                    row = module.row(fields)
+                except RecordError as exc:
+                    problem = str(exc)
+                else:
+                    skipped += row is None
+                    if row is None:
+                        continue
+                    unknown = set(row) - set(columns)
+                    if unknown:  # a bug in the format's module, not in the file
+                        raise RuntimeError(f"{kind}: row() gave unknown columns {sorted(unknown)}")
+            yield place, None if row is None else [json_text(row.get(c)) for c in columns], problem, raw
+
+    try:
+        stage_records(con, table, columns, staged())
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text") from None
+    return columns, skipped

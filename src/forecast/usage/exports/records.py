@@ -1,0 +1,101 @@
+"""The records of an exported file, each with its place in the file and its raw text: a JSON document (one
+record, a list of records, or an API page whose `data` lists them), JSON Lines (a record or a page per line)
+or CSV with a header (every value text, empty as null)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+from ...core.errors import UsageError
+from ..files import check_utf8
+from ..python_readers import csv_header, csv_records
+
+
+class Record(NamedTuple):
+    """One record: its place (the line of a JSON Lines or CSV record; its position, from 1, when records sit in
+    one JSON document or in pages), the object (None when it could not be read), why not, and its raw text."""
+
+    place: int
+    fields: dict | None
+    problem: str | None
+    raw: str
+
+
+def _items(doc) -> list | None:
+    """The records a JSON value holds: a list's items, an API page's `data`, else None (the value is one)."""
+    if isinstance(doc, list):
+        return doc
+    if isinstance(doc, dict) and isinstance(doc.get("data"), list) and len(doc) > 1:
+        return doc["data"]  # {"data": [...], "meta"/"has_more"/"object": ...}: a page of a list endpoint
+    return None
+
+
+def _from_items(items: list, start: int) -> Iterator[Record]:
+    for i, item in enumerate(items, start=start):
+        raw = json.dumps(item, ensure_ascii=False)
+        if isinstance(item, dict):
+            yield Record(i, item, None, raw)
+        else:
+            yield Record(i, None, "is not a JSON object", raw)
+
+
+def _json_records(path: Path, text: str) -> Iterator[Record]:
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        doc = None
+    else:
+        items = _items(doc)
+        yield from _from_items(items if items is not None else [doc], 1)
+        return
+    place = 0  # the last place given: a line's number, or the next number for each record of a page on a line
+    for n, line in enumerate(text.split("\n"), start=1):  # not splitlines: JSON text may hold U+2028
+        line = line.removesuffix("\r")
+        if not line.strip():
+            continue
+        try:
+            doc = json.loads(line)
+        except ValueError as exc:
+            place = max(n, place + 1)
+            yield Record(place, None, f"not valid JSON ({exc.args[0].split(':')[0]})", line)
+            continue
+        items = _items(doc)
+        if items is None:
+            place = max(n, place + 1)
+            yield Record(place, doc, None, line) if isinstance(doc, dict) else Record(
+                place, None, "is not a JSON object", line)
+        else:  # a page per line, as `forecast pull` saves them
+            for record in _from_items(items, place + 1):
+                place = record.place
+                yield record
+
+
+def records(path: Path) -> Iterator[Record]:
+    """The records of `path`: CSV when its name ends in .csv, else JSON or JSON Lines.
+
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "page.json"
+    >>> _ = f.write_text('{"data": [{"id": "a"}, 7], "has_more": false}')
+    >>> [(r.place, r.fields, r.problem) for r in records(f)]
+    [(1, {'id': 'a'}, None), (2, None, 'is not a JSON object')]
+    """
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    check_utf8(path)
+    if path.name.lower().endswith(".csv"):
+        header = csv_header(path)
+        for line, fields, problem, raw in csv_records(path, len(header)):
+            values = None if fields is None else {k: (v if v != "" else None) for k, v in zip(header, fields,
+                                                                                               strict=True)}
+            yield Record(line, values, problem, raw)
+        return
+    yield from _json_records(path, path.read_text(encoding="utf-8-sig"))
+
+
+def head(path: Path, size: int = 65536) -> str:
+    """The first `size` characters of a text file (for telling formats apart by their field names)."""
+    with path.open(encoding="utf-8-sig", errors="replace") as f:
+        return f.read(size)
