@@ -1,4 +1,5 @@
-"""The usage-data subcommands of `forecast`: ingest, quarantine, coverage, reconcile, export-focus, sample-data."""
+"""The usage-data subcommands of `forecast`: ingest, pull, quarantine, coverage, reconcile, export-focus and
+sample-data."""
 
 from __future__ import annotations
 
@@ -14,13 +15,14 @@ from .argtypes import number, whole
 from .options import add_prices_option, add_warehouse_option, price_book, read_warehouse
 from .tables import table
 
-COMMANDS = ("ingest", "quarantine", "coverage", "reconcile", "export-focus", "sample-data")
+COMMANDS = ("ingest", "pull", "quarantine", "coverage", "reconcile", "export-focus", "sample-data")
 SHOWN_RAW_CHARS = 70  # raw text in the table view; csv and json carry all of it
 
 
 def add_parsers(sub) -> None:
     """Register the usage subcommands on an argparse subparsers object."""
-    p = sub.add_parser("ingest", help="load request logs, OTel spans, gateway and provider usage exports or FOCUS billing into the warehouse")
+    p = sub.add_parser("ingest", help="load request logs, OTel spans, gateway and provider usage exports or "
+                       "FOCUS billing into the warehouse")
     p.add_argument("paths", nargs="+", metavar="PATH")
     add_warehouse_option(p)
     p.add_argument("--format", choices=KINDS, default=None, help="default: from the file's field names (LiteLLM, "
@@ -31,6 +33,17 @@ def add_parsers(sub) -> None:
                    help="FOCUS version of the file (default: detected from its columns)")
     add_prices_option(p)
 
+    p = sub.add_parser("pull", help="pull OpenAI or Anthropic usage over the admin API and load it",
+                       description="Fetch the provider's daily usage buckets (whole UTC days that have ended) with "
+                       "the admin key from OPENAI_ADMIN_KEY or ANTHROPIC_ADMIN_KEY, save the pages and load them. "
+                       "A second pull starts after the last day pulled. See docs/connectors.md.")
+    p.add_argument("source", choices=("openai", "anthropic"))
+    p.add_argument("--since", type=_day, required=True, help="first day YYYY-MM-DD (UTC)")
+    add_warehouse_option(p)
+    p.add_argument("--save-dir", metavar="DIR", default="pulls", help="folder for the pages pulled (default pulls/)")
+    p.add_argument("--base-url", metavar="URL", default=None,
+                   help="API address (default the provider's; https, or http to 127.0.0.1 only)")
+    add_prices_option(p)
     p = sub.add_parser("quarantine", help="list the rows ingest refused, with their reason and raw text",
                        description="Rows refused by `forecast ingest` and not accepted since, oldest load first: "
                                    "the file, line, reason and the row as it was in the file.")
@@ -95,6 +108,16 @@ def ingest(args) -> tuple[str, int]:
         print(f"warning: {r.source_file}: every row read was quarantined: see `forecast quarantine --load "
               f"{r.load_id}`", file=sys.stderr)
     return "\n".join(result.lines()) + "\n", 2 if result.failed else 1 if refused else 0
+
+
+def pull_text(args) -> str:
+    """Pull one provider's usage into the warehouse; the accounting line of its load."""
+    from ..usage.pull import pull
+    from ..usage.warehouse import Warehouse
+
+    with Warehouse(args.warehouse) as wh:
+        done = pull(args.source, args.since, wh, Path(args.save_dir), base_url=args.base_url, book=price_book(args))
+    return "\n".join(done.lines()) + "\n"
 
 
 def quarantine_text(args) -> str:
@@ -239,6 +262,8 @@ def run(args) -> tuple[str, int]:
     """Dispatch a usage subcommand; returns (output, exit status)."""
     if args.command == "ingest":
         return ingest(args)
+    if args.command == "pull":
+        return pull_text(args), 0
     if args.command == "quarantine":
         return quarantine_text(args), 0
     if args.command == "coverage":

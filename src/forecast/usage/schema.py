@@ -63,4 +63,8 @@ CREATE TABLE IF NOT EXISTS quarantine (
     line BIGINT NOT NULL, reason VARCHAR NOT NULL, raw JSON, resolved_by_load BIGINT, raw_text VARCHAR
 );
 ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS raw_text VARCHAR;
+CREATE TABLE IF NOT EXISTS pulls (
+    source VARCHAR NOT NULL, since DATE NOT NULL, until DATE NOT NULL, pulled_at TIMESTAMPTZ NOT NULL,
+    file VARCHAR NOT NULL, load_id BIGINT NOT NULL
+);
 """
