@@ -40,6 +40,13 @@ def _quarantine(wh) -> list[tuple]:
     return wh.sql("SELECT line, reason, raw_text FROM quarantine ORDER BY line").fetchall()
 
 
+def test_the_format_is_told_from_field_names_not_from_values(tmp_path):
+    f = tmp_path / "native.jsonl"  # a native log whose tag values happen to be LiteLLM's field names
+    f.write_text('{"timestamp": "2026-11-01T00:00:00Z", "request_id": "a", "model": "gpt-4o-mini", '
+                 '"input_tokens": 1, "output_tokens": 1, "feature_id": "spend", "workflow_name": "startTime"}\n')
+    assert detect_kind(f) == "native"
+
+
 @pytest.mark.parametrize(("name", "kind"), [
     ("litellm_spend_logs_v2.json", "litellm"), ("litellm_spend_logs.csv", "litellm"),
     ("langfuse_observations_v1.json", "langfuse"), ("langfuse_observations_v2.jsonl", "langfuse"),
@@ -186,8 +193,20 @@ def test_anthropic_usage_is_priced_in_the_context_window_band_the_report_names(t
      "line has usageDetails that is not a JSON object"),
     ("helicone", '{"request_id": "h", "request_created_at": "2026-13-01 00:00:00", "request_model": "gpt-4o-mini",'
      ' "prompt_tokens": 1, "completion_tokens": 1, "cost": 0.1}', "timestamp: '2026-13-01 00:00:00+00:00'"),
+    # counts as text would lose the cache tokens added to them, or be read as 0
+    ("helicone", '{"request_id": "h", "request_created_at": "2026-11-01 00:00:00", "request_model": "gpt-4o-mini",'
+     ' "prompt_tokens": "1000", "prompt_cache_read_tokens": 500, "completion_tokens": 1}',
+     "line has prompt_tokens '1000': must be a whole number >= 0"),
+    ("langfuse", '[{"id": "x", "type": "GENERATION", "startTime": "2026-11-30T00:00:00Z", "model": "gpt-4o-mini",'
+     ' "usageDetails": {"input": "1000", "output": 10}}]', "line has usageDetails.input '1000'"),
+    ("anthropic-usage", '{"data": [{"starting_at": "2025-08-01T00:00:00Z", "results": [{"output_tokens": 5,'
+     ' "cache_creation": 500, "model": "m"}]}], "has_more": false}', "line has cache_creation 500"),
+    ("litellm", '[{"request_id": "r", "startTime": "2026-11-29T10:00:00Z", "endTime": "2026-11-29", "spend": "x",'
+     ' "model": "gpt-4o-mini", "prompt_tokens": 1, "completion_tokens": 1}]', "cost_usd: 'x'"),
+    ("litellm", "[" * 100_000, "line not valid JSON"),
 ])
 def test_a_broken_record_is_quarantined_with_its_reason_and_raw_text(tmp_path, kind, record, why):
+    """Each ends as a quarantined row with its reason and raw text, never a traceback."""
     f = tmp_path / "odd.json"
     f.write_text(record)
     with Warehouse(tmp_path / "w.duckdb") as wh:

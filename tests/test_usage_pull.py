@@ -96,3 +96,25 @@ def test_a_long_retry_after_and_a_missing_key_are_clear_errors(tmp_path, admin_k
             pull("anthropic", date(2026, 11, 1), wh, tmp_path, base_url=api.url)
         with pytest.raises(UsageError, match="must be https"):
             pull("openai", date(2026, 11, 1), wh, tmp_path, base_url="http://usage.example.com")
+
+
+def test_an_earlier_since_pulls_the_earlier_days_and_finds_the_rest_loaded(tmp_path, admin_key):
+    with usage_api() as api, Warehouse(tmp_path / "w.duckdb") as wh:
+        pull("anthropic", date(2026, 11, 3), wh, tmp_path, base_url=api.url, book=price_book(), today=date(2026, 11, 5))
+        back = pull("anthropic", date(2026, 11, 1), wh, tmp_path, base_url=api.url, book=price_book(),
+                    today=date(2026, 11, 5))
+        assert (back.start, back.load.accepted, back.load.duplicate) == (date(2026, 11, 1), 2, 2)
+        with pytest.raises(UsageError, match="only days that have ended"):
+            pull("anthropic", date(2026, 11, 5), wh, tmp_path, base_url=api.url, today=date(2026, 11, 5))
+
+
+def test_a_redirect_is_not_followed_and_endless_pages_stop(tmp_path, admin_key):
+    with usage_api() as api, usage_api() as elsewhere, Warehouse(tmp_path / "w.duckdb") as wh:
+        api.redirect = f"{elsewhere.url}/steal"
+        with pytest.raises(UsageError, match=r"redirected .* not followed"):
+            pull("openai", date(2026, 11, 1), wh, tmp_path, base_url=api.url, today=date(2026, 11, 3))
+        assert elsewhere.requests == []  # the key never reached the other address
+        api.redirect, api.stuck = None, True
+        with pytest.raises(UsageError, match="the pages do not end"):
+            pull("openai", date(2026, 11, 1), wh, tmp_path, base_url=api.url, today=date(2026, 11, 3))
+        assert wh.sql("SELECT count(*) FROM requests").fetchall()[0][0] == 0

@@ -14,6 +14,13 @@ from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 KEY = "sk-admin-test-0123456789abcdef"
+GROUP_BY = {  # the group_by values each endpoint documents
+    "/v1/organization/usage/completions": {"project_id", "user_id", "api_key_id", "model", "batch", "service_tier"},
+    "/v1/organization/usage/embeddings": {"project_id", "user_id", "api_key_id", "model"},
+    "/v1/organizations/usage_report/messages": {"api_key_id", "workspace_id", "model", "service_tier",
+                                                "context_window", "inference_geo", "speed", "account_id",
+                                                "service_account_id"},
+}
 PAGE_BUCKETS = 2  # fewer than the 31 asked for, as the APIs may return: the client must follow next_page
 
 
@@ -38,12 +45,13 @@ def anthropic_results(day: date) -> list[dict]:
 
 class UsageApi(ThreadingHTTPServer):
     """The server: `requests` records (path, query) of each request; `throttle` answers that many requests
-    with 429 and Retry-After `retry_after` first."""
+    with 429 and Retry-After `retry_after` first; `redirect` answers every request with a 302 there; `stuck`
+    gives the same next_page on every page."""
 
     def __init__(self):
         super().__init__(("127.0.0.1", 0), Handler)
         self.requests: list[tuple[str, dict]] = []
-        self.throttle, self.retry_after = 0, "1"
+        self.throttle, self.retry_after, self.redirect, self.stuck = 0, "1", None, False
 
     @property
     def url(self) -> str:
@@ -80,8 +88,14 @@ class Handler(BaseHTTPRequestHandler):
             given = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
             denied = {"error": {"message": f"Incorrect API key provided: {given}.", "type": "invalid_request_error",
                                 "param": None, "code": "invalid_api_key"}}
+        if self.server.redirect:
+            return self._send(302, {}, {"Location": self.server.redirect})
         if not ok:
             return self._send(401, denied)
+        asked = set(query.get("group_by[]" if anthropic else "group_by", []))
+        if asked - GROUP_BY[parts.path]:
+            return self._send(400, {"error": {"message": f"Invalid group_by: {sorted(asked - GROUP_BY[parts.path])}",
+                                              "type": "invalid_request_error"}})
         if self.server.throttle:
             self.server.throttle -= 1
             return self._send(429, {"error": {"message": "Rate limit reached", "type": "rate_limit_error"}},
@@ -92,10 +106,13 @@ class Handler(BaseHTTPRequestHandler):
         else:
             start = datetime.fromtimestamp(int(query["start_time"][0]), UTC).date()
             end = datetime.fromtimestamp(int(query["end_time"][0]), UTC).date()
-        first = date.fromisoformat(base64.b64decode(query["page"][0]).decode()) if "page" in query else start
+        paged = "page" in query and not self.server.stuck
+        first = date.fromisoformat(base64.b64decode(query["page"][0]).decode()) if paged else start
         days = [first + timedelta(days=i) for i in range((end - first).days)]
         shown, rest = days[:PAGE_BUCKETS], days[PAGE_BUCKETS:]
         cursor = base64.b64encode(rest[0].isoformat().encode()).decode() if rest else None
+        if self.server.stuck:
+            rest, cursor = True, "same-page"
         if anthropic:
             data = [{"starting_at": f"{d}T00:00:00Z", "ending_at": f"{d + timedelta(days=1)}T00:00:00Z",
                      "results": anthropic_results(d)} for d in shown]

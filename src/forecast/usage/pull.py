@@ -1,15 +1,17 @@
 """Pull the providers' usage reports over their admin APIs instead of downloading them, and load them.
 
 OpenAI: `GET /v1/organization/usage/completions` and `/embeddings` (Authorization: Bearer with an admin key),
-daily buckets grouped by project_id, api_key_id, model, batch and service_tier, 31 buckets a page (the
-maximum for 1d), `page` = `next_page` while `has_more`. Anthropic: `GET /v1/organizations/usage_report/messages`
-(x-api-key with an admin key, anthropic-version 2023-06-01), daily buckets grouped by model, service_tier,
-context_window, api_key_id and workspace_id, the same paging. Sources: openai/openai-openapi (UsageResponse),
-platform.claude.com "Usage and Cost API" and its reference (checked 2026-12-02).
+daily buckets grouped by project_id, api_key_id and model (completions also by batch and service_tier), 31
+buckets a page (the maximum for 1d), `page` = `next_page` while `has_more`. Anthropic:
+`GET /v1/organizations/usage_report/messages` (x-api-key with an admin key, anthropic-version 2023-06-01),
+daily buckets grouped by model, service_tier, context_window, api_key_id and workspace_id, the same paging.
+Sources: openai/openai-openapi (UsageResponse), platform.claude.com "Usage and Cost API" and its reference
+(checked 2026-12-02).
 
 Only whole UTC days that have ended are pulled, so every bucket is complete; the pages are saved one per line
-(the file `forecast ingest` reads again) and loaded. The warehouse's `pulls` table records each source's last
-day pulled: the next pull starts after it. A 429 or 5xx answer is retried after its Retry-After (at most
+(the file `forecast ingest` reads again) and loaded. The warehouse's `pulls` table records each source's days
+pulled: the next pull starts after the last. Redirects are not followed, and http to this machine bypasses
+any proxy, so the key goes only to the address given. A 429 or 5xx answer is retried after its Retry-After (at most
 MAX_WAIT_S) or a doubling pause; any other error stops the pull with the API's message. The admin key comes
 from the environment, is sent only in its header, and never appears in output, files or the warehouse.
 """
@@ -29,6 +31,7 @@ from pathlib import Path
 
 from ..core.errors import UsageError
 
+MAX_PAGES = 10_000  # a safety stop for a server whose pages never end
 MAX_WAIT_S = 60  # the longest Retry-After honoured; Anthropic's admin endpoints ask for a poll a minute
 RETRIES = 5
 TIMEOUT_S = 60
@@ -39,16 +42,15 @@ class Api:
     kind: str  # the usage.exports format of the saved pages
     key_env: str
     base_url: str
-    paths: tuple[str, ...]
-    group_by: tuple[str, ...]
+    paths: dict[str, tuple[str, ...]]  # endpoint -> the group_by values it documents (those asked for)
 
-    def params(self, start: date, end: date) -> list[tuple[str, str]]:
-        """Query parameters of the first page for whole days [start, end)."""
+    def params(self, path: str, start: date, end: date) -> list[tuple[str, str]]:
+        """Query parameters of the first page of `path` for whole days [start, end)."""
         if self.kind == "openai-usage":
             return [("start_time", str(_epoch(start))), ("end_time", str(_epoch(end))), ("bucket_width", "1d"),
-                    ("limit", "31"), *(("group_by", g) for g in self.group_by)]
+                    ("limit", "31"), *(("group_by", g) for g in self.paths[path])]
         return [("starting_at", f"{start.isoformat()}T00:00:00Z"), ("ending_at", f"{end.isoformat()}T00:00:00Z"),
-                ("bucket_width", "1d"), ("limit", "31"), *(("group_by[]", g) for g in self.group_by)]
+                ("bucket_width", "1d"), ("limit", "31"), *(("group_by[]", g) for g in self.paths[path])]
 
     def headers(self, key: str) -> dict[str, str]:
         if self.kind == "openai-usage":
@@ -57,12 +59,12 @@ class Api:
 
 
 APIS = {
-    "openai": Api("openai-usage", "OPENAI_ADMIN_KEY", "https://api.openai.com",
-                  ("/v1/organization/usage/completions", "/v1/organization/usage/embeddings"),
-                  ("project_id", "api_key_id", "model", "batch", "service_tier")),
-    "anthropic": Api("anthropic-usage", "ANTHROPIC_ADMIN_KEY", "https://api.anthropic.com",
-                     ("/v1/organizations/usage_report/messages",),
-                     ("model", "service_tier", "context_window", "api_key_id", "workspace_id")),
+    "openai": Api("openai-usage", "OPENAI_ADMIN_KEY", "https://api.openai.com", {
+        "/v1/organization/usage/completions": ("project_id", "api_key_id", "model", "batch", "service_tier"),
+        "/v1/organization/usage/embeddings": ("project_id", "api_key_id", "model")}),
+    "anthropic": Api("anthropic-usage", "ANTHROPIC_ADMIN_KEY", "https://api.anthropic.com", {
+        "/v1/organizations/usage_report/messages": ("model", "service_tier", "context_window", "api_key_id",
+                                                    "workspace_id")}),
 }
 
 
@@ -98,13 +100,30 @@ def _message(body: bytes, key: str) -> str:
     return " ".join(str(text).replace(key, "[key]").split())
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuse redirects: urllib would send the key's header on to wherever the answer points."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        raise UsageError(f"{urllib.parse.urlsplit(req.full_url).netloc}: HTTP {code}: the API redirected to "
+                         f"{urllib.parse.urlsplit(newurl).netloc}: not followed (the key stays with the address given)")
+
+
+def _opener(url: str) -> urllib.request.OpenerDirector:
+    """No redirects; no proxy for http to this machine (a proxy would see the key in clear)."""
+    handlers = [_NoRedirect()]
+    if urllib.parse.urlsplit(url).scheme == "http":
+        handlers.append(urllib.request.ProxyHandler({}))
+    return urllib.request.build_opener(*handlers)
+
+
 def get_page(url: str, headers: dict[str, str], key: str, sleep: Callable[[float], None] = time.sleep) -> dict:
     """One page of JSON, retrying 429 and 5xx answers (Retry-After seconds, else 1, 2, 4, ... s)."""
+    opener = _opener(url)
     for attempt in range(RETRIES + 1):
         request = urllib.request.Request(url, headers={**headers, "Accept": "application/json",
                                                        "User-Agent": "forecast-pull"})
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as answer:
+            with opener.open(request, timeout=TIMEOUT_S) as answer:
                 return json.loads(answer.read())
         except urllib.error.HTTPError as exc:
             body = exc.read()
@@ -131,16 +150,20 @@ def pages(api: Api, base_url: str, key: str, start: date, end: date,
     """Every page of every endpoint of `api` for the days [start, end)."""
     out = []
     for path in api.paths:
-        params, cursor = api.params(start, end), None
+        params, cursor, seen = api.params(path, start, end), None, set()
         while True:
             query = urllib.parse.urlencode(params + ([("page", cursor)] if cursor else []))
             page = get_page(f"{base_url}{path}?{query}", api.headers(key), key, sleep)
             if not isinstance(page, dict) or not isinstance(page.get("data"), list):
                 raise UsageError(f"{base_url}{path}: the answer is not a page of usage buckets")
             out.append(page)
+            seen.add(cursor)
             cursor = page.get("next_page")
             if not page.get("has_more") or not cursor:
                 break
+            if cursor in seen or len(seen) >= MAX_PAGES:
+                raise UsageError(f"{base_url}{path}: the pages do not end (next_page {cursor!r} again, or "
+                                 f"{MAX_PAGES:,} pages): nothing was loaded")
     return out
 
 
@@ -168,8 +191,11 @@ class Pull:
 
 def pull(source: str, since: date, warehouse, folder: Path, *, base_url: str | None = None, book=None,
          today: date | None = None, sleep: Callable[[float], None] = time.sleep) -> Pull:
-    """Pull `source` ("openai" or "anthropic") usage from `since` (or the day after the last pull) through
-    yesterday (UTC), save the pages under `folder` and load them into `warehouse` (an open Warehouse)."""
+    """Pull `source` ("openai" or "anthropic") usage through yesterday (UTC) from `since`, or from the day after
+    the last pull when `since` is not before the first one (an earlier `since` pulls everything again: the days
+    loaded already come back as duplicates); save the pages under `folder` and load them into `warehouse` (an
+    open Warehouse). The days pulled are recorded per source, not per organisation: pull a second organisation
+    into another warehouse."""
     if source not in APIS:
         raise UsageError(f"source {source!r}: must be one of {', '.join(APIS)}")
     api = APIS[source]
@@ -178,8 +204,11 @@ def pull(source: str, since: date, warehouse, folder: Path, *, base_url: str | N
         raise UsageError(f"{api.key_env} is not set: export your {source} admin key in that variable")
     base = check_base_url(base_url or api.base_url)
     end = today or datetime.now(UTC).date()
-    done = warehouse.sql("SELECT max(until) FROM pulls WHERE source = ?", [source]).fetchall()[0][0]
-    start = max(since, done) if done else since
+    if since >= end:
+        raise UsageError(f"--since {since}: only days that have ended (UTC) are pulled: the last is "
+                         f"{end - timedelta(days=1)}")
+    first, done = warehouse.sql("SELECT min(since), max(until) FROM pulls WHERE source = ?", [source]).fetchall()[0]
+    start = since if first is None or since < first else max(since, done)  # before the first pull: all of it again
     if start >= end:
         return Pull(source, start, end, 0, None, None)
     fetched = pages(api, base, key, start, end, sleep)

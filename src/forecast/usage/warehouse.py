@@ -53,7 +53,9 @@ class LoadResult:
 
     def line(self) -> str:
         version = f" {self.focus_version}" if self.focus_version else ""
-        what = "non-model spans" if self.kind == "otel" else "records that are not model calls"
+        n = self.skipped_records
+        what = ("non-model spans" if self.kind == "otel" else "record that is not a model call" if n == 1
+                else "records that are not model calls")
         skipped = f", {self.skipped_records} {what} skipped" if self.skipped_records else ""
         n = self.logged_unpriced
         unpriced = f"; {n} row{'s' if n != 1 else ''} logged $0 for a model with no price" if n else ""

@@ -12,6 +12,7 @@ keeps its record's place in the file and its raw text.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -28,7 +29,8 @@ FORMATS = {m.NAME: m for m in (openai_usage, anthropic_usage, langfuse, helicone
 
 
 def detect(path: Path) -> str | None:
-    """The export format whose MARKS all appear in the first 64 KB of `path`, else None (also for OTLP spans).
+    """The export format whose MARKS are all field names in the first MB of `path` (as JSON keys, or in a CSV
+    file's header), else None (also for OTLP spans).
 
     >>> import tempfile
     >>> f = Path(tempfile.mkdtemp()) / "logs.json"
@@ -40,10 +42,14 @@ def detect(path: Path) -> str | None:
         text = head(path)
     except OSError:
         return None
-    if '"resourceSpans"' in text:
+    if path.name.lower().endswith(".csv"):
+        fields = {f.strip().strip('"') for f in text.split("\n", 1)[0].split(",")}
+    else:
+        fields = set(re.findall(r'"([^"\\]+)"\s*:', text))
+    if "resourceSpans" in fields:
         return None
     for name, module in FORMATS.items():
-        if all(mark in text for mark in module.MARKS):
+        if set(module.MARKS) <= fields:
             return name
     return None
 

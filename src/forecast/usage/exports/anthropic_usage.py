@@ -16,7 +16,8 @@ Each result is one row:
   request_count: the report has none. The row holds the fewest requests its context window allows (one for
   "200k-1M"; input_tokens / 200,000 rounded up otherwise), so that pricing takes the band the report names; it
   is a lower bound, not a count of requests.
-  request_id: anthropic-usage/<starting_at>/<each dimension>, so the same bucket loaded again is a duplicate.
+  request_id: anthropic-usage/<starting_at>/<ending_at>/<each dimension>, so the same bucket loaded again is a
+  duplicate.
 Kept in extra: api_key_id, workspace_id, service_tier, context_window, inference_geo, account_id,
 service_account_id, bucket_end, cache_write_1h_tokens, web_search_requests and requests_counted (false).
 Not priced: web searches ($ per search) and the 1-hour cache writes' higher rate (both priced as 5-minute writes).
@@ -27,7 +28,7 @@ from __future__ import annotations
 from .common import RecordError, get, utc_text
 
 NAME = "anthropic-usage"
-MARKS = ('"uncached_input_tokens"', '"starting_at"')
+MARKS = ("uncached_input_tokens", "starting_at")
 DIMENSIONS = ("api_key_id", "workspace_id", "model", "service_tier", "context_window", "inference_geo", "speed",
               "account_id", "service_account_id")
 LONG_CONTEXT_TOKENS = 200_000  # the boundary of the report's context_window values "0-200k" and "200k-1M"
@@ -56,6 +57,9 @@ def row(result: dict) -> dict | None:
     """The request-log row of one result; None for an empty one (nothing used)."""
     if "result" in result:
         raise RecordError("has a result that is not a JSON object")
+    for nested in ("cache_creation", "server_tool_use"):
+        if result.get(nested) is not None and not isinstance(result[nested], dict):
+            raise RecordError(f"has {nested} {result[nested]!r}: must be a JSON object")
     counts = {k: _count(get(result, k), k) for k in (
         "uncached_input_tokens", "cache_creation.ephemeral_5m_input_tokens", "cache_creation.ephemeral_1h_input_tokens",
         "cache_read_input_tokens", "output_tokens")}
@@ -67,7 +71,8 @@ def row(result: dict) -> dict | None:
     written = counts["cache_creation.ephemeral_5m_input_tokens"] + counts["cache_creation.ephemeral_1h_input_tokens"]
     long_context = result.get("context_window") == "200k-1M"
     fewest = 1 if long_context else max(1, -(-inputs // LONG_CONTEXT_TOKENS))
-    key = "/".join(str(result.get(k)) if result.get(k) is not None else "-" for k in ("starting_at", *DIMENSIONS))
+    key = "/".join(str(result.get(k)) if result.get(k) is not None else "-"
+                   for k in ("starting_at", "ending_at", *DIMENSIONS))
     return {
         "timestamp": utc_text(result.get("starting_at")), "request_id": f"anthropic-usage/{key}",
         "provider": "anthropic", "model": result["model"], "input_tokens": inputs,

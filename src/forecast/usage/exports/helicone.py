@@ -21,34 +21,40 @@ request_path, cache_enabled, prompt_id. A Helicone cache hit is a row of $0, as 
 
 from __future__ import annotations
 
-from .common import first, provider_id, tag_values, utc_text
+from .common import RecordError, first, provider_id, tag_values, utc_text
 
 NAME = "helicone"
 MARKS = ("request_created_at", "request_id")
 EXTRA = ("user_id", "session_id", "properties", "http_status", "request_path", "cache_enabled", "prompt_id")
 
 
-def _sum(*values):
-    """The sum of the counts given; a value that is not a whole number is returned for the row checks to refuse."""
-    given = [v for v in values if v is not None]
-    odd = [v for v in given if isinstance(v, bool) or not isinstance(v, int)]
-    return odd[0] if odd else sum(given) if given else None
+def _count(record: dict, field: str) -> int | None:
+    value = record.get(field)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return value
+    raise RecordError(f"has {field} {value!r}: must be a whole number >= 0")
+
+
+def _sum(record: dict, *fields: str) -> int | None:
+    """The sum of the counts given (None when none is)."""
+    given = [v for v in (_count(record, f) for f in fields) if v is not None]
+    return sum(given) if given else None
 
 
 def row(record: dict) -> dict:
     """The request-log row of one Helicone request."""
     properties = first(record, "request_properties", "properties")
     status = record.get("response_status")
+    status = int(status) if isinstance(status, str) and status.strip().lstrip("-").isdigit() else status
     failed = status is not None and not (isinstance(status, int) and 100 <= status < 400)
     return {
         "timestamp": utc_text(record.get("request_created_at")), "request_id": record.get("request_id"),
         "provider": provider_id(record.get("provider")),
         "model": first(record, "request_model", "model", "response_model"),
-        "input_tokens": _sum(record.get("prompt_tokens"), record.get("prompt_cache_read_tokens"),
-                             record.get("prompt_cache_write_tokens")),
-        "cached_input_tokens": record.get("prompt_cache_read_tokens"),
-        "cache_write_tokens": record.get("prompt_cache_write_tokens"),
-        "output_tokens": _sum(record.get("completion_tokens"), record.get("reasoning_tokens")),
+        "input_tokens": _sum(record, "prompt_tokens", "prompt_cache_read_tokens", "prompt_cache_write_tokens"),
+        "cached_input_tokens": _count(record, "prompt_cache_read_tokens"),
+        "cache_write_tokens": _count(record, "prompt_cache_write_tokens"),
+        "output_tokens": _sum(record, "completion_tokens", "reasoning_tokens"),
         "cost_usd": first(record, "cost", "cost_usd"), "latency_ms": record.get("delay_ms"),
         "status": "error" if failed else "ok",
         **tag_values(properties),

@@ -51,17 +51,22 @@ def _details(record: dict, key: str) -> dict:
 
 def _tokens(usage: dict) -> dict:
     """Native token counts from usageDetails: every key naming input (or output) counts once."""
+    odd = {k: v for k, v in usage.items() if k != "total" and (isinstance(v, bool) or not isinstance(v, int))}
+    if odd:
+        key, value = next(iter(odd.items()))
+        raise RecordError(f"has usageDetails.{key} {value!r}: must be a whole number of tokens")
+
     def total(keys):
-        return sum(v for k, v in usage.items() if k in keys and isinstance(v, int | float)) if keys else None
+        return sum(usage[k] for k in keys)
 
     parts = [k for k in usage if k.endswith(("_5m", "_1h"))]  # input_cache_creation_5m / _1h, if sent
-    whole = {k for k in usage if any(p.startswith(k + "_") for p in parts)}  # their sum, if sent as well
+    whole = {p[:-3] for p in parts} & set(usage)  # their sum under the bare name, if sent as well
     inputs = [k for k in usage if "input" in k and k not in whole]
     outputs = [k for k in usage if "output" in k]
     reads = [k for k in inputs if "cache_read" in k or "cached" in k]
     writes = [k for k in inputs if "cache_creation" in k or "cache_write" in k]
-    return {"input_tokens": total(inputs), "output_tokens": total(outputs),
-            "cached_input_tokens": total(reads) or 0, "cache_write_tokens": total(writes) or 0}
+    return {"input_tokens": total(inputs) if inputs else None, "output_tokens": total(outputs) if outputs else None,
+            "cached_input_tokens": total(reads), "cache_write_tokens": total(writes)}
 
 
 def _latency_ms(record: dict):

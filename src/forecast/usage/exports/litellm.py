@@ -41,9 +41,9 @@ def _latency_ms(record: dict):
         return record["request_duration_ms"]
     try:
         start, end = (datetime.fromisoformat(utc_text(record[k])) for k in ("startTime", "endTime"))
-    except (KeyError, TypeError, ValueError):
+        return (end - start).total_seconds() * 1000
+    except (KeyError, TypeError, ValueError):  # a time missing or unreadable (the row checks judge startTime)
         return None
-    return (end - start).total_seconds() * 1000
 
 
 def _model(record: dict):

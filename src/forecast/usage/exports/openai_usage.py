@@ -11,7 +11,7 @@ Each result of a bucket is one row of `num_model_requests` requests:
   cache_write_tokens <- input_cache_write_tokens             output_tokens <- output_tokens (0 for embeddings)
   model <- model (the report must be grouped by model)       batch <- batch
   provider openai; no cost: priced at ingest (the Costs API is the invoice side)
-  request_id: openai-usage/<kind>/<start>/<project>/<user>/<api key>/<model>/<batch>/<service tier>, so the same
+  request_id: openai-usage/<kind>/<start>/<end>/<project>/<user>/<api key>/<model>/<batch>/<service tier>, so the same
   bucket loaded again is a duplicate.
 Kept in extra: project_id, user_id, api_key_id, service_tier, bucket_end, and the audio and image token counts.
 """
@@ -21,7 +21,7 @@ from __future__ import annotations
 from .common import RecordError, utc_text
 
 NAME = "openai-usage"
-MARKS = ('"organization.usage.',)
+MARKS = ("num_model_requests", "start_time")
 KINDS = {"organization.usage.completions.result": "completions", "organization.usage.embeddings.result": "embeddings"}
 BY_MODALITY = ("input_text_tokens", "input_audio_tokens", "input_image_tokens", "input_cached_text_tokens",
                "input_cached_audio_tokens", "input_cached_image_tokens", "output_text_tokens", "output_audio_tokens",
@@ -50,7 +50,7 @@ def row(result: dict) -> dict | None:
     if result.get("model") in (None, ""):
         raise RecordError("has no model: export or pull the usage grouped by model (group_by=model)")
     key = "/".join(str(result.get(k) if result.get(k) is not None else "-") for k in
-                   ("start_time", "project_id", "user_id", "api_key_id", "model", "batch", "service_tier"))
+                   ("start_time", "end_time", "project_id", "user_id", "api_key_id", "model", "batch", "service_tier"))
     return {
         "timestamp": utc_text(result.get("start_time")), "request_id": f"openai-usage/{kind}/{key}",
         "provider": "openai", "model": result["model"], "input_tokens": result.get("input_tokens"),

@@ -45,7 +45,7 @@ def _from_items(items: list, start: int) -> Iterator[Record]:
 def _json_records(path: Path, text: str) -> Iterator[Record]:
     try:
         doc = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         doc = None
     else:
         items = _items(doc)
@@ -58,9 +58,10 @@ def _json_records(path: Path, text: str) -> Iterator[Record]:
             continue
         try:
             doc = json.loads(line)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             place = max(n, place + 1)
-            yield Record(place, None, f"not valid JSON ({exc.args[0].split(':')[0]})", line)
+            why = "nested too deep" if isinstance(exc, RecursionError) else exc.args[0].split(":")[0]
+            yield Record(place, None, f"not valid JSON ({why})", line)
             continue
         items = _items(doc)
         if items is None:
@@ -95,7 +96,7 @@ def records(path: Path) -> Iterator[Record]:
     yield from _json_records(path, path.read_text(encoding="utf-8-sig"))
 
 
-def head(path: Path, size: int = 65536) -> str:
+def head(path: Path, size: int = 1 << 20) -> str:
     """The first `size` characters of a text file (for telling formats apart by their field names)."""
     with path.open(encoding="utf-8-sig", errors="replace") as f:
         return f.read(size)
