@@ -7,6 +7,7 @@ import argparse
 import csv
 import hashlib
 import io
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -36,8 +37,14 @@ def _date(text: str) -> date:
 
 
 def add_parsers(sub) -> None:
-    p = sub.add_parser("prices", help="show the resolved prices of a model and their source")
-    p.add_argument("model")
+    p = sub.add_parser("prices", help="show the resolved prices of a model and their source; --refresh fetches "
+                       "the current genai-prices data")
+    p.add_argument("model", nargs="?", default=None, help="a model name (not with --refresh)")
+    p.add_argument("--refresh", action="store_true",
+                   help="fetch the current genai-prices data into ./prices/genai-prices.json, which every command run "
+                        "in this folder then uses (without network: the prices in use stay, exit 1)")
+    p.add_argument("--url", default=None, help="with --refresh: the data file's address (default: the one "
+                   "genai-prices' own updater reads)")
     p.add_argument("--provider", default=None)
     p.add_argument("--batch", action="store_true", help="batch-API prices")
     p.add_argument("--format", choices=["table", "json"], default="table")
@@ -108,6 +115,12 @@ def run(args) -> tuple[str, int]:
     """Print a model's prices, or a spec's estimate (side by side with others, with --compare)."""
     on = args.date or datetime.now(UTC).date()
     if args.command == "prices":
+        if args.refresh or args.url:
+            return _refresh(args)
+        if args.model is None:
+            from ..core.errors import ForecastError
+
+            raise ForecastError("forecast prices: give a MODEL, or --refresh")
         p = price_book(args).lookup(args.model, args.provider, on, args.batch)
         return (to_json(p.to_dict()) + "\n" if args.format == "json" else prices_table(p)), 0
     from ..core.errors import ForecastError
@@ -299,6 +312,23 @@ def compare_table(docs: list[dict], differences: list[dict], finance: list[dict]
         rows.append([label, *map(usd, values), *(usd(v - values[0]) for v in values[1:])])
     lines += table(["model", *letters, *(f"{x} - A" for x in letters[1:])], rows)
     return "\n".join(lines) + "\n"
+
+
+def _refresh(args) -> tuple[str, int]:
+    """Fetch the current genai-prices data; without it, say so and keep the prices in use (exit 1)."""
+    from ..core.errors import ForecastError
+    from ..design.price_data import refresh
+
+    if args.model:
+        raise ForecastError("forecast prices --refresh takes no MODEL: refresh first, then look a model up")
+    if args.url and not args.refresh:
+        raise ForecastError("--url goes with --refresh")
+    try:
+        done = refresh(args.url)
+    except ForecastError as exc:
+        print(f"warning: {exc.problems[0]}", file=sys.stderr)
+        return "", 1
+    return "\n".join(done.lines()) + "\n", 0
 
 
 def prices_table(p) -> str:

@@ -21,6 +21,7 @@ from .resources import example
 WAREHOUSE = "warehouse.duckdb"
 BUDGETS = "budgets.yaml"
 PRICES = "prices/overrides.yaml"
+PRICE_DATA = "prices/genai-prices.json"  # genai-prices data fetched by `forecast prices --refresh`
 NONE = "none"  # the word that turns an optional file off
 
 
@@ -64,6 +65,7 @@ Written by `forecast init`. Edit these files; every `forecast` command run in th
 | `cases/*.yaml` | business cases over a horizon: build and run costs, benefits, scenarios (`forecast roi`) |
 | `budgets.yaml` | budget envelopes and guardrails per team, workflow or agent (`forecast budgets`) |
 | `prices/overrides.yaml` | negotiated discounts, batch discounts and private-model prices on top of genai-prices |
+| `prices/genai-prices.json` | newer genai-prices data from `forecast prices --refresh`, used instead of the packaged |
 | `warehouse.duckdb` | the usage warehouse, created by `forecast ingest` |
 
 Paths you type are relative to the current folder. Next:

@@ -10,11 +10,10 @@ import csv
 import functools
 import math
 
-import genai_prices
 import numpy as np
-from genai_prices.data_snapshot import get_snapshot
 
 from ..core.resources import packaged
+from . import price_data
 from .distributions import Distribution, Fixed, rounded_pmf
 from .prices import ModelPrices
 from .specs import INPUT_PARTS
@@ -43,12 +42,12 @@ def context_window(provider: str | None, model: str) -> tuple[int, str] | None:
     if key in _table():
         return _table()[key]
     try:  # the model as pricing finds it (its id or one of the id patterns genai-prices matches)
-        p, m = get_snapshot().find_provider_model(model, None, provider or None, None)
+        p, m = price_data.snapshot().find_provider_model(model, None, provider or None, None)
     except LookupError:
         return None
     if not m.context_window:
         return None
-    return m.context_window, f"genai-prices {genai_prices.__version__}: {p.id}/{m.id} context_window"
+    return m.context_window, f"{price_data.label()}: {p.id}/{m.id} context_window"
 
 
 def _at(dist: Distribution, q: float) -> float:

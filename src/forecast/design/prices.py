@@ -17,9 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
 
-import genai_prices
 from genai_prices import types as gp
-from genai_prices.data_snapshot import get_snapshot
 from pydantic import Field, with_config
 
 from ..core import workfolder
@@ -27,6 +25,7 @@ from ..core.errors import PriceError
 from ..core.results import html_table
 from ..core.tokens import TOKEN_KINDS
 from ..core.validation import STRICT, read_yaml, validate_document
+from . import price_data
 
 NonNegUsd = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, lt=1)]
@@ -286,7 +285,7 @@ def _pattern_match(requested: str, provider: gp.Provider,
         return (), ()
     took = f"{provider.id}/{model.id}" + (f" ({model.name})" if model.name else "")
     how = _pattern(model.match, requested) or "by its match rules"
-    note = (f"{requested!r} has no price row of its own in genai-prices {genai_prices.__version__}: priced as {took}; "
+    note = (f"{requested!r} has no price row of its own in {price_data.label()}: priced as {took}; "
             f"genai-prices' match rule for it: name {how}")
     dated = _DATED.match(requested)
     if dated is None:
@@ -401,7 +400,7 @@ class PriceBook:
 
     def _gp_find(self, model: str, provider: str | None) -> tuple[gp.Provider, gp.ModelInfo] | None:
         try:
-            return get_snapshot().find_provider_model(model, None, provider, None)
+            return price_data.snapshot().find_provider_model(model, None, provider, None)
         except LookupError:
             return None
 
@@ -411,12 +410,12 @@ class PriceBook:
             raise PriceError(self._unknown_model_message(model, provider))
         gp_provider, gp_model = found
         segments = _gp_rows_over_day(gp_model, on)
-        name = f"genai-prices {genai_prices.__version__}: {gp_provider.id}/{gp_model.id}"
+        name = f"{price_data.label()}: {gp_provider.id}/{gp_model.id}"
         # an embedding model has an input price only (its calls return vectors, no output tokens)
         needed = ("input_mtok",) if _is_embedding(gp_model) else ("input_mtok", "output_mtok")
         if any(_plain_values(r).get(k) is None for _, _, r in segments for k in needed):
             raise PriceError(f"model {gp_provider.id}/{gp_model.id} has no per-token input and output price "
-                             f"in genai-prices {genai_prices.__version__}: add it to the price overrides file")
+                             f"in {price_data.label()}: add it to the price overrides file")
         if all(r is segments[0][2] for _, _, r in segments):
             since = _gp_since(gp_model, segments[0][2])
             values, notes = _plain_values(segments[0][2]), ()
@@ -463,14 +462,14 @@ class PriceBook:
 
     def known_models(self, provider: str | None = None) -> list[str]:
         """'provider/model' for every priced model (of one provider when given)."""
-        names = [f"{p.id}/{m.id}" for p in get_snapshot().providers for m in p.models
+        names = [f"{p.id}/{m.id}" for p in price_data.snapshot().providers for m in p.models
                  if provider is None or p.id == provider]
         names += [f"{r.provider.lower()}/{r.model}" for r in self.overrides.prices
                   if provider is None or r.provider.lower() == provider]
         return sorted(set(names))
 
     def _unknown_model_message(self, model: str, provider: str | None) -> str:
-        snapshot = get_snapshot()
+        snapshot = price_data.snapshot()
         providers = [p.id for p in snapshot.providers] + [r.provider.lower() for r in self.overrides.prices]
         if provider is not None and provider not in providers:
             try:
@@ -500,7 +499,7 @@ class PriceBook:
     def _home(model: str, names: list[str]) -> str:
         """Of the providers pricing `model`, the one genai-prices picks without a provider, else the first."""
         try:
-            home = get_snapshot().find_provider(model, None, None).id
+            home = price_data.snapshot().find_provider(model, None, None).id
         except LookupError:
             return names[0]
         return next((n for n in names if n.startswith(f"{home}/")), names[0])

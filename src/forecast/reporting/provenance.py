@@ -14,16 +14,15 @@ SAMPLE_GENERATOR = "forecast.sample"
 
 
 def price_data() -> str:
-    """The genai-prices release and the last date its dated price rows name (a scheduled change may lie ahead),
-    e.g. 'genai-prices 0.2.3 (dated price rows to 2027-01-01)'."""
-    from importlib.metadata import version
+    """The genai-prices data in use (the packaged release, or a copy `forecast prices --refresh` fetched) and the
+    last date its dated price rows name (a scheduled change may lie ahead), e.g. 'genai-prices 0.2.3 (dated price
+    rows to 2027-01-01)'."""
+    from ..design import price_data as data
 
-    from genai_prices.data_snapshot import get_snapshot
-
-    dates = [price.constraint.start_date for provider in get_snapshot().providers for model in provider.models
+    dates = [price.constraint.start_date for provider in data.snapshot().providers for model in provider.models
              for price in (model.prices if isinstance(model.prices, list) else [model.prices])
              if getattr(getattr(price, "constraint", None), "start_date", None)]
-    return f"genai-prices {version('genai-prices')}" + (f" (dated price rows to {max(dates)})" if dates else "")
+    return data.label() + (f" (dated price rows to {max(dates)})" if dates else "")
 
 
 def data_as_of(inputs: list[Path], parameters: dict, generated: datetime) -> str:

@@ -53,7 +53,7 @@ def price_text(usd_per_mtok: float) -> str:
 @cache
 def _genai_catalog() -> tuple[dict[str, str], dict[str, tuple[bool, int | None]]]:
     """genai-prices' provider names (id -> name), and 'provider/model' -> (deprecated, context window in tokens)."""
-    from genai_prices.data_snapshot import get_snapshot
+    from ..design.price_data import snapshot as get_snapshot
 
     snapshot = get_snapshot()
     names = {p.id: p.name for p in snapshot.providers}
