@@ -51,7 +51,8 @@ def test_the_format_is_told_from_field_names_not_from_values(tmp_path):
     ("litellm_spend_logs_v2.json", "litellm"), ("litellm_spend_logs.csv", "litellm"),
     ("langfuse_observations_v1.json", "langfuse"), ("langfuse_observations_v2.jsonl", "langfuse"),
     ("helicone_export.jsonl", "helicone"), ("openai_usage_completions.jsonl", "openai-usage"),
-    ("anthropic_usage_messages.json", "anthropic-usage"),
+    ("anthropic_usage_messages.json", "anthropic-usage"), ("openai_costs.jsonl", "openai-costs"),
+    ("anthropic_cost_report.json", "anthropic-costs"),
 ])
 def test_each_export_is_recognised_from_its_field_names(name, kind):
     assert detect_kind(DATA / name) == kind
@@ -183,6 +184,27 @@ def test_anthropic_usage_is_priced_in_the_context_window_band_the_report_names(t
             "1000", "10", "false")
 
 
+def test_cost_reports_load_as_invoice_charges_in_usd(tmp_path):
+    wh, r = _load(tmp_path, "openai_costs.jsonl")
+    with wh:
+        # amount.value in dollars: $0.0202 + $0.01 + $1.50; the EUR line is refused (no exchange rates)
+        assert (r.kind, r.rows_read, r.accepted, r.quarantined, r.cost_usd_accepted) == (
+            "openai-costs", 4, 3, 1, Decimal("1.5302"))
+        first = wh.sql("SELECT ProviderName, ChargeDescription, SubAccountId, ChargePeriodStart, extra FROM charges "
+                       "ORDER BY source_line LIMIT 1").fetchall()[0]
+        assert first[:3] == ("OpenAI", "gpt-4o-2024-08-06, input", "proj_abc")
+        assert first[3].isoformat() == "2025-11-30T00:00:00+00:00"
+        assert json.loads(first[4]) == {"x_ApiKeyId": "key_abc", "x_Quantity": "5000", "x_QuantityUnit": "tokens"}
+        [(line, reason, raw)] = _quarantine(wh)
+        assert (line, reason.split(":")[0], json.loads(raw)["amount"]["currency"]) == (4, "BillingCurrency", "eur")
+    with Warehouse(tmp_path / "a.duckdb") as wh:
+        r = wh.load(DATA / "anthropic_cost_report.json", book=price_book())
+        # cents as decimal strings: 123.78912 -> $1.2378912, 50 -> $0.50; "twelve" is refused
+        assert (r.kind, r.accepted, r.quarantined, r.cost_usd_accepted) == (
+            "anthropic-costs", 2, 1, Decimal("1.7378912"))
+        assert _quarantine(wh)[0][1] == "line has amount 'twelve': must be a decimal string of cents"
+
+
 @pytest.mark.parametrize(("kind", "record", "why"), [
     ("litellm", "[1, 2]", "line is not a JSON object"),
     ("openai-usage", '{"object": "page", "data": [{"object": "bucket", "results": 5}], "has_more": false}',
@@ -224,5 +246,5 @@ def test_forecast_ingest_reads_every_export_in_one_command(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     kinds = [line.split("[")[1].split("]")[0] for line in done.stdout.splitlines() if " read " in line]
-    assert sorted(kinds) == ["anthropic-usage", "helicone", "langfuse", "langfuse", "litellm", "litellm",
-                             "openai-usage"]
+    assert sorted(kinds) == ["anthropic-costs", "anthropic-usage", "helicone", "langfuse", "langfuse", "litellm",
+                             "litellm", "openai-costs", "openai-usage"]

@@ -18,6 +18,7 @@ import pytest
 from forecast.core.errors import UsageError
 from forecast.design.prices import price_book
 from forecast.usage.pull import pull
+from forecast.usage.reconcile import reconcile as reconcile_invoice
 from forecast.usage.warehouse import Warehouse
 
 from .usage_api import KEY, usage_api
@@ -40,23 +41,27 @@ def test_openai_pull_pages_retries_a_429_and_resumes_after_the_last_day(tmp_path
         api.throttle = 1
         done = pull("openai", date(2026, 11, 1), wh, tmp_path / "pulls", base_url=api.url, book=price_book(),
                     today=date(2026, 11, 6), sleep=waits.append)
+        usage = done.load("openai-usage")
         # 5 days, 2 buckets a page: 3 pages each for completions and embeddings; the 429 waited its Retry-After
-        assert (done.pages, waits, done.load.rows_read, done.load.accepted) == (6, [1.0], 10, 10)
+        assert (done.pages("openai-usage"), waits, usage.rows_read, usage.accepted) == (6, [1.0], 10, 10)
         # a day: 1M x $0.15 + 100k x $0.60 + 1M embeddings x $0.02 per Mtok = $0.23; 5 days = $1.15
-        assert done.load.cost_usd_accepted == Decimal("1.15")
+        assert usage.cost_usd_accepted == Decimal("1.15")
+        costs = done.load("openai-costs")  # the costs API's three line items a day, as invoice charges
+        assert (costs.kind, costs.accepted, costs.cost_usd_accepted) == ("openai-costs", 15, Decimal("1.15"))
         requests = wh.sql("SELECT sum(request_count) FROM requests").fetchall()[0][0]
         assert requests == 5 * (10 + 20)
         asked = [q for path, q in api.requests if "page" not in q]
         assert {q["group_by"][0] for q in asked} == {"project_id"} and asked[0]["bucket_width"] == ["1d"]
         again = pull("openai", date(2026, 11, 1), wh, tmp_path / "pulls", base_url=api.url, book=price_book(),
                      today=date(2026, 11, 6), sleep=waits.append)
-        assert again.file is None and "already pulled through 2026-11-05" in again.lines()[0]
+        assert again.reports == () and "already pulled through 2026-11-05" in again.lines()[0]
         api.requests.clear()
         later = pull("openai", date(2026, 11, 1), wh, tmp_path / "pulls", base_url=api.url, book=price_book(),
                      today=date(2026, 11, 7), sleep=waits.append)
         starts = {q["start_time"][0] for _, q in api.requests}
         assert starts == {str((date(2026, 11, 6) - date(1970, 1, 1)).days * 86400)}  # only the new day is asked for
-        assert (later.load.accepted, later.load.duplicate, later.load.cost_usd_accepted) == (2, 0, Decimal("0.23"))
+        assert (later.load("openai-usage").accepted, later.load("openai-usage").duplicate,
+                later.load("openai-usage").cost_usd_accepted) == (2, 0, Decimal("0.23"))
     assert KEY not in _everything_written(tmp_path)
 
 
@@ -64,8 +69,13 @@ def test_anthropic_pull_sends_its_headers_and_brackets_and_loads_each_day(tmp_pa
     with usage_api() as api, Warehouse(tmp_path / "w.duckdb") as wh:
         done = pull("anthropic", date(2026, 11, 1), wh, tmp_path / "pulls", base_url=api.url, book=price_book(),
                     today=date(2026, 11, 4), sleep=lambda s: None)
-        # 3 days of 1M x $1 + 100k x $5 per Mtok = $1.50 a day
-        assert (done.pages, done.load.accepted, done.load.cost_usd_accepted) == (2, 3, Decimal("4.5"))
+        # 3 days of 1M x $1 + 100k x $5 per Mtok = $1.50 a day; the cost report bills the same, in cents
+        usage, costs = done.load("anthropic-usage"), done.load("anthropic-costs")
+        assert (done.pages("anthropic-usage"), usage.accepted, usage.cost_usd_accepted) == (2, 3, Decimal("4.5"))
+        assert (costs.accepted, costs.cost_usd_accepted) == (6, Decimal("4.5"))
+        [month] = reconcile_invoice(wh).frame.itertuples()  # the pulled usage against the pulled costs: no gap
+        assert (month.provider, month.logged_usd, month.billed_usd, month.unexplained_usd) == (
+            "anthropic", Decimal("4.5"), Decimal("4.5"), Decimal(0))
         _, query = api.requests[0]
         assert query["group_by[]"][:3] == ["model", "service_tier", "context_window"]
         assert query["starting_at"] == ["2026-11-01T00:00:00Z"]
@@ -103,7 +113,8 @@ def test_an_earlier_since_pulls_the_earlier_days_and_finds_the_rest_loaded(tmp_p
         pull("anthropic", date(2026, 11, 3), wh, tmp_path, base_url=api.url, book=price_book(), today=date(2026, 11, 5))
         back = pull("anthropic", date(2026, 11, 1), wh, tmp_path, base_url=api.url, book=price_book(),
                     today=date(2026, 11, 5))
-        assert (back.start, back.load.accepted, back.load.duplicate) == (date(2026, 11, 1), 2, 2)
+        assert (back.start, back.load("anthropic-usage").accepted, back.load("anthropic-usage").duplicate) == (
+            date(2026, 11, 1), 2, 2)
         with pytest.raises(UsageError, match="only days that have ended"):
             pull("anthropic", date(2026, 11, 5), wh, tmp_path, base_url=api.url, today=date(2026, 11, 5))
 

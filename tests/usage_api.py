@@ -17,6 +17,8 @@ KEY = "sk-admin-test-0123456789abcdef"
 GROUP_BY = {  # the group_by values each endpoint documents
     "/v1/organization/usage/completions": {"project_id", "user_id", "api_key_id", "model", "batch", "service_tier"},
     "/v1/organization/usage/embeddings": {"project_id", "user_id", "api_key_id", "model"},
+    "/v1/organization/costs": {"project_id", "line_item", "api_key_id"},
+    "/v1/organizations/cost_report": {"workspace_id", "description"},
     "/v1/organizations/usage_report/messages": {"api_key_id", "workspace_id", "model", "service_tier",
                                                 "context_window", "inference_geo", "speed", "account_id",
                                                 "service_account_id"},
@@ -25,7 +27,12 @@ PAGE_BUCKETS = 2  # fewer than the 31 asked for, as the APIs may return: the cli
 
 
 def openai_results(day: date, path: str) -> list[dict]:
-    """One day's usage: 10 gpt-4o-mini calls (1M in, 100k out) or 20 embeddings calls (1M in)."""
+    """One day's usage: 10 gpt-4o-mini calls (1M in, 100k out) or 20 embeddings calls (1M in); its costs at list
+    price: $0.15 + $0.06 + $0.02."""
+    if path.endswith("/costs"):
+        return [{"object": "organization.costs.result", "amount": {"value": v, "currency": "usd"}, "line_item": item,
+                 "project_id": "proj_1"} for item, v in (("gpt-4o-mini, input", 0.15), ("gpt-4o-mini, output", 0.06),
+                                                         ("text-embedding-3-small", 0.02))]
     if path.endswith("/embeddings"):
         return [{"object": "organization.usage.embeddings.result", "input_tokens": 1_000_000,
                  "num_model_requests": 20, "project_id": "proj_1", "user_id": None, "api_key_id": "key_1",
@@ -35,8 +42,14 @@ def openai_results(day: date, path: str) -> list[dict]:
              "api_key_id": "key_1", "model": "gpt-4o-mini", "batch": False, "service_tier": "default"}]
 
 
-def anthropic_results(day: date) -> list[dict]:
-    """One day's usage: claude-haiku-4-5, 1M uncached input and 100k output tokens."""
+def anthropic_results(day: date, path: str) -> list[dict]:
+    """One day's usage: claude-haiku-4-5, 1M uncached input and 100k output tokens; its costs at list price in
+    cents: 100 + 50."""
+    if path.endswith("/cost_report"):
+        return [{"amount": cents, "currency": "USD", "cost_type": "tokens", "token_type": kind, "description": text,
+                 "model": "claude-haiku-4-5", "service_tier": "standard", "workspace_id": None}
+                for cents, kind, text in (("100", "uncached_input_tokens", "Claude Haiku 4.5 Usage - Input Tokens"),
+                                          ("50", "output_tokens", "Claude Haiku 4.5 Usage - Output Tokens"))]
     return [{"uncached_input_tokens": 1_000_000, "cache_creation": {"ephemeral_1h_input_tokens": 0,
              "ephemeral_5m_input_tokens": 0}, "cache_read_input_tokens": 0, "output_tokens": 100_000,
              "server_tool_use": {"web_search_requests": 0}, "api_key_id": "apikey_1", "workspace_id": None,
@@ -115,7 +128,7 @@ class Handler(BaseHTTPRequestHandler):
             rest, cursor = True, "same-page"
         if anthropic:
             data = [{"starting_at": f"{d}T00:00:00Z", "ending_at": f"{d + timedelta(days=1)}T00:00:00Z",
-                     "results": anthropic_results(d)} for d in shown]
+                     "results": anthropic_results(d, parts.path)} for d in shown]
             return self._send(200, {"data": data, "has_more": bool(rest), "next_page": cursor})
         midnight = [int(datetime.combine(d, datetime.min.time(), UTC).timestamp()) for d in shown]
         data = [{"object": "bucket", "start_time": t, "end_time": t + 86400, "results": openai_results(d, parts.path)}

@@ -1,19 +1,21 @@
-"""Pull the providers' usage reports over their admin APIs instead of downloading them, and load them.
+"""Pull the providers' usage and cost reports over their admin APIs instead of downloading them, and load them.
 
-OpenAI: `GET /v1/organization/usage/completions` and `/embeddings` (Authorization: Bearer with an admin key),
-daily buckets grouped by project_id, api_key_id and model (completions also by batch and service_tier), 31
-buckets a page (the maximum for 1d), `page` = `next_page` while `has_more`. Anthropic:
-`GET /v1/organizations/usage_report/messages` (x-api-key with an admin key, anthropic-version 2023-06-01),
-daily buckets grouped by model, service_tier, context_window, api_key_id and workspace_id, the same paging.
-Sources: openai/openai-openapi (UsageResponse), platform.claude.com "Usage and Cost API" and its reference
-(checked 2026-12-02).
+OpenAI (Authorization: Bearer with an admin key): `GET /v1/organization/usage/completions` and `/embeddings`,
+daily buckets grouped by project_id, api_key_id and model (completions also by batch and service_tier), and
+`GET /v1/organization/costs` grouped by project_id and line_item. Anthropic (x-api-key with an admin key,
+anthropic-version 2023-06-01): `GET /v1/organizations/usage_report/messages` grouped by model, service_tier,
+context_window, api_key_id and workspace_id, and `GET /v1/organizations/cost_report` grouped by workspace_id
+and description. 31 daily buckets a page (the most every one of them allows), `page` = `next_page` while
+`has_more`. Sources: openai/openai-openapi (UsageResponse, CostsResult), platform.claude.com "Usage and Cost
+API" and its reference (checked 2026-12-02).
 
-Only whole UTC days that have ended are pulled, so every bucket is complete; the pages are saved one per line
-(the file `forecast ingest` reads again) and loaded. The warehouse's `pulls` table records each source's days
-pulled: the next pull starts after the last. Redirects are not followed, and http to this machine bypasses
-any proxy, so the key goes only to the address given. A 429 or 5xx answer is retried after its Retry-After (at most
-MAX_WAIT_S) or a doubling pause; any other error stops the pull with the API's message. The admin key comes
-from the environment, is sent only in its header, and never appears in output, files or the warehouse.
+Only whole UTC days that have ended are pulled, so every bucket is complete; each report's pages are saved one
+per line (the file `forecast ingest` reads again) and loaded. The warehouse's `pulls` table records each
+source's days pulled: the next pull starts after the last. Redirects are not followed, and http to this machine
+bypasses any proxy, so the key goes only to the address given. A 429 or 5xx answer is retried after its
+Retry-After (at most MAX_WAIT_S) or a doubling pause; any other error stops the pull with the API's message.
+The admin key comes from the environment, is sent only in its header, and never appears in output, files or
+the warehouse.
 """
 
 from __future__ import annotations
@@ -39,32 +41,35 @@ TIMEOUT_S = 60
 
 @dataclass(frozen=True)
 class Api:
-    kind: str  # the usage.exports format of the saved pages
+    style: str  # "openai" or "anthropic": how the API names its parameters and takes its key
     key_env: str
     base_url: str
-    paths: dict[str, tuple[str, ...]]  # endpoint -> the group_by values it documents (those asked for)
+    reports: dict[str, dict[str, tuple[str, ...]]]  # usage.exports format -> endpoint -> the group_by values asked
 
-    def params(self, path: str, start: date, end: date) -> list[tuple[str, str]]:
-        """Query parameters of the first page of `path` for whole days [start, end)."""
-        if self.kind == "openai-usage":
+    def params(self, group_by: tuple[str, ...], start: date, end: date) -> list[tuple[str, str]]:
+        """Query parameters of an endpoint's first page for whole days [start, end)."""
+        if self.style == "openai":
             return [("start_time", str(_epoch(start))), ("end_time", str(_epoch(end))), ("bucket_width", "1d"),
-                    ("limit", "31"), *(("group_by", g) for g in self.paths[path])]
+                    ("limit", "31"), *(("group_by", g) for g in group_by)]
         return [("starting_at", f"{start.isoformat()}T00:00:00Z"), ("ending_at", f"{end.isoformat()}T00:00:00Z"),
-                ("bucket_width", "1d"), ("limit", "31"), *(("group_by[]", g) for g in self.paths[path])]
+                ("bucket_width", "1d"), ("limit", "31"), *(("group_by[]", g) for g in group_by)]
 
     def headers(self, key: str) -> dict[str, str]:
-        if self.kind == "openai-usage":
+        if self.style == "openai":
             return {"Authorization": f"Bearer {key}"}
         return {"x-api-key": key, "anthropic-version": "2023-06-01"}
 
 
-APIS = {
-    "openai": Api("openai-usage", "OPENAI_ADMIN_KEY", "https://api.openai.com", {
-        "/v1/organization/usage/completions": ("project_id", "api_key_id", "model", "batch", "service_tier"),
-        "/v1/organization/usage/embeddings": ("project_id", "api_key_id", "model")}),
-    "anthropic": Api("anthropic-usage", "ANTHROPIC_ADMIN_KEY", "https://api.anthropic.com", {
-        "/v1/organizations/usage_report/messages": ("model", "service_tier", "context_window", "api_key_id",
-                                                    "workspace_id")}),
+APIS = {  # the group_by values each endpoint documents, all asked for except OpenAI's user_id
+    "openai": Api("openai", "OPENAI_ADMIN_KEY", "https://api.openai.com", {
+        "openai-usage": {
+            "/v1/organization/usage/completions": ("project_id", "api_key_id", "model", "batch", "service_tier"),
+            "/v1/organization/usage/embeddings": ("project_id", "api_key_id", "model")},
+        "openai-costs": {"/v1/organization/costs": ("project_id", "line_item")}}),
+    "anthropic": Api("anthropic", "ANTHROPIC_ADMIN_KEY", "https://api.anthropic.com", {
+        "anthropic-usage": {"/v1/organizations/usage_report/messages": (
+            "model", "service_tier", "context_window", "api_key_id", "workspace_id")},
+        "anthropic-costs": {"/v1/organizations/cost_report": ("workspace_id", "description")}}),
 }
 
 
@@ -145,12 +150,12 @@ def get_page(url: str, headers: dict[str, str], key: str, sleep: Callable[[float
     raise AssertionError("unreachable")
 
 
-def pages(api: Api, base_url: str, key: str, start: date, end: date,
+def pages(api: Api, endpoints: dict[str, tuple[str, ...]], base_url: str, key: str, start: date, end: date,
           sleep: Callable[[float], None] = time.sleep) -> list[dict]:
-    """Every page of every endpoint of `api` for the days [start, end)."""
+    """Every page of each of `endpoints` (path -> group_by) for the days [start, end)."""
     out = []
-    for path in api.paths:
-        params, cursor, seen = api.params(path, start, end), None, set()
+    for path, group_by in endpoints.items():
+        params, cursor, seen = api.params(group_by, start, end), None, set()
         while True:
             query = urllib.parse.urlencode(params + ([("page", cursor)] if cursor else []))
             page = get_page(f"{base_url}{path}?{query}", api.headers(key), key, sleep)
@@ -169,33 +174,41 @@ def pages(api: Api, base_url: str, key: str, start: date, end: date,
 
 @dataclass(frozen=True)
 class Pull:
-    """One pull: the days asked for ([start, end), UTC), the pages fetched, the file they were saved to and the
-    load's accounting (None when there was nothing new to pull)."""
+    """One pull: the days asked for ([start, end), UTC) and, per report (usage, costs), the pages fetched, the file
+    they were saved to and the load's accounting (none when there was nothing new to pull)."""
 
     source: str
     start: date
     end: date
-    pages: int
-    file: str | None
-    load: object | None
+    reports: tuple[tuple[str, int, str, object], ...] = ()  # (format, pages, file, LoadResult)
+
+    def load(self, kind: str):
+        """The LoadResult of one report ("openai-usage", "anthropic-costs", ...)."""
+        return next(load for k, _, _, load in self.reports if k == kind)
+
+    def pages(self, kind: str) -> int:
+        return next(n for k, n, _, _ in self.reports if k == kind)
 
     def lines(self) -> list[str]:
-        if self.file is None:
+        if not self.reports:
             return [f"{self.source}: already pulled through {self.start - timedelta(days=1)}: nothing new "
                     f"(only days that have ended, UTC, are pulled)"]
         days = (self.end - self.start).days
-        return [f"{self.source}: pulled {self.start} to {self.end - timedelta(days=1)} ({days} day"
-                f"{'s' if days != 1 else ''}, {self.pages} page{'s' if self.pages != 1 else ''}) into {self.file}",
-                self.load.line()]
+        out = [f"{self.source}: pulled {self.start} to {self.end - timedelta(days=1)} ({days} day"
+               f"{'s' if days != 1 else ''})"]
+        for kind, n, file, load in self.reports:
+            out += [f"  {kind}: {n} page{'s' if n != 1 else ''} into {file}", f"  {load.line()}"]
+        return out
 
 
 def pull(source: str, since: date, warehouse, folder: Path, *, base_url: str | None = None, book=None,
          today: date | None = None, sleep: Callable[[float], None] = time.sleep) -> Pull:
-    """Pull `source` ("openai" or "anthropic") usage through yesterday (UTC) from `since`, or from the day after
-    the last pull when `since` is not before the first one (an earlier `since` pulls everything again: the days
-    loaded already come back as duplicates); save the pages under `folder` and load them into `warehouse` (an
-    open Warehouse). The days pulled are recorded per source, not per organisation: pull a second organisation
-    into another warehouse."""
+    """Pull `source` ("openai" or "anthropic") usage and costs through yesterday (UTC) from `since`, or from the
+    day after the last pull when `since` is not before the first one (an earlier `since` pulls everything again:
+    the days loaded already come back as duplicates); save each report's pages under `folder` and load them into
+    `warehouse` (an open Warehouse): usage as request rows, costs as invoice charges. Every page is fetched
+    before anything loads. The days pulled are recorded per source, not per organisation: pull a second
+    organisation into another warehouse."""
     if source not in APIS:
         raise UsageError(f"source {source!r}: must be one of {', '.join(APIS)}")
     api = APIS[source]
@@ -210,13 +223,17 @@ def pull(source: str, since: date, warehouse, folder: Path, *, base_url: str | N
     first, done = warehouse.sql("SELECT min(since), max(until) FROM pulls WHERE source = ?", [source]).fetchall()[0]
     start = since if first is None or since < first else max(since, done)  # before the first pull: all of it again
     if start >= end:
-        return Pull(source, start, end, 0, None, None)
-    fetched = pages(api, base, key, start, end, sleep)
+        return Pull(source, start, end)
+    fetched = {kind: pages(api, endpoints, base, key, start, end, sleep) for kind, endpoints in api.reports.items()}
     folder.mkdir(parents=True, exist_ok=True)
-    out = folder / f"{api.kind}-{start:%Y%m%d}-{end:%Y%m%d}.jsonl"
-    temp = out.with_suffix(".part")
-    temp.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in fetched), encoding="utf-8")
-    temp.replace(out)
-    load = warehouse.load(out, kind=api.kind, book=book)
-    warehouse.sql("INSERT INTO pulls VALUES (?, ?, ?, now(), ?, ?)", [source, start, end, str(out), load.load_id])
-    return Pull(source, start, end, len(fetched), str(out), load)
+    reports = []
+    for kind, got in fetched.items():
+        out = folder / f"{kind}-{start:%Y%m%d}-{end:%Y%m%d}.jsonl"
+        temp = out.with_suffix(".part")
+        temp.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in got), encoding="utf-8")
+        temp.replace(out)
+        load = warehouse.load(out, kind=kind, book=book)
+        warehouse.sql("INSERT INTO pulls VALUES (?, ?, ?, ?, now(), ?, ?)",
+                      [source, kind, start, end, str(out), load.load_id])
+        reports.append((kind, len(got), str(out), load))
+    return Pull(source, start, end, tuple(reports))

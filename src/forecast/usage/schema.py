@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from ..core.tokens import TOKEN_FIELDS
 
-EXPORT_KINDS = ("litellm", "langfuse", "helicone", "openai-usage", "anthropic-usage")  # usage.exports formats
+EXPORT_KINDS = ("litellm", "langfuse", "helicone", "openai-usage", "anthropic-usage", "openai-costs",
+                "anthropic-costs")  # usage.exports formats
+CHARGE_KINDS = ("focus", "openai-costs", "anthropic-costs")  # formats whose rows are invoice charges
 KINDS = ("native", "otel", "focus", *EXPORT_KINDS)  # file formats a load reads
 FOCUS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 TAGS = ("team_id", "cost_center", "feature_id", "workflow_name", "environment", "intent")
@@ -64,7 +66,7 @@ CREATE TABLE IF NOT EXISTS quarantine (
 );
 ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS raw_text VARCHAR;
 CREATE TABLE IF NOT EXISTS pulls (
-    source VARCHAR NOT NULL, since DATE NOT NULL, until DATE NOT NULL, pulled_at TIMESTAMPTZ NOT NULL,
-    file VARCHAR NOT NULL, load_id BIGINT NOT NULL
+    source VARCHAR NOT NULL, kind VARCHAR NOT NULL, since DATE NOT NULL, until DATE NOT NULL,
+    pulled_at TIMESTAMPTZ NOT NULL, file VARCHAR NOT NULL, load_id BIGINT NOT NULL
 );
 """

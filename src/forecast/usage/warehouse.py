@@ -17,7 +17,7 @@ from ..core.version import __version__
 from ..core.workfolder import WAREHOUSE
 from ..design.prices import PriceBook
 from .checks import lit
-from .schema import DDL, EXPORT_KINDS, KINDS
+from .schema import CHARGE_KINDS, DDL, EXPORT_KINDS, KINDS
 
 DEFAULT_WAREHOUSE = Path(WAREHOUSE)
 CLOCK_SKEW = timedelta(minutes=5)  # timestamps this far past the load start are still accepted
@@ -155,9 +155,18 @@ class Warehouse:
             return checked_select(staged, types, timezone, now_sql, source)
 
         if kind in EXPORT_KINDS:
-            from .exports import stage_export
+            from .exports import bills, stage_export
 
             columns, skipped = stage_export(self.con, path, kind, "_staged")
+            if bills(kind):
+                from .focus import checked_select as charges_select
+                from .sources import Checked
+
+                def charge_select(staged, types, columns):  # a cost report's rows are FOCUS 1.0 charges
+                    return charges_select(staged, types, "1.0", timezone, now_sql, source)
+
+                table = check_staged(self.con, "_staged", columns, charge_select)
+                return Checked(table, table), skipped, None
             return check_staged(self.con, "_staged", columns, select), skipped, None
         if kind == "otel":
             from .files import check_utf8
@@ -215,7 +224,7 @@ class Warehouse:
                 load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
                 common = dict(load_id=load_id, sha256=sha, source=source, progress=progress)
                 unpriced = 0
-                if kind == "focus":
+                if kind in CHARGE_KINDS:
                     from .focus import load_focus
 
                     counts = load_focus(con, checked, path, **common)

@@ -2,7 +2,8 @@
 usage reports (OpenAI, Anthropic), staged as request-log rows that the native checks then convert and check.
 
 A format is a module with NAME (its `--format`), MARKS (field names that tell its files apart), EXTRA (the
-fields it keeps in `extra`, beyond the native columns) and row(record): the request-log row of one exported
+fields it keeps in `extra`, beyond the native columns) or, for a cost report, COLUMNS (the FOCUS columns of
+its charges), and row(record): the request-log row of one exported
 record, as {column: value}, None for a record that is not a model call (counted as skipped), RecordError for
 one that cannot be read. A report of time buckets also has split(record): the bucket's results, each with the
 bucket's times; every result is then a record of its own, numbered from 1 through the file. Every staged row
@@ -20,12 +21,13 @@ import duckdb
 from ...core.errors import UsageError
 from ..python_readers import json_text, stage_records
 from ..schema import NATIVE_COLUMNS
-from . import anthropic_usage, helicone, langfuse, litellm, openai_usage
+from . import anthropic_costs, anthropic_usage, helicone, langfuse, litellm, openai_costs, openai_usage
 from .common import RecordError
 from .records import head, records
 
 # in the order detect() tries them: the most specific field names first
-FORMATS = {m.NAME: m for m in (openai_usage, anthropic_usage, langfuse, helicone, litellm)}
+FORMATS = {m.NAME: m for m in (openai_usage, openai_costs, anthropic_usage, anthropic_costs, langfuse, helicone,
+                                litellm)}
 
 
 def detect(path: Path) -> str | None:
@@ -54,11 +56,16 @@ def detect(path: Path) -> str | None:
     return None
 
 
+def bills(kind: str) -> bool:
+    """True for a cost report, whose rows are FOCUS charges (COLUMNS), not request-log rows."""
+    return hasattr(FORMATS[kind], "COLUMNS")
+
+
 def stage_export(con: duckdb.DuckDBPyConnection, path: Path, kind: str, table: str) -> tuple[list[str], int]:
     """Stage the request-log rows of an exported file as the temp table `table` (text columns, with each row's
     place and raw text); returns (its columns, records skipped as not model calls)."""
     module = FORMATS[kind]
-    columns = [*NATIVE_COLUMNS, *module.EXTRA]
+    columns = list(module.COLUMNS) if bills(kind) else [*NATIVE_COLUMNS, *module.EXTRA]
     skipped = 0
 
     def parts():
