@@ -58,14 +58,19 @@ def test_refreshed_prices_are_stored_used_and_named(tmp_path):
     with serving(json.dumps(DATA).encode()) as url:
         done = _forecast(tmp_path, "prices", "--refresh", "--url", url)
     assert done.returncode == 0, done.stderr
-    assert "2 providers, 2 models" in done.stdout and "openai/gpt-4o" in done.stdout
+    assert ": 2 models\n" in done.stdout and "priced differently (e.g. anthropic/claude-haiku-4-5, openai/gpt-4o)" \
+        in done.stdout and "not in the fetched data keep their earlier prices" in done.stdout
     stored = json.loads((tmp_path / "prices" / "genai-prices.json").read_text())
     assert (stored["source_url"], stored["providers"]) == (url, DATA)
     shown = json.loads(_forecast(tmp_path, "prices", "gpt-4o", "--format", "json", "--prices", "none").stdout)
     assert (shown["input_usd_per_mtok"], shown["cached_input_usd_per_mtok"], shown["output_usd_per_mtok"]) == (
         2.0, 1.0, 8.0)
-    assert shown["source"].startswith(f"genai-prices data fetched {stored['fetched_at'][:10]} "
+    fetched = stored["fetched_at"][:16].replace("T", " ")
+    assert shown["source"].startswith(f"genai-prices data fetched {fetched} UTC, sha256 {stored['sha256'][:8]} "
                                       "(prices/genai-prices.json): openai/gpt-4o")
+    # a model the fetched copy lacks keeps its packaged price (gpt-4o-mini: $0.15 in, $0.60 out)
+    mini = json.loads(_forecast(tmp_path, "prices", "gpt-4o-mini", "--format", "json", "--prices", "none").stdout)
+    assert (mini["input_usd_per_mtok"], mini["output_usd_per_mtok"]) == (0.15, 0.6)
     # ingest prices with it: 1M input x $2.00 + 100k output x $8.00 per Mtok = $2.80
     (tmp_path / "calls.csv").write_text("timestamp,request_id,provider,model,input_tokens,output_tokens\n"
                                         "2026-11-01T00:00:00Z,a,openai,gpt-4o,1000000,100000\n")
@@ -93,6 +98,15 @@ def test_report_provenance_names_the_refreshed_data(tmp_path, monkeypatch):
     (json.dumps([{"id": "x", "name": "X", "api_pattern": "x", "models": [
         {"id": "m", "match": {"equals": "m"}, "prices": {"input_mtok": "cheap"}}]}]).encode(),
      "not valid genai-prices data"),
+    (json.dumps([{"id": "x", "name": "X", "api_pattern": "x", "models": [
+        {"id": "m", "match": {"equals": "m"}, "prices": {"input_mtok": -2.5, "output_mtok": 1}}]}]).encode(),
+     "model x/m has a negative price (-2.5)"),
+    (json.dumps([{"id": "x", "name": "X", "api_pattern": "x", "models": [
+        {"id": "m", "match": {"equals": "m"}, "prices": []}]}]).encode(), "model x/m has no price"),
+    (json.dumps([{"id": "x", "name": "X", "api_pattern": "x", "models": [
+        {"id": "m", "match": {"regex": "("}, "prices": {"input_mtok": 1}}]}]).encode(),
+     "model x/m has a name pattern that does not work"),
+    (b"[" * 100_000, "not JSON"),
 ])
 def test_bad_data_is_refused_and_the_prices_in_use_stay(tmp_path, body, why):
     with serving(body) as url:

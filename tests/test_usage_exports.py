@@ -205,6 +205,32 @@ def test_cost_reports_load_as_invoice_charges_in_usd(tmp_path):
         assert _quarantine(wh)[0][1] == "line has amount 'twelve': must be a decimal string of cents"
 
 
+def test_a_revised_cost_bucket_is_the_same_charge_and_a_negative_one_is_a_credit(tmp_path):
+    def page(value):
+        return json.dumps({"object": "page", "has_more": False, "next_page": None, "data": [
+            {"object": "bucket", "start_time": 1764460800, "end_time": 1764547200, "results": [
+                {"object": "organization.costs.result", "amount": {"value": value, "currency": "usd"},
+                 "line_item": "gpt-4o, input", "project_id": "p"}]}]})
+
+    (tmp_path / "a.json").write_text(page(1.0))
+    (tmp_path / "b.json").write_text(page(1.25))
+    (tmp_path / "c.json").write_text(page(-0.5).replace("gpt-4o, input", "credit"))
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        first, revised, credit = (wh.load(tmp_path / f, book=price_book()) for f in ("a.json", "b.json", "c.json"))
+        assert (first.accepted, revised.accepted, revised.duplicate, credit.accepted) == (1, 0, 1, 1)  # first stays
+        categories = wh.sql("SELECT ChargeCategory, BilledCost FROM charges ORDER BY load_id").fetchall()
+        assert categories == [("Usage", Decimal("1")), ("Credit", Decimal("-0.5"))]
+
+
+def test_an_empty_page_of_a_provider_report_loads_nothing(tmp_path):
+    (tmp_path / "oa.json").write_text('{"object": "page", "data": [], "has_more": false, "next_page": null}')
+    (tmp_path / "an.json").write_text('{"data": [], "has_more": false, "next_page": null}')
+    assert (detect_kind(tmp_path / "oa.json"), detect_kind(tmp_path / "an.json")) == ("openai-usage",
+                                                                                      "anthropic-usage")
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        assert wh.load(tmp_path / "oa.json").rows_read == 0
+
+
 @pytest.mark.parametrize(("kind", "record", "why"), [
     ("litellm", "[1, 2]", "line is not a JSON object"),
     ("openai-usage", '{"object": "page", "data": [{"object": "bucket", "results": 5}], "has_more": false}',

@@ -129,3 +129,16 @@ def test_a_redirect_is_not_followed_and_endless_pages_stop(tmp_path, admin_key):
         with pytest.raises(UsageError, match="the pages do not end"):
             pull("openai", date(2026, 11, 1), wh, tmp_path, base_url=api.url, today=date(2026, 11, 3))
         assert wh.sql("SELECT count(*) FROM requests").fetchall()[0][0] == 0
+
+
+def test_a_pulls_table_from_before_reports_had_a_kind_still_resumes(tmp_path, admin_key):
+    with usage_api() as api, Warehouse(tmp_path / "w.duckdb") as wh:
+        wh.sql("DROP TABLE pulls")
+        wh.sql("CREATE TABLE pulls (source VARCHAR NOT NULL, since DATE NOT NULL, until DATE NOT NULL, "
+               "pulled_at TIMESTAMPTZ NOT NULL, file VARCHAR NOT NULL, load_id BIGINT NOT NULL)")
+        wh.sql("INSERT INTO pulls VALUES ('anthropic', DATE '2026-11-01', DATE '2026-11-03', now(), 'old.jsonl', 0)")
+        wh.sql("ALTER TABLE pulls ADD COLUMN IF NOT EXISTS kind VARCHAR")  # what opening the warehouse does
+        done = pull("anthropic", date(2026, 11, 1), wh, tmp_path, base_url=api.url, book=price_book(),
+                    today=date(2026, 11, 4))
+        # the old row counts as usage through 11-02: usage resumes at 11-03; costs were never pulled: from 11-01
+        assert (done.load("anthropic-usage").accepted, done.load("anthropic-costs").accepted) == (1, 6)

@@ -113,9 +113,10 @@ def row_hash(columns: list[str]) -> str:
 
 
 def checked_select(staged: str, types: dict[str, str], version: str, timezone: str | None, now_sql: str,
-                   source: str) -> str:
+                   source: str, identity: list[str] | None = None) -> str:
     """SELECT of the converted charge columns, row_hash, row_key, _line, _reason and the raw columns of rejected
-    rows."""
+    rows. A row's identity (row_hash, row_key) is all its columns, or the `identity` columns only (a provider's
+    cost report: its bucket and grouping, so a revised amount for the same bucket is the same charge)."""
     cols = {VALIDATOR_ALIASES.get(n, n): n for n in types if n not in (LINE, MALFORMED, RAW)}
     missing = [n for n in IMPORT_REQUIRED if n not in cols]
     if missing:
@@ -172,8 +173,9 @@ def checked_select(staged: str, types: dict[str, str], version: str, timezone: s
     select = ", ".join(f"{v} AS {c.q(k)}" for k, v in values.items())
     raw = f"CASE WHEN _reason IS NOT NULL AND {MALFORMED} IS NULL THEN {packed} END"
     # row_key: DuckDB's 64-bit hash of the values, only to find a row again within this load (cheaper than MD5)
-    key = f"hash({', '.join(c.q(n) for n in everything)})"
-    return (f"SELECT {select}, {row_hash(everything)} AS row_hash, {key} AS row_key, "
+    who = identity or everything
+    key = f"hash({', '.join(c.q(n) for n in who)})"
+    return (f"SELECT {select}, {row_hash(who)} AS row_hash, {key} AS row_key, "
             f"{c.lit(version)} AS focus_version, {LINE}, "
             f"{c.first_reason(reasons)} AS _reason, {raw} AS _raw_json, {RAW} AS _raw_text FROM {staged}")
 

@@ -201,6 +201,14 @@ class Pull:
         return out
 
 
+def _start(warehouse, source: str, kind: str, since: date) -> date:
+    """The first day to pull of one report: `since`, or the day after its last pull when `since` is not before its
+    first (rows recorded before reports had a kind are usage)."""
+    first, done = warehouse.sql("SELECT min(since), max(until) FROM pulls WHERE source = ? AND "
+                                "coalesce(kind, ?) = ?", [source, f"{source}-usage", kind]).fetchall()[0]
+    return since if first is None or since < first else max(since, done)
+
+
 def pull(source: str, since: date, warehouse, folder: Path, *, base_url: str | None = None, book=None,
          today: date | None = None, sleep: Callable[[float], None] = time.sleep) -> Pull:
     """Pull `source` ("openai" or "anthropic") usage and costs through yesterday (UTC) from `since`, or from the
@@ -220,20 +228,21 @@ def pull(source: str, since: date, warehouse, folder: Path, *, base_url: str | N
     if since >= end:
         raise UsageError(f"--since {since}: only days that have ended (UTC) are pulled: the last is "
                          f"{end - timedelta(days=1)}")
-    first, done = warehouse.sql("SELECT min(since), max(until) FROM pulls WHERE source = ?", [source]).fetchall()[0]
-    start = since if first is None or since < first else max(since, done)  # before the first pull: all of it again
+    starts = {kind: _start(warehouse, source, kind, since) for kind in api.reports}
+    start = min(starts.values())
     if start >= end:
         return Pull(source, start, end)
-    fetched = {kind: pages(api, endpoints, base, key, start, end, sleep) for kind, endpoints in api.reports.items()}
+    fetched = {kind: pages(api, api.reports[kind], base, key, day, end, sleep)
+               for kind, day in starts.items() if day < end}
     folder.mkdir(parents=True, exist_ok=True)
     reports = []
     for kind, got in fetched.items():
-        out = folder / f"{kind}-{start:%Y%m%d}-{end:%Y%m%d}.jsonl"
+        out = folder / f"{kind}-{starts[kind]:%Y%m%d}-{end:%Y%m%d}.jsonl"
         temp = out.with_suffix(".part")
         temp.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in got), encoding="utf-8")
         temp.replace(out)
         load = warehouse.load(out, kind=kind, book=book)
-        warehouse.sql("INSERT INTO pulls VALUES (?, ?, ?, ?, now(), ?, ?)",
-                      [source, kind, start, end, str(out), load.load_id])
+        warehouse.sql("INSERT INTO pulls (source, kind, since, until, pulled_at, file, load_id) "
+                      "VALUES (?, ?, ?, ?, now(), ?, ?)", [source, kind, starts[kind], end, str(out), load.load_id])
         reports.append((kind, len(got), str(out), load))
     return Pull(source, start, end, tuple(reports))

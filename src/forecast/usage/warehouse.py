@@ -156,6 +156,7 @@ class Warehouse:
 
         if kind in EXPORT_KINDS:
             from .exports import bills, stage_export
+            from .exports.charges import AMOUNTS
 
             columns, skipped = stage_export(self.con, path, kind, "_staged")
             if bills(kind):
@@ -163,7 +164,8 @@ class Warehouse:
                 from .sources import Checked
 
                 def charge_select(staged, types, columns):  # a cost report's rows are FOCUS 1.0 charges
-                    return charges_select(staged, types, "1.0", timezone, now_sql, source)
+                    return charges_select(staged, types, "1.0", timezone, now_sql, source,
+                                          identity=[n for n in columns if n not in AMOUNTS])
 
                 table = check_staged(self.con, "_staged", columns, charge_select)
                 return Checked(table, table), skipped, None

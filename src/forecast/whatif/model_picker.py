@@ -50,9 +50,16 @@ def price_text(usd_per_mtok: float) -> str:
     return f"${usd_per_mtok:.2f}" if usd_per_mtok >= 0.1 else f"${usd_per_mtok:.2g}"
 
 
-@cache
 def _genai_catalog() -> tuple[dict[str, str], dict[str, tuple[bool, int | None]]]:
-    """genai-prices' provider names (id -> name), and 'provider/model' -> (deprecated, context window in tokens)."""
+    """genai-prices' provider names (id -> name), and 'provider/model' -> (deprecated, context window in tokens),
+    of the price data in use."""
+    from ..design import price_data
+
+    return _catalog_of(price_data.label())
+
+
+@cache
+def _catalog_of(data_label: str) -> tuple[dict[str, str], dict[str, tuple[bool, int | None]]]:
     from ..design.price_data import snapshot as get_snapshot
 
     snapshot = get_snapshot()

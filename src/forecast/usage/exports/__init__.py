@@ -53,6 +53,8 @@ def detect(path: Path) -> str | None:
     for name, module in FORMATS.items():
         if set(module.MARKS) <= fields:
             return name
+    if {"data", "has_more", "next_page"} <= fields:  # a provider's page with no bucket: nothing to load either way
+        return "openai-usage" if "object" in fields else "anthropic-usage"
     return None
 
 
