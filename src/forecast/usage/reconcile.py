@@ -34,9 +34,20 @@ AMOUNTS = ("logged_usd", "list_usd", "discount_usd", "credits_usd", "adjustments
            "billed_usd", "effective_usd", "unexplained_usd")
 
 
+# how cloud FOCUS exports name themselves: Microsoft Cost Management writes "Microsoft", AWS Data Exports "AWS"
+CLOUD_NAMES = {"microsoft": "azure", "azure": "azure", "aws": "aws", "amazon": "aws",
+               "amazon web services, inc.": "aws", "google cloud": "google"}
+
+
 def _provider_sql(column: str) -> str:
-    """A FOCUS provider name as the request logs spell the provider ('OpenAI' -> 'openai')."""
-    cases = " ".join(f"WHEN {lit(name.lower())} THEN {lit(key)}" for key, name in PROVIDER_NAMES.items())
+    """A FOCUS provider name as the request logs spell the provider ('OpenAI' -> 'openai', 'Microsoft' -> 'azure').
+
+    >>> import duckdb
+    >>> duckdb.sql(f"SELECT {_provider_sql('p')} FROM (VALUES ('OpenAI'), ('Microsoft'), ('AWS')) t(p)").fetchall()
+    [('openai',), ('azure',), ('aws',)]
+    """
+    names = {name.lower(): key for key, name in PROVIDER_NAMES.items()} | CLOUD_NAMES
+    cases = " ".join(f"WHEN {lit(name)} THEN {lit(key)}" for name, key in names.items())
     return f"CASE lower({column}) {cases} ELSE lower({column}) END"
 
 
