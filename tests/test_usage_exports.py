@@ -222,6 +222,21 @@ def test_a_revised_cost_bucket_is_the_same_charge_and_a_negative_one_is_a_credit
         assert categories == [("Usage", Decimal("1")), ("Credit", Decimal("-0.5"))]
 
 
+def test_a_truncated_json_document_is_refused_whole_but_a_broken_json_lines_record_is_quarantined(tmp_path):
+    from forecast.core.errors import UsageError
+
+    (tmp_path / "cut.json").write_text('[\n  {"request_id": "a", "spend": 1,\n   "startTime": "2026-11-01T00:00:00Z"},'
+                                       '\n  {"request_id": "b", "sp')
+    (tmp_path / "part.jsonl").write_text('{"request_id": "a", "spend": 1, "startTime": "2026-11-01T00:00:00Z", '
+                                         '"model": "gpt-4o-mini", "prompt_tokens": 1, "completion_tokens": 1}\n'
+                                         '{"request_id": "b", "sp\n')
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        with pytest.raises(UsageError, match=r"cut.json: line 4: not valid JSON .* breaks off"):
+            wh.load(tmp_path / "cut.json", kind="litellm")
+        part = wh.load(tmp_path / "part.jsonl", book=price_book())
+        assert (part.accepted, part.quarantined) == (1, 1)
+
+
 def test_an_empty_page_of_a_provider_report_loads_nothing(tmp_path):
     (tmp_path / "oa.json").write_text('{"object": "page", "data": [], "has_more": false, "next_page": null}')
     (tmp_path / "an.json").write_text('{"data": [], "has_more": false, "next_page": null}')

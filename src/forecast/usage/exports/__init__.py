@@ -1,13 +1,13 @@
 """Files exported by the tools teams run in front of their models (LiteLLM, Langfuse, Helicone) and the providers'
-usage reports (OpenAI, Anthropic), staged as request-log rows that the native checks then convert and check.
+usage and cost reports (OpenAI, Anthropic), staged for the checks every other source goes through: usage as
+request-log rows, cost reports as FOCUS charges.
 
 A format is a module with NAME (its `--format`), MARKS (field names that tell its files apart), EXTRA (the
-fields it keeps in `extra`, beyond the native columns) or, for a cost report, COLUMNS (the FOCUS columns of
-its charges), and row(record): the request-log row of one exported
-record, as {column: value}, None for a record that is not a model call (counted as skipped), RecordError for
-one that cannot be read. A report of time buckets also has split(record): the bucket's results, each with the
-bucket's times; every result is then a record of its own, numbered from 1 through the file. Every staged row
-keeps its record's place in the file and its raw text.
+fields it keeps in `extra`, beyond the native columns) or, for a cost report, COLUMNS (the FOCUS columns of its
+charges), and row(record): the row of one exported record, as {column: value}; None for a record that is not a
+model call (counted as skipped), RecordError for one that cannot be read. A report of time buckets also has
+split(record): the bucket's results, each with the bucket's times; every result is then a record of its own,
+numbered from 1 through the file. Every staged row keeps its record's place in the file and its raw text.
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ def bills(kind: str) -> bool:
 
 
 def stage_export(con: duckdb.DuckDBPyConnection, path: Path, kind: str, table: str) -> tuple[list[str], int]:
-    """Stage the request-log rows of an exported file as the temp table `table` (text columns, with each row's
-    place and raw text); returns (its columns, records skipped as not model calls)."""
+    """Stage the rows of an exported file as the temp table `table` (text columns, with each row's place and raw
+    text); returns (its columns, records skipped as not model calls)."""
     module = FORMATS[kind]
     columns = list(module.COLUMNS) if bills(kind) else [*NATIVE_COLUMNS, *module.EXTRA]
     skipped = 0

@@ -42,11 +42,29 @@ def _from_items(items: list, start: int) -> Iterator[Record]:
             yield Record(i, None, "is not a JSON object", raw)
 
 
+def _broken_document(path: Path, text: str, error: ValueError) -> UsageError | None:
+    """The file-level error of a JSON document that breaks off or is malformed past its first line (its first line
+    is not JSON by itself, as a JSON Lines record would be), else None."""
+    first = next((line for line in text.split("\n") if line.strip()), "")
+    try:
+        json.loads(first)
+        return None
+    except (ValueError, RecursionError):
+        pass
+    where = getattr(error, "lineno", 1)
+    if where <= 1:
+        return None
+    return UsageError(f"{path}: line {where}: not valid JSON ({error.args[0].split(':')[0]}): the JSON document breaks "
+                      "off or is malformed there (a truncated download?): export it again")
+
+
 def _json_records(path: Path, text: str) -> Iterator[Record]:
     try:
         doc = json.loads(text)
-    except (ValueError, RecursionError):
-        doc = None
+    except (ValueError, RecursionError) as exc:
+        broken = _broken_document(path, text, exc) if isinstance(exc, ValueError) else None
+        if broken is not None:
+            raise broken from None
     else:
         items = _items(doc)
         yield from _from_items(items if items is not None else [doc], 1)
