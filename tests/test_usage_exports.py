@@ -237,6 +237,45 @@ def test_a_truncated_json_document_is_refused_whole_but_a_broken_json_lines_reco
         assert (part.accepted, part.quarantined) == (1, 1)
 
 
+def test_langfuse_rows_without_a_provider_take_the_one_genai_prices_matches(tmp_path):
+    wh, _ = _load(tmp_path, "langfuse_observations_v1.json")
+    with wh:
+        haiku = _rows(wh)["obs-anthropic-1"]
+        assert (haiku["provider"], json.loads(haiku["extra"])["provider_inferred"]) == ("anthropic", "true")
+        assert "provider_inferred" not in json.loads(_rows(wh)["b7c1e2d3-4f5a-6b7c-8d9e-0f1a2b3c4d5e"]["extra"])
+
+
+def test_reconcile_counts_the_export_rows_waiting_in_quarantine(tmp_path):
+    from forecast.usage.reconcile import reconcile
+
+    wh, _ = _load(tmp_path, "litellm_spend_logs.csv")  # line 4 (prompt_tokens -5, $0.0001) is quarantined
+    with wh:
+        [row] = reconcile(wh).frame.itertuples()
+        assert (row.month.isoformat(), row.provider, row.quarantined_rows, row.quarantined_usd) == (
+            "2026-11-01", "openai", 1, 0.0001)
+
+
+def test_a_page_holding_only_data_is_a_page(tmp_path):
+    (tmp_path / "page.json").write_text(json.dumps({"data": [
+        {"request_id": "r", "spend": 0.5, "startTime": "2026-11-01T00:00:00Z", "model": "gpt-4o-mini",
+         "prompt_tokens": 1, "completion_tokens": 1}]}))
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        assert wh.load(tmp_path / "page.json").accepted == 1
+
+
+def test_a_file_named_as_another_format_is_refused_whole(tmp_path):
+    from forecast.core.errors import UsageError
+
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        with pytest.raises(UsageError, match=r"openai_costs\.jsonl: not a langfuse export: no traceId, startTime, "
+                                             r"usageDetails field"):
+            wh.load(DATA / "openai_costs.jsonl", kind="langfuse")
+        assert wh.sql("SELECT count(*) FROM quarantine").fetchall()[0][0] == 0
+    (tmp_path / "empty.json").write_text("  \n")
+    with Warehouse(tmp_path / "w.duckdb") as wh, pytest.raises(UsageError, match=r"empty\.json: empty file"):
+        wh.load(tmp_path / "empty.json")
+
+
 def test_an_empty_page_of_a_provider_report_loads_nothing(tmp_path):
     (tmp_path / "oa.json").write_text('{"object": "page", "data": [], "has_more": false, "next_page": null}')
     (tmp_path / "an.json").write_text('{"data": [], "has_more": false, "next_page": null}')
@@ -247,12 +286,16 @@ def test_an_empty_page_of_a_provider_report_loads_nothing(tmp_path):
 
 
 @pytest.mark.parametrize(("kind", "record", "why"), [
-    ("litellm", "[1, 2]", "line is not a JSON object"),
-    ("openai-usage", '{"object": "page", "data": [{"object": "bucket", "results": 5}], "has_more": false}',
+    ("litellm", '[{"request_id": "r", "spend": 0, "startTime": "2026-11-01T00:00:00Z", "model": "gpt-4o-mini", '
+     '"prompt_tokens": 1, "completion_tokens": 1}, 7]', "line is not a JSON object"),
+    ("openai-usage", '{"object": "page", "data": [{"object": "bucket", "results": 5}], "has_more": false, '
+     '"next_page": null}',
      "line is not a usage bucket"),
     ("anthropic-usage", '{"data": [{"starting_at": "2025-08-01T00:00:00Z", "results": [{"output_tokens": "many",'
-     ' "model": "m"}]}], "has_more": false}', "line has output_tokens 'many': must be a whole number >= 0"),
-    ("langfuse", '[{"id": "x", "type": "GENERATION", "startTime": "2026-11-30T00:00:00Z", "usageDetails": 7}]',
+     ' "uncached_input_tokens": 1, "model": "m"}]}], "has_more": false}',
+     "line has output_tokens 'many': must be a whole number >= 0"),
+    ("langfuse", '[{"id": "x", "traceId": "t", "type": "GENERATION", "startTime": "2026-11-30T00:00:00Z", '
+     '"usageDetails": 7}]',
      "line has usageDetails that is not a JSON object"),
     ("helicone", '{"request_id": "h", "request_created_at": "2026-13-01 00:00:00", "request_model": "gpt-4o-mini",'
      ' "prompt_tokens": 1, "completion_tokens": 1, "cost": 0.1}', "timestamp: '2026-13-01 00:00:00+00:00'"),
@@ -260,13 +303,15 @@ def test_an_empty_page_of_a_provider_report_loads_nothing(tmp_path):
     ("helicone", '{"request_id": "h", "request_created_at": "2026-11-01 00:00:00", "request_model": "gpt-4o-mini",'
      ' "prompt_tokens": "1000", "prompt_cache_read_tokens": 500, "completion_tokens": 1}',
      "line has prompt_tokens '1000': must be a whole number >= 0"),
-    ("langfuse", '[{"id": "x", "type": "GENERATION", "startTime": "2026-11-30T00:00:00Z", "model": "gpt-4o-mini",'
-     ' "usageDetails": {"input": "1000", "output": 10}}]', "line has usageDetails.input '1000'"),
+    ("langfuse", '[{"id": "x", "traceId": "t", "type": "GENERATION", "startTime": "2026-11-30T00:00:00Z", '
+     '"model": "gpt-4o-mini", "usageDetails": {"input": "1000", "output": 10}}]', "line has usageDetails.input '1000'"),
     ("anthropic-usage", '{"data": [{"starting_at": "2025-08-01T00:00:00Z", "results": [{"output_tokens": 5,'
-     ' "cache_creation": 500, "model": "m"}]}], "has_more": false}', "line has cache_creation 500"),
+     ' "uncached_input_tokens": 1, "cache_creation": 500, "model": "m"}]}], "has_more": false}',
+     "line has cache_creation 500"),
     ("litellm", '[{"request_id": "r", "startTime": "2026-11-29T10:00:00Z", "endTime": "2026-11-29", "spend": "x",'
      ' "model": "gpt-4o-mini", "prompt_tokens": 1, "completion_tokens": 1}]', "cost_usd: 'x'"),
-    ("litellm", "[" * 100_000, "line not valid JSON"),
+    ("litellm", '{"request_id": "r", "spend": 0, "startTime": "2026-11-01T00:00:00Z"}\n' + "[" * 100_000,
+     "line not valid JSON (nested too deep)"),
 ])
 def test_a_broken_record_is_quarantined_with_its_reason_and_raw_text(tmp_path, kind, record, why):
     """Each ends as a quarantined row with its reason and raw text, never a traceback."""

@@ -142,3 +142,11 @@ def test_a_pulls_table_from_before_reports_had_a_kind_still_resumes(tmp_path, ad
                     today=date(2026, 11, 4))
         # the old row counts as usage through 11-02: usage resumes at 11-03; costs were never pulled: from 11-01
         assert (done.load("anthropic-usage").accepted, done.load("anthropic-costs").accepted) == (1, 6)
+
+
+def test_a_pull_that_cannot_run_leaves_no_warehouse_behind(tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_ADMIN_KEY", raising=False)
+    done = subprocess.run([sys.executable, "-m", "forecast.cli", "pull", "openai", "--since", "2026-11-01"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 2 and "OPENAI_ADMIN_KEY is not set" in done.stderr
+    assert list(tmp_path.iterdir()) == []

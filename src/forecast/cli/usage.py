@@ -112,9 +112,10 @@ def ingest(args) -> tuple[str, int]:
 
 def pull_text(args) -> str:
     """Pull one provider's usage into the warehouse; the accounting line of its load."""
-    from ..usage.pull import pull
+    from ..usage.pull import credentials, pull
     from ..usage.warehouse import Warehouse
 
+    credentials(args.source, args.base_url)  # a pull that cannot run stops before it creates a warehouse
     with Warehouse(args.warehouse) as wh:
         done = pull(args.source, args.since, wh, Path(args.save_dir), base_url=args.base_url, book=price_book(args))
     return "\n".join(done.lines()) + "\n"

@@ -201,6 +201,18 @@ class Pull:
         return out
 
 
+def credentials(source: str, base_url: str | None = None) -> tuple[Api, str, str]:
+    """The API of `source`, its admin key from the environment and the checked base URL, or a clear error (checked
+    before a warehouse is opened, so a pull that cannot run leaves nothing behind)."""
+    if source not in APIS:
+        raise UsageError(f"source {source!r}: must be one of {', '.join(APIS)}")
+    api = APIS[source]
+    key = os.environ.get(api.key_env, "").strip()
+    if not key:
+        raise UsageError(f"{api.key_env} is not set: export your {source} admin key in that variable")
+    return api, key, check_base_url(base_url or api.base_url)
+
+
 def _start(warehouse, source: str, kind: str, since: date) -> date:
     """The first day to pull of one report: `since`, or the day after its last pull when `since` is not before its
     first (rows recorded before reports had a kind are usage)."""
@@ -217,13 +229,7 @@ def pull(source: str, since: date, warehouse, folder: Path, *, base_url: str | N
     `warehouse` (an open Warehouse): usage as request rows, costs as invoice charges. Every page is fetched
     before anything loads. The days pulled are recorded per source, not per organisation: pull a second
     organisation into another warehouse."""
-    if source not in APIS:
-        raise UsageError(f"source {source!r}: must be one of {', '.join(APIS)}")
-    api = APIS[source]
-    key = os.environ.get(api.key_env, "").strip()
-    if not key:
-        raise UsageError(f"{api.key_env} is not set: export your {source} admin key in that variable")
-    base = check_base_url(base_url or api.base_url)
+    api, key, base = credentials(source, base_url)
     end = today or datetime.now(UTC).date()
     if since >= end:
         raise UsageError(f"--since {since}: only days that have ended (UTC) are pulled: the last is "
@@ -237,7 +243,7 @@ def pull(source: str, since: date, warehouse, folder: Path, *, base_url: str | N
     folder.mkdir(parents=True, exist_ok=True)
     reports = []
     for kind, got in fetched.items():
-        out = folder / f"{kind}-{starts[kind]:%Y%m%d}-{end:%Y%m%d}.jsonl"
+        out = folder / f"{kind}-{starts[kind]:%Y%m%d}-{end - timedelta(days=1):%Y%m%d}.jsonl"  # the days it holds
         temp = out.with_suffix(".part")
         temp.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in got), encoding="utf-8")
         temp.replace(out)

@@ -27,6 +27,7 @@ from ..core.months import month_start, parse_month
 from ..core.results import html_table
 from .checks import lit
 from .focus import PROVIDER_NAMES
+from .schema import CHARGE_KINDS
 from .warehouse import Warehouse
 
 GAP_THRESHOLD = 0.02  # an unexplained gap above 2% of the logged cost is flagged
@@ -165,7 +166,8 @@ def reconcile(wh: Warehouse, month: date | str | None = None, threshold: float =
                    lower(coalesce(json_extract_string(raw, '$.provider'), '')) AS provider,
                    count(*) AS quarantined_rows,
                    sum(try_cast(json_extract_string(raw, '$.cost_usd') AS DOUBLE)) AS quarantined_usd
-            FROM quarantine WHERE kind = 'native' AND resolved_by_load IS NULL GROUP BY ALL)
+            FROM quarantine WHERE kind NOT IN ({", ".join(lit(k) for k in CHARGE_KINDS)})
+                AND resolved_by_load IS NULL GROUP BY ALL)
         SELECT month, provider, CAST(coalesce(requests, 0) AS BIGINT) AS requests,
                CAST(coalesce(charges, 0) AS BIGINT) AS charges,
                {", ".join(f"coalesce({a}, 0) AS {a}" for a in AMOUNTS[:-2])}, effective_usd,

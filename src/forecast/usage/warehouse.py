@@ -64,8 +64,14 @@ class LoadResult:
                 f" ${self.cost_usd_accepted:,.2f}{unpriced}{skipped}")
 
 
+def _blank(path: Path) -> bool:
+    """True for a file that is empty or holds only white space (read only when it is small)."""
+    size = path.stat().st_size
+    return size == 0 or (size < 1 << 16 and not path.read_bytes().strip())
+
+
 def detect_kind(path: Path) -> str:
-    """An export format (usage.exports) when the file's first 64 KB holds its field names; else 'otel' for .json
+    """An export format (usage.exports) when the file's first MB holds its field names; else 'otel' for .json
     OTLP exports, 'focus' when the header has BilledCost, else 'native'."""
     from .exports import detect
 
@@ -200,6 +206,8 @@ class Warehouse:
 
     def _load(self, path: Path, source: str, kind: str | None, timezone: str | None, book: PriceBook | None,
               focus_version: str | None, progress: Callable[[str], None] | None) -> LoadResult:
+        if not path.name.lower().endswith((".csv", ".parquet", ".pq")) and _blank(path):
+            raise UsageError(f"{source}: empty file: nothing to load")
         kind = kind or detect_kind(path)
         if kind not in KINDS:
             raise UsageError(f"{source}: format {kind!r}: must be one of {', '.join(KINDS)}")

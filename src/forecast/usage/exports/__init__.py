@@ -40,22 +40,40 @@ def detect(path: Path) -> str | None:
     >>> detect(f)
     'litellm'
     """
-    try:
-        text = head(path)
-    except OSError:
-        return None
-    if path.name.lower().endswith(".csv"):
-        fields = {f.strip().strip('"') for f in text.split("\n", 1)[0].split(",")}
-    else:
-        fields = set(re.findall(r'"([^"\\]+)"\s*:', text))
+    fields = _fields(path)
     if "resourceSpans" in fields:
         return None
     for name, module in FORMATS.items():
         if set(module.MARKS) <= fields:
             return name
-    if {"data", "has_more", "next_page"} <= fields:  # a provider's page with no bucket: nothing to load either way
+    if fields >= EMPTY_PAGE:  # a provider's page with no bucket: nothing to load either way
         return "openai-usage" if "object" in fields else "anthropic-usage"
     return None
+
+
+EMPTY_PAGE = {"data", "has_more", "next_page"}
+
+
+def _fields(path: Path) -> set[str]:
+    """The field names in the first MB of `path`: a CSV file's header, else every JSON object key."""
+    try:
+        text = head(path)
+    except OSError:
+        return set()
+    if path.name.lower().endswith(".csv"):
+        return {f.strip().strip('"') for f in text.split("\n", 1)[0].split(",")}
+    return set(re.findall(r'"([^"\\]+)"\s*:', text))
+
+
+def check_format(path: Path, kind: str) -> None:
+    """Refuse a file named as `kind` (--format) that does not carry that format's field names: loaded anyway,
+    every row would be quarantined for a reason that is not the file's fault."""
+    fields, marks = _fields(path), FORMATS[kind].MARKS
+    provider_page = kind.startswith(("openai-", "anthropic-")) and fields >= EMPTY_PAGE
+    if not set(marks) <= fields and not provider_page:
+        missing = ", ".join(m for m in marks if m not in fields)
+        raise UsageError(f"{path}: not a {kind} export: no {missing} field in its first MB (a {kind} record has "
+                         f"{', '.join(marks)}): check --format (docs/connectors.md)")
 
 
 def bills(kind: str) -> bool:
@@ -67,6 +85,7 @@ def stage_export(con: duckdb.DuckDBPyConnection, path: Path, kind: str, table: s
     """Stage the rows of an exported file as the temp table `table` (text columns, with each row's place and raw
     text); returns (its columns, records skipped as not model calls)."""
     module = FORMATS[kind]
+    check_format(path, kind)
     columns = list(module.COLUMNS) if bills(kind) else [*NATIVE_COLUMNS, *module.EXTRA]
     skipped = 0
 

@@ -11,7 +11,10 @@ Only generations and embeddings are model calls; other observations (spans, even
 skipped. Mapping:
   timestamp <- startTime                            latency_ms <- endTime - startTime, else latency (s) x 1000
   request_id <- id                                  status <- error when level is ERROR, else ok
-  model <- model, else providedModelName            provider <- metadata.ls_provider, when a client set it
+  model <- model, else providedModelName            provider <- metadata.ls_provider, when a client set it,
+                                                    else the provider genai-prices matches to the model name
+                                                    (extra.provider_inferred; Azure-hosted OpenAI models then
+                                                    count as openai)
   input_tokens <- the sum of the usageDetails keys that name input (input, input_cached_tokens,
                   cache_read_input_tokens, input_cache_creation, ...); output_tokens <- those that name output
   cached_input_tokens <- the input keys that name a cache read; cache_write_tokens <- those that name a write
@@ -34,7 +37,20 @@ NAME = "langfuse"
 MARKS = ("traceId", "startTime", "usageDetails")
 MODEL_CALLS = ("GENERATION", "EMBEDDING")
 EXTRA = ("trace_id", "observation_name", "session_id", "user_id", "trace_name", "prompt_name", "tags",
-         "status_message", "usage_details", "cost_details")
+         "status_message", "usage_details", "cost_details", "provider_inferred")
+
+
+def _provider(record: dict, model) -> tuple[str | None, bool]:
+    """The provider a client recorded, else the one genai-prices matches to the model name: (id, inferred)."""
+    named = provider_id(get(record, "metadata.ls_provider"))
+    if named or not isinstance(model, str):
+        return named, False
+    from ...design.price_data import snapshot
+
+    try:
+        return snapshot().find_provider(model, None, None).id, True
+    except LookupError:
+        return None, False
 
 
 def _details(record: dict, key: str) -> dict:
@@ -94,10 +110,11 @@ def row(record: dict) -> dict | None:
         tokens["output_tokens"] = 0
     tags = record.get("tags") or record.get("traceTags")
     attributed = tag_values(record.get("metadata")) | tag_values(tags)
+    model = first(record, "model", "providedModelName")
+    provider, inferred = _provider(record, model)
     return {
-        "timestamp": utc_text(record.get("startTime")), "request_id": record.get("id"),
-        "provider": provider_id(get(record, "metadata.ls_provider")),
-        "model": first(record, "model", "providedModelName"), **tokens,
+        "timestamp": utc_text(record.get("startTime")), "request_id": record.get("id"), "provider": provider,
+        "provider_inferred": inferred or None, "model": model, **tokens,
         "cost_usd": costs.get("total") if costs.get("total") is not None else first(
             record, "totalCost", "calculatedTotalCost"),
         "latency_ms": _latency_ms(record),

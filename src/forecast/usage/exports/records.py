@@ -24,12 +24,16 @@ class Record(NamedTuple):
     raw: str
 
 
+PAGE_KEYS = {"data", "meta", "has_more", "next_page", "first_id", "last_id", "object", "total", "page", "page_size",
+             "total_pages", "total_is_capped", "error", "_deprecation"}  # what list endpoints put beside `data`
+
+
 def _items(doc) -> list | None:
     """The records a JSON value holds: a list's items, an API page's `data`, else None (the value is one)."""
     if isinstance(doc, list):
         return doc
-    if isinstance(doc, dict) and isinstance(doc.get("data"), list) and len(doc) > 1:
-        return doc["data"]  # {"data": [...], "meta"/"has_more"/"object": ...}: a page of a list endpoint
+    if isinstance(doc, dict) and isinstance(doc.get("data"), list) and set(doc) <= PAGE_KEYS:
+        return doc["data"]  # {"data": [...], "meta"/"has_more"/"total"...}: a page of a list endpoint
     return None
 
 
@@ -111,7 +115,10 @@ def records(path: Path) -> Iterator[Record]:
                                                                                                strict=True)}
             yield Record(line, values, problem, raw)
         return
-    yield from _json_records(path, path.read_text(encoding="utf-8-sig"))
+    text = path.read_text(encoding="utf-8-sig")
+    if not text.strip():
+        raise UsageError(f"{path}: empty file: nothing to load")
+    yield from _json_records(path, text)
 
 
 def head(path: Path, size: int = 1 << 20) -> str:
