@@ -255,6 +255,23 @@ def test_reconcile_counts_the_export_rows_waiting_in_quarantine(tmp_path):
             "2026-11-01", "openai", 1, 0.0001)
 
 
+def test_a_cloud_focus_bill_named_microsoft_reconciles_with_usage_logged_as_azure(tmp_path):
+    from forecast.usage.reconcile import reconcile
+
+    (tmp_path / "bill.csv").write_text(  # the FOCUS columns Cost Management writes, provider as it names itself
+        "BilledCost,EffectiveCost,ListCost,BillingCurrency,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,"
+        "ProviderName,PublisherName,ServiceCategory,ServiceName,ChargeDescription\n"
+        "2.80,2.80,2.80,USD,2026-11-01T00:00:00Z,2026-11-02T00:00:00Z,Usage,Microsoft,Microsoft,"
+        "AI and Machine Learning,Azure AI Services,gpt-4o tokens\n")
+    (tmp_path / "calls.csv").write_text("timestamp,request_id,provider,model,input_tokens,output_tokens,cost_usd\n"
+                                        "2026-11-01T10:00:00Z,a,azure,gpt-4o,1000000,100000,2.80\n")
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        wh.load(tmp_path / "bill.csv")
+        wh.load(tmp_path / "calls.csv")
+        [row] = reconcile(wh).frame.itertuples()
+        assert (row.provider, row.logged_usd, row.billed_usd, row.unexplained_usd) == ("azure", 2.8, 2.8, 0)
+
+
 def test_a_page_holding_only_data_is_a_page(tmp_path):
     (tmp_path / "page.json").write_text(json.dumps({"data": [
         {"request_id": "r", "spend": 0.5, "startTime": "2026-11-01T00:00:00Z", "model": "gpt-4o-mini",
