@@ -33,10 +33,11 @@ def add_parsers(sub) -> None:
                    help="FOCUS version of the file (default: detected from its columns)")
     add_prices_option(p)
 
-    p = sub.add_parser("pull", help="pull OpenAI or Anthropic usage over the admin API and load it",
-                       description="Fetch the provider's daily usage buckets (whole UTC days that have ended) with "
-                       "the admin key from OPENAI_ADMIN_KEY or ANTHROPIC_ADMIN_KEY, save the pages and load them. "
-                       "A second pull starts after the last day pulled. See docs/connectors.md.")
+    p = sub.add_parser("pull", help="pull OpenAI or Anthropic usage and cost reports over the admin API and load "
+                       "them", description="Fetch the provider's daily usage and cost buckets (whole UTC days that "
+                       "have ended) with the admin key from OPENAI_ADMIN_KEY or ANTHROPIC_ADMIN_KEY, save the pages "
+                       "and load them: usage as request rows, costs as invoice charges. A second pull starts after "
+                       "the last day pulled. See docs/connectors.md.")
     p.add_argument("source", choices=("openai", "anthropic"))
     p.add_argument("--since", type=_day, required=True, help="first day YYYY-MM-DD (UTC)")
     add_warehouse_option(p)
@@ -111,7 +112,7 @@ def ingest(args) -> tuple[str, int]:
 
 
 def pull_text(args) -> str:
-    """Pull one provider's usage into the warehouse; the accounting line of its load."""
+    """Pull one provider's usage and cost reports into the warehouse; the accounting line of each report's load."""
     from ..usage.pull import credentials, pull
     from ..usage.warehouse import Warehouse
 
