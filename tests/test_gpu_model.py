@@ -212,3 +212,62 @@ def test_precisions_compared_by_cost_per_token():
     assert "fp8" not in {r.precision for r in best_replica_per_precision(m, CAT.gpu("a100-80gb"), 1000, 300)}
     # floor: 2 GPUs x $6.5 / (10,000 tok/s x 3,600 s x 0.7 / 2) x 1e6 = 13 / 12.6e6 x 1e6 = $1.0317 per Mtok
     assert floor_usd_per_mtok(13.0, 10_000.0, 0.7, 2.0) == pytest.approx(13 / 12.6)
+
+
+# ---------------------------------------------------------------- sliding-window and chunked attention (by hand)
+
+def test_a_sliding_window_caps_the_kv_cache_and_attention_of_its_layers():
+    from forecast.gpu.memory import attended_pairs, attended_tokens, kv_capacity_tokens
+
+    oss = CAT.model("gpt-oss-120b")  # 36 layers, 18 of them with a 128-token window; 8 KV heads of 64
+    assert kv_bytes_per_token(oss) == 2 * 36 * 8 * 64 * 2  # every layer caches a token it has not passed
+    # a 1,300-token sequence: 18 full layers hold 1,300 tokens, 18 windowed layers 128: average 714
+    assert float(attended_tokens(oss, 1300)) == (18 * 1300 + 18 * 128) / 36 == 714
+    capacity = kv_capacity_tokens(oss, CAT.gpu("h200"), "int4", 1)
+    assert max_concurrent_sequences(oss, CAT.gpu("h200"), "int4", 1, 1000, 300) == math.floor(capacity / 714)
+    # prefill of 1,000 tokens: full layers 1000 x 1001 / 2 = 500,500 pairs; windowed 128 x 129 / 2 + 872 x 128
+    assert float(attended_pairs(oss, 1000)) == (18 * 500_500 + 18 * (8_256 + 111_616)) / 36
+    dense = CAT.model("llama-3.1-8b")
+    assert float(attended_tokens(dense, 1300)) == 1300 and float(attended_pairs(dense, 1000)) == 500_500
+    # the decode step reads the capped cache: 64 sequences of 10,000 tokens read 64 x (18 x 10,000 + 18 x 128) / 36
+    # tokens of KV, not 64 x 10,000
+    eff = Efficiency(1.0, 1.0, 0.0, 0.0)
+    short, long = (decode_step_s(oss, CAT.gpu("h200"), "int4", 1, 64, c, eff) for c in (128, 10_000))
+    read = (64 * (attended_tokens(oss, 10_000) - 128) * kv_bytes_per_token(oss)) / (4.8e12)
+    assert float(long - short) == pytest.approx(read, rel=1e-9)
+
+
+def test_today_s_open_models_and_accelerators_are_in_the_catalog_with_their_sources():
+    kimi = CAT.model("moonshotai/kimi-k2-instruct")
+    assert (kimi.name, kimi.attention, kimi.routed_experts, kimi.experts_per_token) == ("kimi-k2", "mla", 384, 8)
+    assert CAT.model("deepseek-r1").layers == CAT.model("deepseek-v3").layers == 61
+    mi = CAT.gpu("mi300x")
+    assert (mi.memory_gb, mi.memory_bandwidth_tb_per_s, mi.fp8_dense_tflops) == (192, 5.3, 2614.9)
+    # median on-demand over TensorWave 1.50, Vultr 1.85, Azure 6.00, Oracle 6.00: (1.85 + 6.00) / 2
+    assert CAT.gpu_usd_per_hour("mi300x") == pytest.approx(3.925)
+    assert CAT.gpu("h200-nvl").max_gpus_per_node == 4
+    with pytest.raises(ForecastError, match="closest known: llama-4-maverick, llama-4-scout"):
+        CAT.model("llama-4-behemoth")
+
+
+def test_every_model_s_replaced_apis_have_a_price():
+    from datetime import date
+
+    from forecast.design.prices import price_book
+
+    book = price_book("none")
+    for m in CAT.models.values():
+        for api in m.replaces:
+            provider, model = api.split(":", 1)
+            assert book.lookup(model, provider, date(2026, 12, 1)).base.input_usd_per_mtok > 0, (m.name, api)
+
+
+def test_a_window_needs_its_layer_count(tmp_path):
+    from forecast.core.resources import packaged
+    from forecast.gpu.catalog import load_models
+
+    text = (packaged("data", "gpu") / "models.yaml").read_text().replace("    window_layers: 18\n", "", 1)
+    bad = tmp_path / "models.yaml"
+    bad.write_text(text)
+    with pytest.raises(SpecError, match="window_tokens and window_layers go together"):
+        load_models(bad)

@@ -24,6 +24,7 @@ from .options import PRICINGS
 
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=1, le=1_000_000)]
+ContextTokens = Annotated[int, Field(ge=1, le=100_000_000)]  # Llama 4 Scout: 10,485,760
 Source = Annotated[str, Field(min_length=3)]
 AsOf = Annotated[str, Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$")]
 
@@ -77,7 +78,7 @@ class Model:
     vocab_size: Count
     total_params_b: Positive
     active_params_b: Positive
-    max_context_tokens: Count
+    max_context_tokens: ContextTokens
     source: Source
     as_of: AsOf
     aliases: tuple[str, ...] = ()
@@ -87,6 +88,10 @@ class Model:
     kv_lora_rank: Count | None = None
     qk_rope_head_dim: Count | None = None
     tied_embeddings: bool = False  # config.json tie_word_embeddings: one table serves as embedding and output head
+    # sliding-window or chunked attention: window_layers of the layers attend to at most window_tokens earlier
+    # tokens (gpt-oss sliding_window, Llama 4 attention_chunk_size); the others attend to the whole context
+    window_tokens: Count | None = None
+    window_layers: Count | None = None
 
 
 @with_config(STRICT)
@@ -134,10 +139,26 @@ def _find(table: dict, name: str, what: str):
         if key == item_name(item) or key in item.aliases:
             return item
     names = {n: item_name(item) for item in table.values() for n in (item_name(item), *item.aliases)}
-    near = difflib.get_close_matches(key, list(names), n=4, cutoff=0.4)
-    near = list(dict.fromkeys(names[n] for n in near))
+    near = _family(key, names) or [names[n] for n in difflib.get_close_matches(key, list(names), n=4, cutoff=0.4)]
+    near = list(dict.fromkeys(near))
     hint = f"closest known: {', '.join(near)}" if near else f"known: {', '.join(sorted(table))}"
     raise ForecastError(f"unknown {what} {name!r}: {hint}")
+
+
+def _family(key: str, names: dict[str, str]) -> list[str]:
+    """Catalog entries of the same family as `key`: those whose name starts with it, else with it less its last
+    dash-separated parts ('llama-4-behemoth' -> llama-4-scout, llama-4-maverick), at least two parts kept.
+
+    >>> _family("llama-4", {"llama-4-scout": "llama-4-scout", "llama-2-7b": "llama-2-7b"})
+    ['llama-4-scout']
+    """
+    parts = key.split("-")
+    for cut in range(len(parts), 1, -1):
+        prefix = "-".join(parts[:cut])
+        found = sorted({v for n, v in names.items() if n.startswith(prefix)})
+        if found:
+            return found[:4]
+    return []
 
 
 def item_name(item: Gpu | Model) -> str:
@@ -206,6 +227,11 @@ def load_models(path: str | Path) -> dict[str, Model]:
             raise SpecError(f"{where}.kv_heads: {m.kv_heads}: must divide attention_heads {m.attention_heads}")
         if m.attention == "mla" and (m.kv_lora_rank is None or m.qk_rope_head_dim is None):
             raise SpecError(f"{where}.attention: 'mla' needs kv_lora_rank and qk_rope_head_dim")
+        if (m.window_tokens is None) != (m.window_layers is None):
+            raise SpecError(f"{where}: window_tokens and window_layers go together (sliding or chunked attention) "
+                            "or not at all")
+        if m.window_layers is not None and m.window_layers > m.layers:
+            raise SpecError(f"{where}.window_layers: {m.window_layers}: must not exceed layers ({m.layers})")
         if (m.routed_experts is None) != (m.experts_per_token is None):
             raise SpecError(f"{where}: routed_experts and experts_per_token go together (MoE) or not at all")
         if m.routed_experts is not None and not m.experts_per_token < m.routed_experts:

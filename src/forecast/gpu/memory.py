@@ -27,7 +27,7 @@ def check_precision(gpu: Gpu, precision: str, kv_precision: str = "bf16") -> Non
         raise ForecastError(f"KV-cache precision {kv_precision!r}: must be one of {', '.join(KV_PRECISIONS)}")
     if "fp8" in (precision, kv_precision) and gpu.fp8_dense_tflops is None:
         raise ForecastError(f"GPU {gpu.gpu} has no FP8 tensor cores: use bf16, int8 or int4 weights and a bf16 "
-                            "KV cache, or an FP8 GPU (h100, h200, l40s, l4, b200)")
+                            "KV cache, or an FP8 GPU (h100, h200, h200-nvl, l40s, l4, b200, mi300x)")
 
 
 def embedding_params(model: Model) -> float:
@@ -69,8 +69,43 @@ def kv_bytes_per_token_per_gpu(model: Model, tp: int, kv_precision: str = "bf16"
     return 2 * model.layers * heads_per_gpu * model.head_dim * BYTES_PER_KV_VALUE[kv_precision]
 
 
+def attended_tokens(model: Model, context_tokens):
+    """Earlier tokens one token attends to, averaged over the layers: the whole context, or at most the window in
+    layers with sliding or chunked attention (whose KV cache holds only that much). With a 128-token window on
+    half of 36 layers, a 1,000-token context averages (18 x 1000 + 18 x 128) / 36 = 564.
+
+    >>> from forecast.gpu.catalog import load_catalog
+    >>> float(attended_tokens(load_catalog().model("gpt-oss-120b"), 1000))
+    564.0
+    """
+    context = np.asarray(context_tokens, dtype=float)
+    if model.window_tokens is None:
+        return context
+    full = model.layers - model.window_layers
+    return (full * context + model.window_layers * np.minimum(context, model.window_tokens)) / model.layers
+
+
+def attended_pairs(model: Model, length):
+    """Sum over a prompt's `length` positions of the tokens each attends to (itself included), averaged over the
+    layers: length (length + 1) / 2 for full attention; a window of w caps each position at w.
+
+    >>> from forecast.gpu.catalog import load_catalog
+    >>> float(attended_pairs(load_catalog().model("llama-3.1-8b"), 4))  # 1 + 2 + 3 + 4
+    10.0
+    """
+    n = np.asarray(length, dtype=float)
+    full_pairs = n * (n + 1) / 2
+    if model.window_tokens is None:
+        return full_pairs
+    w = float(model.window_tokens)
+    capped = np.where(n <= w, full_pairs, w * (w + 1) / 2 + (n - w) * w)
+    full = model.layers - model.window_layers
+    return (full * full_pairs + model.window_layers * capped) / model.layers
+
+
 def kv_capacity_tokens(model: Model, gpu: Gpu, precision: str, tp: int, kv_precision: str = "bf16") -> float:
-    """Tokens of KV cache one replica of `tp` GPUs can hold after weights and overhead (<= 0: no fit)."""
+    """Tokens of KV cache one replica of `tp` GPUs can hold after weights and overhead (<= 0: no fit), counted as
+    tokens cached in every layer."""
     free_gb_per_gpu = (gpu.memory_gb * ENGINE_MEMORY_FRACTION - RUNTIME_OVERHEAD_GB_PER_GPU
                        - weight_bytes(model, precision) / tp / 1e9)
     return free_gb_per_gpu * 1e9 / kv_bytes_per_token_per_gpu(model, tp, kv_precision)
@@ -78,8 +113,9 @@ def kv_capacity_tokens(model: Model, gpu: Gpu, precision: str, tp: int, kv_preci
 
 def max_concurrent_sequences(model: Model, gpu: Gpu, precision: str, tp: int, input_tokens, output_tokens,
                              kv_precision: str = "bf16"):
-    """Sequences of input + output tokens whose full KV cache fits in one replica at once (floor, >= 0)."""
+    """Sequences of input + output tokens whose full KV cache fits in one replica at once (floor, >= 0); a
+    sliding or chunked window keeps at most the window's tokens in its layers."""
     tokens = np.asarray(input_tokens, dtype=float) + np.asarray(output_tokens, dtype=float)
     capacity = kv_capacity_tokens(model, gpu, precision, tp, kv_precision)
-    return np.maximum(np.floor(capacity / tokens), 0.0)
+    return np.maximum(np.floor(capacity / attended_tokens(model, tokens)), 0.0)
 

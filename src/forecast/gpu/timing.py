@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .catalog import Gpu, Model
-from .memory import BYTES_PER_PARAM, kv_bytes_per_token_per_gpu, params_bytes
+from .memory import BYTES_PER_PARAM, attended_pairs, attended_tokens, kv_bytes_per_token_per_gpu, params_bytes
 
 ACTIVATION_BYTES = 2.0  # all-reduced activations are bf16
 
@@ -92,7 +92,7 @@ def decode_step_s(model: Model, gpu: Gpu, precision: str, tp: int, batch, contex
                   kv_precision: str = "bf16"):
     """Seconds for one decode step of `batch` sequences with `context_tokens` each (mean) on `tp` GPUs."""
     batch = np.asarray(batch, dtype=float)
-    context = np.asarray(context_tokens, dtype=float)
+    context = attended_tokens(model, context_tokens)  # the KV each step reads, and the pairs it scores
     bytes_per_gpu = (weight_bytes_read(model, precision, batch) / tp
                      + batch * context * kv_bytes_per_token_per_gpu(model, tp, kv_precision))
     flops_per_gpu = batch * (2 * model.active_params_b * 1e9
@@ -109,7 +109,7 @@ def prefill_s(model: Model, gpu: Gpu, precision: str, tp: int, prompts, prompt_t
     length = np.asarray(prompt_tokens, dtype=float)
     tokens = prompts * length
     flops_per_gpu = (2 * model.active_params_b * 1e9 * tokens
-                     + prompts * attention_flops_per_context_token(model) * length * (length + 1) / 2) / tp
+                     + prompts * attention_flops_per_context_token(model) * attended_pairs(model, length)) / tp
     bytes_per_gpu = (weight_bytes_read(model, precision, tokens) / tp
                      + tokens * kv_bytes_per_token_per_gpu(model, tp, kv_precision))
     memory_s = bytes_per_gpu / (gpu.memory_bandwidth_tb_per_s * 1e12 * eff.memory_bandwidth_utilisation)
