@@ -7,7 +7,7 @@ import math
 
 from ..core.formatting import number as quantity
 from ..core.formatting import signed_pct, to_json, usd
-from ..gpu.options import DEFAULT_MAX_BATCH, KV_PRECISIONS, PRECISIONS, PRICINGS
+from ..gpu.options import ENGINES, KV_PRECISIONS, PRECISIONS, PRICINGS
 from .argtypes import day as _date
 from .argtypes import number, whole
 from .options import add_prices_option, price_book
@@ -24,7 +24,11 @@ def add_parsers(sub) -> None:
     p.add_argument("--gpu", required=True, help="GPU (packaged data/gpu/gpus.csv), e.g. h100")
     p.add_argument("--precision", choices=[*PRECISIONS, "best"], default="bf16",
                    help="weight precision (default bf16); best: the one with the lowest GPU cost per token")
-    p.add_argument("--kv-precision", choices=KV_PRECISIONS, default="bf16", help="KV-cache precision (default bf16)")
+    p.add_argument("--engine", choices=ENGINES, default=None,
+                   help="serving engine whose defaults to assume: its sequence cap, the memory its KV cache gets, its "
+                        "KV precision (default generic: 256 sequences, 90%% of memory, bf16 KV; data/gpu/engines.yaml)")
+    p.add_argument("--kv-precision", choices=KV_PRECISIONS, default=None,
+                   help="KV-cache precision (default: the engine's for the weight precision)")
     p.add_argument("--input", type=_positive, default=1000.0, help="input tokens per request (default 1000)")
     p.add_argument("--output", type=_positive, default=300.0, help="output tokens per request (default 300)")
     p.add_argument("--tokens-per-month", type=_positive, default=1e9, help="input + output tokens (default 1e9)")
@@ -34,8 +38,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--provider", default=None, help="GPU price of one provider (default: median of the catalog)")
     p.add_argument("--ttft-ms", metavar="MS", type=_positive, default=None, help="time-to-first-token target")
     p.add_argument("--tpot-ms", metavar="MS", type=_positive, default=None, help="time-per-output-token target")
-    p.add_argument("--max-batch", metavar="N", type=whole(1, 1_000_000), default=DEFAULT_MAX_BATCH,
-                   help=f"engine's max concurrent sequences (default {DEFAULT_MAX_BATCH})")
+    p.add_argument("--max-batch", metavar="N", type=whole(1, 1_000_000), default=None,
+                   help="max concurrent sequences (default: the engine's on this GPU)")
     p.add_argument("--vs-api", action="append", metavar="PROVIDER:MODEL", default=None,
                    help="API model to break even against (repeatable; default: the model's `replaces` list)")
     p.add_argument("--date", type=_date, default=None, help="API price date YYYY-MM-DD (default: today, UTC)")
@@ -47,12 +51,21 @@ def _volume(x: float) -> str:
     return "never" if not math.isfinite(x) else f"{quantity(x)} tokens/month"
 
 
+def _engine_line(doc: dict) -> str:
+    e = doc["engine"]
+    batch = f"max {e['max_batch']:,} sequences" + (" (--max-batch)" if e["max_batch_given"] else "")
+    kv = f"KV cache {doc['kv_precision']}" + (" (--kv-precision)" if e["kv_precision_given"] else "")
+    hint = "; --engine vllm|sglang|trtllm sets an engine's defaults" if e["name"] == "generic" else ""
+    return f"engine preset: {e['name']} ({e['version']}): {batch}, {kv}{hint}"
+
+
 def gpu_table(doc: dict) -> str:
     f, w = doc["fleet"], doc["workload"]
     how = ", the cheapest precision" if doc["precision_chosen"] == "cheapest" else ""
     out = [f"{doc['model']} on {doc['gpu']} at {doc['precision']}{how} (KV cache {doc['kv_precision']}); requests of "
            f"{w['input_tokens']:,.0f} in + {w['output_tokens']:,.0f} out tokens", "",
-           f"weights {doc['memory']['weights_gb']:,.1f} GB; each GPU has {doc['memory']['gpu_memory_gb']:g} GB", ""]
+           f"weights {doc['memory']['weights_gb']:,.1f} GB; each GPU has {doc['memory']['gpu_memory_gb']:g} GB",
+           _engine_line(doc), ""]
     rows = [[f"{o['gpus_per_replica']} x {doc['gpu']}", f"{o['kv_capacity_tokens']:,.0f}", str(o["concurrency"]),
              f"{o['output_tokens_per_s']:,.0f}", f"{o['tokens_per_s'] / o['gpus_per_replica']:,.0f}",
              f"{o['ttft_ms']:,.0f}", f"{o['tpot_ms']:,.1f}"] for o in doc["tensor_parallel_options"]]
@@ -104,6 +117,6 @@ def run(args) -> tuple[str, int]:
                         input_tokens=args.input, output_tokens=args.output, tokens_per_month=args.tokens_per_month,
                         peak_to_average=args.peak_to_average, utilisation=args.utilisation, pricing=args.pricing,
                         provider=args.provider, ttft_ms=args.ttft_ms, tpot_ms=args.tpot_ms, max_batch=args.max_batch,
-                        vs_api=args.vs_api, book=book, on=args.date)
+                        vs_api=args.vs_api, book=book, on=args.date, engine=args.engine)
     doc = sizing.to_dict()
     return (to_json(doc) + "\n" if args.format == "json" else gpu_table(doc)), 0

@@ -13,7 +13,7 @@ from scipy.optimize import brentq
 
 from ..core.errors import ForecastError
 from .catalog import PRICINGS, Catalog, load_catalog
-from .serving import DEFAULT_MAX_BATCH, best_replica
+from .serving import best_replica
 from .timing import CALIBRATED, Efficiency
 
 HOURS_PER_MONTH = 730.0  # 8,760 hours a year / 12
@@ -81,12 +81,14 @@ def _out(x):
 def self_hosted_cost(model: str, gpu: str, *, tokens_per_month, input_tokens_per_request: float,
                      output_tokens_per_request: float, precision: str = "bf16", peak_to_average=2.0,
                      target_utilisation=0.7, pricing: str = "on_demand", provider: str | None = None,
-                     kv_precision: str = "bf16", max_batch: int = DEFAULT_MAX_BATCH,
+                     kv_precision: str | None = None, max_batch: int | None = None,
                      ttft_target_ms: float | None = None, tpot_target_ms: float | None = None,
-                     efficiency: Efficiency = CALIBRATED, catalog: Catalog | None = None) -> SelfHostedCost:
+                     efficiency: Efficiency = CALIBRATED, catalog: Catalog | None = None,
+                     engine=None) -> SelfHostedCost:
     """Monthly USD and USD per million tokens of an always-on fleet of the cheapest tensor-parallel
     replica, sized for the peak at the target utilisation. GPU price: the provider's, else the median
-    catalog price at `pricing` (on_demand, commit_1y, commit_3y, spot)."""
+    catalog price at `pricing` (on_demand, commit_1y, commit_3y, spot). `engine`: a gpu.engines preset (its
+    defaults fill `kv_precision` and `max_batch` when they are None)."""
     catalog = catalog or load_catalog()
     if pricing not in PRICINGS:
         raise ForecastError(f"pricing {pricing!r}: must be one of {', '.join(PRICINGS)}")
@@ -96,7 +98,7 @@ def self_hosted_cost(model: str, gpu: str, *, tokens_per_month, input_tokens_per
     usd_per_hour = catalog.gpu_usd_per_hour(g.gpu, pricing, provider)
     replica = best_replica(catalog, m, g, precision, input_tokens_per_request, output_tokens_per_request,
                            max_batch=max_batch, ttft_target_ms=ttft_target_ms, tpot_target_ms=tpot_target_ms,
-                           eff=efficiency, kv_precision=kv_precision)
+                           eff=efficiency, kv_precision=kv_precision, engine=engine)
     replicas = replicas_needed(volume, replica.tokens_per_s, peak_to_average, target_utilisation)
     gpu_count = replicas * replica.gpus_per_replica
     monthly = gpu_count * usd_per_hour * HOURS_PER_MONTH
@@ -106,7 +108,7 @@ def self_hosted_cost(model: str, gpu: str, *, tokens_per_month, input_tokens_per
         quotes = "; ".join(f"{r.provider} ${r.usd_per_gpu_hour:g} ({r.as_of})" for r in rows)
         source = f"median of {len(rows)} {pricing} prices: {quotes}"
     return SelfHostedCost(
-        m.name, g.gpu, precision, kv_precision, pricing, replica.gpus_per_replica, replica.concurrency,
+        m.name, g.gpu, precision, replica.kv_precision, pricing, replica.gpus_per_replica, replica.concurrency,
         replica.tokens_per_s, replica.output_tokens_per_s, replica.ttft_ms, replica.tpot_ms, usd_per_hour,
         _out(volume), _out(replicas), _out(gpu_count), _out(monthly), _out(usd_per_mtok(monthly, volume)),
         _out(achieved_utilisation(volume, replicas, replica.tokens_per_s)), source)

@@ -7,16 +7,14 @@ import numpy as np
 
 from ..core.errors import ForecastError
 from .catalog import Gpu, Model
+from .engines import Engine
+from .engines import engine as preset
 from .options import KV_PRECISIONS, PRECISIONS
 
 # Bytes per weight. int4 is weight-only (AWQ/GPTQ style): 4 bits plus one fp16 scale per group of
 # 128 weights = 4.125 bits. int8 per-channel scales are negligible (one per output row).
 BYTES_PER_PARAM = {"bf16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": (4 + 16 / 128) / 8}
 BYTES_PER_KV_VALUE = {"bf16": 2.0, "fp8": 1.0}
-# Share of GPU memory the serving engine may use (vLLM's default gpu_memory_utilization = 0.9) and
-# what it holds besides weights and KV cache per GPU (CUDA context, activations, CUDA graphs).
-ENGINE_MEMORY_FRACTION = 0.90
-RUNTIME_OVERHEAD_GB_PER_GPU = 2.0
 
 
 def check_precision(gpu: Gpu, precision: str, kv_precision: str = "bf16") -> None:
@@ -103,19 +101,20 @@ def attended_pairs(model: Model, length):
     return (full * full_pairs + model.window_layers * capped) / model.layers
 
 
-def kv_capacity_tokens(model: Model, gpu: Gpu, precision: str, tp: int, kv_precision: str = "bf16") -> float:
-    """Tokens of KV cache one replica of `tp` GPUs can hold after weights and overhead (<= 0: no fit), counted as
-    tokens cached in every layer."""
-    free_gb_per_gpu = (gpu.memory_gb * ENGINE_MEMORY_FRACTION - RUNTIME_OVERHEAD_GB_PER_GPU
-                       - weight_bytes(model, precision) / tp / 1e9)
+def kv_capacity_tokens(model: Model, gpu: Gpu, precision: str, tp: int, kv_precision: str = "bf16",
+                       engine: Engine | None = None) -> float:
+    """Tokens of KV cache one replica of `tp` GPUs can hold after weights and the engine's reserve (<= 0: no fit),
+    counted as tokens cached in every layer; `engine`: a gpu.engines preset (None: the generic one, 90% of
+    memory less 2 GB)."""
+    free_gb_per_gpu = (engine or preset(None)).kv_free_gb(gpu, weight_bytes(model, precision) / tp / 1e9)
     return free_gb_per_gpu * 1e9 / kv_bytes_per_token_per_gpu(model, tp, kv_precision)
 
 
 def max_concurrent_sequences(model: Model, gpu: Gpu, precision: str, tp: int, input_tokens, output_tokens,
-                             kv_precision: str = "bf16"):
+                             kv_precision: str = "bf16", engine: Engine | None = None):
     """Sequences of input + output tokens whose full KV cache fits in one replica at once (floor, >= 0); a
     sliding or chunked window keeps at most the window's tokens in its layers."""
     tokens = np.asarray(input_tokens, dtype=float) + np.asarray(output_tokens, dtype=float)
-    capacity = kv_capacity_tokens(model, gpu, precision, tp, kv_precision)
+    capacity = kv_capacity_tokens(model, gpu, precision, tp, kv_precision, engine)
     return np.maximum(np.floor(capacity / attended_tokens(model, tokens)), 0.0)
 

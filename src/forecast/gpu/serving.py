@@ -14,8 +14,9 @@ import numpy as np
 
 from ..core.errors import ForecastError
 from .catalog import Catalog, Gpu, Model
+from .engines import Engine
+from .engines import engine as preset
 from .memory import PRECISIONS, check_precision, kv_capacity_tokens, max_concurrent_sequences
-from .options import DEFAULT_MAX_BATCH
 from .timing import CALIBRATED, Efficiency, decode_step_s, prefill_s
 
 TP_DEGREES = (1, 2, 4, 8)
@@ -67,18 +68,24 @@ def _valid_tp(model: Model, gpu: Gpu, tp: int) -> bool:
 
 
 def replica_performance(model: Model, gpu: Gpu, precision: str, tp: int, input_tokens: float, output_tokens: float,
-                        *, concurrency: int | None = None, max_batch: int = DEFAULT_MAX_BATCH,
+                        *, concurrency: int | None = None, max_batch: int | None = None,
                         ttft_target_ms: float | None = None, tpot_target_ms: float | None = None,
-                        eff: Efficiency = CALIBRATED, kv_precision: str = "bf16") -> ReplicaPerformance:
+                        eff: Efficiency = CALIBRATED, kv_precision: str | None = None,
+                        engine: Engine | None = None) -> ReplicaPerformance:
     """Throughput and latency of one replica. Without `concurrency` it runs as many requests as memory
-    and `max_batch` allow, fewer if needed to meet the TTFT / TPOT targets (ms). Raises ForecastError
-    when the model does not fit or a target is unreachable even at concurrency 1."""
+    and `max_batch` allow, fewer if needed to meet the TTFT / TPOT targets (ms). `engine` (a gpu.engines preset;
+    None: the generic one) gives the memory the KV cache gets and, when they are None, `max_batch` and
+    `kv_precision`. Raises ForecastError when the model does not fit or a target is unreachable even at
+    concurrency 1."""
+    engine = engine or preset(None)
+    max_batch = max_batch or engine.max_batch(gpu)
+    kv_precision = kv_precision or engine.kv_precision(precision)
     check_precision(gpu, precision, kv_precision)
     if input_tokens < 1 or output_tokens < 1:
         raise ForecastError(f"input and output tokens per request must be >= 1, got {input_tokens:g} and "
                             f"{output_tokens:g}")
-    limit = int(min(max_concurrent_sequences(model, gpu, precision, tp, input_tokens, output_tokens, kv_precision),
-                    max_batch))
+    limit = int(min(max_concurrent_sequences(model, gpu, precision, tp, input_tokens, output_tokens, kv_precision,
+                                             engine), max_batch))
     if limit < 1:
         raise ForecastError(f"{model.name} at {precision} does not fit on {tp} x {gpu.gpu} with a "
                             f"{input_tokens + output_tokens:,.0f}-token sequence")
@@ -106,7 +113,7 @@ def replica_performance(model: Model, gpu: Gpu, precision: str, tp: int, input_t
     out_tps = chosen * output_tokens / cyc
     return ReplicaPerformance(
         model.name, gpu.gpu, precision, kv_precision, tp, chosen, limit,
-        float(kv_capacity_tokens(model, gpu, precision, tp, kv_precision)), chosen / cyc, out_tps,
+        float(kv_capacity_tokens(model, gpu, precision, tp, kv_precision, engine)), chosen / cyc, out_tps,
         chosen * (input_tokens + output_tokens) / cyc,
         float(ttft_ms(model, gpu, precision, tp, input_tokens, eff, kv_precision)), 1e3 * cyc / output_tokens)
 
@@ -133,7 +140,7 @@ def best_replica(catalog: Catalog, model: Model, gpu: Gpu, precision: str, input
                  output_tokens: float, **kwargs) -> ReplicaPerformance:
     """The tensor-parallel degree with the most tokens/s per GPU (lowest GPU cost per token); fewer GPUs
     win ties. Raises ForecastError saying which GPU / precision / degree would fit when none does."""
-    check_precision(gpu, precision, kwargs.get("kv_precision", "bf16"))
+    check_precision(gpu, precision, kwargs.get("kv_precision") or "bf16")
     found = candidate_replicas(model, gpu, precision, input_tokens, output_tokens, **kwargs)
     if found:
         return _cheapest(found)
@@ -145,7 +152,7 @@ def best_replica_per_precision(model: Model, gpu: Gpu, input_tokens: float, outp
     """For each weight precision the GPU runs, its best tensor-parallel replica (see `best_replica`); sorted by
     tokens/s per GPU, most first (the lowest GPU cost per token). Precisions that do not fit are left out.
     Lower precisions can cost quality: this compares cost only."""
-    kv = kwargs.get("kv_precision", "bf16")
+    kv = kwargs.get("kv_precision") or "bf16"
     out = []
     for p in precisions:
         if "fp8" in (p, kv) and gpu.fp8_dense_tflops is None:
@@ -159,7 +166,7 @@ def best_replica_per_precision(model: Model, gpu: Gpu, input_tokens: float, outp
 def no_fit_message(catalog: Catalog, model: Model, gpu: Gpu, precision: str, input_tokens: float,
                    output_tokens: float, **kwargs) -> str:
     """A one-line explanation of why nothing fits, with the configurations that would."""
-    kv = kwargs.get("kv_precision", "bf16")
+    kv = kwargs.get("kv_precision") or "bf16"
     alternatives = []
     for p in PRECISIONS:
         for g in catalog.gpus.values():

@@ -12,9 +12,10 @@ from ..core.results import frozen_copy, html_table
 from ..design.prices import price_book
 from .breakeven import break_even, cost_curve, floor_usd_per_mtok
 from .catalog import load_catalog
+from .engines import engine as engine_preset
 from .fleet import HOURS_PER_MONTH, SECONDS_PER_MONTH, autoscaled_monthly_usd, self_hosted_cost
 from .memory import weight_bytes
-from .options import DEFAULT_MAX_BATCH, PRICINGS
+from .options import PRICINGS
 from .serving import best_replica_per_precision, candidate_replicas, no_fit_message
 
 
@@ -78,17 +79,19 @@ class FleetSizing:
                           [f"GPU price: {f['price_source']}", *(f"note: {n}" for n in self.notes)])
 
 
-def size_fleet(model: str, gpu: str, *, precision: str = "bf16", kv_precision: str = "bf16",
+def size_fleet(model: str, gpu: str, *, precision: str = "bf16", kv_precision: str | None = None,
                input_tokens: float = 1000.0, output_tokens: float = 300.0, tokens_per_month: float = 1e9,
                peak_to_average: float = 2.0, utilisation: float = 0.7, pricing: str = "on_demand",
                provider: str | None = None, ttft_ms: float | None = None, tpot_ms: float | None = None,
-               max_batch: int = DEFAULT_MAX_BATCH, vs_api: list[str] | None = None, book=None,
-               on: date | None = None) -> FleetSizing:
+               max_batch: int | None = None, vs_api: list[str] | None = None, book=None,
+               on: date | None = None, engine: str | None = None) -> FleetSizing:
     """Size a fleet of `gpu` serving open `model` for requests of `input_tokens` + `output_tokens` tokens at
     `tokens_per_month` (input + output), peaking at `peak_to_average` x the average, each replica run at most
     at `utilisation` at the peak; GPU prices from the catalog (`pricing`, `provider`: median of providers when
     None); break-even against `vs_api` (PROVIDER:MODEL; default: the APIs the model replaces) at API prices of
     `on` (default today, UTC) from `book` (default: price_book()). precision 'best': the cheapest per token.
+    `engine` ('vllm', 'sglang', 'trtllm'; None: 'generic') sets the serving engine's defaults: the memory its KV
+    cache gets, and `max_batch` and `kv_precision` when they are None (see data/gpu/engines.yaml).
 
     >>> sizing = size_fleet("llama-3.3-70b", "h100", precision="fp8", tokens_per_month=5e9, vs_api=[])
     >>> fleet = sizing.to_dict()["fleet"]
@@ -103,10 +106,11 @@ def size_fleet(model: str, gpu: str, *, precision: str = "bf16", kv_precision: s
         raise ParameterError("utilisation", f"{utilisation:g}", "must be above 0 and at most 1")
     if peak_to_average < 1:
         raise ParameterError("peak_to_average", f"{peak_to_average:g}", "must be >= 1")
-    if max_batch < 1:
+    if max_batch is not None and max_batch < 1:
         raise ParameterError("max_batch", max_batch, "must be >= 1")
+    preset = engine_preset(engine)
     kwargs = {"max_batch": max_batch, "ttft_target_ms": ttft_ms, "tpot_target_ms": tpot_ms,
-              "kv_precision": kv_precision}
+              "kv_precision": kv_precision, "engine": preset}
     by_precision = best_replica_per_precision(open_model, card, input_tokens, output_tokens, **kwargs)
     chosen_best = precision == "best"
     if chosen_best and not by_precision:
@@ -138,7 +142,10 @@ def size_fleet(model: str, gpu: str, *, precision: str = "bf16", kv_precision: s
             continue
         versus.append({**be.__dict__, "api_monthly_usd": be.api_usd_per_mtok * tokens_per_month / 1e6})
     doc = {
-        "model": open_model.name, "gpu": card.gpu, "precision": precision, "kv_precision": kv_precision,
+        "model": open_model.name, "gpu": card.gpu, "precision": precision, "kv_precision": cost.kv_precision,
+        "engine": {"name": preset.name, "version": preset.version, "max_batch": max_batch or preset.max_batch(card),
+                   "max_batch_given": max_batch is not None, "kv_precision_given": kv_precision is not None,
+                   "source": preset.source},
         "workload": {"input_tokens": input_tokens, "output_tokens": output_tokens,
                      "tokens_per_month": tokens_per_month, "peak_to_average": peak_to_average,
                      "target_utilisation": utilisation},
