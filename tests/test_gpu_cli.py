@@ -74,3 +74,14 @@ def test_each_pricing_is_compared_with_on_demand_at_the_same_providers():
     # the catalog-wide medians differ (1-year $7.29 above the six-provider on-demand median $6.52): not compared
     assert bills["commit_1y"]["gpu_usd_per_hour"] > bills["on_demand"]["gpu_usd_per_hour"]
     assert bills["on_demand"]["change_vs_on_demand_same_providers"] == pytest.approx(0)
+
+
+def test_the_engine_preset_is_named_and_its_defaults_apply():
+    out, status = run([*BASE, "--precision", "fp8", "--engine", "trtllm", "--vs-api", "groq:llama-3.3-70b-versatile"])
+    assert status == 0
+    assert "(KV cache fp8)" in out and "engine preset: trtllm (1.2" in out and "max 2,048 sequences" in out
+    out = run([*BASE, "--precision", "fp8", "--engine", "trtllm", "--kv-precision", "bf16", "--max-batch", "64",
+               "--vs-api", "groq:llama-3.3-70b-versatile"])[0]
+    assert "max 64 sequences (--max-batch), KV cache bf16 (--kv-precision)" in out
+    plain = run([*BASE, "--vs-api", "groq:llama-3.3-70b-versatile"])[0]
+    assert "engine preset: generic" in plain and "--engine vllm|sglang|trtllm sets an engine's defaults" in plain

@@ -271,3 +271,30 @@ def test_a_window_needs_its_layer_count(tmp_path):
     bad.write_text(text)
     with pytest.raises(SpecError, match="window_tokens and window_layers go together"):
         load_models(bad)
+
+
+def test_engine_presets_set_the_sequence_cap_kv_memory_and_kv_precision():
+    from forecast.gpu.engines import engine
+    from forecast.gpu.memory import kv_capacity_tokens
+    from forecast.gpu.sizing import size_fleet
+
+    h100, model = CAT.gpu("h100"), CAT.model("llama-3.3-70b")
+    trt, generic = engine("trtllm"), engine(None)
+    assert (trt.max_batch(h100), trt.kv_precision("fp8"), trt.kv_precision("bf16")) == (2048, "fp8", "bf16")
+    assert (generic.name, generic.max_batch(h100), generic.kv_precision("fp8")) == ("generic", 256, "bf16")
+    # 2 x H100 at fp8: 72.7 GB of weights (70.6B - 2.1B embedding at 1 byte, the embeddings at 2) = 36.4 GB a GPU;
+    # TensorRT-LLM keeps 90% of (80 - 2 - 36.4) GB for the cache, the generic preset 80 x 0.9 - 2 - 36.4 GB
+    weights = (70.6e9 - 2 * 128256 * 8192) * 1 + 2 * 128256 * 8192 * 2
+    per_token = 2 * 80 * 4 * 128 * 1  # fp8 KV: 8 KV heads over 2 GPUs, 1 byte a value
+    trt_tokens = kv_capacity_tokens(model, h100, "fp8", 2, "fp8", trt)
+    assert trt_tokens == pytest.approx((80 - 2 - weights / 2 / 1e9) * 0.9 * 1e9 / per_token)
+    generic_tokens = kv_capacity_tokens(model, h100, "fp8", 2, "fp8")
+    assert generic_tokens == pytest.approx((80 * 0.9 - 2 - weights / 2 / 1e9) * 1e9 / per_token)
+    sized = size_fleet("llama-3.3-70b", "h100", precision="fp8", engine="trtllm", vs_api=[]).to_dict()
+    assert (sized["engine"]["name"], sized["engine"]["max_batch"], sized["kv_precision"]) == ("trtllm", 2048, "fp8")
+    given = size_fleet("llama-3.3-70b", "h100", precision="fp8", engine="trtllm", kv_precision="bf16",
+                       max_batch=64, vs_api=[]).to_dict()
+    assert (given["engine"]["max_batch"], given["kv_precision"], given["fleet"]["concurrency_per_replica"]) == (
+        64, "bf16", 64)
+    with pytest.raises(ForecastError, match="engine 'tgi': must be one of generic, vllm, sglang, trtllm"):
+        engine("tgi")
