@@ -298,3 +298,7 @@ def test_engine_presets_set_the_sequence_cap_kv_memory_and_kv_precision():
         64, "bf16", 64)
     with pytest.raises(ForecastError, match="engine 'tgi': must be one of generic, vllm, sglang, trtllm"):
         engine("tgi")
+    from forecast.gpu.engines import engines
+    from forecast.gpu.options import ENGINES
+
+    assert tuple(engines()) == ENGINES  # the CLI's choices, read before the file loads
