@@ -13,6 +13,7 @@ from scipy.optimize import brentq
 
 from ..core.errors import ForecastError
 from .catalog import PRICINGS, Catalog, load_catalog
+from .engines import Engine
 from .serving import best_replica
 from .timing import CALIBRATED, Efficiency
 
@@ -84,7 +85,7 @@ def self_hosted_cost(model: str, gpu: str, *, tokens_per_month, input_tokens_per
                      kv_precision: str | None = None, max_batch: int | None = None,
                      ttft_target_ms: float | None = None, tpot_target_ms: float | None = None,
                      efficiency: Efficiency = CALIBRATED, catalog: Catalog | None = None,
-                     engine=None) -> SelfHostedCost:
+                     engine: Engine | None = None) -> SelfHostedCost:
     """Monthly USD and USD per million tokens of an always-on fleet of the cheapest tensor-parallel
     replica, sized for the peak at the target utilisation. GPU price: the provider's, else the median
     catalog price at `pricing` (on_demand, commit_1y, commit_3y, spot). `engine`: a gpu.engines preset (its
