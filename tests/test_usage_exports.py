@@ -308,6 +308,8 @@ def test_an_empty_page_of_a_provider_report_loads_nothing(tmp_path):
     ("openai-usage", '{"object": "page", "data": [{"object": "bucket", "results": 5}], "has_more": false, '
      '"next_page": null}',
      "line is not a usage bucket"),
+    ("anthropic-costs", '{"data": [{"starting_at": "2025-08-01T00:00:00Z", "results": [7]}], "has_more": false, '
+     '"next_page": null}', "line has a result that is not a JSON object"),
     ("anthropic-usage", '{"data": [{"starting_at": "2025-08-01T00:00:00Z", "results": [{"output_tokens": "many",'
      ' "uncached_input_tokens": 1, "model": "m"}]}], "has_more": false}',
      "line has output_tokens 'many': must be a whole number >= 0"),

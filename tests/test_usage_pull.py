@@ -43,7 +43,7 @@ def test_openai_pull_pages_retries_a_429_and_resumes_after_the_last_day(tmp_path
                     today=date(2026, 11, 6), sleep=waits.append)
         usage = done.load("openai-usage")
         # 5 days, 2 buckets a page: 3 pages each for completions and embeddings; the 429 waited its Retry-After
-        assert (done.pages("openai-usage"), waits, usage.rows_read, usage.accepted) == (6, [1.0], 10, 10)
+        assert (done.page_count("openai-usage"), waits, usage.rows_read, usage.accepted) == (6, [1.0], 10, 10)
         # a day: 1M x $0.15 + 100k x $0.60 + 1M embeddings x $0.02 per Mtok = $0.23; 5 days = $1.15
         assert usage.cost_usd_accepted == Decimal("1.15")
         costs = done.load("openai-costs")  # the costs API's three line items a day, as invoice charges
@@ -71,7 +71,7 @@ def test_anthropic_pull_sends_its_headers_and_brackets_and_loads_each_day(tmp_pa
                     today=date(2026, 11, 4), sleep=lambda s: None)
         # 3 days of 1M x $1 + 100k x $5 per Mtok = $1.50 a day; the cost report bills the same, in cents
         usage, costs = done.load("anthropic-usage"), done.load("anthropic-costs")
-        assert (done.pages("anthropic-usage"), usage.accepted, usage.cost_usd_accepted) == (2, 3, Decimal("4.5"))
+        assert (done.page_count("anthropic-usage"), usage.accepted, usage.cost_usd_accepted) == (2, 3, Decimal("4.5"))
         assert (costs.accepted, costs.cost_usd_accepted) == (6, Decimal("4.5"))
         [month] = reconcile_invoice(wh).frame.itertuples()  # the pulled usage against the pulled costs: no gap
         assert (month.provider, month.logged_usd, month.billed_usd, month.unexplained_usd) == (

@@ -121,10 +121,15 @@ def label() -> str:
     return _active()[1]
 
 
+def _packaged() -> tuple[DataSnapshot, str]:
+    """The data packaged with the installed genai-prices, and its label."""
+    return get_snapshot(), f"genai-prices {version('genai-prices')}"
+
+
 def _active() -> tuple[DataSnapshot, str]:
     path = Path(PRICE_DATA)
     if not path.is_file():
-        return get_snapshot(), f"genai-prices {version('genai-prices')}"
+        return _packaged()
     stat = path.stat()
     key = (path.resolve(), stat.st_mtime_ns, stat.st_size)
     if key not in _loaded:
@@ -182,7 +187,7 @@ def refresh(url: str | None = None) -> Refreshed:
     try:
         before_snapshot, before = _active()
     except ForecastError:  # the stored copy is unreadable: a refresh replaces it
-        before_snapshot, before = get_snapshot(), f"genai-prices {version('genai-prices')}"
+        before_snapshot, before = _packaged()
     try:
         with urllib.request.urlopen(urllib.request.Request(url, headers={"User-Agent": "forecast"}),
                                     timeout=TIMEOUT_S) as answer:

@@ -186,7 +186,7 @@ class Pull:
         """The LoadResult of one report ("openai-usage", "anthropic-costs", ...)."""
         return next(load for k, _, _, load in self.reports if k == kind)
 
-    def pages(self, kind: str) -> int:
+    def page_count(self, kind: str) -> int:
         return next(n for k, n, _, _ in self.reports if k == kind)
 
     def lines(self) -> list[str]:

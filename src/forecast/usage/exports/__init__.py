@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from ...core.errors import UsageError
-from ..python_readers import json_text, stage_records
+from ..python_readers import csv_header, json_text, stage_records
 from ..schema import NATIVE_COLUMNS
 from . import anthropic_costs, anthropic_usage, helicone, langfuse, litellm, openai_costs, openai_usage
 from .common import RecordError
@@ -57,11 +57,11 @@ EMPTY_PAGE = {"data", "has_more", "next_page"}
 def _fields(path: Path) -> set[str]:
     """The field names in the first MB of `path`: a CSV file's header, else every JSON object key."""
     try:
+        if path.name.lower().endswith(".csv"):
+            return set(csv_header(path))
         text = head(path)
-    except OSError:
+    except (OSError, UsageError, UnicodeDecodeError):  # unreadable here: the reader names the fault
         return set()
-    if path.name.lower().endswith(".csv"):
-        return {f.strip().strip('"') for f in text.split("\n", 1)[0].split(",")}
     return set(re.findall(r'"([^"\\]+)"\s*:', text))
 
 
@@ -87,6 +87,7 @@ def stage_export(con: duckdb.DuckDBPyConnection, path: Path, kind: str, table: s
     module = FORMATS[kind]
     check_format(path, kind)
     columns = list(module.COLUMNS) if bills(kind) else [*NATIVE_COLUMNS, *module.EXTRA]
+    known = set(columns)
     skipped = 0
 
     def parts():
@@ -104,7 +105,11 @@ def stage_export(con: duckdb.DuckDBPyConnection, path: Path, kind: str, table: s
                 yield n, None, problem, raw
             for result in results:
                 n += 1
-                yield n, result, None, json.dumps(result, ensure_ascii=False)
+                raw = json.dumps(result, ensure_ascii=False)
+                if isinstance(result, dict):
+                    yield n, result, None, raw
+                else:
+                    yield n, None, "has a result that is not a JSON object", raw
 
     def staged():
         nonlocal skipped
@@ -119,7 +124,7 @@ def stage_export(con: duckdb.DuckDBPyConnection, path: Path, kind: str, table: s
                     skipped += row is None
                     if row is None:
                         continue
-                    unknown = set(row) - set(columns)
+                    unknown = set(row) - known
                     if unknown:  # a bug in the format's module, not in the file
                         raise RuntimeError(f"{kind}: row() gave unknown columns {sorted(unknown)}")
             yield place, None if row is None else [json_text(row.get(c)) for c in columns], problem, raw

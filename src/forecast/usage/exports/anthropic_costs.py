@@ -43,8 +43,6 @@ def _usd(amount) -> str:
 
 def row(result: dict) -> dict:
     """The charge of one cost-report result."""
-    if "result" in result:
-        raise RecordError("has a result that is not a JSON object")
     return charge("Anthropic", _usd(result.get("amount")), result.get("currency"), result.get("starting_at"),
                   result.get("ending_at"), result.get("description") or result.get("cost_type"),
                   SkuId=result.get("model"), SubAccountId=result.get("workspace_id"),

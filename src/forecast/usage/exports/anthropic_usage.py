@@ -25,7 +25,7 @@ Not priced: web searches ($ per search) and the 1-hour cache writes' higher rate
 
 from __future__ import annotations
 
-from .common import RecordError, get, utc_text
+from .common import RecordError, bucket_results, get, utc_text
 
 NAME = "anthropic-usage"
 MARKS = ("uncached_input_tokens", "starting_at")
@@ -38,11 +38,7 @@ EXTRA = ("api_key_id", "workspace_id", "service_tier", "context_window", "infere
 
 def split(bucket: dict) -> list[dict]:
     """The results of one time bucket, each with the bucket's start and end."""
-    results = bucket.get("results")
-    if not isinstance(results, list) or "starting_at" not in bucket:
-        raise RecordError("is not a usage bucket (an object with starting_at and a results list)")
-    times = {"starting_at": bucket.get("starting_at"), "ending_at": bucket.get("ending_at")}
-    return [times | r if isinstance(r, dict) else {"result": r} for r in results]
+    return bucket_results(bucket, "starting_at", "ending_at", "an object with starting_at and a results list")
 
 
 def _count(value, field: str) -> int:
@@ -55,8 +51,6 @@ def _count(value, field: str) -> int:
 
 def row(result: dict) -> dict | None:
     """The request-log row of one result; None for an empty one (nothing used)."""
-    if "result" in result:
-        raise RecordError("has a result that is not a JSON object")
     for nested in ("cache_creation", "server_tool_use"):
         if result.get(nested) is not None and not isinstance(result[nested], dict):
             raise RecordError(f"has {nested} {result[nested]!r}: must be a JSON object")

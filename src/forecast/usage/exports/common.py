@@ -64,6 +64,29 @@ def utc_text(value) -> str | None:
     return text + "+00:00" if NAIVE_ISO.fullmatch(text) else text
 
 
+def elapsed_ms(start, end) -> float | None:
+    """Milliseconds from `start` to `end` (times as utc_text reads them), None when either is missing or unreadable.
+
+    >>> elapsed_ms("2026-11-30T14:03:11.512Z", "2026-11-30T14:03:14.988Z")
+    3476.0
+    """
+    try:
+        return (datetime.fromisoformat(utc_text(end)) - datetime.fromisoformat(utc_text(start))).total_seconds() * 1e3
+    except (TypeError, ValueError):  # missing, unreadable, or a date alone against a time with an offset
+        return None
+
+
+def bucket_results(bucket: dict, start: str, end: str, shape: str, valid: bool = True) -> list:
+    """The results of one time bucket of a provider report, each object given the bucket's `start` and `end`
+    fields (a result that is not an object is kept as it is, for staging to refuse); RecordError when the record
+    is not a bucket (`shape` says what one is)."""
+    results = bucket.get("results")
+    if not valid or start not in bucket or not isinstance(results, list):
+        raise RecordError(f"is not a usage bucket ({shape})")
+    times = {start: bucket.get(start), end: bucket.get(end)}
+    return [times | r if isinstance(r, dict) else r for r in results]
+
+
 def provider_id(name) -> str | None:
     """A provider name as the price catalogue knows it (openai, anthropic, google, azure, aws, ...)."""
     if name in (None, ""):

@@ -29,9 +29,8 @@ tags, status_message, usage_details and cost_details.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
-from .common import RecordError, first, get, provider_id, tag_values, utc_text
+from .common import RecordError, elapsed_ms, first, get, provider_id, tag_values, utc_text
 
 NAME = "langfuse"
 MARKS = ("traceId", "startTime", "usageDetails")
@@ -86,13 +85,9 @@ def _tokens(usage: dict) -> dict:
 
 
 def _latency_ms(record: dict):
-    try:
-        start, end = (datetime.fromisoformat(utc_text(record[k]).replace("Z", "+00:00"))
-                      for k in ("startTime", "endTime"))
-        return (end - start).total_seconds() * 1000
-    except (KeyError, TypeError, ValueError, AttributeError):
-        latency = record.get("latency")
-        return latency * 1000 if isinstance(latency, int | float) else None
+    ms = elapsed_ms(record.get("startTime"), record.get("endTime"))
+    latency = record.get("latency")
+    return ms if ms is not None or not isinstance(latency, int | float) else latency * 1000
 
 
 def row(record: dict) -> dict | None:

@@ -25,9 +25,7 @@ A cache hit (LiteLLM answered from its own cache) is a row of $0, as logged.
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from .common import first, get, provider_id, tag_values, utc_text
+from .common import elapsed_ms, first, get, provider_id, tag_values, utc_text
 
 NAME = "litellm"
 MARKS = ("spend", "startTime", "request_id")
@@ -39,11 +37,7 @@ USAGE = ("metadata.usage_object", "metadata.additional_usage_values")
 def _latency_ms(record: dict):
     if record.get("request_duration_ms") not in (None, ""):
         return record["request_duration_ms"]
-    try:
-        start, end = (datetime.fromisoformat(utc_text(record[k])) for k in ("startTime", "endTime"))
-        return (end - start).total_seconds() * 1000
-    except (KeyError, TypeError, ValueError):  # a time missing or unreadable (the row checks judge startTime)
-        return None
+    return elapsed_ms(record.get("startTime"), record.get("endTime"))
 
 
 def _model(record: dict):

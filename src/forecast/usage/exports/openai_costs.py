@@ -25,8 +25,6 @@ __all__ = ("COLUMNS", "MARKS", "NAME", "row", "split")
 def row(result: dict) -> dict | None:
     """The charge of one costs result; None for a result of another kind."""
     if result.get("object") != "organization.costs.result":
-        if "result" in result:
-            raise RecordError("has a result that is not a JSON object")
         return None
     amount = result.get("amount")
     if not isinstance(amount, dict):

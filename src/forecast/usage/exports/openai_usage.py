@@ -18,7 +18,7 @@ Kept in extra: project_id, user_id, api_key_id, service_tier, bucket_end, and th
 
 from __future__ import annotations
 
-from .common import RecordError, utc_text
+from .common import RecordError, bucket_results, utc_text
 
 NAME = "openai-usage"
 MARKS = ("num_model_requests", "start_time")
@@ -31,19 +31,14 @@ EXTRA = ("project_id", "user_id", "api_key_id", "service_tier", "bucket_end", *B
 
 def split(bucket: dict) -> list[dict]:
     """The results of one time bucket, each with the bucket's start and end."""
-    results = bucket.get("results")
-    if bucket.get("object") != "bucket" or not isinstance(results, list):
-        raise RecordError("is not a usage bucket (an object with object \"bucket\" and a results list)")
-    times = {"start_time": bucket.get("start_time"), "end_time": bucket.get("end_time")}
-    return [times | r if isinstance(r, dict) else {"result": r} for r in results]
+    return bucket_results(bucket, "start_time", "end_time", 'an object with object "bucket" and a results list',
+                          valid=bucket.get("object") == "bucket")
 
 
 def row(result: dict) -> dict | None:
     """The request-log row of one completions or embeddings result; None for other usage (images, audio, ...)."""
     kind = KINDS.get(result.get("object"))
     if kind is None:
-        if "result" in result:
-            raise RecordError("has a result that is not a JSON object")
         return None
     if not result.get("num_model_requests") and not result.get("input_tokens") and not result.get("output_tokens"):
         return None  # an empty group: no request, nothing used
