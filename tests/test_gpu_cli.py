@@ -85,3 +85,10 @@ def test_the_engine_preset_is_named_and_its_defaults_apply():
     assert "max 64 sequences (--max-batch), KV cache bf16 (--kv-precision)" in out
     plain = run([*BASE, "--vs-api", "groq:llama-3.3-70b-versatile"])[0]
     assert "engine preset: generic" in plain and "--engine vllm|sglang|trtllm sets an engine's defaults" in plain
+
+
+def test_a_mixture_of_experts_says_its_throughput_is_likely_high():
+    out, status = run(["gpu", "--model", "qwen3-30b-a3b", "--gpu", "h100", "--vs-api", "groq:llama-3.3-70b-versatile"])
+    assert status == 0 and "mixture of experts: the throughput below is likely high" in out
+    dense = run([*BASE, "--vs-api", "groq:llama-3.3-70b-versatile"])[0]
+    assert "mixture of experts" not in dense

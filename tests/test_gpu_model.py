@@ -169,6 +169,12 @@ def test_replica_throughput_and_latency_by_hand():
     assert 1 < expected < 256 and tpot.concurrency == expected
     with pytest.raises(ForecastError, match="latency target unreachable"):
         replica_performance(m, g, "bf16", 1, 1000, 100, ttft_target_ms=30.0, eff=EFF)  # idle TTFT is 35 ms
+    # 1,000 requests in flight: the 256 the cap allows run, the rest queue (throughput of concurrency 256)
+    queued = replica_performance(m, g, "bf16", 1, 1000, 100, concurrency=1000, eff=EFF)
+    assert queued.concurrency == 256
+    assert queued.output_tokens_per_s == pytest.approx(256 * 100 / _hand_cycle_s(256), rel=1e-12)
+    with pytest.raises(ForecastError, match="at least 1"):
+        replica_performance(m, g, "bf16", 1, 1000, 100, concurrency=0, eff=EFF)
 
 
 def test_deepseek_v3_moe_split_and_mla_attention_by_hand():

@@ -65,7 +65,11 @@ def gpu_table(doc: dict) -> str:
     out = [f"{doc['model']} on {doc['gpu']} at {doc['precision']}{how} (KV cache {doc['kv_precision']}); requests of "
            f"{w['input_tokens']:,.0f} in + {w['output_tokens']:,.0f} out tokens", "",
            f"weights {doc['memory']['weights_gb']:,.1f} GB; each GPU has {doc['memory']['gpu_memory_gb']:g} GB",
-           _engine_line(doc), ""]
+           _engine_line(doc)]
+    if doc["mixture_of_experts"]:
+        out.append("mixture of experts: the throughput below is likely high (published MoE runs come out well below "
+                   "this model's figures: docs/self-hosting.md, Measured accuracy)")
+    out.append("")
     rows = [[f"{o['gpus_per_replica']} x {doc['gpu']}", f"{o['kv_capacity_tokens']:,.0f}", str(o["concurrency"]),
              f"{o['output_tokens_per_s']:,.0f}", f"{o['tokens_per_s'] / o['gpus_per_replica']:,.0f}",
              f"{o['ttft_ms']:,.0f}", f"{o['tpot_ms']:,.1f}"] for o in doc["tensor_parallel_options"]]

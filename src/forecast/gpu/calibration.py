@@ -1,8 +1,10 @@
-"""The reference measurements (data/gpu/reference_measurements.csv) as model scenarios: predict each
-row, score the errors, fit the few global efficiency factors, and leave one source out.
+"""Published measurements as model scenarios: predict each row, score the errors, fit the few global efficiency
+factors on data/gpu/reference_measurements.csv, leave one source out, and check the held-out rows of
+data/gpu/engine_measurements.csv (never fitted on).
 
-Some rows leave facts blank; the assumptions that fill them are listed in ROW_ASSUMPTIONS and printed
-with every result, never hidden in a factor.
+Each row runs with its engine's preset (gpu.engines: the sequence cap, KV-cache memory and precision), told from
+the row's engine text by `engine_preset`. Some rows leave facts blank; the assumptions that fill them are listed
+in ROW_ASSUMPTIONS and printed with every result, never hidden in a factor.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from scipy.optimize import minimize
 from ..core.errors import ForecastError
 from ..core.resources import packaged
 from .catalog import Catalog, load_catalog
-from .serving import TP_DEGREES, _valid_tp, output_tokens_per_s, replica_performance, ttft_ms
-from .timing import CALIBRATED, Efficiency, decode_step_s
+from .engines import engine
+from .serving import TP_DEGREES, _valid_tp, replica_performance, ttft_ms
+from .timing import CALIBRATED, Efficiency
 
 # Published serving measurements (MLPerf, vendor pages, engineering blogs; source per row), copied from the
 # project's shared/reference/gpu_measurements.csv on 2026-11-25 so a checkout is self-contained.
@@ -35,6 +38,10 @@ ROW_ASSUMPTIONS = (
     "MLPerf mixtral-8x7b (OpenOrca + GSM8K + MBXP): mean input 400 / output 200 tokens assumed (row gives neither)",
     "MLPerf rows: FP8 weights and FP8 KV cache, batch up to 1024 (NVIDIA's submission config); "
     "tensor parallelism chosen by the model for the most tokens/s per GPU",
+    "each row runs with its engine's preset (TensorRT-LLM, NIM and MLPerf rows: trtllm; vLLM: vllm; SGLang: "
+    "sglang; other engines: generic); a concurrency above what the preset's memory and sequence cap hold runs "
+    "at that limit (the rest queue); an inter-token latency at concurrency c is the decode steps and the other "
+    "requests' prefills of one cycle, per output token",
     "MLPerf server row: highest throughput meeting TPOT <= 200 ms and TTFT <= 2,000 ms (MLPerf v4.1 server limits)",
     "fp16 rows run at bf16 figures (same bytes and tensor throughput)",
 )
@@ -58,6 +65,22 @@ class Row:
     measured: float
     source: str
     assumed: bool
+    engine: str = "generic"  # the gpu.engines preset the row runs with
+    mlperf: bool = False
+
+
+def engine_preset(text: str) -> str:
+    """The gpu.engines preset for a row's engine column: TensorRT-LLM (MLPerf submissions and NVIDIA NIM run it)
+    is trtllm, vLLM vllm, SGLang sglang, anything else the generic planning default.
+
+    >>> [engine_preset(t) for t in ("TensorRT-LLM (MLPerf Inference v4.1 Offline)", "NVIDIA NIM for LLMs 1.8.0",
+    ...                             "vLLM 0.11", "SGLang", "FasterTransformer")]
+    ['trtllm', 'trtllm', 'vllm', 'sglang', 'generic']
+    """
+    low = text.lower()
+    if any(k in low for k in ("tensorrt-llm", "trt-llm", "trtllm", "nim", "mlperf")):
+        return "trtllm"
+    return next((k for k in ("vllm", "sglang") if k in low), "generic")
 
 
 def _number(text: str) -> float | None:
@@ -66,8 +89,8 @@ def _number(text: str) -> float | None:
 
 
 def load_reference(path: str | Path | None = None) -> list[Row]:
-    """Read the reference file (default: the packaged data/gpu/reference_measurements.csv); `same` in the source
-    column means the previous row's source."""
+    """Read a measurements file (default: the packaged data/gpu/reference_measurements.csv, which the factors are
+    fitted on; `held_out()` reads the other); `same` in the source column means the previous row's source."""
     path = path if path is not None else packaged("data", "gpu", "reference_measurements.csv")
     try:
         with Path(path).open(newline="", encoding="utf-8") as f:
@@ -84,12 +107,15 @@ def load_reference(path: str | Path | None = None) -> list[Row]:
         inp, out = _number(r["input_tokens"]), _number(r["output_tokens"])
         assumed = inp is None or (out is None and r["metric"] == "output_tokens_per_s")
         fp8 = r["precision"].startswith("fp8")
+        preset = engine(engine_preset(r["engine"]))
+        precision = "fp8" if fp8 else "bf16"
+        tp = _number(r["tensor_parallel"])
         rows.append(Row(
-            i, r["model"].strip(), r["gpu"].strip(), "fp8" if fp8 else "bf16", "fp8" if fp8 and mlperf else "bf16",
-            int(r["n_gpus"]), int(r["tensor_parallel"]) if r["tensor_parallel"].strip() else None,
+            i, r["model"].strip(), r["gpu"].strip(), precision, preset.kv_precision(precision),
+            int(r["n_gpus"]), int(tp) if tp else None,
             inp if inp is not None else defaults["input_tokens"],
             out if out is not None else (defaults["output_tokens"] if mlperf else 1.0),
-            r["concurrency"].strip(), r["metric"].strip(), float(r["value"]), source, assumed))
+            r["concurrency"].strip(), r["metric"].strip(), float(r["value"]), source, assumed, preset.name, mlperf))
     return rows
 
 
@@ -98,24 +124,24 @@ def predict(row: Row, eff: Efficiency = CALIBRATED, catalog: Catalog | None = No
     catalog = catalog or load_catalog()
     model, gpu = catalog.model(row.model), catalog.gpu(row.gpu)
     tps = [row.tp] if row.tp else [t for t in TP_DEGREES if t <= row.n_gpus and _valid_tp(model, gpu, t)]
-    kv = row.kv_precision
-    if row.metric == "ttft_ms":
-        return float(ttft_ms(model, gpu, row.precision, tps[0], row.input_tokens, eff, kv))
-    if row.metric == "decode_ms_per_token":
-        context = row.input_tokens + row.output_tokens / 2
-        return 1e3 * float(decode_step_s(model, gpu, row.precision, tps[0], 1, context, eff, kv))
-    if row.metric != "output_tokens_per_s":
+    setup = dict(max_batch=MLPERF_MAX_BATCH if row.mlperf else None, eff=eff, kv_precision=row.kv_precision,
+                 engine=engine(row.engine))
+    if row.metric not in METRICS:
         raise ForecastError(f"reference line {row.line}: metric {row.metric!r}: not one of {', '.join(METRICS)}")
-    if row.concurrency.isdigit():
-        per = output_tokens_per_s(model, gpu, row.precision, tps[0], int(row.concurrency), row.input_tokens,
-                                  row.output_tokens, eff, kv)
-        return float(per) * row.n_gpus / tps[0]
+    if row.metric == "ttft_ms":
+        return float(ttft_ms(model, gpu, row.precision, tps[0], row.input_tokens, eff, row.kv_precision))
+    if row.concurrency.isdigit() or row.metric == "decode_ms_per_token":
+        perf = replica_performance(model, gpu, row.precision, tps[0], row.input_tokens, row.output_tokens,
+                                   concurrency=int(row.concurrency) if row.concurrency.isdigit() else 1, **setup)
+        if row.metric == "output_tokens_per_s":
+            return perf.output_tokens_per_s * row.n_gpus / tps[0]
+        return perf.tpot_ms - perf.ttft_ms / row.output_tokens  # a cycle's decode steps and the others' prefills
     targets = {"tpot_target_ms": 200.0, "ttft_target_ms": 2000.0} if row.concurrency == "server" else {}
     best = 0.0
     for tp in tps:
         try:
             perf = replica_performance(model, gpu, row.precision, tp, row.input_tokens, row.output_tokens,
-                                       max_batch=MLPERF_MAX_BATCH, eff=eff, kv_precision=kv, **targets)
+                                       **setup, **targets)
         except ForecastError:
             continue
         best = max(best, perf.output_tokens_per_s * (row.n_gpus // tp))
@@ -161,6 +187,22 @@ def fit(rows: list[Row], start: Efficiency = CALIBRATED, catalog: Catalog | None
                    start.allreduce_latency_us])
     best = minimize(loss, x0, method="Powell", bounds=FIT_BOUNDS, options={"xtol": 1e-3, "ftol": 1e-6})
     return Efficiency(*(round(float(v), 3) for v in best.x))
+
+
+def held_out() -> list[Row]:
+    """The rows of data/gpu/engine_measurements.csv: TensorRT-LLM 1.0's published throughput tables and NVIDIA
+    NIM's latency-throughput table, never used to fit the factors.
+
+    >>> rows = held_out()
+    >>> sorted({r.engine for r in rows}), sorted({r.model for r in rows})[:3]
+    (['trtllm'], ['llama-3.1-8b', 'llama-3.3-70b', 'llama-4-maverick'])
+    """
+    return load_reference(packaged("data", "gpu", "engine_measurements.csv"))
+
+
+def is_moe(row: Row, catalog: Catalog | None = None) -> bool:
+    """True when the row's model is a mixture of experts (scored apart: the dense roofline over-predicts them)."""
+    return (catalog or load_catalog()).model(row.model).routed_experts is not None
 
 
 def source_group(row: Row) -> str:

@@ -73,10 +73,10 @@ def replica_performance(model: Model, gpu: Gpu, precision: str, tp: int, input_t
                         eff: Efficiency = CALIBRATED, kv_precision: str | None = None,
                         engine: Engine | None = None) -> ReplicaPerformance:
     """Throughput and latency of one replica. Without `concurrency` it runs as many requests as memory
-    and `max_batch` allow, fewer if needed to meet the TTFT / TPOT targets (ms). `engine` (a gpu.engines preset;
-    None: the generic one) gives the memory the KV cache gets and, when they are None, `max_batch` and
-    `kv_precision`. Raises ForecastError when the model does not fit or a target is unreachable even at
-    concurrency 1."""
+    and `max_batch` allow, fewer if needed to meet the TTFT / TPOT targets (ms); a `concurrency` above that limit
+    runs at the limit (the other requests wait in the engine's queue). `engine` (a gpu.engines preset; None: the
+    generic one) gives the memory the KV cache gets and, when they are None, `max_batch` and `kv_precision`.
+    Raises ForecastError when the model does not fit or a target is unreachable even at concurrency 1."""
     engine = engine or preset(None)
     max_batch = max_batch or engine.max_batch(gpu)
     kv_precision = kv_precision or engine.kv_precision(precision)
@@ -90,10 +90,9 @@ def replica_performance(model: Model, gpu: Gpu, precision: str, tp: int, input_t
         raise ForecastError(f"{model.name} at {precision} does not fit on {tp} x {gpu.gpu} with a "
                             f"{input_tokens + output_tokens:,.0f}-token sequence")
     if concurrency is not None:
-        if not 1 <= concurrency <= limit:
-            raise ForecastError(f"concurrency {concurrency}: must lie in 1..{limit} (memory and max batch limit "
-                                f"for {model.name} on {tp} x {gpu.gpu} at {precision})")
-        chosen = concurrency
+        if concurrency < 1:
+            raise ForecastError(f"concurrency {concurrency}: must be at least 1")
+        chosen = min(concurrency, limit)  # the engine runs what its memory and sequence cap hold; the rest queue
     else:
         batches = np.arange(1, limit + 1, dtype=float)
         ok = np.ones_like(batches, dtype=bool)

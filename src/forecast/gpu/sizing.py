@@ -150,6 +150,7 @@ def size_fleet(model: str, gpu: str, *, precision: str = "bf16", kv_precision: s
                      "tokens_per_month": tokens_per_month, "peak_to_average": peak_to_average,
                      "target_utilisation": utilisation},
         "memory": {"weights_gb": weight_bytes(open_model, precision) / 1e9, "gpu_memory_gb": card.memory_gb},
+        "mixture_of_experts": open_model.routed_experts is not None,
         "tensor_parallel_options": [o.__dict__ for o in options],
         "precision_chosen": "cheapest" if chosen_best else "given",
         "precision_options": [{"precision": o.precision, "gpus_per_replica": o.gpus_per_replica,
