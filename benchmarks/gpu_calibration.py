@@ -21,6 +21,7 @@ from forecast.gpu.calibration import (
     leave_one_source_out,
     load_reference,
     score,
+    source_group,
 )
 from forecast.gpu.timing import CALIBRATED
 
@@ -73,6 +74,9 @@ def main(argv: list[str]) -> int:
         table(group, with_preset, generic)
         print(summary("  engine preset", with_preset))
         print(summary("  generic defaults", generic))
+        for source in dict.fromkeys(source_group(r) for r in group):
+            picked = [r for r in group if source_group(r) == source]
+            print(summary(f"    {source}, {len(picked)} rows, preset", score(picked, eff)))
         if label == "dense":
             met = with_preset.mape <= 0.10 and with_preset.max_ratio <= 1.5
             print("  target (issue 22) MAPE <= 10% and no row beyond 1.5x with the presets: "
