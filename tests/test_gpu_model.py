@@ -308,3 +308,15 @@ def test_engine_presets_set_the_sequence_cap_kv_memory_and_kv_precision():
     from forecast.gpu.options import ENGINES
 
     assert tuple(engines()) == ENGINES  # the CLI's choices, read before the file loads
+
+
+def test_a_current_mistral_model_and_h200_nvl_prices():
+    small = CAT.model("mistral-small-3.2-24b-instruct")  # 3.2 is served on 3.1's architecture
+    # config.json (text_config): 40 layers, 32 heads of 128 (not hidden / heads = 160), 8 KV heads
+    assert (small.name, small.layers, small.head_dim, small.kv_heads) == ("mistral-small-3.1-24b", 40, 128, 8)
+    # KV cache per token at bf16: 2 x 40 layers x 8 heads x 128 x 2 bytes = 163,840 bytes
+    from forecast.gpu.memory import kv_bytes_per_token
+
+    assert kv_bytes_per_token(small, "bf16") == 2 * 40 * 8 * 128 * 2
+    # median on-demand over Massed Compute 2.83 and RunPod 3.39
+    assert CAT.gpu_usd_per_hour("h200-nvl") == pytest.approx((2.83 + 3.39) / 2)

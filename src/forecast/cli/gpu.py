@@ -74,7 +74,8 @@ def gpu_table(doc: dict) -> str:
              f"{o['output_tokens_per_s']:,.0f}", f"{o['tokens_per_s'] / o['gpus_per_replica']:,.0f}",
              f"{o['ttft_ms']:,.0f}", f"{o['tpot_ms']:,.1f}"] for o in doc["tensor_parallel_options"]]
     out += table(["replica", "KV tokens", "concurrency", "output tok/s", "tok/s per GPU", "TTFT ms", "TPOT ms"], rows)
-    out += ["", f"chosen: {f['gpus_per_replica']} GPUs per replica (most tokens/s per GPU), "
+    gpus = f"{f['gpus_per_replica']} GPU{'s' if f['gpus_per_replica'] != 1 else ''}"
+    out += ["", f"chosen: {gpus} per replica (most tokens/s per GPU), "
                 f"{f['tokens_per_s_per_replica']:,.0f} tok/s per replica (input + output)",
             f"fleet for {quantity(w['tokens_per_month'])} tokens/month at peak {w['peak_to_average']:g}x average, "
             f"target utilisation {w['target_utilisation']:.0%}:",
