@@ -22,11 +22,13 @@ from forecast.gpu.calibration import (
     load_reference,
     score,
     source_group,
+    ttft_under_load,
 )
 from forecast.gpu.timing import CALIBRATED
 
 
 def table(rows, s: Score, generic: Score | None = None) -> None:
+    """Print each row measured and predicted (and with the generic defaults when `generic` is given)."""
     extra = f" {'generic':>10} {'error':>7}" if generic else ""
     print(f"{'line':>4}  {'model':<16} {'gpu':<15} {'n':>2} {'in/out':>11} {'metric':<20} {'load':<8} {'measured':>10} "
           f"{'predicted':>10} {'error':>7}{extra}  assumed")
@@ -38,6 +40,7 @@ def table(rows, s: Score, generic: Score | None = None) -> None:
 
 
 def summary(label: str, s: Score) -> str:
+    """One line: MAPE overall and per metric, and the worst ratio."""
     return (f"{label}: MAPE {s.mape:.1%} (" + "; ".join(f"{m} {v:.1%}" for m, v in s.mape_by_metric.items())
             + f"), worst {s.max_ratio:.2f}x")
 
@@ -66,7 +69,9 @@ def main(argv: list[str]) -> int:
     engine_rows = held_out()
     print("\ndata/gpu/engine_measurements.csv (never fitted on): each row with its engine's preset, then with the "
           "generic defaults (256 sequences, bf16 KV cache)")
-    for label, pick in (("dense", lambda r: not is_moe(r)), ("mixture of experts", is_moe)):
+    groups = (("dense", lambda r: not is_moe(r) and not ttft_under_load(r)),
+              ("time to first token under load", ttft_under_load), ("mixture of experts", is_moe))
+    for label, pick in groups:
         group = [r for r in engine_rows if pick(r)]
         plain = [dataclasses.replace(r, engine="generic", kv_precision="bf16") for r in group]
         with_preset, generic = score(group, eff), score(plain, eff)

@@ -88,7 +88,9 @@ def test_the_engine_preset_is_named_and_its_defaults_apply():
 
 
 def test_a_mixture_of_experts_says_its_throughput_is_likely_high():
-    out, status = run(["gpu", "--model", "qwen3-30b-a3b", "--gpu", "h100", "--vs-api", "groq:llama-3.3-70b-versatile"])
-    assert status == 0 and "mixture of experts: the throughput below is likely high" in out
+    moe = ["gpu", "--model", "qwen3-30b-a3b", "--gpu", "h100", "--vs-api", "groq:llama-3.3-70b-versatile"]
+    out, status = run(moe)
+    assert status == 0 and "warning: mixture of experts: the throughput here is likely too high" in out
+    assert json.loads(run([*moe, "--format", "json"])[0])["warnings"][0].startswith("mixture of experts")
     dense = run([*BASE, "--vs-api", "groq:llama-3.3-70b-versatile"])[0]
-    assert "mixture of experts" not in dense
+    assert "mixture of experts" not in dense and "warning" not in dense

@@ -36,8 +36,11 @@ def add_parsers(sub) -> None:
     p.add_argument("--utilisation", type=_positive, default=0.7, help="target utilisation at peak (default 0.7)")
     p.add_argument("--pricing", choices=PRICINGS, default="on_demand")
     p.add_argument("--provider", default=None, help="GPU price of one provider (default: median of the catalog)")
-    p.add_argument("--ttft-ms", metavar="MS", type=_positive, default=None, help="time-to-first-token target")
-    p.add_argument("--tpot-ms", metavar="MS", type=_positive, default=None, help="time-per-output-token target")
+    p.add_argument("--ttft-ms", metavar="MS", type=_positive, default=None,
+                   help="time-to-first-token target (on an idle replica: its prefill)")
+    p.add_argument("--tpot-ms", metavar="MS", type=_positive, default=None,
+                   help="time-per-output-token target (a request's time from admission to its last token per output "
+                        "token, its prefill included)")
     p.add_argument("--max-batch", metavar="N", type=whole(1, 1_000_000), default=None,
                    help="max concurrent sequences (default: the engine's on this GPU)")
     p.add_argument("--vs-api", action="append", metavar="PROVIDER:MODEL", default=None,
@@ -66,21 +69,20 @@ def gpu_table(doc: dict) -> str:
            f"{w['input_tokens']:,.0f} in + {w['output_tokens']:,.0f} out tokens", "",
            f"weights {doc['memory']['weights_gb']:,.1f} GB; each GPU has {doc['memory']['gpu_memory_gb']:g} GB",
            _engine_line(doc)]
-    if doc["mixture_of_experts"]:
-        out.append("mixture of experts: the throughput below is likely high (published MoE runs come out well below "
-                   "this model's figures: docs/self-hosting.md, Measured accuracy)")
+    out += [f"warning: {w}" for w in doc["warnings"]]
     out.append("")
     rows = [[f"{o['gpus_per_replica']} x {doc['gpu']}", f"{o['kv_capacity_tokens']:,.0f}", str(o["concurrency"]),
              f"{o['output_tokens_per_s']:,.0f}", f"{o['tokens_per_s'] / o['gpus_per_replica']:,.0f}",
              f"{o['ttft_ms']:,.0f}", f"{o['tpot_ms']:,.1f}"] for o in doc["tensor_parallel_options"]]
-    out += table(["replica", "KV tokens", "concurrency", "output tok/s", "tok/s per GPU", "TTFT ms", "TPOT ms"], rows)
+    out += table(["replica", "KV tokens", "concurrency", "output tok/s", "in+out tok/s per GPU", "TTFT ms",
+                  "TPOT ms"], rows)
     gpus = f"{f['gpus_per_replica']} GPU{'s' if f['gpus_per_replica'] != 1 else ''}"
     out += ["", f"chosen: {gpus} per replica (most tokens/s per GPU), "
                 f"{f['tokens_per_s_per_replica']:,.0f} tok/s per replica (input + output)",
             f"fleet for {quantity(w['tokens_per_month'])} tokens/month at peak {w['peak_to_average']:g}x average, "
             f"target utilisation {w['target_utilisation']:.0%}:",
-            f"  replicas {f['replicas']:,.0f} = {f['gpu_count']:,.0f} GPUs at ${usd(f['gpu_usd_per_hour'])}/GPU-hour "
-            f"({f['pricing']})",
+            f"  replicas {f['replicas']:,.0f} = {f['gpu_count']:,.0f} GPU{'s' if f['gpu_count'] != 1 else ''} at "
+            f"${usd(f['gpu_usd_per_hour'])}/GPU-hour ({f['pricing']})",
             f"  achieved utilisation {f['utilisation']:.1%}",
             f"  monthly ${usd(f['monthly_usd'])} always-on; ${usd(doc['autoscaled_monthly_usd'])} autoscaled "
             f"to the daily load",
@@ -99,7 +101,7 @@ def gpu_table(doc: dict) -> str:
                  usd(o["usd_per_mtok_at_target_utilisation"])] for o in doc["precision_options"]]
         out += ["weight precisions compared (each at its best replica; lower precision can cost quality, check your "
                 "evals):"]
-        out += table(["precision", "replica", "tok/s per GPU", "USD/Mtok at planned utilisation"], rows)
+        out += table(["precision", "replica", "in+out tok/s per GPU", "USD/Mtok at planned utilisation"], rows)
         out += [""]
     if doc["break_even"]:
         rows = [[b["api"], usd(b["api_usd_per_mtok"]), usd(b["api_monthly_usd"]),

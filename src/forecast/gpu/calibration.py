@@ -21,7 +21,7 @@ from ..core.errors import ForecastError
 from ..core.resources import packaged
 from .catalog import Catalog, load_catalog
 from .engines import engine
-from .serving import TP_DEGREES, _valid_tp, replica_performance, ttft_ms
+from .serving import TP_DEGREES, _valid_tp, replica_performance
 from .timing import CALIBRATED, Efficiency
 
 # Published serving measurements (MLPerf, vendor pages, engineering blogs; source per row), copied from the
@@ -40,8 +40,8 @@ ROW_ASSUMPTIONS = (
     "tensor parallelism chosen by the model for the most tokens/s per GPU",
     "each row runs with its engine's preset (TensorRT-LLM, NIM and MLPerf rows: trtllm; vLLM: vllm; SGLang: "
     "sglang; other engines: generic); a concurrency above what the preset's memory and sequence cap hold runs "
-    "at that limit (the rest queue); an inter-token latency at concurrency c is the decode steps and the other "
-    "requests' prefills of one cycle, per output token",
+    "at that limit and the rest queue (TTFT adds the wait); an inter-token latency at concurrency c is a request's "
+    "cycle less its own prefill, per output token",
     "MLPerf server row: highest throughput meeting TPOT <= 200 ms and TTFT <= 2,000 ms (MLPerf v4.1 server limits)",
     "fp16 rows run at bf16 figures (same bytes and tensor throughput)",
 )
@@ -70,17 +70,20 @@ class Row:
 
 
 def engine_preset(text: str) -> str:
-    """The gpu.engines preset for a row's engine column: TensorRT-LLM (MLPerf submissions and NVIDIA NIM run it)
-    is trtllm, vLLM vllm, SGLang sglang, anything else the generic planning default.
+    """The gpu.engines preset for a row's engine column: vLLM is vllm and SGLang sglang (whoever submits), TensorRT-LLM
+    and NVIDIA NIM (which runs it) trtllm, anything else the generic planning default.
 
     >>> [engine_preset(t) for t in ("TensorRT-LLM (MLPerf Inference v4.1 Offline)", "NVIDIA NIM for LLMs 1.8.0",
-    ...                             "vLLM 0.11", "SGLang", "FasterTransformer")]
-    ['trtllm', 'trtllm', 'vllm', 'sglang', 'generic']
+    ...                             "vLLM 0.11", "SGLang (MLPerf v5.1 open)", "vLLM (MLPerf v5.0, AMD MI300X)",
+    ...                             "vLLM 0.6 (minimum latency config)", "TRT-LLM", "FasterTransformer")]
+    ['trtllm', 'trtllm', 'vllm', 'sglang', 'vllm', 'vllm', 'trtllm', 'generic']
     """
     low = text.lower()
-    if any(k in low for k in ("tensorrt-llm", "trt-llm", "trtllm", "nim", "mlperf")):
-        return "trtllm"
-    return next((k for k in ("vllm", "sglang") if k in low), "generic")
+    for name, pattern in (("vllm", r"\bvllm\b"), ("sglang", r"\bsglang\b"),
+                          ("trtllm", r"\b(tensorrt-llm|trt-llm|trtllm|nim)\b")):
+        if re.search(pattern, low):
+            return name
+    return "generic"
 
 
 def _number(text: str) -> float | None:
@@ -102,7 +105,7 @@ def load_reference(path: str | Path | None = None) -> list[Row]:
         source = r["source"].strip()
         source = last_source if source.startswith("same") else source
         last_source = source
-        mlperf = "MLPerf" in r["engine"]
+        mlperf = "mlperf" in r["engine"].lower()
         defaults = MLPERF_MIXTRAL if "mixtral" in r["model"] else MLPERF_LLAMA2
         inp, out = _number(r["input_tokens"]), _number(r["output_tokens"])
         assumed = inp is None or (out is None and r["metric"] == "output_tokens_per_s")
@@ -124,18 +127,17 @@ def predict(row: Row, eff: Efficiency = CALIBRATED, catalog: Catalog | None = No
     catalog = catalog or load_catalog()
     model, gpu = catalog.model(row.model), catalog.gpu(row.gpu)
     tps = [row.tp] if row.tp else [t for t in TP_DEGREES if t <= row.n_gpus and _valid_tp(model, gpu, t)]
-    setup = dict(max_batch=MLPERF_MAX_BATCH if row.mlperf else None, eff=eff, kv_precision=row.kv_precision,
+    nvidia_mlperf = row.mlperf and row.engine == "trtllm"  # NVIDIA's submissions set their batch size
+    setup = dict(max_batch=MLPERF_MAX_BATCH if nvidia_mlperf else None, eff=eff, kv_precision=row.kv_precision,
                  engine=engine(row.engine))
     if row.metric not in METRICS:
         raise ForecastError(f"reference line {row.line}: metric {row.metric!r}: not one of {', '.join(METRICS)}")
-    if row.metric == "ttft_ms":
-        return float(ttft_ms(model, gpu, row.precision, tps[0], row.input_tokens, eff, row.kv_precision))
-    if row.concurrency.isdigit() or row.metric == "decode_ms_per_token":
+    if row.concurrency.isdigit() or row.metric != "output_tokens_per_s":
         perf = replica_performance(model, gpu, row.precision, tps[0], row.input_tokens, row.output_tokens,
                                    concurrency=int(row.concurrency) if row.concurrency.isdigit() else 1, **setup)
         if row.metric == "output_tokens_per_s":
             return perf.output_tokens_per_s * row.n_gpus / tps[0]
-        return perf.tpot_ms - perf.ttft_ms / row.output_tokens  # a cycle's decode steps and the others' prefills
+        return perf.ttft_ms if row.metric == "ttft_ms" else perf.itl_ms
     targets = {"tpot_target_ms": 200.0, "ttft_target_ms": 2000.0} if row.concurrency == "server" else {}
     best = 0.0
     for tp in tps:
@@ -191,18 +193,32 @@ def fit(rows: list[Row], start: Efficiency = CALIBRATED, catalog: Catalog | None
 
 def held_out() -> list[Row]:
     """The rows of data/gpu/engine_measurements.csv: TensorRT-LLM 1.0's published throughput tables and NVIDIA
-    NIM's latency-throughput table, never used to fit the factors.
+    NIM's latency-throughput table and NVIDIA's MLPerf v5.0 llama2-70b results, never used to fit the factors.
 
     >>> rows = held_out()
-    >>> sorted({r.engine for r in rows}), sorted({r.model for r in rows})[:3]
-    (['trtllm'], ['llama-3.1-8b', 'llama-3.3-70b', 'llama-4-maverick'])
+    >>> sorted({r.engine for r in rows}), sorted({source_group(r).split("/")[0] for r in rows})
+    (['trtllm'], ['NVIDIA', 'docs.nvidia.com', 'mlcommons'])
     """
     return load_reference(packaged("data", "gpu", "engine_measurements.csv"))
 
 
 def is_moe(row: Row, catalog: Catalog | None = None) -> bool:
-    """True when the row's model is a mixture of experts (scored apart: the dense roofline over-predicts them)."""
+    """True when the row's model is a mixture of experts (scored apart: the dense roofline over-predicts them).
+
+    >>> [is_moe(r) for r in held_out() if r.line in (2, 20)]   # Llama 4 Scout, Llama 3.3 70B
+    [True, False]
+    """
     return (catalog or load_catalog()).model(row.model).routed_experts is not None
+
+
+def ttft_under_load(row: Row) -> bool:
+    """True for a time to first token measured with more than one request in flight (scored apart: the model adds
+    the queue wait above the replica's limit but not the contention of other requests' prefills below it).
+
+    >>> [ttft_under_load(r) for r in held_out() if r.metric == "ttft_ms"][:3]
+    [False, False, True]
+    """
+    return row.metric == "ttft_ms" and row.concurrency.isdigit() and int(row.concurrency) > 1
 
 
 def source_group(row: Row) -> str:

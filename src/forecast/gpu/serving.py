@@ -24,7 +24,10 @@ TP_DEGREES = (1, 2, 4, 8)
 
 @dataclass(frozen=True)
 class ReplicaPerformance:
-    """One replica at one workload: throughput in tokens/s (input + output), latency in ms."""
+    """One replica at one workload: throughput in tokens/s (input + output), latency in ms. `concurrency` requests
+    run at once; `queued` more wait for a slot (a concurrency asked above `max_concurrency`), `queue_ms` on
+    average, which `ttft_ms` includes. `tpot_ms` is a request's time from admission to its last token per output
+    token (its own prefill included); `itl_ms` the gap between its output tokens once it has started."""
 
     model: str
     gpu: str
@@ -39,6 +42,9 @@ class ReplicaPerformance:
     tokens_per_s: float
     ttft_ms: float
     tpot_ms: float
+    itl_ms: float
+    queued: int = 0
+    queue_ms: float = 0.0
 
 
 def cycle_s(model: Model, gpu: Gpu, precision: str, tp: int, concurrency, input_tokens, output_tokens,
@@ -74,9 +80,18 @@ def replica_performance(model: Model, gpu: Gpu, precision: str, tp: int, input_t
                         engine: Engine | None = None) -> ReplicaPerformance:
     """Throughput and latency of one replica. Without `concurrency` it runs as many requests as memory
     and `max_batch` allow, fewer if needed to meet the TTFT / TPOT targets (ms); a `concurrency` above that limit
-    runs at the limit (the other requests wait in the engine's queue). `engine` (a gpu.engines preset; None: the
-    generic one) gives the memory the KV cache gets and, when they are None, `max_batch` and `kv_precision`.
-    Raises ForecastError when the model does not fit or a target is unreachable even at concurrency 1."""
+    runs at the limit and the rest wait in the engine's queue: as many clients each sending its next request when
+    the last ends wait (queued / running) x a request's service time (Little's law), added to TTFT. `engine` (a
+    gpu.engines preset; None: the generic one) gives the memory the KV cache gets and, when they are None,
+    `max_batch` and `kv_precision`. Raises ForecastError when the model does not fit or a target is unreachable
+    even at concurrency 1.
+
+    >>> from forecast.gpu.catalog import load_catalog
+    >>> cat = load_catalog()   # Llama 3.1 8B on one H100 holds 256 sequences of 1,000 + 100 tokens
+    >>> r = replica_performance(cat.model("llama-3.1-8b"), cat.gpu("h100"), "bf16", 1, 1000, 100, concurrency=1000)
+    >>> r.concurrency, r.queued, round(r.queue_ms / (1e3 * r.concurrency / r.requests_per_s), 3), round(744 / 256, 3)
+    (256, 744, 2.906, 2.906)
+    """
     engine = engine or preset(None)
     max_batch = max_batch or engine.max_batch(gpu)
     kv_precision = kv_precision or engine.kv_precision(precision)
@@ -110,11 +125,14 @@ def replica_performance(model: Model, gpu: Gpu, precision: str, tp: int, input_t
         chosen = int(batches[ok][-1])
     cyc = float(cycle_s(model, gpu, precision, tp, chosen, input_tokens, output_tokens, eff, kv_precision))
     out_tps = chosen * output_tokens / cyc
+    first = float(ttft_ms(model, gpu, precision, tp, input_tokens, eff, kv_precision))
+    queued = max(0, (concurrency or chosen) - chosen)
+    queue_ms = 1e3 * cyc * queued / chosen  # a cycle is one request's service time
     return ReplicaPerformance(
         model.name, gpu.gpu, precision, kv_precision, tp, chosen, limit,
         float(kv_capacity_tokens(model, gpu, precision, tp, kv_precision, engine)), chosen / cyc, out_tps,
-        chosen * (input_tokens + output_tokens) / cyc,
-        float(ttft_ms(model, gpu, precision, tp, input_tokens, eff, kv_precision)), 1e3 * cyc / output_tokens)
+        chosen * (input_tokens + output_tokens) / cyc, first + queue_ms, 1e3 * cyc / output_tokens,
+        (1e3 * cyc - first) / output_tokens, queued, queue_ms)
 
 
 def candidate_replicas(model: Model, gpu: Gpu, precision: str, input_tokens: float, output_tokens: float,

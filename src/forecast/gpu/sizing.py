@@ -18,6 +18,10 @@ from .memory import weight_bytes
 from .options import PRICINGS
 from .serving import best_replica_per_precision, candidate_replicas, no_fit_message
 
+# benchmarks/gpu_calibration.py, the 52 held-out mixture-of-experts rows: median predicted / measured 1.46, 0.75-2.81
+MOE_WARNING = ("mixture of experts: the throughput here is likely too high, so the GPUs and costs are likely too "
+               "low: on 52 published TensorRT-LLM runs of Llama 4 and Qwen3-235B the model came out a median 46% "
+               "high (from 25% low to 2.8x high); see docs/self-hosting.md, Measured accuracy")
 
 @dataclass(frozen=True)
 class FleetSizing:
@@ -34,7 +38,7 @@ class FleetSizing:
     usd_per_mtok: float
     utilisation: float
     _document: dict = field(repr=False, compare=False)
-    notes: tuple[str, ...] = ()  # which files a default chose (a price book's note)
+    notes: tuple[str, ...] = ()  # warnings about the model's accuracy, then which files a default chose
 
     def to_dict(self) -> dict:
         return frozen_copy(self._document)
@@ -151,6 +155,7 @@ def size_fleet(model: str, gpu: str, *, precision: str = "bf16", kv_precision: s
                      "target_utilisation": utilisation},
         "memory": {"weights_gb": weight_bytes(open_model, precision) / 1e9, "gpu_memory_gb": card.memory_gb},
         "mixture_of_experts": open_model.routed_experts is not None,
+        "warnings": [MOE_WARNING] if open_model.routed_experts is not None else [],
         "tensor_parallel_options": [o.__dict__ for o in options],
         "precision_chosen": "cheapest" if chosen_best else "given",
         "precision_options": [{"precision": o.precision, "gpus_per_replica": o.gpus_per_replica,
@@ -165,8 +170,9 @@ def size_fleet(model: str, gpu: str, *, precision: str = "bf16", kv_precision: s
         "break_even": versus, "break_even_skipped": skipped, "price_date": on.isoformat(),
         "sources": {"gpu": card.source, "model": open_model.source},
     }
+    notes = (*doc["warnings"], *((book.note,) if book is not None and book.note else ()))
     return FleetSizing(open_model.name, card.gpu, precision, cost.gpu_count, cost.monthly_usd, cost.usd_per_mtok,
-                       cost.utilisation, frozen_copy(doc), (book.note,) if book is not None and book.note else ())
+                       cost.utilisation, frozen_copy(doc), notes)
 
 
 def monthly_bills(catalog, gpu: str, provider: str | None, gpu_count: float, autoscaled_gpu_hours: float) -> list[dict]:

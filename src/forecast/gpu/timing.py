@@ -34,10 +34,11 @@ class Efficiency:
     allreduce_latency_us: float
 
 
-# Fitted by `python benchmarks/gpu_calibration.py --fit` on all 14 rows of shared/reference/gpu_measurements.csv
-# (bandwidth utilisation bounded at 0.9, the most HBM delivers in streaming tests; the fit sits on that bound).
-CALIBRATED = Efficiency(memory_bandwidth_utilisation=0.90, compute_utilisation=0.506, step_overhead_ms=3.7,
-                        allreduce_latency_us=24.0)
+# Fitted by `python benchmarks/gpu_calibration.py --fit` on all 14 rows of data/gpu/reference_measurements.csv, each
+# run with its engine's preset (bandwidth utilisation bounded at 0.9, the most HBM delivers in streaming tests; the
+# fit sits on that bound).
+CALIBRATED = Efficiency(memory_bandwidth_utilisation=0.90, compute_utilisation=0.508, step_overhead_ms=3.904,
+                        allreduce_latency_us=17.651)
 
 
 def peak_flops_per_s(gpu: Gpu, precision: str) -> float:
