@@ -53,7 +53,7 @@ report: $(STAMP) data/sample/requests.parquet
 test: $(STAMP) $(FOCUS_STAMP) $(CHROMIUM) data/sample/requests.parquet
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
-	FORECAST_FOCUS_VALIDATOR=$(CURDIR)/$(FOCUS_VENV)/bin/focus-validator $(BIN)/python -m pytest
+	FORECAST_FOCUS_VALIDATOR=$(CURDIR)/$(FOCUS_VENV)/bin/focus-validator $(BIN)/python -m pytest -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
