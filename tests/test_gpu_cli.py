@@ -5,6 +5,7 @@ import json
 import pytest
 
 from forecast.cli.main import main, run
+from forecast.core.errors import ForecastError
 
 BASE = ["gpu", "--model", "llama-3.1-70b", "--gpu", "h100", "--prices", "none", "--date", "2026-11-25"]
 
@@ -33,16 +34,24 @@ def test_impossible_configurations_say_what_fits(capsys):
     assert "PROVIDER:MODEL" in capsys.readouterr().err
 
 
-def test_best_precision_is_the_cheapest_per_token():
+def test_best_precision_is_the_cheapest_fleet_at_the_volume():
     api = ["--vs-api", "groq:llama-3.3-70b-versatile"]
-    doc = json.loads(run([*BASE, "--precision", "best", "--format", "json", *api])[0])
+    # at scale (1e12 tokens a month) the cheapest fleet is the precision with the lowest cost per token
+    doc = json.loads(run([*BASE, "--precision", "best", "--format", "json", "--tokens-per-month", "1e12", *api])[0])
     options = doc["precision_options"]
-    assert doc["precision_chosen"] == "cheapest" and doc["precision"] == options[0]["precision"]
+    assert doc["precision_chosen"] == "cheapest" and doc["precision"] == options[0]["precision"] == "fp8"
     cheapest = min(o["usd_per_mtok_at_target_utilisation"] for o in options)
     assert options[0]["usd_per_mtok_at_target_utilisation"] == cheapest
     assert {o["precision"] for o in options} == {"bf16", "fp8", "int8", "int4"}
     # the break-even floor is the chosen precision's row of the comparison
     assert doc["break_even"][0]["self_hosted_floor_usd_per_mtok"] == pytest.approx(cheapest)
+    # at 1e9 tokens a month one replica of any precision carries the load: int4 fits on 1 H100, fp8 needs 2, so
+    # int4's one GPU is the cheaper fleet although fp8 costs less per token at scale
+    small = json.loads(run([*BASE, "--precision", "best", "--format", "json", *api])[0])
+    assert (small["precision"], small["fleet"]["gpu_count"]) == ("int4", 1)
+    fp8 = json.loads(run([*BASE, "--precision", "fp8", "--format", "json", *api])[0])
+    assert fp8["fleet"]["gpu_count"] == 2 and fp8["fleet"]["monthly_usd"] == pytest.approx(
+        2 * small["fleet"]["monthly_usd"])
 
 
 def test_monthly_bill_for_on_demand_committed_and_autoscaled_fleets():
@@ -94,3 +103,18 @@ def test_a_mixture_of_experts_says_its_throughput_is_likely_high():
     assert json.loads(run([*moe, "--format", "json"])[0])["warnings"][0].startswith("mixture of experts")
     dense = run([*BASE, "--vs-api", "groq:llama-3.3-70b-versatile"])[0]
     assert "mixture of experts" not in dense and "warning" not in dense
+
+
+def test_the_layout_is_the_one_needing_the_fewest_gpus_at_the_volume():
+    # 1e9 tokens a month at 2x peak and 70% utilisation: 1e9 / 2,628,000 s x 2 / 0.7 = 1,087 tokens/s at the peak,
+    # which one replica of any layout carries, so one GPU (tensor parallel 1) is the cheapest fleet
+    doc = json.loads(run([*BASE, "--precision", "fp8", "--model", "llama-3.1-8b", "--format", "json",
+                          "--vs-api", "groq:llama-3.1-8b-instant"])[0])
+    layouts = {o["gpus_per_replica"]: o for o in doc["tensor_parallel_options"]}
+    assert layouts[1]["tokens_per_s"] > 1e9 / (730 * 3600) * 2 / 0.7
+    assert (doc["fleet"]["gpus_per_replica"], doc["fleet"]["gpu_count"]) == (1, 1)
+    forced = json.loads(run([*BASE, "--precision", "fp8", "--model", "llama-3.1-8b", "--format", "json",
+                             "--vs-api", "groq:llama-3.1-8b-instant", "--gpus-per-replica", "2"])[0])
+    assert (forced["fleet"]["gpus_per_replica"], forced["fleet"]["gpu_count"]) == (2, 2)
+    with pytest.raises(ForecastError, match=r"--gpus-per-replica 3: must be one of 4, 8 for llama-3\.1-70b at bf16"):
+        run([*BASE, "--gpus-per-replica", "3"])  # 141 GB of bf16 weights need 4 or 8 H100s

@@ -299,7 +299,7 @@ def test_engine_presets_set_the_sequence_cap_kv_memory_and_kv_precision():
     sized = size_fleet("llama-3.3-70b", "h100", precision="fp8", engine="trtllm", vs_api=[]).to_dict()
     assert (sized["engine"]["name"], sized["engine"]["max_batch"], sized["kv_precision"]) == ("trtllm", 2048, "fp8")
     given = size_fleet("llama-3.3-70b", "h100", precision="fp8", engine="trtllm", kv_precision="bf16",
-                       max_batch=64, vs_api=[]).to_dict()
+                       max_batch=64, vs_api=[], gpus_per_replica=4).to_dict()
     assert (given["engine"]["max_batch"], given["kv_precision"], given["fleet"]["concurrency_per_replica"]) == (
         64, "bf16", 64)
     with pytest.raises(ForecastError, match="engine 'tgi': must be one of generic, vllm, sglang, trtllm"):

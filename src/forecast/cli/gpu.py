@@ -23,7 +23,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--model", required=True, help="open model (packaged data/gpu/models.yaml), e.g. llama-3.1-70b")
     p.add_argument("--gpu", required=True, help="GPU (packaged data/gpu/gpus.csv), e.g. h100")
     p.add_argument("--precision", choices=[*PRECISIONS, "best"], default="bf16",
-                   help="weight precision (default bf16); best: the one with the lowest GPU cost per token")
+                   help="weight precision (default bf16); best: the one whose fleet costs least at this volume")
     p.add_argument("--engine", choices=ENGINES, default=None,
                    help="serving engine whose defaults to assume: its sequence cap, the memory its KV cache gets, its "
                         "KV precision (default generic: 256 sequences, 90%% of memory, bf16 KV; data/gpu/engines.yaml)")
@@ -41,6 +41,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--tpot-ms", metavar="MS", type=_positive, default=None,
                    help="time-per-output-token target (a request's time from admission to its last token per output "
                         "token, its prefill included)")
+    p.add_argument("--gpus-per-replica", metavar="N", type=whole(1, 8), default=None,
+                   help="tensor-parallel GPUs per replica (default: the layout that needs the fewest GPUs at this "
+                        "volume)")
     p.add_argument("--max-batch", metavar="N", type=whole(1, 1_000_000), default=None,
                    help="max concurrent sequences (default: the engine's on this GPU)")
     p.add_argument("--vs-api", action="append", metavar="PROVIDER:MODEL", default=None,
@@ -74,10 +77,11 @@ def gpu_table(doc: dict) -> str:
     rows = [[f"{o['gpus_per_replica']} x {doc['gpu']}", f"{o['kv_capacity_tokens']:,.0f}", str(o["concurrency"]),
              f"{o['output_tokens_per_s']:,.0f}", f"{o['tokens_per_s'] / o['gpus_per_replica']:,.0f}",
              f"{o['ttft_ms']:,.0f}", f"{o['tpot_ms']:,.1f}"] for o in doc["tensor_parallel_options"]]
-    out += table(["replica", "KV tokens", "concurrency", "output tok/s", "in+out tok/s per GPU", "TTFT ms",
-                  "TPOT ms"], rows)
+    out += table(["replica", "KV tokens", "concurrency", "output tok/s", "in+out tok/s per GPU",
+                  "idle TTFT ms", "TPOT ms"], rows)
     gpus = f"{f['gpus_per_replica']} GPU{'s' if f['gpus_per_replica'] != 1 else ''}"
-    out += ["", f"chosen: {gpus} per replica (most tokens/s per GPU), "
+    why = "--gpus-per-replica" if doc["gpus_per_replica_given"] else "the fewest GPUs for this volume"
+    out += ["", f"chosen: {gpus} per replica ({why}), "
                 f"{f['tokens_per_s_per_replica']:,.0f} tok/s per replica (input + output)",
             f"fleet for {quantity(w['tokens_per_month'])} tokens/month at peak {w['peak_to_average']:g}x average, "
             f"target utilisation {w['target_utilisation']:.0%}:",
@@ -124,6 +128,7 @@ def run(args) -> tuple[str, int]:
                         input_tokens=args.input, output_tokens=args.output, tokens_per_month=args.tokens_per_month,
                         peak_to_average=args.peak_to_average, utilisation=args.utilisation, pricing=args.pricing,
                         provider=args.provider, ttft_ms=args.ttft_ms, tpot_ms=args.tpot_ms, max_batch=args.max_batch,
-                        vs_api=args.vs_api, book=book, on=args.date, engine=args.engine)
+                        vs_api=args.vs_api, book=book, on=args.date, engine=args.engine,
+                        gpus_per_replica=args.gpus_per_replica)
     doc = sizing.to_dict()
     return (to_json(doc) + "\n" if args.format == "json" else gpu_table(doc)), 0

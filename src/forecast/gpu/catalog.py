@@ -134,10 +134,20 @@ class Catalog:
 
 
 def _find(table: dict, name: str, what: str):
+    """The catalog entry named `name` or one of its aliases, ignoring case; a Hugging Face repository id
+    (org/Name-Instruct) is also tried without its organisation and then without an -instruct suffix.
+
+    >>> from forecast.gpu.catalog import load_catalog
+    >>> _find(load_catalog().models, "meta-llama/Llama-3.3-70B-Instruct", "model").name
+    'llama-3.3-70b'
+    """
     key = name.strip().lower()
-    for item in table.values():
-        if key == item_name(item) or key in item.aliases:
-            return item
+    bare = key.rsplit("/", 1)[-1]
+    for candidate in dict.fromkeys((key, bare, bare.removesuffix("-instruct"))):
+        for item in table.values():
+            if candidate == item_name(item) or candidate in item.aliases:
+                return item
+    key = bare
     names = {n: item_name(item) for item in table.values() for n in (item_name(item), *item.aliases)}
     near = _family(key, names) or [names[n] for n in difflib.get_close_matches(key, list(names), n=4, cutoff=0.4)]
     near = list(dict.fromkeys(near))

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, with_config
 
-from ..core.errors import ForecastError
+from ..core.errors import ForecastError, ParameterError
 from ..core.resources import packaged
 from ..core.validation import STRICT, read_yaml, validate_document
 from .catalog import Gpu
@@ -38,6 +38,23 @@ class Engine:
     reserve_gb: Gb | None = None
     reserve_gb_large: Gb | None = None
     large_gpu_gb: Gb | None = None
+    gpu_vendors: tuple[str, ...] = ()  # the GPU makers the engine runs on (empty: any)
+
+    def check_gpu(self, gpu: Gpu) -> None:
+        """Raise ParameterError when the engine does not run on `gpu`'s maker (the first word of its name).
+
+        >>> from forecast.gpu.catalog import load_catalog
+        >>> engine("trtllm").check_gpu(load_catalog().gpu("mi300x"))
+        Traceback (most recent call last):
+        ...
+        forecast.core.errors.ParameterError: engine trtllm: runs on NVIDIA GPUs only, not on AMD Instinct MI300X ...
+        """
+        vendor = gpu.name.split()[0]
+        if self.gpu_vendors and vendor not in self.gpu_vendors:
+            others = [e for e, p in engines().items()
+                      if e != "generic" and (not p.gpu_vendors or vendor in p.gpu_vendors)]
+            raise ParameterError("engine", self.name, f"runs on {', '.join(self.gpu_vendors)} GPUs only, not on "
+                                 f"{gpu.name}: use {' or '.join(others)}")
 
     def max_batch(self, gpu: Gpu) -> int:
         """The most sequences the engine runs at once on `gpu` by default.

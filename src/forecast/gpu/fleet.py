@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
-from ..core.errors import ForecastError
+from ..core.errors import ForecastError, ParameterError
 from .catalog import PRICINGS, Catalog, load_catalog
 from .engines import Engine
-from .serving import best_replica
+from .serving import best_replica, candidate_replicas
 from .timing import CALIBRATED, Efficiency
 
 HOURS_PER_MONTH = 730.0  # 8,760 hours a year / 12
@@ -85,11 +85,18 @@ def self_hosted_cost(model: str, gpu: str, *, tokens_per_month, input_tokens_per
                      kv_precision: str | None = None, max_batch: int | None = None,
                      ttft_target_ms: float | None = None, tpot_target_ms: float | None = None,
                      efficiency: Efficiency = CALIBRATED, catalog: Catalog | None = None,
-                     engine: Engine | None = None) -> SelfHostedCost:
-    """Monthly USD and USD per million tokens of an always-on fleet of the cheapest tensor-parallel
-    replica, sized for the peak at the target utilisation. GPU price: the provider's, else the median
-    catalog price at `pricing` (on_demand, commit_1y, commit_3y, spot). `engine`: a gpu.engines preset (its
-    defaults fill `kv_precision` and `max_batch` when they are None)."""
+                     engine: Engine | None = None, gpus_per_replica: int | None = None) -> SelfHostedCost:
+    """Monthly USD and USD per million tokens of an always-on fleet sized for the peak at the target utilisation,
+    of replicas of `gpus_per_replica` GPUs (None: the tensor-parallel degree with the most tokens/s per GPU, the
+    cheapest at scale; size_fleet picks the one needing the fewest GPUs at its volume). GPU price: the provider's,
+    else the median catalog price at `pricing` (on_demand, commit_1y, commit_3y, spot). `engine`: a gpu.engines
+    preset (its defaults fill `kv_precision` and `max_batch` when they are None).
+
+    >>> one = self_hosted_cost("llama-3.1-8b", "h100", tokens_per_month=[1e8, 1e11], input_tokens_per_request=1000,
+    ...                        output_tokens_per_request=300, gpus_per_replica=2)
+    >>> one.gpus_per_replica, list(one.gpu_count) == [2 * r for r in one.replicas]   # replicas x 2 GPUs
+    (2, True)
+    """
     catalog = catalog or load_catalog()
     if pricing not in PRICINGS:
         raise ForecastError(f"pricing {pricing!r}: must be one of {', '.join(PRICINGS)}")
@@ -97,9 +104,17 @@ def self_hosted_cost(model: str, gpu: str, *, tokens_per_month, input_tokens_per
     volume = _check_traffic(tokens_per_month, peak_to_average, target_utilisation)
     rows = catalog.prices_of(g.gpu, pricing, provider)
     usd_per_hour = catalog.gpu_usd_per_hour(g.gpu, pricing, provider)
-    replica = best_replica(catalog, m, g, precision, input_tokens_per_request, output_tokens_per_request,
-                           max_batch=max_batch, ttft_target_ms=ttft_target_ms, tpot_target_ms=tpot_target_ms,
-                           eff=efficiency, kv_precision=kv_precision, engine=engine)
+    setup = dict(max_batch=max_batch, ttft_target_ms=ttft_target_ms, tpot_target_ms=tpot_target_ms, eff=efficiency,
+                 kv_precision=kv_precision, engine=engine)
+    replica = best_replica(catalog, m, g, precision, input_tokens_per_request, output_tokens_per_request, **setup)
+    if gpus_per_replica is not None and gpus_per_replica != replica.gpus_per_replica:
+        found = candidate_replicas(m, g, precision, input_tokens_per_request, output_tokens_per_request, **setup)
+        layouts = {r.gpus_per_replica: r for r in found}
+        if gpus_per_replica not in layouts:
+            raise ParameterError("gpus_per_replica", gpus_per_replica, f"must be one of "
+                                 f"{', '.join(map(str, sorted(layouts)))} for {m.name} at {precision} on {g.gpu} "
+                                 "(the layouts that fit and meet the latency targets)")
+        replica = layouts[gpus_per_replica]
     replicas = replicas_needed(volume, replica.tokens_per_s, peak_to_average, target_utilisation)
     gpu_count = replicas * replica.gpus_per_replica
     monthly = gpu_count * usd_per_hour * HOURS_PER_MONTH

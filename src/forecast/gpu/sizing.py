@@ -20,8 +20,11 @@ from .serving import best_replica_per_precision, candidate_replicas, no_fit_mess
 
 # benchmarks/gpu_calibration.py, the 52 held-out mixture-of-experts rows: median predicted / measured 1.46, 0.75-2.81
 MOE_WARNING = ("mixture of experts: the throughput here is likely too high, so the GPUs and costs are likely too "
-               "low: on 52 published TensorRT-LLM runs of Llama 4 and Qwen3-235B the model came out a median 46% "
-               "high (from 25% low to 2.8x high); see docs/self-hosting.md, Measured accuracy")
+               "low: on 52 published TensorRT-LLM runs of Llama 4 and Qwen3-235B, each with the trtllm preset, the "
+               "model came out a median 46% high (from 25% low to 2.8x high); see docs/self-hosting.md, Measured "
+               "accuracy")
+UNMEASURED_MAKER = ("{gpu}: the timing model's factors were fitted on NVIDIA GPUs and no {maker} measurement checks "
+                    "them yet: read its throughput as an estimate")
 
 @dataclass(frozen=True)
 class FleetSizing:
@@ -88,14 +91,16 @@ def size_fleet(model: str, gpu: str, *, precision: str = "bf16", kv_precision: s
                peak_to_average: float = 2.0, utilisation: float = 0.7, pricing: str = "on_demand",
                provider: str | None = None, ttft_ms: float | None = None, tpot_ms: float | None = None,
                max_batch: int | None = None, vs_api: list[str] | None = None, book=None,
-               on: date | None = None, engine: str | None = None) -> FleetSizing:
+               on: date | None = None, engine: str | None = None, gpus_per_replica: int | None = None) -> FleetSizing:
     """Size a fleet of `gpu` serving open `model` for requests of `input_tokens` + `output_tokens` tokens at
     `tokens_per_month` (input + output), peaking at `peak_to_average` x the average, each replica run at most
     at `utilisation` at the peak; GPU prices from the catalog (`pricing`, `provider`: median of providers when
     None); break-even against `vs_api` (PROVIDER:MODEL; default: the APIs the model replaces) at API prices of
-    `on` (default today, UTC) from `book` (default: price_book()). precision 'best': the cheapest per token.
+    `on` (default today, UTC) from `book` (default: price_book()). precision 'best': the one whose fleet costs
+    least at this volume.
     `engine` ('vllm', 'sglang', 'trtllm'; None: 'generic') sets the serving engine's defaults: the memory its KV
-    cache gets, and `max_batch` and `kv_precision` when they are None (see data/gpu/engines.yaml).
+    cache gets, and `max_batch` and `kv_precision` when they are None (see data/gpu/engines.yaml). Replicas have
+    `gpus_per_replica` GPUs, else as many as make the fleet need the fewest GPUs at `tokens_per_month`.
 
     >>> sizing = size_fleet("llama-3.3-70b", "h100", precision="fp8", tokens_per_month=5e9, vs_api=[])
     >>> fleet = sizing.to_dict()["fleet"]
@@ -112,7 +117,16 @@ def size_fleet(model: str, gpu: str, *, precision: str = "bf16", kv_precision: s
         raise ParameterError("peak_to_average", f"{peak_to_average:g}", "must be >= 1")
     if max_batch is not None and max_batch < 1:
         raise ParameterError("max_batch", max_batch, "must be >= 1")
+    if not tokens_per_month > 0:
+        raise ParameterError("tokens_per_month", f"{tokens_per_month:g}", "must be above 0")
+    for name, value in (("input_tokens", input_tokens), ("output_tokens", output_tokens)):
+        if not value >= 1:
+            raise ParameterError(name, f"{value:g}", "must be at least 1 token per request")
+    if input_tokens + output_tokens > open_model.max_context_tokens:
+        raise ParameterError("input_tokens + output_tokens", f"{input_tokens + output_tokens:,.0f}",
+                             f"{open_model.name} reads at most {open_model.max_context_tokens:,} tokens per request")
     preset = engine_preset(engine)
+    preset.check_gpu(card)
     kwargs = {"max_batch": max_batch, "ttft_target_ms": ttft_ms, "tpot_target_ms": tpot_ms,
               "kv_precision": kv_precision, "engine": preset}
     by_precision = best_replica_per_precision(open_model, card, input_tokens, output_tokens, **kwargs)
@@ -120,12 +134,26 @@ def size_fleet(model: str, gpu: str, *, precision: str = "bf16", kv_precision: s
     if chosen_best and not by_precision:
         message = no_fit_message(catalog, open_model, card, "bf16", input_tokens, output_tokens, **kwargs)
         raise ForecastError(message.replace(" at bf16 on ", " at any precision on ", 1))
-    if chosen_best:
-        precision = by_precision[0].precision
-    cost = self_hosted_cost(open_model.name, card.gpu, tokens_per_month=tokens_per_month,
-                            input_tokens_per_request=input_tokens, output_tokens_per_request=output_tokens,
-                            precision=precision, peak_to_average=peak_to_average,
-                            target_utilisation=utilisation, pricing=pricing, provider=provider, **kwargs)
+    def fleet(at: str):
+        """The fleet at precision `at`, of `gpus_per_replica` GPUs per replica, else of the layout that needs the
+        fewest GPUs at this volume (the most tokens/s per GPU among equals)."""
+        common = dict(tokens_per_month=tokens_per_month, input_tokens_per_request=input_tokens,
+                      output_tokens_per_request=output_tokens, precision=at, peak_to_average=peak_to_average,
+                      target_utilisation=utilisation, pricing=pricing, provider=provider, **kwargs)
+        if gpus_per_replica is not None:
+            return self_hosted_cost(open_model.name, card.gpu, gpus_per_replica=gpus_per_replica, **common)
+        layouts = [self_hosted_cost(open_model.name, card.gpu, gpus_per_replica=r.gpus_per_replica, **common)
+                   for r in candidate_replicas(open_model, card, at, input_tokens, output_tokens, **kwargs)]
+        if not layouts:  # nothing fits: the error names what would
+            return self_hosted_cost(open_model.name, card.gpu, **common)
+        return min(layouts, key=lambda c: (float(c.gpu_count), -c.tokens_per_s_per_replica / c.gpus_per_replica))
+
+    if chosen_best:  # the precision whose fleet costs least at this volume (most tokens/s per GPU among equals)
+        fleets = [fleet(o.precision) for o in by_precision]
+        cost = min(fleets, key=lambda c: (float(c.monthly_usd), -c.tokens_per_s_per_replica / c.gpus_per_replica))
+        precision = cost.precision
+    else:
+        cost = fleet(precision)
     options = candidate_replicas(open_model, card, precision, input_tokens, output_tokens, **kwargs)
     auto = autoscaled_monthly_usd(tokens_per_month, cost.tokens_per_s_per_replica, cost.gpus_per_replica,
                                   cost.gpu_usd_per_hour, peak_to_average=peak_to_average,
@@ -155,9 +183,12 @@ def size_fleet(model: str, gpu: str, *, precision: str = "bf16", kv_precision: s
                      "target_utilisation": utilisation},
         "memory": {"weights_gb": weight_bytes(open_model, precision) / 1e9, "gpu_memory_gb": card.memory_gb},
         "mixture_of_experts": open_model.routed_experts is not None,
-        "warnings": [MOE_WARNING] if open_model.routed_experts is not None else [],
+        "warnings": [*([MOE_WARNING] if open_model.routed_experts is not None else []),
+                     *([UNMEASURED_MAKER.format(gpu=card.name, maker=card.name.split()[0])]
+                       if card.name.split()[0] != "NVIDIA" else [])],
         "tensor_parallel_options": [o.__dict__ for o in options],
         "precision_chosen": "cheapest" if chosen_best else "given",
+        "gpus_per_replica_given": gpus_per_replica is not None,
         "precision_options": [{"precision": o.precision, "gpus_per_replica": o.gpus_per_replica,
                                "tokens_per_s": o.tokens_per_s,
                                "tokens_per_s_per_gpu": o.tokens_per_s / o.gpus_per_replica,

@@ -120,8 +120,8 @@ def fleet(sizing):
     """Per replica count considered: GPUs, KV cache, concurrency, throughput and latency."""
     names = {"gpus_per_replica": "GPUs per replica", "kv_capacity_tokens": "KV cache (tokens)",
              "concurrency": "concurrent requests", "tokens_per_s": "tokens/s (input + output)",
-             "output_tokens_per_s": "output tokens/s", "ttft_ms": "time to first token (ms)",
-             "tpot_ms": "time per output token (ms)"}
+             "output_tokens_per_s": "output tokens/s", "ttft_ms": "time to first token, idle (ms)",
+             "tpot_ms": "time per output token (ms)", "itl_ms": "time between output tokens (ms)"}
     return _table(sizing.to_frame(), names, {c: number for c in names})
 
 
