@@ -118,3 +118,20 @@ def test_the_layout_is_the_one_needing_the_fewest_gpus_at_the_volume():
     assert (forced["fleet"]["gpus_per_replica"], forced["fleet"]["gpu_count"]) == (2, 2)
     with pytest.raises(ForecastError, match=r"--gpus-per-replica 3: must be one of 4, 8 for llama-3\.1-70b at bf16"):
         run([*BASE, "--gpus-per-replica", "3"])  # 141 GB of bf16 weights need 4 or 8 H100s
+
+
+def test_requests_the_model_cannot_read_and_engines_the_gpu_cannot_run_are_refused():
+    # llama-3.1-70b reads 131,072 tokens (max_position_embeddings): 200,000 + 300 is refused, not priced
+    with pytest.raises(ForecastError, match=r"--input 200,000: plus --output 300 is 200,300 tokens: llama-3\.1-70b "
+                                            r"reads at most 131,072 a request"):
+        run([*BASE, "--input", "200000"])
+    from forecast.gpu.sizing import size_fleet
+
+    with pytest.raises(ForecastError, match="tokens_per_month 0: must be above 0"):  # the CLI's argument type refuses 0
+        size_fleet("llama-3.1-70b", "h100", tokens_per_month=0, vs_api=[])
+    with pytest.raises(ForecastError, match="--engine trtllm: runs on NVIDIA GPUs only, not on AMD Instinct MI300X"):
+        run(["gpu", "--model", "llama-3.1-8b", "--gpu", "mi300x", "--engine", "trtllm", "--prices", "none"])
+    amd = json.loads(run(["gpu", "--model", "llama-3.1-8b", "--gpu", "mi300x", "--engine", "vllm", "--prices",
+                          "none", "--format", "json"])[0])
+    assert amd["warnings"] == ["AMD Instinct MI300X 192GB: the timing model's factors were fitted on NVIDIA GPUs "
+                               "and no AMD measurement checks them yet: read its throughput as an estimate"]

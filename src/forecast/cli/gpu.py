@@ -14,6 +14,7 @@ from .options import add_prices_option, price_book
 from .tables import table
 
 COMMANDS = ("gpu",)
+OPTIONS = {"input_tokens": "--input", "output_tokens": "--output"}  # size_fleet's parameters named otherwise here
 _positive = number(lambda v: v > 0, "must be a number > 0")
 
 

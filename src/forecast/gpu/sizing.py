@@ -123,8 +123,9 @@ def size_fleet(model: str, gpu: str, *, precision: str = "bf16", kv_precision: s
         if not value >= 1:
             raise ParameterError(name, f"{value:g}", "must be at least 1 token per request")
     if input_tokens + output_tokens > open_model.max_context_tokens:
-        raise ParameterError("input_tokens + output_tokens", f"{input_tokens + output_tokens:,.0f}",
-                             f"{open_model.name} reads at most {open_model.max_context_tokens:,} tokens per request")
+        raise ParameterError("input_tokens", f"{input_tokens:,.0f}", f"plus {{output_tokens}} {output_tokens:,.0f} is "
+                             f"{input_tokens + output_tokens:,.0f} tokens: {open_model.name} reads at most "
+                             f"{open_model.max_context_tokens:,} a request", mentions=("output_tokens",))
     preset = engine_preset(engine)
     preset.check_gpu(card)
     kwargs = {"max_batch": max_batch, "ttft_target_ms": ttft_ms, "tpot_target_ms": tpot_ms,
