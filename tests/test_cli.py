@@ -258,9 +258,9 @@ def test_fuzz_estimate_on_mutated_examples(data):
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["gpu", "--model", "llama-3.1-8b", "--gpu", "h100", "--input", "-5"],
-     "argument --input: '-5' must be a number > 0"),
+     "argument --input: '-5' must be at least 1 token"),
     (["gpu", "--model", "llama-3.1-8b", "--gpu", "h100", "--input", "nan"],
-     "argument --input: 'nan' is not a finite number: it must be a number > 0"),
+     "argument --input: 'nan' is not a finite number: it must be at least 1 token"),
     (["predict", "s.csv", "--horizon", "3", "--level", "100"],
      "argument --level: '100' must be a percentage between 0 and 100, e.g. 80"),
     (["roi", "case.yaml", "--tornado", "1.5"], "argument --tornado: '1.5' must be a fraction between 0 and 1"),

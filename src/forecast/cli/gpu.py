@@ -16,6 +16,7 @@ from .tables import table
 COMMANDS = ("gpu",)
 OPTIONS = {"input_tokens": "--input", "output_tokens": "--output"}  # size_fleet's parameters named otherwise here
 _positive = number(lambda v: v > 0, "must be a number > 0")
+_tokens = number(lambda v: v >= 1, "must be at least 1 token")
 
 
 def add_parsers(sub) -> None:
@@ -24,14 +25,14 @@ def add_parsers(sub) -> None:
     p.add_argument("--model", required=True, help="open model (packaged data/gpu/models.yaml), e.g. llama-3.1-70b")
     p.add_argument("--gpu", required=True, help="GPU (packaged data/gpu/gpus.csv), e.g. h100")
     p.add_argument("--precision", choices=[*PRECISIONS, "best"], default="bf16",
-                   help="weight precision (default bf16); best: the one whose fleet costs least at this volume")
+                   help="weight precision (default bf16); best: the one with the lowest GPU cost per token at scale")
     p.add_argument("--engine", choices=ENGINES, default=None,
                    help="serving engine whose defaults to assume: its sequence cap, the memory its KV cache gets, its "
                         "KV precision (default generic: 256 sequences, 90%% of memory, bf16 KV; data/gpu/engines.yaml)")
     p.add_argument("--kv-precision", choices=KV_PRECISIONS, default=None,
                    help="KV-cache precision (default: the engine's for the weight precision)")
-    p.add_argument("--input", type=_positive, default=1000.0, help="input tokens per request (default 1000)")
-    p.add_argument("--output", type=_positive, default=300.0, help="output tokens per request (default 300)")
+    p.add_argument("--input", type=_tokens, default=1000.0, help="input tokens per request (default 1000)")
+    p.add_argument("--output", type=_tokens, default=300.0, help="output tokens per request (default 300)")
     p.add_argument("--tokens-per-month", type=_positive, default=1e9, help="input + output tokens (default 1e9)")
     p.add_argument("--peak-to-average", type=_positive, default=2.0, help="peak over average traffic (default 2)")
     p.add_argument("--utilisation", type=_positive, default=0.7, help="target utilisation at peak (default 0.7)")
@@ -41,7 +42,7 @@ def add_parsers(sub) -> None:
                    help="time-to-first-token target (on an idle replica: its prefill)")
     p.add_argument("--tpot-ms", metavar="MS", type=_positive, default=None,
                    help="time-per-output-token target (a request's time from admission to its last token per output "
-                        "token, its prefill included)")
+                        "token, the prefills of the requests in flight included)")
     p.add_argument("--gpus-per-replica", metavar="N", type=whole(1, 8), default=None,
                    help="tensor-parallel GPUs per replica (default: the layout that needs the fewest GPUs at this "
                         "volume)")

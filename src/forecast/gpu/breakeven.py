@@ -86,6 +86,33 @@ def break_even(cost: SelfHostedCost, book: PriceBook, api: str, on: date, input_
     return BreakEven(api, price, source, replica_usd, per_replica, floor, first, always)
 
 
+def break_even_over(costs: list[SelfHostedCost], book: PriceBook, api: str, on: date, input_tokens: float,
+                    output_tokens: float, peak_to_average: float, target_utilisation: float) -> BreakEven:
+    """Break-even against `api` of a fleet free to use whichever of the layouts in `costs` (one fleet each, e.g.
+    every tensor-parallel degree) costs least at each volume: it first matches the API at the earliest of their
+    first matches, is always cheaper from the earliest volume from which one of them always is, and its floor
+    is the lowest; the replica figures are the layout with that floor (the one cheapest at scale).
+
+    >>> from forecast.design.prices import price_book
+    >>> from forecast.gpu.fleet import self_hosted_cost
+    >>> args = dict(tokens_per_month=1e9, input_tokens_per_request=1000, output_tokens_per_request=300,
+    ...             precision="fp8")
+    >>> costs = [self_hosted_cost("llama-3.1-70b", "h100", gpus_per_replica=n, **args) for n in (2, 4)]
+    >>> book, on, api = price_book("none"), date(2026, 11, 25), "groq:llama-3.3-70b-versatile"
+    >>> each = [break_even(c, book, api, on, 1000, 300, 2.0, 0.7) for c in costs]
+    >>> both = break_even_over(costs, book, api, on, 1000, 300, 2.0, 0.7)
+    >>> both.self_hosted_floor_usd_per_mtok == min(b.self_hosted_floor_usd_per_mtok for b in each)
+    True
+    """
+    each = [break_even(c, book, api, on, input_tokens, output_tokens, peak_to_average, target_utilisation)
+            for c in costs]
+    best = min(each, key=lambda b: b.self_hosted_floor_usd_per_mtok)
+    return BreakEven(api, best.api_usd_per_mtok, best.api_price_source, best.replica_usd_per_month,
+                     best.tokens_per_month_per_replica, best.self_hosted_floor_usd_per_mtok,
+                     min(b.break_even_tokens_per_month for b in each),
+                     min(b.always_cheaper_from_tokens_per_month for b in each))
+
+
 def cost_curve(volumes, replica_usd_per_month: float, tokens_per_month_per_replica: float):
     """Self-hosted USD per million tokens at each monthly volume (always-on fleet, >= 1 replica)."""
     v = np.asarray(volumes, dtype=float)

@@ -92,10 +92,10 @@ def self_hosted_cost(model: str, gpu: str, *, tokens_per_month, input_tokens_per
     else the median catalog price at `pricing` (on_demand, commit_1y, commit_3y, spot). `engine`: a gpu.engines
     preset (its defaults fill `kv_precision` and `max_batch` when they are None).
 
-    >>> one = self_hosted_cost("llama-3.1-8b", "h100", tokens_per_month=[1e8, 1e11], input_tokens_per_request=1000,
-    ...                        output_tokens_per_request=300, gpus_per_replica=2)
-    >>> one.gpus_per_replica, list(one.gpu_count) == [2 * r for r in one.replicas]   # replicas x 2 GPUs
-    (2, True)
+    >>> args = dict(tokens_per_month=1e8, input_tokens_per_request=1000, output_tokens_per_request=300)
+    >>> one, two = (self_hosted_cost("llama-3.1-8b", "h100", gpus_per_replica=n, **args) for n in (1, 2))
+    >>> one.gpu_count, two.gpu_count, two.monthly_usd / one.monthly_usd   # one replica carries 1e8 tokens a month
+    (1.0, 2.0, 2.0)
     """
     catalog = catalog or load_catalog()
     if pricing not in PRICINGS:
@@ -111,9 +111,10 @@ def self_hosted_cost(model: str, gpu: str, *, tokens_per_month, input_tokens_per
         found = candidate_replicas(m, g, precision, input_tokens_per_request, output_tokens_per_request, **setup)
         layouts = {r.gpus_per_replica: r for r in found}
         if gpus_per_replica not in layouts:
+            targets = " and meet the latency targets" if ttft_target_ms or tpot_target_ms else ""
             raise ParameterError("gpus_per_replica", gpus_per_replica, f"must be one of "
                                  f"{', '.join(map(str, sorted(layouts)))} for {m.name} at {precision} on {g.gpu} "
-                                 "(the layouts that fit and meet the latency targets)")
+                                 f"(the layouts that fit{targets})")
         replica = layouts[gpus_per_replica]
     replicas = replicas_needed(volume, replica.tokens_per_s, peak_to_average, target_utilisation)
     gpu_count = replicas * replica.gpus_per_replica

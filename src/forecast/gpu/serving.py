@@ -27,7 +27,8 @@ class ReplicaPerformance:
     """One replica at one workload: throughput in tokens/s (input + output), latency in ms. `concurrency` requests
     run at once; `queued` more wait for a slot (a concurrency asked above `max_concurrency`), `queue_ms` on
     average, which `ttft_ms` includes. `tpot_ms` is a request's time from admission to its last token per output
-    token (its own prefill included); `itl_ms` the gap between its output tokens once it has started."""
+    token (the prefills of the requests in flight included); `itl_ms` the gap between its output tokens once it
+    has started (its own prefill left out)."""
 
     model: str
     gpu: str
@@ -88,9 +89,13 @@ def replica_performance(model: Model, gpu: Gpu, precision: str, tp: int, input_t
 
     >>> from forecast.gpu.catalog import load_catalog
     >>> cat = load_catalog()   # Llama 3.1 8B on one H100 holds 256 sequences of 1,000 + 100 tokens
-    >>> r = replica_performance(cat.model("llama-3.1-8b"), cat.gpu("h100"), "bf16", 1, 1000, 100, concurrency=1000)
-    >>> r.concurrency, r.queued, round(r.queue_ms / (1e3 * r.concurrency / r.requests_per_s), 3), round(744 / 256, 3)
-    (256, 744, 2.906, 2.906)
+    >>> m, h100 = cat.model("llama-3.1-8b"), cat.gpu("h100")
+    >>> asked = replica_performance(m, h100, "bf16", 1, 1000, 100, concurrency=1000)
+    >>> full = replica_performance(m, h100, "bf16", 1, 1000, 100, concurrency=256)
+    >>> asked.concurrency, asked.queued, asked.output_tokens_per_s == full.output_tokens_per_s
+    (256, 744, True)
+    >>> asked.ttft_ms == full.ttft_ms + asked.queue_ms and asked.queue_ms > 2 * 100 * full.itl_ms  # ~3 requests' time
+    True
     """
     engine = engine or preset(None)
     max_batch = max_batch or engine.max_batch(gpu)

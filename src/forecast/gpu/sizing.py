@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from ..core.errors import ForecastError, ParameterError
 from ..core.results import frozen_copy, html_table
 from ..design.prices import price_book
-from .breakeven import break_even, cost_curve, floor_usd_per_mtok
+from .breakeven import break_even_over, cost_curve, floor_usd_per_mtok
 from .catalog import load_catalog
 from .engines import engine as engine_preset
 from .fleet import HOURS_PER_MONTH, SECONDS_PER_MONTH, autoscaled_monthly_usd, self_hosted_cost
@@ -59,17 +59,17 @@ class FleetSizing:
         return pd.DataFrame(self._document["break_even"])
 
     def cost_curve_frame(self, volumes) -> object:
-        """USD per million tokens at each monthly volume (tokens), self-hosted (always-on, whole replicas) and
-        each API compared: columns tokens_per_month, option, usd_per_mtok."""
+        """USD per million tokens at each monthly volume (tokens), self-hosted (always-on, whole replicas of the
+        layout cheapest at that volume) and each API compared: columns tokens_per_month, option, usd_per_mtok."""
         import numpy as np
         import pandas as pd
 
         volumes = np.asarray(volumes, dtype=float)
-        f, w = self._document["fleet"], self._document["workload"]
-        replica_usd = f["gpus_per_replica"] * f["gpu_usd_per_hour"] * HOURS_PER_MONTH  # as break_even() counts
-        per_replica = f["tokens_per_s_per_replica"] * w["target_utilisation"] * SECONDS_PER_MONTH / w["peak_to_average"]
+        f = self._document["fleet"]
+        self_hosted = np.min([cost_curve(volumes, lay["replica_usd_per_month"], lay["tokens_per_month_per_replica"])
+                              for lay in self._document["layouts"]], axis=0)  # the cheapest layout at each volume
         frames = [pd.DataFrame({"tokens_per_month": volumes, "option": f"self-hosted {self.gpu} ({f['pricing']})",
-                                "usd_per_mtok": cost_curve(volumes, replica_usd, per_replica)})]
+                                "usd_per_mtok": self_hosted})]
         frames += [pd.DataFrame({"tokens_per_month": volumes, "option": b["api"],
                                  "usd_per_mtok": b["api_usd_per_mtok"]}) for b in self._document["break_even"]]
         return pd.concat(frames, ignore_index=True)
@@ -96,11 +96,12 @@ def size_fleet(model: str, gpu: str, *, precision: str = "bf16", kv_precision: s
     `tokens_per_month` (input + output), peaking at `peak_to_average` x the average, each replica run at most
     at `utilisation` at the peak; GPU prices from the catalog (`pricing`, `provider`: median of providers when
     None); break-even against `vs_api` (PROVIDER:MODEL; default: the APIs the model replaces) at API prices of
-    `on` (default today, UTC) from `book` (default: price_book()). precision 'best': the one whose fleet costs
-    least at this volume.
+    `on` (default today, UTC) from `book` (default: price_book()). precision 'best': the one with the lowest cost
+    per token at scale (the most tokens/s per GPU).
     `engine` ('vllm', 'sglang', 'trtllm'; None: 'generic') sets the serving engine's defaults: the memory its KV
     cache gets, and `max_batch` and `kv_precision` when they are None (see data/gpu/engines.yaml). Replicas have
-    `gpus_per_replica` GPUs, else as many as make the fleet need the fewest GPUs at `tokens_per_month`.
+    `gpus_per_replica` GPUs, else as many as make the fleet need the fewest GPUs at `tokens_per_month` (smaller
+    replicas among equals); break-even takes, at each volume, whichever layout is cheapest there.
 
     >>> sizing = size_fleet("llama-3.3-70b", "h100", precision="fp8", tokens_per_month=5e9, vs_api=[])
     >>> fleet = sizing.to_dict()["fleet"]
@@ -135,26 +136,18 @@ def size_fleet(model: str, gpu: str, *, precision: str = "bf16", kv_precision: s
     if chosen_best and not by_precision:
         message = no_fit_message(catalog, open_model, card, "bf16", input_tokens, output_tokens, **kwargs)
         raise ForecastError(message.replace(" at bf16 on ", " at any precision on ", 1))
-    def fleet(at: str):
-        """The fleet at precision `at`, of `gpus_per_replica` GPUs per replica, else of the layout that needs the
-        fewest GPUs at this volume (the most tokens/s per GPU among equals)."""
-        common = dict(tokens_per_month=tokens_per_month, input_tokens_per_request=input_tokens,
-                      output_tokens_per_request=output_tokens, precision=at, peak_to_average=peak_to_average,
-                      target_utilisation=utilisation, pricing=pricing, provider=provider, **kwargs)
-        if gpus_per_replica is not None:
-            return self_hosted_cost(open_model.name, card.gpu, gpus_per_replica=gpus_per_replica, **common)
+    if chosen_best:  # the precision with the most tokens/s per GPU: the lowest cost per token at scale
+        precision = by_precision[0].precision
+    common = dict(tokens_per_month=tokens_per_month, input_tokens_per_request=input_tokens,
+                  output_tokens_per_request=output_tokens, precision=precision, peak_to_average=peak_to_average,
+                  target_utilisation=utilisation, pricing=pricing, provider=provider, **kwargs)
+    if gpus_per_replica is not None:
+        layouts = [self_hosted_cost(open_model.name, card.gpu, gpus_per_replica=gpus_per_replica, **common)]
+    else:  # every layout that fits; the fleet is the one needing the fewest GPUs, smaller replicas among equals
         layouts = [self_hosted_cost(open_model.name, card.gpu, gpus_per_replica=r.gpus_per_replica, **common)
-                   for r in candidate_replicas(open_model, card, at, input_tokens, output_tokens, **kwargs)]
-        if not layouts:  # nothing fits: the error names what would
-            return self_hosted_cost(open_model.name, card.gpu, **common)
-        return min(layouts, key=lambda c: (float(c.gpu_count), -c.tokens_per_s_per_replica / c.gpus_per_replica))
-
-    if chosen_best:  # the precision whose fleet costs least at this volume (most tokens/s per GPU among equals)
-        fleets = [fleet(o.precision) for o in by_precision]
-        cost = min(fleets, key=lambda c: (float(c.monthly_usd), -c.tokens_per_s_per_replica / c.gpus_per_replica))
-        precision = cost.precision
-    else:
-        cost = fleet(precision)
+                   for r in candidate_replicas(open_model, card, precision, input_tokens, output_tokens, **kwargs)]
+        layouts = layouts or [self_hosted_cost(open_model.name, card.gpu, **common)]  # none fits: its error says why
+    cost = min(layouts, key=lambda c: (float(c.gpu_count), c.gpus_per_replica))
     options = candidate_replicas(open_model, card, precision, input_tokens, output_tokens, **kwargs)
     auto = autoscaled_monthly_usd(tokens_per_month, cost.tokens_per_s_per_replica, cost.gpus_per_replica,
                                   cost.gpu_usd_per_hour, peak_to_average=peak_to_average,
@@ -167,7 +160,7 @@ def size_fleet(model: str, gpu: str, *, precision: str = "bf16", kv_precision: s
     versus, skipped = [], []
     for api in apis:
         try:
-            be = break_even(cost, book, api, on, input_tokens, output_tokens, peak_to_average, utilisation)
+            be = break_even_over(layouts, book, api, on, input_tokens, output_tokens, peak_to_average, utilisation)
         except ForecastError as exc:
             if vs_api:
                 raise
@@ -190,6 +183,10 @@ def size_fleet(model: str, gpu: str, *, precision: str = "bf16", kv_precision: s
         "tensor_parallel_options": [o.__dict__ for o in options],
         "precision_chosen": "cheapest" if chosen_best else "given",
         "gpus_per_replica_given": gpus_per_replica is not None,
+        "layouts": [{"gpus_per_replica": c.gpus_per_replica,
+                     "replica_usd_per_month": c.gpus_per_replica * c.gpu_usd_per_hour * HOURS_PER_MONTH,
+                     "tokens_per_month_per_replica": c.tokens_per_s_per_replica * utilisation * SECONDS_PER_MONTH
+                     / peak_to_average} for c in layouts],
         "precision_options": [{"precision": o.precision, "gpus_per_replica": o.gpus_per_replica,
                                "tokens_per_s": o.tokens_per_s,
                                "tokens_per_s_per_gpu": o.tokens_per_s / o.gpus_per_replica,

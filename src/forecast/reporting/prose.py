@@ -141,20 +141,22 @@ def roi_summary(evaluation) -> str:
 
 def self_hosting_summary(sizing, precision: str, tokens_per_month: float, peak_to_average: float,
                          utilisation: float, pricing: str) -> str:
-    """The self-hosting report's opening: memory, the cheapest layout, the fleet and its monthly cost (USD,
-    Markdown); the arguments are the ones the fleet was sized with."""
+    """The self-hosting report's opening: memory, the engine preset, the layout, the fleet and its monthly cost
+    (USD, Markdown); the arguments are the ones the fleet was sized with (`precision` as asked: 'best' or one)."""
     doc = sizing.to_dict()
     mem, fleet = doc["memory"], doc["fleet"]
     kind = pricing.replace("_", "-")  # on-demand, commit-1y
     e = doc["engine"]
-    chosen = (f"{md_text(doc['precision'])} (the precision whose fleet costs least at this volume)"
+    chosen = (f"{md_text(doc['precision'])} (the precision with the lowest GPU cost per token at scale)"
               if doc["precision_chosen"] == "cheapest" else md_text(doc["precision"]))
+    layout = ("The layout asked for is" if doc["gpus_per_replica_given"]
+              else "The layout that needs the fewest GPUs at this volume is")
     return "\n\n".join([
         f"## {md_text(doc['model'])} on {md_text(doc['gpu'])} at {chosen}",
         f"The weights take {mem['weights_gb']:.1f} GB; one {md_text(doc['gpu'])} has {mem['gpu_memory_gb']:.0f} GB. "
         f"Serving engine preset: **{md_text(e['name'])}** ({md_text(e['version'])}): at most {e['max_batch']:,} "
-        f"sequences at once, KV cache at {md_text(doc['kv_precision'])}. The layout that needs the fewest GPUs at "
-        f"this volume is **{fleet['gpus_per_replica']} GPU(s) per replica**, which serves "
+        f"sequences at once, KV cache at {md_text(doc['kv_precision'])}. {layout} "
+        f"**{fleet['gpus_per_replica']} GPU(s) per replica**, which serves "
         f"{fleet['tokens_per_s_per_replica']:,.0f} tokens/s (input + output) at this request shape.",
         f"For {number(tokens_per_month)} tokens a month at a peak {peak_to_average:g}x the average and "
         f"{utilisation:.0%} target utilisation, the fleet needs **{fleet['replicas']:.0f} replica(s) = "
