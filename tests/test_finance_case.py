@@ -149,11 +149,13 @@ def test_self_hosted_serving_bills_the_gpu_fleet_for_the_months_tokens(tmp_path,
     path = write_case(tmp_path, tiny_case(workflows=wf))
     cc = compile_case(parse_case_data(read_yaml(path), str(path)), book)
     flows = monthly_cash_flows(cc, expected_drivers(cc))
-    # one call per task of 1,000 input + 500 output tokens: 500 tasks in month 2, 1,000 in month 3
+    # one call per task of 1,000 input + 500 output tokens: 500 tasks in month 2, 1,000 in month 3; a few
+    # thousand tokens a month fit one replica of one L4, the fewest GPUs (the layout with the most tokens/s per
+    # GPU takes more)
     fleet = [self_hosted_cost("llama-3.1-8b", "l4", tokens_per_month=n * 1500.0, input_tokens_per_request=1000.0,
-                              output_tokens_per_request=500.0).monthly_usd for n in (500, 1000)]
-    assert fleet[0] > 0
-    assert flows.costs["inference (self-hosted GPUs)"].tolist() == [0.0, 0.0, *fleet]
+                              output_tokens_per_request=500.0, gpus_per_replica=1) for n in (500, 1000)]
+    assert [f.gpu_count for f in fleet] == [1, 1] and fleet[0].monthly_usd > 0
+    assert flows.costs["inference (self-hosted GPUs)"].tolist() == [0.0, 0.0, *(f.monthly_usd for f in fleet)]
     assert "inference (API)" not in flows.costs
 
 

@@ -8,8 +8,9 @@ Conventions (also in the README):
   grows from month 1 whether or not the workflow is live; adoption is the share the AI handles;
 - API inference and background calls pay the price-date prices times
   (1 - token_price_decline_per_year)^((m - 1) / 12): the yearly decline compounded monthly;
-- self-hosted inference is the monthly GPU bill of `forecast.gpu.self_hosted_cost` for the month's
-  tokens (no token price decline: GPU rental prices are the model's own input);
+- self-hosted inference is the monthly GPU bill of `forecast.gpu.layout_fleets` for the month's tokens, in
+  the tensor-parallel layout that needs the fewest GPUs that month (no token price decline: GPU rental
+  prices are the model's own input);
 - hardware is paid in full at the end of its purchase month and depreciated straight-line over
   its useful life from the next month; depreciation only matters through the tax shield;
 - with a tax rate: tax(m) = rate x (benefits - operating costs - depreciation) (a negative tax is the
@@ -94,9 +95,9 @@ def _col(value) -> np.ndarray:
 
 def _self_hosted_usd(cw: CaseWorkflow, d: dict, tasks: np.ndarray, live: np.ndarray) -> np.ndarray:
     try:
-        from ..gpu.fleet import self_hosted_cost
+        from ..gpu.fleet import layout_fleets
     except ImportError as exc:
-        raise ForecastError(f"workflow {cw.label!r}: self-hosted serving needs forecast.gpu.self_hosted_cost, "
+        raise ForecastError(f"workflow {cw.label!r}: self-hosted serving needs forecast.gpu.layout_fleets, "
                             f"which cannot be imported ({exc})") from None
     w, sh = cw.label, cw.self_hosted
     calls = _col(d[f"{w}.model_calls_per_task"])
@@ -111,15 +112,16 @@ def _self_hosted_usd(cw: CaseWorkflow, d: dict, tasks: np.ndarray, live: np.ndar
     for tokens_in, tokens_out in np.unique(np.stack([in_per_req[on], out_per_req[on]], axis=1), axis=0):
         sel = on & (in_per_req == tokens_in) & (out_per_req == tokens_out)
         try:
-            cost = self_hosted_cost(sh.model, sh.gpu, tokens_per_month=tokens[sel],
-                                    input_tokens_per_request=float(tokens_in),
-                                    output_tokens_per_request=float(tokens_out), precision=sh.precision,
-                                    peak_to_average=sh.peak_to_average, target_utilisation=sh.target_utilisation,
-                                    pricing=sh.pricing, provider=sh.provider)
+            fleets = layout_fleets(sh.model, sh.gpu, tokens_per_month=tokens[sel],
+                                   input_tokens_per_request=float(tokens_in),
+                                   output_tokens_per_request=float(tokens_out), precision=sh.precision,
+                                   peak_to_average=sh.peak_to_average, target_utilisation=sh.target_utilisation,
+                                   pricing=sh.pricing, provider=sh.provider)
         except ForecastError as exc:
             raise ForecastError(f"workflow {w!r}: self-hosted {sh.model} on {sh.gpu} at {sh.precision}, requests of "
                                 f"{tokens_in:,.0f} in + {tokens_out:,.0f} out tokens: {exc.problems[0]}") from None
-        usd[sel] = np.broadcast_to(np.asarray(cost.monthly_usd, dtype=float), (int(sel.sum()),))
+        cheapest = np.min([np.asarray(f.monthly_usd, dtype=float) for f in fleets], axis=0)  # fewest GPUs each month
+        usd[sel] = np.broadcast_to(cheapest, (int(sel.sum()),))
     return usd
 
 
@@ -189,18 +191,19 @@ def monthly_cash_flows(cc: CompiledCase, drivers: dict, volume_factor=1.0) -> Ca
 
 def fleet_detail(cw: CaseWorkflow, drivers: dict, flows: CashFlows) -> dict:
     """The self-hosted fleet in the busiest month (from forecast.gpu): replica shape, GPUs, price and source."""
-    from ..gpu.fleet import self_hosted_cost
+    from ..gpu.fleet import layout_fleets
 
     sh, w, d = cw.self_hosted, cw.label, drivers
     month = int(np.argmax(flows.tasks[w]))
     calls = d[f"{w}.model_calls_per_task"] or 1.0
     tokens = flows.tasks[w][month] * (d[f"{w}.input_tokens_per_task"] + d[f"{w}.output_tokens_per_task"]) \
         + d[f"{w}.background_tokens_per_month"]
-    c = self_hosted_cost(sh.model, sh.gpu, tokens_per_month=tokens,
-                         input_tokens_per_request=d[f"{w}.input_tokens_per_task"] / calls,
-                         output_tokens_per_request=d[f"{w}.output_tokens_per_task"] / calls, precision=sh.precision,
-                         peak_to_average=sh.peak_to_average, target_utilisation=sh.target_utilisation,
-                         pricing=sh.pricing, provider=sh.provider)
+    c = min(layout_fleets(sh.model, sh.gpu, tokens_per_month=tokens,
+                          input_tokens_per_request=d[f"{w}.input_tokens_per_task"] / calls,
+                          output_tokens_per_request=d[f"{w}.output_tokens_per_task"] / calls, precision=sh.precision,
+                          peak_to_average=sh.peak_to_average, target_utilisation=sh.target_utilisation,
+                          pricing=sh.pricing, provider=sh.provider),
+            key=lambda f: (float(f.gpu_count), f.gpus_per_replica))  # the fewest GPUs in the busiest month
     return {"model": sh.model, "gpu": c.gpu, "precision": c.precision, "pricing": c.pricing,
             "busiest_month": month, "tokens_per_month": float(tokens), "gpus_per_replica": c.gpus_per_replica,
             "replicas": float(c.replicas), "gpu_count": float(c.gpu_count), "gpu_usd_per_hour": c.gpu_usd_per_hour,

@@ -131,6 +131,32 @@ def self_hosted_cost(model: str, gpu: str, *, tokens_per_month, input_tokens_per
         _out(achieved_utilisation(volume, replicas, replica.tokens_per_s)), source)
 
 
+def layout_fleets(model: str, gpu: str, *, tokens_per_month, input_tokens_per_request: float,
+                  output_tokens_per_request: float, precision: str = "bf16", **kwargs) -> list[SelfHostedCost]:
+    """One self_hosted_cost fleet for every tensor-parallel layout that fits and meets the targets (`kwargs` as
+    self_hosted_cost takes them), fewest GPUs per replica first; the cheapest at a volume is the one with the
+    fewest GPUs there. Raises what self_hosted_cost raises when none fits.
+
+    >>> fleets = layout_fleets("llama-3.1-8b", "h100", tokens_per_month=[1e8, 1e11], input_tokens_per_request=1000,
+    ...                        output_tokens_per_request=300)
+    >>> [f.gpus_per_replica for f in fleets]
+    [1, 2, 4, 8]
+    >>> cheapest = np.min([f.monthly_usd for f in fleets], axis=0)   # per volume
+    >>> bool(cheapest[0] == fleets[0].monthly_usd[0])   # 1e8 tokens a month: one GPU
+    True
+    """
+    catalog = kwargs.get("catalog") or load_catalog()
+    m, g = catalog.model(model), catalog.gpu(gpu)
+    args = dict(tokens_per_month=tokens_per_month, input_tokens_per_request=input_tokens_per_request,
+                output_tokens_per_request=output_tokens_per_request, precision=precision, **kwargs)
+    targets = {k: kwargs.get(k) for k in ("max_batch", "ttft_target_ms", "tpot_target_ms", "kv_precision", "engine")}
+    found = candidate_replicas(m, g, precision, input_tokens_per_request, output_tokens_per_request,
+                               eff=kwargs.get("efficiency", CALIBRATED), **targets)
+    if not found:
+        return [self_hosted_cost(model, gpu, **args)]  # raises the message naming what would fit
+    return [self_hosted_cost(model, gpu, gpus_per_replica=r.gpus_per_replica, **args) for r in found]
+
+
 # ---------------------------------------------------------------- autoscaled fleets
 
 

@@ -1,6 +1,7 @@
 """The panel's API-vs-self-hosted toggle: the options it lists and the monthly GPU bill of a choice.
 
-Self-hosted cost comes from `forecast.gpu.self_hosted_cost`: an always-on fleet sized for the
+Self-hosted cost comes from `forecast.gpu.layout_fleets`: an always-on fleet, in the tensor-parallel layout
+that needs the fewest GPUs at each volume, sized for the
 month's tokens (input + output of the workflow's model calls plus its background calls), at the
 GPU catalog's median on-demand price, with its defaults (peak/average 2, target utilisation 0.7).
 Tool fees are added per task as with API serving. P10/P50/P90 move with the volume only (tokens
@@ -68,7 +69,7 @@ def serving_options_of_case(data: dict, case, index: int) -> dict[str, SelfHoste
 
 def self_hosted_month_usd(workflow: Workflow, doc: dict, book: PriceBook, on: date, sh: SelfHosted) -> dict:
     """Monthly USD (expected at mean volume, P10/P50/P90 over volume) of serving the workflow on `sh`."""
-    from ..gpu.fleet import self_hosted_cost
+    from ..gpu.fleet import layout_fleets
 
     tokens = doc["tokens_per_task"]
     input_per_task = tokens["input_tokens"] + tokens["cached_input_tokens"] + tokens["cache_write_tokens"]
@@ -79,12 +80,14 @@ def self_hosted_month_usd(workflow: Workflow, doc: dict, book: PriceBook, on: da
     volumes = np.array([tasks["expected"], tasks["p10"], tasks["p50"], tasks["p90"]])
     background = float(background_tokens_per_month(compile_plan(workflow, book, on)))
     tokens_per_month = volumes * (input_per_task + output_per_task) + background
-    cost = self_hosted_cost(sh.model, sh.gpu, tokens_per_month=tokens_per_month,
-                            input_tokens_per_request=input_per_task / calls,
-                            output_tokens_per_request=output_per_task / calls, precision=sh.precision,
-                            peak_to_average=sh.peak_to_average, target_utilisation=sh.target_utilisation,
-                            pricing=sh.pricing)
-    month = np.asarray(cost.monthly_usd, dtype=float) + volumes * tool_usd_per_task
+    fleets = layout_fleets(sh.model, sh.gpu, tokens_per_month=tokens_per_month,
+                           input_tokens_per_request=input_per_task / calls,
+                           output_tokens_per_request=output_per_task / calls, precision=sh.precision,
+                           peak_to_average=sh.peak_to_average, target_utilisation=sh.target_utilisation,
+                           pricing=sh.pricing)
+    cheapest = np.min([np.asarray(f.monthly_usd, dtype=float) for f in fleets], axis=0)  # fewest GPUs per volume
+    cost = min(fleets, key=lambda f: float(np.asarray(f.monthly_usd).reshape(-1)[0]))  # at the expected volume
+    month = cheapest + volumes * tool_usd_per_task
     expected, p10, p50, p90 = (float(x) for x in month)
     success = doc["success_rate"]
     return {
