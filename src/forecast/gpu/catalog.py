@@ -52,7 +52,8 @@ class Gpu:
 @with_config(STRICT)
 @dataclass(frozen=True)
 class GpuPrice:
-    """A published hourly price of one GPU (per GPU, instance price divided by its GPU count)."""
+    """A published hourly price of one GPU (per GPU, instance price divided by its GPU count); gpus_per_instance is
+    the smallest number of GPUs the offering rents (8 for an 8-GPU instance or node)."""
 
     gpu: str
     provider: str
@@ -61,6 +62,7 @@ class GpuPrice:
     usd_per_gpu_hour: Positive
     source: Source
     as_of: AsOf
+    gpus_per_instance: Annotated[int, Field(ge=1, le=72)] = 1
 
 
 @with_config(STRICT)

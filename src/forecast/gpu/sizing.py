@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from ..core.errors import ForecastError, ParameterError
+from ..core.formatting import usd
 from ..core.results import frozen_copy, html_table
 from ..design.prices import price_book
 from .breakeven import break_even_over, cost_curve, floor_usd_per_mtok
@@ -84,6 +85,33 @@ class FleetSizing:
                 {"": "achieved utilisation", "value": f["utilisation"]}]
         return html_table(f"{self.model} on {self.gpu} at {self.precision}", rows,
                           [f"GPU price: {f['price_source']}", *(f"note: {n}" for n in self.notes)])
+
+
+def instance_warning(catalog, gpu: str, pricing: str, provider: str | None, gpu_count: float) -> str | None:
+    """A warning when some of the prices behind the fleet's come from offerings that rent several GPUs at a time
+    (an 8-GPU instance) and the fleet's GPU count is not a whole number of them: there it pays for whole instances.
+
+    >>> # lambda 8 x $3.79 x 730 h = $22,134 and aws 8 x $7.91 x 730 h = $46,194 (data/gpu/gpu_prices.csv)
+    >>> print(instance_warning(load_catalog(), "h200", "on_demand", None, 2))  # doctest: +NORMALIZE_WHITESPACE
+    aws, coreweave and lambda rent h200s 8 at a time: a fleet of 2 pays for 8 there, $22,134 to $46,194 a month at
+    their on_demand prices (the price above is per GPU, as if rented one at a time; runpod rents them singly)
+    """
+    rows = catalog.prices_of(gpu, pricing, provider)
+    whole = [r for r in rows if gpu_count % r.gpus_per_instance]
+    if not whole:
+        return None
+    sizes = sorted({r.gpus_per_instance for r in whole})
+    bills = [-(-gpu_count // r.gpus_per_instance) * r.gpus_per_instance * r.usd_per_gpu_hour * HOURS_PER_MONTH
+             for r in whole]
+    billed = -(-gpu_count // sizes[0]) * sizes[0]
+    names = sorted({r.provider for r in whole})
+    who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    single = sorted({r.provider for r in rows if r.gpus_per_instance == 1})
+    span = f"${usd(min(bills))}" if min(bills) == max(bills) else f"${usd(min(bills))} to ${usd(max(bills))}"
+    return (f"{who} rent{'s' if len(names) == 1 else ''} {gpu}s {'/'.join(map(str, sizes))} at a time: a fleet of "
+            f"{gpu_count:,.0f} pays for {billed:,.0f} there, {span} a month at {'its' if len(names) == 1 else 'their'} "
+            f"{pricing} prices (the price above is per GPU, as if rented one at a time"
+            + (f"; {', '.join(single)} rent{'s' if len(single) == 1 else ''} them singly)" if single else ")"))
 
 
 def size_fleet(model: str, gpu: str, *, precision: str = "bf16", kv_precision: str | None = None,
@@ -177,7 +205,8 @@ def size_fleet(model: str, gpu: str, *, precision: str = "bf16", kv_precision: s
         "mixture_of_experts": open_model.routed_experts is not None,
         "warnings": [*([MOE_WARNING] if open_model.routed_experts is not None else []),
                      *([UNMEASURED_MAKER.format(gpu=card.name, maker=card.name.split()[0])]
-                       if card.name.split()[0] != "NVIDIA" else [])],
+                       if card.name.split()[0] != "NVIDIA" else []),
+                     *filter(None, [instance_warning(catalog, card.gpu, pricing, provider, float(cost.gpu_count))])],
         "tensor_parallel_options": [o.__dict__ for o in options],
         "precision_chosen": "cheapest" if chosen_best else "given",
         "gpus_per_replica_given": gpus_per_replica is not None,
