@@ -58,6 +58,8 @@ def test_refreshed_prices_are_stored_used_and_named(tmp_path):
     with serving(json.dumps(DATA).encode()) as url:
         done = _forecast(tmp_path, "prices", "--refresh", "--url", url)
     assert done.returncode == 0, done.stderr
+    # gpt-4o's prices are cut; claude-haiku-4-5 keeps its base prices but the served entry lacks the packaged
+    # one's 200,000-token context window, 1-hour cache-write and web-search prices, so it is priced differently too
     assert ": 2 models\n" in done.stdout and "priced differently (e.g. anthropic/claude-haiku-4-5, openai/gpt-4o)" \
         in done.stdout and "not in the fetched data keep their earlier prices" in done.stdout
     stored = json.loads((tmp_path / "prices" / "genai-prices.json").read_text())

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from forecast.core.errors import UsageError
 from forecast.design.prices import price_book
 from forecast.usage.warehouse import Warehouse, detect_kind
 
@@ -353,3 +354,24 @@ def test_forecast_ingest_reads_every_export_in_one_command(tmp_path):
     kinds = [line.split("[")[1].split("]")[0] for line in done.stdout.splitlines() if " read " in line]
     assert sorted(kinds) == ["anthropic-costs", "anthropic-usage", "helicone", "langfuse", "langfuse", "litellm",
                              "litellm", "openai-costs", "openai-usage"]
+
+
+def test_the_warehouse_kinds_name_every_export_format_and_every_cost_report():
+    from forecast.usage.exports import FORMATS
+    from forecast.usage.schema import CHARGE_KINDS, EXPORT_KINDS
+
+    assert set(EXPORT_KINDS) == set(FORMATS)
+    # a cost report's module gives the FOCUS columns its rows fill; the others give request-log rows
+    assert set(CHARGE_KINDS) == {"focus", *(k for k, m in FORMATS.items() if hasattr(m, "COLUMNS"))}
+
+
+@pytest.mark.parametrize("name", ["spend.json", "spend.csv"])
+def test_an_export_that_is_not_utf8_is_refused_naming_its_line(tmp_path, name):
+    path = tmp_path / name
+    if name.endswith(".json"):
+        path.write_bytes(b'[{"request_id": "r1", "spend": 0.1,\n "startTime": "2026-11-01T10:00:00Z", '
+                         b'"model": "gpt\xff"}]')
+    else:
+        path.write_bytes(b"request_id,spend,startTime,model\nr1,0.1,2026-11-01T10:00:00Z,gpt\xff\n")
+    with Warehouse(tmp_path / "w.duckdb") as wh, pytest.raises(UsageError, match=r"line 2: byte 0xff is not UTF-8"):
+        wh.load(path, kind="litellm")

@@ -12,6 +12,7 @@ SHA-256, and every price's source names it, as reports' provenance does.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import urllib.error
@@ -121,6 +122,7 @@ def label() -> str:
     return _active()[1]
 
 
+@functools.cache
 def _packaged() -> tuple[DataSnapshot, str]:
     """The data packaged with the installed genai-prices, and its label."""
     return get_snapshot(), f"genai-prices {version('genai-prices')}"

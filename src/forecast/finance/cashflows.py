@@ -95,7 +95,7 @@ def _col(value) -> np.ndarray:
 
 def _self_hosted_usd(cw: CaseWorkflow, d: dict, tasks: np.ndarray, live: np.ndarray) -> np.ndarray:
     try:
-        from ..gpu.fleet import layout_fleets
+        from ..gpu.fleet import cheapest_monthly_usd, layout_fleets
     except ImportError as exc:
         raise ForecastError(f"workflow {cw.label!r}: self-hosted serving needs forecast.gpu.layout_fleets, "
                             f"which cannot be imported ({exc})") from None
@@ -120,8 +120,7 @@ def _self_hosted_usd(cw: CaseWorkflow, d: dict, tasks: np.ndarray, live: np.ndar
         except ForecastError as exc:
             raise ForecastError(f"workflow {w!r}: self-hosted {sh.model} on {sh.gpu} at {sh.precision}, requests of "
                                 f"{tokens_in:,.0f} in + {tokens_out:,.0f} out tokens: {exc.problems[0]}") from None
-        cheapest = np.min([np.asarray(f.monthly_usd, dtype=float) for f in fleets], axis=0)  # fewest GPUs each month
-        usd[sel] = np.broadcast_to(cheapest, (int(sel.sum()),))
+        usd[sel] = np.broadcast_to(cheapest_monthly_usd(fleets), (int(sel.sum()),))  # fewest GPUs each month
     return usd
 
 
@@ -191,19 +190,18 @@ def monthly_cash_flows(cc: CompiledCase, drivers: dict, volume_factor=1.0) -> Ca
 
 def fleet_detail(cw: CaseWorkflow, drivers: dict, flows: CashFlows) -> dict:
     """The self-hosted fleet in the busiest month (from forecast.gpu): replica shape, GPUs, price and source."""
-    from ..gpu.fleet import layout_fleets
+    from ..gpu.fleet import fewest_gpus, layout_fleets
 
     sh, w, d = cw.self_hosted, cw.label, drivers
     month = int(np.argmax(flows.tasks[w]))
     calls = d[f"{w}.model_calls_per_task"] or 1.0
     tokens = flows.tasks[w][month] * (d[f"{w}.input_tokens_per_task"] + d[f"{w}.output_tokens_per_task"]) \
         + d[f"{w}.background_tokens_per_month"]
-    c = min(layout_fleets(sh.model, sh.gpu, tokens_per_month=tokens,
-                          input_tokens_per_request=d[f"{w}.input_tokens_per_task"] / calls,
-                          output_tokens_per_request=d[f"{w}.output_tokens_per_task"] / calls, precision=sh.precision,
-                          peak_to_average=sh.peak_to_average, target_utilisation=sh.target_utilisation,
-                          pricing=sh.pricing, provider=sh.provider),
-            key=lambda f: (float(f.gpu_count), f.gpus_per_replica))  # the fewest GPUs in the busiest month
+    c = fewest_gpus(layout_fleets(sh.model, sh.gpu, tokens_per_month=tokens,
+                                  input_tokens_per_request=d[f"{w}.input_tokens_per_task"] / calls,
+                                  output_tokens_per_request=d[f"{w}.output_tokens_per_task"] / calls,
+                                  precision=sh.precision, peak_to_average=sh.peak_to_average,
+                                  target_utilisation=sh.target_utilisation, pricing=sh.pricing, provider=sh.provider))
     return {"model": sh.model, "gpu": c.gpu, "precision": c.precision, "pricing": c.pricing,
             "busiest_month": month, "tokens_per_month": float(tokens), "gpus_per_replica": c.gpus_per_replica,
             "replicas": float(c.replicas), "gpu_count": float(c.gpu_count), "gpu_usd_per_hour": c.gpu_usd_per_hour,

@@ -14,7 +14,7 @@ from scipy.optimize import brentq
 from ..core.errors import ForecastError, ParameterError
 from .catalog import PRICINGS, Catalog, load_catalog
 from .engines import Engine
-from .serving import best_replica, candidate_replicas
+from .serving import fitting_replicas
 from .timing import CALIBRATED, Efficiency
 
 HOURS_PER_MONTH = 730.0  # 8,760 hours a year / 12
@@ -79,23 +79,26 @@ def _out(x):
     return float(x) if np.ndim(x) == 0 else x
 
 
-def self_hosted_cost(model: str, gpu: str, *, tokens_per_month, input_tokens_per_request: float,
-                     output_tokens_per_request: float, precision: str = "bf16", peak_to_average=2.0,
-                     target_utilisation=0.7, pricing: str = "on_demand", provider: str | None = None,
-                     kv_precision: str | None = None, max_batch: int | None = None,
-                     ttft_target_ms: float | None = None, tpot_target_ms: float | None = None,
-                     efficiency: Efficiency = CALIBRATED, catalog: Catalog | None = None,
-                     engine: Engine | None = None, gpus_per_replica: int | None = None) -> SelfHostedCost:
+def layout_fleets(model: str, gpu: str, *, tokens_per_month, input_tokens_per_request: float,
+                  output_tokens_per_request: float, precision: str = "bf16", peak_to_average=2.0,
+                  target_utilisation=0.7, pricing: str = "on_demand", provider: str | None = None,
+                  kv_precision: str | None = None, max_batch: int | None = None,
+                  ttft_target_ms: float | None = None, tpot_target_ms: float | None = None,
+                  efficiency: Efficiency = CALIBRATED, catalog: Catalog | None = None,
+                  engine: Engine | None = None) -> list[SelfHostedCost]:
     """Monthly USD and USD per million tokens of an always-on fleet sized for the peak at the target utilisation,
-    of replicas of `gpus_per_replica` GPUs (None: the tensor-parallel degree with the most tokens/s per GPU, the
-    cheapest at scale; size_fleet picks the one needing the fewest GPUs at its volume). GPU price: the provider's,
-    else the median catalog price at `pricing` (on_demand, commit_1y, commit_3y, spot). `engine`: a gpu.engines
-    preset (its defaults fill `kv_precision` and `max_batch` when they are None).
+    one for every tensor-parallel layout that fits and meets the latency targets, fewest GPUs per replica first
+    (see `fewest_gpus` and `cheapest_monthly_usd`). GPU price: the provider's, else the median catalog price at
+    `pricing` (on_demand, commit_1y, commit_3y, spot). `engine`: a gpu.engines preset (its defaults fill
+    `kv_precision` and `max_batch` when they are None). Raises ForecastError naming what would fit when none does.
 
-    >>> args = dict(tokens_per_month=1e8, input_tokens_per_request=1000, output_tokens_per_request=300)
-    >>> one, two = (self_hosted_cost("llama-3.1-8b", "h100", gpus_per_replica=n, **args) for n in (1, 2))
-    >>> one.gpu_count, two.gpu_count, two.monthly_usd / one.monthly_usd   # one replica carries 1e8 tokens a month
-    (1.0, 2.0, 2.0)
+    >>> fleets = layout_fleets("llama-3.1-8b", "h100", tokens_per_month=[1e8, 1e11], input_tokens_per_request=1000,
+    ...                        output_tokens_per_request=300)
+    >>> [f.gpus_per_replica for f in fleets]
+    [1, 2, 4, 8]
+    >>> cheapest = cheapest_monthly_usd(fleets)   # per volume
+    >>> bool(cheapest[0] == fleets[0].monthly_usd[0])   # 1e8 tokens a month: one GPU
+    True
     """
     catalog = catalog or load_catalog()
     if pricing not in PRICINGS:
@@ -104,57 +107,64 @@ def self_hosted_cost(model: str, gpu: str, *, tokens_per_month, input_tokens_per
     volume = _check_traffic(tokens_per_month, peak_to_average, target_utilisation)
     rows = catalog.prices_of(g.gpu, pricing, provider)
     usd_per_hour = catalog.gpu_usd_per_hour(g.gpu, pricing, provider)
-    setup = dict(max_batch=max_batch, ttft_target_ms=ttft_target_ms, tpot_target_ms=tpot_target_ms, eff=efficiency,
-                 kv_precision=kv_precision, engine=engine)
-    replica = best_replica(catalog, m, g, precision, input_tokens_per_request, output_tokens_per_request, **setup)
-    if gpus_per_replica is not None and gpus_per_replica != replica.gpus_per_replica:
-        found = candidate_replicas(m, g, precision, input_tokens_per_request, output_tokens_per_request, **setup)
-        layouts = {r.gpus_per_replica: r for r in found}
-        if gpus_per_replica not in layouts:
-            targets = " and meet the latency targets" if ttft_target_ms or tpot_target_ms else ""
-            raise ParameterError("gpus_per_replica", gpus_per_replica, f"must be one of "
-                                 f"{', '.join(map(str, sorted(layouts)))} for {m.name} at {precision} on {g.gpu} "
-                                 f"(the layouts that fit{targets})")
-        replica = layouts[gpus_per_replica]
-    replicas = replicas_needed(volume, replica.tokens_per_s, peak_to_average, target_utilisation)
-    gpu_count = replicas * replica.gpus_per_replica
-    monthly = gpu_count * usd_per_hour * HOURS_PER_MONTH
+    found = fitting_replicas(catalog, m, g, precision, input_tokens_per_request, output_tokens_per_request,
+                             max_batch=max_batch, ttft_target_ms=ttft_target_ms, tpot_target_ms=tpot_target_ms,
+                             eff=efficiency, kv_precision=kv_precision, engine=engine)
     if len(rows) == 1:
         source = f"{rows[0].provider} {rows[0].offering}: {rows[0].source} ({rows[0].as_of})"
     else:
         quotes = "; ".join(f"{r.provider} ${r.usd_per_gpu_hour:g} ({r.as_of})" for r in rows)
         source = f"median of {len(rows)} {pricing} prices: {quotes}"
-    return SelfHostedCost(
-        m.name, g.gpu, precision, replica.kv_precision, pricing, replica.gpus_per_replica, replica.concurrency,
-        replica.tokens_per_s, replica.output_tokens_per_s, replica.ttft_ms, replica.tpot_ms, usd_per_hour,
-        _out(volume), _out(replicas), _out(gpu_count), _out(monthly), _out(usd_per_mtok(monthly, volume)),
-        _out(achieved_utilisation(volume, replicas, replica.tokens_per_s)), source)
+    fleets = []
+    for replica in found:
+        replicas = replicas_needed(volume, replica.tokens_per_s, peak_to_average, target_utilisation)
+        gpu_count = replicas * replica.gpus_per_replica
+        monthly = gpu_count * usd_per_hour * HOURS_PER_MONTH
+        fleets.append(SelfHostedCost(
+            m.name, g.gpu, precision, replica.kv_precision, pricing, replica.gpus_per_replica, replica.concurrency,
+            replica.tokens_per_s, replica.output_tokens_per_s, replica.ttft_ms, replica.tpot_ms, usd_per_hour,
+            _out(volume), _out(replicas), _out(gpu_count), _out(monthly), _out(usd_per_mtok(monthly, volume)),
+            _out(achieved_utilisation(volume, replicas, replica.tokens_per_s)), source))
+    return fleets
 
 
-def layout_fleets(model: str, gpu: str, *, tokens_per_month, input_tokens_per_request: float,
-                  output_tokens_per_request: float, precision: str = "bf16", **kwargs) -> list[SelfHostedCost]:
-    """One self_hosted_cost fleet for every tensor-parallel layout that fits and meets the targets (`kwargs` as
-    self_hosted_cost takes them), fewest GPUs per replica first; the cheapest at a volume is the one with the
-    fewest GPUs there. Raises what self_hosted_cost raises when none fits.
+def self_hosted_cost(model: str, gpu: str, *, gpus_per_replica: int | None = None, **kwargs) -> SelfHostedCost:
+    """The fleet of layout_fleets(model, gpu, **kwargs) whose replicas have `gpus_per_replica` GPUs (None: the
+    tensor-parallel degree with the most tokens/s per GPU, the cheapest at scale; fewer GPUs among equals).
 
-    >>> fleets = layout_fleets("llama-3.1-8b", "h100", tokens_per_month=[1e8, 1e11], input_tokens_per_request=1000,
-    ...                        output_tokens_per_request=300)
-    >>> [f.gpus_per_replica for f in fleets]
-    [1, 2, 4, 8]
-    >>> cheapest = np.min([f.monthly_usd for f in fleets], axis=0)   # per volume
-    >>> bool(cheapest[0] == fleets[0].monthly_usd[0])   # 1e8 tokens a month: one GPU
-    True
+    >>> args = dict(tokens_per_month=1e8, input_tokens_per_request=1000, output_tokens_per_request=300)
+    >>> one, two = (self_hosted_cost("llama-3.1-8b", "h100", gpus_per_replica=n, **args) for n in (1, 2))
+    >>> one.gpu_count, two.gpu_count, two.monthly_usd / one.monthly_usd   # one replica carries 1e8 tokens a month
+    (1.0, 2.0, 2.0)
     """
-    catalog = kwargs.get("catalog") or load_catalog()
-    m, g = catalog.model(model), catalog.gpu(gpu)
-    args = dict(tokens_per_month=tokens_per_month, input_tokens_per_request=input_tokens_per_request,
-                output_tokens_per_request=output_tokens_per_request, precision=precision, **kwargs)
-    targets = {k: kwargs.get(k) for k in ("max_batch", "ttft_target_ms", "tpot_target_ms", "kv_precision", "engine")}
-    found = candidate_replicas(m, g, precision, input_tokens_per_request, output_tokens_per_request,
-                               eff=kwargs.get("efficiency", CALIBRATED), **targets)
-    if not found:
-        return [self_hosted_cost(model, gpu, **args)]  # raises the message naming what would fit
-    return [self_hosted_cost(model, gpu, gpus_per_replica=r.gpus_per_replica, **args) for r in found]
+    fleets = layout_fleets(model, gpu, **kwargs)
+    if gpus_per_replica is None:
+        return max(fleets, key=lambda f: (f.tokens_per_s_per_replica / f.gpus_per_replica, -f.gpus_per_replica))
+    chosen = [f for f in fleets if f.gpus_per_replica == gpus_per_replica]
+    if not chosen:
+        targeted = kwargs.get("ttft_target_ms") or kwargs.get("tpot_target_ms")
+        targets = " and meet the latency targets" if targeted else ""
+        raise ParameterError("gpus_per_replica", gpus_per_replica, f"must be one of "
+                             f"{', '.join(str(f.gpus_per_replica) for f in fleets)} for {fleets[0].model} at "
+                             f"{fleets[0].precision} on {fleets[0].gpu} (the layouts that fit{targets})")
+    return chosen[0]
+
+
+def fewest_gpus(fleets: list[SelfHostedCost]) -> SelfHostedCost:
+    """Of fleets sized for the same volumes, the one needing the fewest GPUs at the first (the cheapest there: all
+    pay the same GPU-hour price), the smaller replicas among equals.
+
+    >>> fleets = layout_fleets("llama-3.1-8b", "h100", tokens_per_month=1e8, input_tokens_per_request=1000,
+    ...                        output_tokens_per_request=300)
+    >>> fewest_gpus(fleets).gpu_count, fewest_gpus(fleets).gpus_per_replica
+    (1.0, 1)
+    """
+    return min(fleets, key=lambda f: (float(np.asarray(f.gpu_count).reshape(-1)[0]), f.gpus_per_replica))
+
+
+def cheapest_monthly_usd(fleets: list[SelfHostedCost]) -> np.ndarray:
+    """The lowest monthly USD at each volume over fleets sized for the same volumes (one per layout)."""
+    return np.min([np.asarray(f.monthly_usd, dtype=float) for f in fleets], axis=0)
 
 
 # ---------------------------------------------------------------- autoscaled fleets

@@ -158,15 +158,21 @@ def _cheapest(found: list[ReplicaPerformance]) -> ReplicaPerformance:
     return max(found, key=lambda r: (r.tokens_per_s / r.gpus_per_replica, -r.gpus_per_replica))
 
 
+def fitting_replicas(catalog: Catalog, model: Model, gpu: Gpu, precision: str, input_tokens: float,
+                     output_tokens: float, **kwargs) -> list[ReplicaPerformance]:
+    """candidate_replicas, or a ForecastError saying which GPU / precision / degree would fit when none does."""
+    check_precision(gpu, precision, kwargs.get("kv_precision") or "bf16")
+    found = candidate_replicas(model, gpu, precision, input_tokens, output_tokens, **kwargs)
+    if found:
+        return found
+    raise ForecastError(no_fit_message(catalog, model, gpu, precision, input_tokens, output_tokens, **kwargs))
+
+
 def best_replica(catalog: Catalog, model: Model, gpu: Gpu, precision: str, input_tokens: float,
                  output_tokens: float, **kwargs) -> ReplicaPerformance:
     """The tensor-parallel degree with the most tokens/s per GPU (lowest GPU cost per token); fewer GPUs
     win ties. Raises ForecastError saying which GPU / precision / degree would fit when none does."""
-    check_precision(gpu, precision, kwargs.get("kv_precision") or "bf16")
-    found = candidate_replicas(model, gpu, precision, input_tokens, output_tokens, **kwargs)
-    if found:
-        return _cheapest(found)
-    raise ForecastError(no_fit_message(catalog, model, gpu, precision, input_tokens, output_tokens, **kwargs))
+    return _cheapest(fitting_replicas(catalog, model, gpu, precision, input_tokens, output_tokens, **kwargs))
 
 
 def best_replica_per_precision(model: Model, gpu: Gpu, input_tokens: float, output_tokens: float,

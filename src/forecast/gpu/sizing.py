@@ -14,7 +14,14 @@ from ..design.prices import price_book
 from .breakeven import break_even_over, cost_curve, floor_usd_per_mtok
 from .catalog import load_catalog
 from .engines import engine as engine_preset
-from .fleet import HOURS_PER_MONTH, SECONDS_PER_MONTH, autoscaled_monthly_usd, layout_fleets, self_hosted_cost
+from .fleet import (
+    HOURS_PER_MONTH,
+    SECONDS_PER_MONTH,
+    autoscaled_monthly_usd,
+    fewest_gpus,
+    layout_fleets,
+    self_hosted_cost,
+)
 from .memory import weight_bytes
 from .options import PRICINGS
 from .serving import best_replica_per_precision, candidate_replicas, no_fit_message
@@ -171,9 +178,9 @@ def size_fleet(model: str, gpu: str, *, precision: str = "bf16", kv_precision: s
                   target_utilisation=utilisation, pricing=pricing, provider=provider, **kwargs)
     if gpus_per_replica is not None:
         layouts = [self_hosted_cost(open_model.name, card.gpu, gpus_per_replica=gpus_per_replica, **common)]
-    else:  # every layout that fits; the fleet is the one needing the fewest GPUs, smaller replicas among equals
+    else:  # every layout that fits; the fleet is the one needing the fewest GPUs
         layouts = layout_fleets(open_model.name, card.gpu, **common)
-    cost = min(layouts, key=lambda c: (float(c.gpu_count), c.gpus_per_replica))
+    cost = fewest_gpus(layouts)
     options = candidate_replicas(open_model, card, precision, input_tokens, output_tokens, **kwargs)
     auto = autoscaled_monthly_usd(tokens_per_month, cost.tokens_per_s_per_replica, cost.gpus_per_replica,
                                   cost.gpu_usd_per_hour, peak_to_average=peak_to_average,

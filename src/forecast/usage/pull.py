@@ -32,6 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from ..core.errors import UsageError
+from ..core.months import utc_midnight
 
 MAX_PAGES = 10_000  # a safety stop for a server whose pages never end
 MAX_WAIT_S = 60  # the longest Retry-After honoured; Anthropic's admin endpoints ask for a poll a minute
@@ -74,7 +75,7 @@ APIS = {  # the group_by values each endpoint documents, all asked for except Op
 
 
 def _epoch(day: date) -> int:
-    return int(datetime.combine(day, datetime.min.time(), UTC).timestamp())
+    return int(utc_midnight(day).timestamp())
 
 
 def check_base_url(url: str) -> str:

@@ -36,8 +36,7 @@ AMOUNTS = ("logged_usd", "list_usd", "discount_usd", "credits_usd", "adjustments
 
 
 # how cloud FOCUS exports name themselves: Microsoft Cost Management writes "Microsoft", AWS Data Exports "AWS"
-CLOUD_NAMES = {"microsoft": "azure", "azure": "azure", "aws": "aws", "amazon": "aws",
-               "amazon web services, inc.": "aws", "google cloud": "google"}
+CLOUD_NAMES = {"microsoft": "azure", "amazon": "aws", "amazon web services, inc.": "aws", "google cloud": "google"}
 
 
 def _provider_sql(column: str) -> str:

@@ -74,9 +74,10 @@ def detect_kind(path: Path) -> str:
     """An export format (usage.exports) when the file's first MB holds its field names; else 'otel' for .json
     OTLP exports, 'focus' when the header has BilledCost, else 'native'."""
     from .exports import detect
+    from .files import is_parquet
 
     name = path.name.lower()
-    if not name.endswith((".parquet", ".pq")) and (found := detect(path)):
+    if not is_parquet(path) and (found := detect(path)):
         return found
     if name.endswith(".json") or name.endswith(".otlp.jsonl"):
         return "otel"
@@ -161,11 +162,11 @@ class Warehouse:
             return checked_select(staged, types, timezone, now_sql, source)
 
         if kind in EXPORT_KINDS:
-            from .exports import bills, stage_export
+            from .exports import stage_export
             from .exports.charges import AMOUNTS
 
             columns, skipped = stage_export(self.con, path, kind, "_staged")
-            if bills(kind):
+            if kind in CHARGE_KINDS:
                 from .focus import checked_select as charges_select
                 from .sources import Checked
 
@@ -208,9 +209,14 @@ class Warehouse:
               focus_version: str | None, progress: Callable[[str], None] | None) -> LoadResult:
         if not path.name.lower().endswith((".csv", ".parquet", ".pq")) and _blank(path):
             raise UsageError(f"{source}: empty file: nothing to load")
-        kind = kind or detect_kind(path)
-        if kind not in KINDS:
+        if kind is None:
+            kind = detect_kind(path)
+        elif kind not in KINDS:
             raise UsageError(f"{source}: format {kind!r}: must be one of {', '.join(KINDS)}")
+        elif kind in EXPORT_KINDS:  # a format named (--format) must carry its field names; a detected one does
+            from .exports import check_format
+
+            check_format(path, kind)
         if timezone:
             _check_timezone(self.con, timezone)
         progress = progress or (lambda _stage: None)

@@ -69,7 +69,7 @@ def serving_options_of_case(data: dict, case, index: int) -> dict[str, SelfHoste
 
 def self_hosted_month_usd(workflow: Workflow, doc: dict, book: PriceBook, on: date, sh: SelfHosted) -> dict:
     """Monthly USD (expected at mean volume, P10/P50/P90 over volume) of serving the workflow on `sh`."""
-    from ..gpu.fleet import layout_fleets
+    from ..gpu.fleet import cheapest_monthly_usd, fewest_gpus, layout_fleets
 
     tokens = doc["tokens_per_task"]
     input_per_task = tokens["input_tokens"] + tokens["cached_input_tokens"] + tokens["cache_write_tokens"]
@@ -85,9 +85,8 @@ def self_hosted_month_usd(workflow: Workflow, doc: dict, book: PriceBook, on: da
                            output_tokens_per_request=output_per_task / calls, precision=sh.precision,
                            peak_to_average=sh.peak_to_average, target_utilisation=sh.target_utilisation,
                            pricing=sh.pricing)
-    cheapest = np.min([np.asarray(f.monthly_usd, dtype=float) for f in fleets], axis=0)  # fewest GPUs per volume
-    cost = min(fleets, key=lambda f: float(np.asarray(f.monthly_usd).reshape(-1)[0]))  # at the expected volume
-    month = cheapest + volumes * tool_usd_per_task
+    month = cheapest_monthly_usd(fleets) + volumes * tool_usd_per_task  # the fewest GPUs at each volume
+    cost = fewest_gpus(fleets)  # the fleet at the expected volume, the first
     expected, p10, p50, p90 = (float(x) for x in month)
     success = doc["success_rate"]
     return {

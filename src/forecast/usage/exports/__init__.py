@@ -19,8 +19,9 @@ from pathlib import Path
 import duckdb
 
 from ...core.errors import UsageError
+from ..files import check_utf8
 from ..python_readers import csv_header, json_text, stage_records
-from ..schema import NATIVE_COLUMNS
+from ..schema import CHARGE_KINDS, NATIVE_COLUMNS
 from . import anthropic_costs, anthropic_usage, helicone, langfuse, litellm, openai_costs, openai_usage
 from .common import RecordError
 from .records import head, records
@@ -71,22 +72,18 @@ def check_format(path: Path, kind: str) -> None:
     fields, marks = _fields(path), FORMATS[kind].MARKS
     provider_page = kind.startswith(("openai-", "anthropic-")) and fields >= EMPTY_PAGE
     if not set(marks) <= fields and not provider_page:
+        if not fields:
+            check_utf8(path)  # no field names read: an encoding fault is the file's, and names its line
         missing = ", ".join(m for m in marks if m not in fields)
         raise UsageError(f"{path}: not a {kind} export: no {missing} field in its first MB (a {kind} record has "
                          f"{', '.join(marks)}): check --format (docs/connectors.md)")
-
-
-def bills(kind: str) -> bool:
-    """True for a cost report, whose rows are FOCUS charges (COLUMNS), not request-log rows."""
-    return hasattr(FORMATS[kind], "COLUMNS")
 
 
 def stage_export(con: duckdb.DuckDBPyConnection, path: Path, kind: str, table: str) -> tuple[list[str], int]:
     """Stage the rows of an exported file as the temp table `table` (text columns, with each row's place and raw
     text); returns (its columns, records skipped as not model calls)."""
     module = FORMATS[kind]
-    check_format(path, kind)
-    columns = list(module.COLUMNS) if bills(kind) else [*NATIVE_COLUMNS, *module.EXTRA]
+    columns = list(module.COLUMNS) if kind in CHARGE_KINDS else [*NATIVE_COLUMNS, *module.EXTRA]
     known = set(columns)
     skipped = 0
 
@@ -132,5 +129,6 @@ def stage_export(con: duckdb.DuckDBPyConnection, path: Path, kind: str, table: s
     try:
         stage_records(con, table, columns, staged())
     except UnicodeDecodeError:
+        check_utf8(path)  # names the line of the first byte that is not UTF-8
         raise UsageError(f"{path}: not UTF-8 text") from None
     return columns, skipped

@@ -25,7 +25,7 @@ Not priced: web searches ($ per search) and the 1-hour cache writes' higher rate
 
 from __future__ import annotations
 
-from .common import RecordError, bucket_results, get, utc_text
+from .common import RecordError, bucket_results, count, get, utc_text
 
 NAME = "anthropic-usage"
 MARKS = ("uncached_input_tokens", "starting_at")
@@ -41,20 +41,12 @@ def split(bucket: dict) -> list[dict]:
     return bucket_results(bucket, "starting_at", "ending_at", "an object with starting_at and a results list")
 
 
-def _count(value, field: str) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise RecordError(f"has {field} {value!r}: must be a whole number >= 0")
-    return value
-
-
 def row(result: dict) -> dict | None:
     """The request-log row of one result; None for an empty one (nothing used)."""
     for nested in ("cache_creation", "server_tool_use"):
         if result.get(nested) is not None and not isinstance(result[nested], dict):
             raise RecordError(f"has {nested} {result[nested]!r}: must be a JSON object")
-    counts = {k: _count(get(result, k), k) for k in (
+    counts = {k: count(get(result, k), k) or 0 for k in (
         "uncached_input_tokens", "cache_creation.ephemeral_5m_input_tokens", "cache_creation.ephemeral_1h_input_tokens",
         "cache_read_input_tokens", "output_tokens")}
     if not any(counts.values()):

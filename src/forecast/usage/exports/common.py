@@ -87,15 +87,32 @@ def bucket_results(bucket: dict, start: str, end: str, shape: str, valid: bool =
     return [times | r if isinstance(r, dict) else r for r in results]
 
 
+# LiteLLM's provider names that otel.PROVIDERS (the OTel gen_ai.system values) does not already map
+GATEWAY_PROVIDERS = {"bedrock": "aws", "bedrock_converse": "aws", "vertex_ai_beta": "google",
+                     "vertex_ai-anthropic_models": "google", "azure_ai": "azure", "text-completion-openai": "openai"}
+
+
 def provider_id(name) -> str | None:
-    """A provider name as the price catalogue knows it (openai, anthropic, google, azure, aws, ...)."""
+    """A provider name as the price catalogue knows it (openai, anthropic, google, azure, aws, ...).
+
+    >>> [provider_id(n) for n in ("bedrock", "vertex_ai", "OpenAI", "xai", None)]
+    ['aws', 'google', 'openai', 'x-ai', None]
+    """
     if name in (None, ""):
         return None
     low = str(name).lower()
-    aliases = {"bedrock": "aws", "bedrock_converse": "aws", "vertex_ai_beta": "google", "vertex_ai-anthropic_models":
-               "google", "azure_ai": "azure", "gemini": "google", "vertex_ai": "google", "mistral": "mistral",
-               "xai": "x-ai", "anthropic": "anthropic", "openai": "openai", "text-completion-openai": "openai"}
-    return aliases.get(low) or PROVIDERS.get(low, low)
+    return GATEWAY_PROVIDERS.get(low) or PROVIDERS.get(low, low)
+
+
+def count(value, field: str) -> int | None:
+    """A token or request count as given (None when absent), or RecordError unless it is a whole number >= 0.
+
+    >>> count(12, "input_tokens"), count(None, "input_tokens")
+    (12, None)
+    """
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return value
+    raise RecordError(f"has {field} {value!r}: must be a whole number >= 0")
 
 
 def tag_values(tags) -> dict[str, str]:

@@ -21,23 +21,16 @@ request_path, cache_enabled, prompt_id. A Helicone cache hit is a row of $0, as 
 
 from __future__ import annotations
 
-from .common import RecordError, first, provider_id, tag_values, utc_text
+from .common import count, first, provider_id, tag_values, utc_text
 
 NAME = "helicone"
 MARKS = ("request_created_at", "request_id")
 EXTRA = ("user_id", "session_id", "properties", "http_status", "request_path", "cache_enabled", "prompt_id")
 
 
-def _count(record: dict, field: str) -> int | None:
-    value = record.get(field)
-    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
-        return value
-    raise RecordError(f"has {field} {value!r}: must be a whole number >= 0")
-
-
 def _sum(record: dict, *fields: str) -> int | None:
     """The sum of the counts given (None when none is)."""
-    given = [v for v in (_count(record, f) for f in fields) if v is not None]
+    given = [v for v in (count(record.get(f), f) for f in fields) if v is not None]
     return sum(given) if given else None
 
 
@@ -52,8 +45,8 @@ def row(record: dict) -> dict:
         "provider": provider_id(record.get("provider")),
         "model": first(record, "request_model", "model", "response_model"),
         "input_tokens": _sum(record, "prompt_tokens", "prompt_cache_read_tokens", "prompt_cache_write_tokens"),
-        "cached_input_tokens": _count(record, "prompt_cache_read_tokens"),
-        "cache_write_tokens": _count(record, "prompt_cache_write_tokens"),
+        "cached_input_tokens": count(record.get("prompt_cache_read_tokens"), "prompt_cache_read_tokens"),
+        "cache_write_tokens": count(record.get("prompt_cache_write_tokens"), "prompt_cache_write_tokens"),
         "output_tokens": _sum(record, "completion_tokens", "reasoning_tokens"),
         "cost_usd": first(record, "cost", "cost_usd"), "latency_ms": record.get("delay_ms"),
         "status": "error" if failed else "ok",

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ...core.errors import UsageError
-from ..files import check_utf8
 from ..python_readers import csv_header, csv_records
 
 
@@ -107,7 +106,6 @@ def records(path: Path) -> Iterator[Record]:
     """
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
-    check_utf8(path)
     if path.name.lower().endswith(".csv"):
         header = csv_header(path)
         for line, fields, problem, raw in csv_records(path, len(header)):
