@@ -7,7 +7,7 @@ import pytest
 from forecast.timeseries import stats_models
 from forecast.timeseries.auto import forecast_series
 from forecast.timeseries.backtest import cross_validation, cutoffs, default_step
-from forecast.timeseries.fast_backtest import ets_windows, theta_windows
+from forecast.timeseries.fast_backtest import ets_windows, hw_windows, theta_windows
 from forecast.timeseries.models import AUTO_MODELS, MODELS
 from forecast.timeseries.select import STATS_MARGIN
 
@@ -72,7 +72,7 @@ def test_the_chosen_model_is_the_best_backtest_score(mixed):
     best_single = min(v for k, v in cand.items() if k != "combo")
     assert cand[chosen] == row["mase"]
     keep = 1 - STATS_MARGIN  # the mean of ETS and both Thetas is kept unless a single model beats it by the margin
-    assert row["model"] in ("combo(ets+dotm+theta)", *AUTO_MODELS)
+    assert row["model"] in ("combo(ets+dotm+theta+hw)", *AUTO_MODELS)  # seasonal: Holt-Winters joins the three
     if chosen == "combo":
         assert best_single >= keep * cand["combo"]
     else:
@@ -92,7 +92,8 @@ def test_windows_and_cutoffs():
 
 def test_fast_backtest_equals_a_full_refit_at_the_first_cutoff():
     y = seasonal_series("s", 84, 3)["y"].to_numpy()
-    for fast, full in ((ets_windows, stats_models.ets), (theta_windows, stats_models.theta)):
+    for fast, full in ((ets_windows, stats_models.ets), (theta_windows, stats_models.theta),
+                       (hw_windows, stats_models.holt_winters)):
         w = fast(y, 12, (80, 95), 12, [48, 60, 72])
         ref = full(y[:48], 12, (80, 95), 12)
         assert [x.cutoff for x in w] == [48, 60, 72] and w[2].actual.tolist() == y[72:84].tolist()
@@ -111,6 +112,38 @@ def test_ets_bands_match_statsmodels_own_prediction_intervals():
     ours = stats_models.ets(y, 6, (95,), 12)
     np.testing.assert_allclose(ours.mean, ref["mean"], rtol=1e-9)
     np.testing.assert_allclose(ours.lo[95], ref["pi_lower"], rtol=1e-6)
+
+
+def test_holt_winters_bands_match_statsmodels_own_prediction_intervals():
+    """ETS(A,Ad,A) is linear (class 1): statsmodels gives exact intervals, the reference for our variance."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    rng = np.random.default_rng(7)
+    t = np.arange(72)
+    y = 0.2 * t + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1.5, 72)  # crosses zero: additive season
+    assert stats_models.is_seasonal(y, 12) and y.min() < 0
+    res = ETSModel(pd.Series(y), error="add", trend="add", damped_trend=True, seasonal="add", seasonal_periods=12,
+                   initialization_method="heuristic").fit(disp=False)
+    ref = res.get_prediction(start=72, end=89).summary_frame(alpha=0.05)
+    ours = stats_models.holt_winters(y, 18, (95,), 12)
+    np.testing.assert_allclose(ours.mean, ref["mean"], rtol=1e-9)
+    np.testing.assert_allclose(ours.hi[95], ref["pi_upper"], rtol=1e-6)
+    np.testing.assert_allclose(ours.lo[95], ref["pi_lower"], rtol=1e-6)
+
+
+def test_holt_winters_runs_only_where_the_series_is_seasonal(mixed):
+    _, res = mixed
+    sel = res.selection.set_index("unique_id")
+    assert sel.loc["seasonal", "model"] in ("combo(ets+dotm+theta+hw)", *AUTO_MODELS)
+    assert pd.notna(sel.loc["seasonal", "mase_hw"])
+    trend = np.linspace(10, 40, 60) + np.random.default_rng(3).normal(0, 1, 60)  # no season: hw would copy ets
+    assert not stats_models.is_seasonal(trend, 12)
+    plain = forecast_series(pd.DataFrame({"unique_id": "t", "ds": pd.date_range("2020-01-01", periods=60, freq="MS"),
+                                          "y": trend}), 6, "MS", (80,))
+    assert "mase_hw" not in plain.selection or plain.selection["mase_hw"].isna().all()
+    assert plain.selection["model"].iloc[0] in ("combo(ets+dotm+theta)", *AUTO_MODELS)
+    np.testing.assert_allclose(stats_models.holt_winters(trend, 6, (80,), 12).mean,
+                               stats_models.ets(trend, 6, (80,), 12).mean)
 
 
 def test_local_processes_give_the_same_result_as_serial():

@@ -1,4 +1,4 @@
-"""Backtests of ETS and Theta that fit once per series instead of once per window.
+"""Backtests of ETS, Theta and Holt-Winters that fit once per series instead of once per window.
 
 Parameters (and seasonal indices) are estimated by statsmodels on the earliest window's training
 data only; every later window re-runs the model's recursions over its longer history with those
@@ -16,7 +16,16 @@ import numpy as np
 from .backtest import Window
 from .base import PointAndBands
 from .baselines import normal_bands
-from .stats_models import Seasonal, _quiet, ets_damped_fit, ets_variance_factors, seasonal_of
+from .stats_models import (
+    Seasonal,
+    _quiet,
+    ets_damped_fit,
+    ets_variance_factors,
+    holt_winters_forecast,
+    holt_winters_model,
+    is_seasonal,
+    seasonal_of,
+)
 
 
 def _seasonal_for(y: np.ndarray, m: int, first: int) -> Seasonal:
@@ -81,4 +90,26 @@ def theta_windows(y: np.ndarray, h: int, levels: Sequence[float], m: int, cuts: 
     return out
 
 
-FAST_WINDOWS = {"ets": ets_windows, "theta": theta_windows}
+def hw_windows(y: np.ndarray, h: int, levels: Sequence[float], m: int, cuts: Sequence[int]) -> list[Window]:
+    """Backtest windows of `stats_models.holt_winters` with its smoothing parameters fitted on y[:cuts[0]] (the
+    windows of `ets` when that history fails the seasonality test); a window whose history changes the seasonal
+    form (a value <= 0 appears) is refitted."""
+    y = np.asarray(y, dtype=float)
+    if not is_seasonal(y[: cuts[0]], m):
+        return ets_windows(y, h, levels, m, cuts)
+    first = holt_winters_model(y[: cuts[0]], m)
+    fitted = _quiet(lambda: first.fit(disp=False))
+    out = []
+    for c in cuts:
+        model = first if c == cuts[0] else holt_winters_model(y[:c], m)
+        if model is first:
+            res = fitted
+        elif model.seasonal == first.seasonal:
+            res = _quiet(lambda model=model: model.smooth(fitted.params))
+        else:
+            res = _quiet(lambda model=model: model.fit(disp=False))
+        out.append(Window(c, y[c:c + h], holt_winters_forecast(res, h, levels, m)))
+    return out
+
+
+FAST_WINDOWS = {"ets": ets_windows, "theta": theta_windows, "hw": hw_windows}

@@ -11,7 +11,7 @@ from ..core.errors import ForecastError
 from .base import ArrayForecaster, ArrayModel
 from .baselines import croston_sba, drift, naive, seasonal_naive
 from .optimised_theta import dotm
-from .stats_models import arima, ets, theta
+from .stats_models import arima, ets, holt_winters, theta
 
 MODELS: dict[str, ArrayModel] = {
     "naive": naive,
@@ -19,20 +19,22 @@ MODELS: dict[str, ArrayModel] = {
     "drift": drift,
     "croston": croston_sba,
     "ets": ets,
+    "hw": holt_winters,
     "theta": theta,
     "dotm": dotm,
     "arima": arima,
 }
 # Auto mode's candidates. ARIMA (3 orders x each fit, ~10x the cost of ETS) and Prophet (~1 s per fit)
 # are offered by name only: on the bundled monthly series neither improved auto mode enough to pay
-# for its cost (see README, measured by benchmarks/bench_forecast_accuracy.py).
-AUTO_MODELS = ("seasonal_naive", "naive", "drift", "ets", "dotm", "theta")
+# for its cost (see README, measured by benchmarks/bench_forecast_accuracy.py). Holt-Winters (hw) runs only on
+# a seasonal series (forecast_one drops it elsewhere, where it would repeat ets).
+AUTO_MODELS = ("seasonal_naive", "naive", "drift", "ets", "dotm", "theta", "hw")
 AUTO: dict[str, tuple[str, ...]] = {"MS": AUTO_MODELS, "W": AUTO_MODELS, "D": AUTO_MODELS}
 # Candidates for short histories (under two seasons): one season cannot tell seasonality from a one-off
 # (seasonal naive would repeat last year's runaway-loop month as next year's), so no seasonal model.
 SHORT = ("naive", "drift")
 INTERMITTENT = ("croston", "naive", "seasonal_naive")
-COMBINABLE = ("ets", "theta", "dotm", "arima", "prophet", "drift", "seasonal_naive", "naive")
+COMBINABLE = ("ets", "hw", "theta", "dotm", "arima", "prophet", "drift", "seasonal_naive", "naive")
 
 
 def model_names(models: str | Sequence[str], freq: str) -> tuple[str, ...]:

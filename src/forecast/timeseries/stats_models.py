@@ -1,4 +1,4 @@
-"""statsmodels adapters: damped-trend ETS, Theta and a small-search ARIMA, as pure array models.
+"""statsmodels adapters: damped-trend ETS, Holt-Winters, Theta and a small-search ARIMA, as pure array models.
 
 Seasonality is handled the M4 way: a series is called seasonal when its autocorrelation at the
 season lag passes the 90% test (and it has 3 full cycles); it is then seasonally adjusted by
@@ -116,6 +116,51 @@ def ets(y: np.ndarray, h: int, levels: Sequence[float], season_length: int) -> P
     sigma2 = float(np.mean(np.asarray(res.resid) ** 2))
     sd = np.sqrt(sigma2 * ets_variance_factors(alpha, beta, phi, h))
     return seas.restore(normal_bands(np.asarray(mean), sd, levels))
+
+
+def holt_winters_model(y: np.ndarray, season_length: int):
+    """statsmodels ETSModel with additive error, damped trend and a seasonal state (multiplicative when every
+    value is positive, else additive), its initial states from statsmodels' heuristic (Hyndman et al. 2008,
+    sec. 2.6.1), so only the four smoothing parameters are estimated."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    y = np.asarray(y, dtype=float)
+    return ETSModel(y, error="add", trend="add", damped_trend=True, seasonal="mul" if np.all(y > 0) else "add",
+                    seasonal_periods=season_length, initialization_method="heuristic")
+
+
+def hw_variance_factors(alpha: float, beta: float, gamma: float, phi: float, h: int, m: int) -> np.ndarray:
+    """Hyndman et al. (2008) class 1 variance of additive damped ETS with an additive season, per unit of the
+    one-step variance: 1 + sum_{j<h} (alpha + beta phi_j + gamma [j mod m = 0])^2 (used for the multiplicative
+    season too, where it is the usual approximation).
+
+    >>> hw_variance_factors(0.5, 0.0, 0.5, 1.0, 3, 2).tolist()  # steps 1-3: 1, 1 + 0.25, 1.25 + (0.5 + 0.5)^2
+    [1.0, 1.25, 2.25]
+    """
+    j = np.arange(1, h)
+    c = alpha + beta * (np.cumsum(phi ** j) if h > 1 else np.zeros(0)) + gamma * (j % m == 0)
+    return np.concatenate([[1.0], 1 + np.cumsum(c**2)])
+
+
+def holt_winters_forecast(res, h: int, levels: Sequence[float], season_length: int) -> PointAndBands:
+    """The forecast of a fitted (or smoothed) holt_winters_model: its mean, with normal bands from the mean
+    squared one-step error and hw_variance_factors."""
+    alpha, beta, gamma, phi = (float(v) for v in np.asarray(res.params)[:4])
+    mean = np.asarray(_quiet(lambda: res.forecast(h)), dtype=float)
+    sigma2 = float(np.mean(np.asarray(res.resid, dtype=float) ** 2))
+    sd = np.sqrt(sigma2 * hw_variance_factors(alpha, beta, gamma, phi, h, season_length))
+    return normal_bands(mean, sd, levels)
+
+
+def holt_winters(y: np.ndarray, h: int, levels: Sequence[float], season_length: int) -> PointAndBands:
+    """Holt-Winters damped exponential smoothing, the season in the model's states (holt_winters_model): the
+    seasonal pattern may drift, where the other models fix it by classical decomposition. A series that fails
+    the seasonality test gets the damped ETS (`ets`) instead."""
+    y = np.asarray(y, dtype=float)
+    if not is_seasonal(y, season_length):
+        return ets(y, h, levels, season_length)
+    res = _quiet(lambda: holt_winters_model(y, season_length).fit(disp=False))
+    return holt_winters_forecast(res, h, levels, season_length)
 
 
 def ses_one_step_errors(y: np.ndarray, alpha: float) -> np.ndarray:
