@@ -146,6 +146,36 @@ def test_holt_winters_runs_only_where_the_series_is_seasonal(mixed):
                                stats_models.ets(trend, 6, (80,), 12).mean)
 
 
+def test_holt_winters_is_plain_ets_where_the_season_is_too_long_or_not_yet_seen():
+    from forecast.timeseries.select import forecast_one
+
+    t = np.arange(200)
+    weekly = 100 + 30 * np.sin(2 * np.pi * t / 52) + np.random.default_rng(1).normal(0, 2, 200)
+    assert stats_models.is_seasonal(weekly, 52) and not stats_models.has_season_state(weekly, 52)  # 52 > 24
+    np.testing.assert_allclose(stats_models.holt_winters(weekly, 8, (80,), 52).mean,
+                               stats_models.ets(weekly, 8, (80,), 52).mean)
+    _, rec = forecast_one(weekly, 8, (80,), 52, AUTO_MODELS, 3, 8)
+    assert "mase_hw" not in rec
+    # seasonal over 60 months, but the earliest window trains on 42, too few for the seasonality test: that window
+    # is the damped ETS's (as holt_winters would be there), the later ones Holt-Winters fitted at 48
+    monthly = 50 + 10 * np.sin(2 * np.pi * np.arange(60) / 12) + np.random.default_rng(2).normal(0, 1, 60)
+    assert not stats_models.is_seasonal(monthly[:42], 12) and stats_models.is_seasonal(monthly[:48], 12)
+    windows = hw_windows(monthly, 6, (80,), 12, [42, 48, 54])
+    assert [w.cutoff for w in windows] == [42, 48, 54]
+    np.testing.assert_allclose(windows[0].forecast.mean, ets_windows(monthly, 6, (80,), 12, [42])[0].forecast.mean)
+    np.testing.assert_allclose(windows[1].forecast.mean, stats_models.holt_winters(monthly[:48], 6, (80,), 12).mean)
+    assert not np.allclose(windows[1].forecast.mean, stats_models.ets(monthly[:48], 6, (80,), 12).mean)
+
+
+def test_holt_winters_refuses_a_forecast_that_is_not_finite():
+    from types import SimpleNamespace
+
+    res = SimpleNamespace(params=np.array([0.5, 0.1, 0.1, 0.9]), resid=np.ones(24),
+                          forecast=lambda h: np.full(h, np.inf))
+    with pytest.raises(ArithmeticError):
+        stats_models.holt_winters_forecast(res, 3, (80,), 12)
+
+
 def test_local_processes_give_the_same_result_as_serial():
     df = pd.concat([seasonal_series(f"s{i}", 40, i) for i in range(16)], ignore_index=True)
     serial = forecast_series(df, 3, "MS", (80,), models="naive,seasonal_naive,drift", scheduler="serial")

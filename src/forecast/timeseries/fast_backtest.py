@@ -1,8 +1,9 @@
 """Backtests of ETS, Theta and Holt-Winters that fit once per series instead of once per window.
 
-Parameters (and seasonal indices) are estimated by statsmodels on the earliest window's training
-data only; every later window re-runs the model's recursions over its longer history with those
-fixed parameters (statsforecast calls this `refit=False`). Nothing after the earliest cutoff leaks
+Parameters (and seasonal indices; Holt-Winters' initial states come from each window's first cycles) are
+estimated by statsmodels on the earliest window's training data only; every later window re-runs the
+model's recursions over its longer history with those fixed parameters (statsforecast calls this
+`refit=False`). Nothing after the earliest cutoff leaks
 into any window. The earliest window's forecast equals a full refit exactly (tested). This cuts a
 3-window backtest from 3 fits to 1 per model, which is what lets auto mode run at AutoETS speed.
 """
@@ -21,9 +22,9 @@ from .stats_models import (
     _quiet,
     ets_damped_fit,
     ets_variance_factors,
+    has_season_state,
     holt_winters_forecast,
     holt_winters_model,
-    is_seasonal,
     seasonal_of,
 )
 
@@ -91,25 +92,34 @@ def theta_windows(y: np.ndarray, h: int, levels: Sequence[float], m: int, cuts: 
 
 
 def hw_windows(y: np.ndarray, h: int, levels: Sequence[float], m: int, cuts: Sequence[int]) -> list[Window]:
-    """Backtest windows of `stats_models.holt_winters` with its smoothing parameters fitted on y[:cuts[0]] (the
-    windows of `ets` when that history fails the seasonality test); a window whose history changes the seasonal
-    form (a value <= 0 appears) is refitted."""
+    """Backtest windows of `stats_models.holt_winters`, each what the model would have forecast at its cutoff: at
+    a cutoff whose history has no seasonal state (too short for the seasonality test, say) the damped ETS, as
+    `ets_windows`; at the others Holt-Winters, its smoothing parameters fitted on the earliest such history and
+    re-run by statsmodels' `smooth` over each later one (whose first cycles give the heuristic initial states
+    again); a history whose seasonal form changes (a value <= 0 appears) is refitted.
+
+    >>> t = np.arange(72)
+    >>> y = 100 + 20 * np.sin(2 * np.pi * t / 12) + np.random.default_rng(0).normal(0, 1, 72)
+    >>> [(w.cutoff, len(w.actual)) for w in hw_windows(y, 12, (80,), 12, [48, 54, 60])]
+    [(48, 12), (54, 12), (60, 12)]
+    """
     y = np.asarray(y, dtype=float)
-    if not is_seasonal(y[: cuts[0]], m):
-        return ets_windows(y, h, levels, m, cuts)
-    first = holt_winters_model(y[: cuts[0]], m)
-    fitted = _quiet(lambda: first.fit(disp=False))
-    out = []
-    for c in cuts:
-        model = first if c == cuts[0] else holt_winters_model(y[:c], m)
-        if model is first:
-            res = fitted
-        elif model.seasonal == first.seasonal:
-            res = _quiet(lambda model=model: model.smooth(fitted.params))
-        else:
-            res = _quiet(lambda model=model: model.fit(disp=False))
-        out.append(Window(c, y[c:c + h], holt_winters_forecast(res, h, levels, m)))
-    return out
+    seasonal = [c for c in cuts if has_season_state(y[:c], m)]
+    plain = [c for c in cuts if c not in seasonal]
+    out = {w.cutoff: w for w in (ets_windows(y, h, levels, m, plain) if plain else [])}
+    if seasonal:
+        first = holt_winters_model(y[: seasonal[0]], m)
+        fitted = _quiet(lambda: first.fit(disp=False))
+        for c in seasonal:
+            model = first if c == seasonal[0] else holt_winters_model(y[:c], m)
+            if model is first:
+                res = fitted
+            elif model.seasonal == first.seasonal:
+                res = _quiet(lambda model=model: model.smooth(fitted.params))
+            else:
+                res = _quiet(lambda model=model: model.fit(disp=False))
+            out[c] = Window(c, y[c:c + h], holt_winters_forecast(res, h, levels, m))
+    return [out[c] for c in cuts]
 
 
 FAST_WINDOWS = {"ets": ets_windows, "theta": theta_windows, "hw": hw_windows}

@@ -21,7 +21,7 @@ from .conformal import apply_calibration, calibration
 from .fast_backtest import FAST_WINDOWS
 from .models import COMBINABLE, INTERMITTENT, SHORT, array_model, is_prophet
 from .outliers import Adjustment, spike_adjusted
-from .stats_models import is_seasonal
+from .stats_models import has_season_state
 
 INTERMITTENT_ADI = 1.32  # Syntetos & Boylan (2005): average demand interval above which demand is intermittent
 # The combination is the equal-weight mean of ETS, the optimised Theta and the classic Theta when all three
@@ -120,7 +120,7 @@ def forecast_one(y: np.ndarray, h: int, levels: Sequence[float], m: int, candida
         candidates = list(SHORT)
     elif flags["intermittent"]:
         candidates = list(INTERMITTENT)
-    if SEASONAL_MEMBER in candidates and "ets" in candidates and not is_seasonal(y, m):  # it would copy ets
+    if SEASONAL_MEMBER in candidates and "ets" in candidates and not has_season_state(y, m):  # it would copy ets
         candidates = [c for c in candidates if c != SEASONAL_MEMBER]
     cuts = cutoffs(n, h, n_windows, step, max(3, min(2 * m, n // 2))) or cutoffs(n, h, n_windows, step, 3)[-1:]
     failed: list[str] = []

@@ -118,10 +118,28 @@ def ets(y: np.ndarray, h: int, levels: Sequence[float], season_length: int) -> P
     return seas.restore(normal_bands(np.asarray(mean), sd, levels))
 
 
+HW_MAX_SEASON = 24  # as R's forecast::ets (Hyndman): more seasonal states than this are too many to estimate
+
+
+def has_season_state(y: np.ndarray, season_length: int) -> bool:
+    """True when Holt-Winters keeps a seasonal state for `y`: the season is at most HW_MAX_SEASON long and the
+    series passes the seasonality test (is_seasonal); otherwise holt_winters is the damped ETS.
+
+    >>> t = np.arange(48)
+    >>> has_season_state(10 + np.sin(2 * np.pi * t / 12), 12), has_season_state(10 + 0.1 * t, 12)
+    (True, False)
+    """
+    return season_length <= HW_MAX_SEASON and is_seasonal(y, season_length)
+
+
 def holt_winters_model(y: np.ndarray, season_length: int):
     """statsmodels ETSModel with additive error, damped trend and a seasonal state (multiplicative when every
     value is positive, else additive), its initial states from statsmodels' heuristic (Hyndman et al. 2008,
-    sec. 2.6.1), so only the four smoothing parameters are estimated."""
+    sec. 2.6.1, from the first cycles), so only the four smoothing parameters are estimated.
+
+    >>> holt_winters_model(np.arange(1.0, 37), 12).seasonal, holt_winters_model(np.arange(-1.0, 35), 12).seasonal
+    ('mul', 'add')
+    """
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
     y = np.asarray(y, dtype=float)
@@ -132,7 +150,7 @@ def holt_winters_model(y: np.ndarray, season_length: int):
 def hw_variance_factors(alpha: float, beta: float, gamma: float, phi: float, h: int, m: int) -> np.ndarray:
     """Hyndman et al. (2008) class 1 variance of additive damped ETS with an additive season, per unit of the
     one-step variance: 1 + sum_{j<h} (alpha + beta phi_j + gamma [j mod m = 0])^2 (used for the multiplicative
-    season too, where it is the usual approximation).
+    season too, where it is the usual approximation: it leaves out the ratio of the seasonal factors).
 
     >>> hw_variance_factors(0.5, 0.0, 0.5, 1.0, 3, 2).tolist()  # steps 1-3: 1, 1 + 0.25, 1.25 + (0.5 + 0.5)^2
     [1.0, 1.25, 2.25]
@@ -144,20 +162,41 @@ def hw_variance_factors(alpha: float, beta: float, gamma: float, phi: float, h: 
 
 def holt_winters_forecast(res, h: int, levels: Sequence[float], season_length: int) -> PointAndBands:
     """The forecast of a fitted (or smoothed) holt_winters_model: its mean, with normal bands from the mean
-    squared one-step error and hw_variance_factors."""
+    squared one-step error and hw_variance_factors. Raises ArithmeticError when the fit gave a value that is
+    not finite (select.FIT_ERRORS then drops the model).
+
+    >>> t = np.arange(48)
+    >>> y = 100 + 20 * np.sin(2 * np.pi * t / 12) + np.random.default_rng(0).normal(0, 1, 48)
+    >>> res = holt_winters_model(y, 12).fit(disp=False)
+    >>> fc = holt_winters_forecast(res, 12, (80,), 12)
+    >>> bool(np.allclose(fc.mean, 100 + 20 * np.sin(2 * np.pi * t[:12] / 12), rtol=0.05))  # the season goes on
+    True
+    >>> bool(np.all(fc.lo[80] < fc.mean) and np.all(np.diff(fc.hi[80] - fc.mean) >= 0))  # widening with h
+    True
+    """
     alpha, beta, gamma, phi = (float(v) for v in np.asarray(res.params)[:4])
     mean = np.asarray(_quiet(lambda: res.forecast(h)), dtype=float)
     sigma2 = float(np.mean(np.asarray(res.resid, dtype=float) ** 2))
     sd = np.sqrt(sigma2 * hw_variance_factors(alpha, beta, gamma, phi, h, season_length))
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(sd))):
+        raise ArithmeticError("Holt-Winters gave a forecast that is not finite")
     return normal_bands(mean, sd, levels)
 
 
 def holt_winters(y: np.ndarray, h: int, levels: Sequence[float], season_length: int) -> PointAndBands:
     """Holt-Winters damped exponential smoothing, the season in the model's states (holt_winters_model): the
-    seasonal pattern may drift, where the other models fix it by classical decomposition. A series that fails
-    the seasonality test gets the damped ETS (`ets`) instead."""
+    seasonal pattern may drift, where the other models fix it by classical decomposition. Where
+    has_season_state is False it is the damped ETS (`ets`).
+
+    >>> t = np.arange(60)
+    >>> y = (100 + t) * (1 + 0.3 * np.sin(2 * np.pi * t / 12))  # a season that grows with the level
+    >>> fc = holt_winters(y, 12, (80,), 12)
+    >>> bool(np.all(np.abs(fc.mean / ((160 + np.arange(12)) * (1 + 0.3 * np.sin(2 * np.pi * np.arange(12) / 12)))
+    ...                    - 1) < 0.05))
+    True
+    """
     y = np.asarray(y, dtype=float)
-    if not is_seasonal(y, season_length):
+    if not has_season_state(y, season_length):
         return ets(y, h, levels, season_length)
     res = _quiet(lambda: holt_winters_model(y, season_length).fit(disp=False))
     return holt_winters_forecast(res, h, levels, season_length)
