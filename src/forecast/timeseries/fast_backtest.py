@@ -1,11 +1,11 @@
 """Backtests of ETS, Theta and Holt-Winters that fit once per series instead of once per window.
 
-Parameters (and seasonal indices; Holt-Winters' initial states come from each window's first cycles) are
-estimated by statsmodels on the earliest window's training data only; every later window re-runs the
-model's recursions over its longer history with those fixed parameters (statsforecast calls this
-`refit=False`). Nothing after the earliest cutoff leaks
+Parameters (and seasonal indices) are estimated by statsmodels on the earliest window's training
+data only; every later window re-runs the model's recursions over its longer history with those
+fixed parameters (statsforecast calls this `refit=False`). Nothing after the earliest cutoff leaks
 into any window. The earliest window's forecast equals a full refit exactly (tested). This cuts a
-3-window backtest from 3 fits to 1 per model, which is what lets auto mode run at AutoETS speed.
+3-window backtest from 3 fits to 1 per model (2 for Holt-Winters when its earliest windows show no season
+yet: see hw_windows), which is what lets auto mode run at AutoETS speed.
 """
 
 from __future__ import annotations

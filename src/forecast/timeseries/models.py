@@ -26,8 +26,8 @@ MODELS: dict[str, ArrayModel] = {
 }
 # Auto mode's candidates. ARIMA (3 orders x each fit, ~10x the cost of ETS) and Prophet (~1 s per fit)
 # are offered by name only: on the bundled monthly series neither improved auto mode enough to pay
-# for its cost (see README, measured by benchmarks/bench_forecast_accuracy.py). Holt-Winters (hw) runs only on
-# a seasonal series (forecast_one drops it elsewhere, where it would repeat ets).
+# for its cost (see README, measured by benchmarks/bench_forecast_accuracy.py). Holt-Winters (hw) runs only
+# where it keeps a seasonal state (forecast_one drops it elsewhere, where it would repeat ets).
 AUTO_MODELS = ("seasonal_naive", "naive", "drift", "ets", "dotm", "theta", "hw")
 AUTO: dict[str, tuple[str, ...]] = {"MS": AUTO_MODELS, "W": AUTO_MODELS, "D": AUTO_MODELS}
 # Candidates for short histories (under two seasons): one season cannot tell seasonality from a one-off

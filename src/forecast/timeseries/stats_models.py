@@ -156,7 +156,7 @@ def hw_variance_factors(alpha: float, beta: float, gamma: float, phi: float, h: 
     [1.0, 1.25, 2.25]
     """
     j = np.arange(1, h)
-    c = alpha + beta * (np.cumsum(phi ** j) if h > 1 else np.zeros(0)) + gamma * (j % m == 0)
+    c = alpha + beta * np.cumsum(phi**j) + gamma * (j % m == 0)
     return np.concatenate([[1.0], 1 + np.cumsum(c**2)])
 
 
