@@ -205,6 +205,36 @@ def test_five_percent_corrupt_rows_accounting_is_exact(tmp_path, wh):
     assert row == (r.rows_read, r.accepted, r.quarantined, r.duplicate)
 
 
+def test_a_long_load_writes_nothing_to_stdout(tmp_path):
+    """DuckDB draws a progress bar on stdout for a query past progress_bar_time (2 s; here 0 s, so for every query).
+
+    stdout carries the JSON summary and the CSV exports, so nothing else may reach it.
+    """
+    from forecast.usage.sample import generate_requests
+
+    table, _ = generate_requests(2_000, 2, seed=3)
+    pq.write_table(table, tmp_path / "r.parquet")
+    script = """
+import sys, duckdb
+from forecast.usage.warehouse import Warehouse
+connect = duckdb.connect
+def eager(path=":memory:", **kwargs):  # every query on the warehouse draws its progress bar, unless turned off
+    con = connect(path, **kwargs)
+    if path == sys.argv[1]:
+        con.execute("SET progress_bar_time = 0")
+    return con
+duckdb.connect = eager
+wh = Warehouse(sys.argv[1])
+print("opened", flush=True)
+wh.load(sys.argv[2])
+wh.sql("SELECT count(*) FROM requests").fetchall()
+"""
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "w.duckdb"), str(tmp_path / "r.parquet")],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.partition("opened\n")[2] == ""  # from the moment the warehouse is open
+
+
 KILLER = """
 import os, sys, time
 from forecast.usage.warehouse import Warehouse
@@ -231,9 +261,12 @@ def test_a_load_killed_midway_leaves_the_warehouse_as_it_was(tmp_path):
                   for t in ("requests", "quarantine", "loads")}
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     child = subprocess.Popen([sys.executable, "-c", KILLER, str(db), str(tmp_path / "big.parquet")],
-                             stdout=subprocess.PIPE, text=True, env=env)
-    assert child.stdout.readline().strip() == "inserted"  # rows are in, the transaction is open
-    child.send_signal(signal.SIGKILL)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    line = child.stdout.readline().strip()
+    if line != "inserted":  # the child ended before its rows were in: say why
+        child.wait()
+        pytest.fail(f"the loading child printed {line!r} and exited {child.returncode}: {child.stderr.read()}")
+    child.send_signal(signal.SIGKILL)  # rows are in, the transaction is open
     child.wait()
     with Warehouse(db) as wh:
         after = {t: wh.sql(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("requests", "quarantine", "loads")}

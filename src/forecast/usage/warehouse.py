@@ -115,6 +115,7 @@ class Warehouse:
             self.con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.Error as exc:
             raise UsageError(f"{self.path}: cannot open the warehouse ({str(exc).splitlines()[0]})") from None
+        self.con.execute("SET enable_progress_bar = false")  # it writes to stdout, where summaries and exports go
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET preserve_insertion_order = false")  # rows carry their source line instead
         self.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
