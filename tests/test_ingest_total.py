@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from forecast.cli.main import main
 from forecast.core.errors import UsageError
 from forecast.design.prices import PriceBook
+from forecast.usage import warehouse as warehouse_module
 from forecast.usage.warehouse import Warehouse
 
 from .conftest import OVERRIDES, ROOT
@@ -59,6 +60,19 @@ def accepted(wh: Warehouse, load_id: int) -> dict[int, tuple[str, str | None]]:
     """source_line -> (request_id, extra JSON) of one load's accepted requests."""
     rows = wh.sql("SELECT source_line, request_id, extra FROM requests WHERE load_id = ?", [load_id]).fetchall()
     return {line: (rid, extra) for line, rid, extra in rows}
+
+
+SCRATCH = "+scratch"  # a format named with it is loaded as a file past SCRATCH_ABOVE_BYTES is
+
+
+def load_as(fmt: str, folder: Path, path: Path, **options):
+    """Load `path` into a fresh warehouse in `folder`; returns (warehouse, result), the warehouse still open.
+    With SCRATCH in `fmt`, the rows are checked into the scratch database whatever the file's size."""
+    wh = Warehouse(folder / "w.duckdb")
+    with pytest.MonkeyPatch.context() as mp:
+        if fmt.endswith(SCRATCH):
+            mp.setattr(warehouse_module, "SCRATCH_ABOVE_BYTES", -1)
+        return wh, wh.load(path, **options)
 
 
 def adds_up(r) -> None:
@@ -263,13 +277,14 @@ def shared_loads(tmp_path_factory, lab_book):
     def get(fmt: str) -> Loaded:
         if fmt not in cache:
             folder = tmp_path_factory.mktemp(f"values-{fmt}")
+            base = fmt.removesuffix(SCRATCH)
             records = [(kind.name if kind else values["request_id"], values, changed)
-                       for kind, values, changed in value_rows(fmt)]
-            path, lines, texts = write_native(folder, "csv" if fmt == "csv_python" else fmt, records)
+                       for kind, values, changed in value_rows(base)]
+            path, lines, texts = write_native(folder, "csv" if base == "csv_python" else base, records)
             got = Loaded(line=lines, text=texts, values={k: v for k, v, _ in records})
             try:
-                with Warehouse(folder / "w.duckdb") as wh:
-                    got.result = wh.load(path, book=lab_book)
+                wh, got.result = load_as(fmt, folder, path, book=lab_book)
+                with wh:
                     got.quarantine = quarantine(wh, got.result.load_id)
                     got.accepted = accepted(wh, got.result.load_id)
             except Exception as exc:  # every case of this format reports it
@@ -280,7 +295,8 @@ def shared_loads(tmp_path_factory, lab_book):
     return get
 
 
-VALUE_CASES = [pytest.param(fmt, kind, id=f"{fmt}-{kind.name}") for kind in ALL_VALUES for fmt in kind.formats]
+VALUE_CASES = [pytest.param(f, kind, id=f"{f}-{kind.name}") for kind in ALL_VALUES for fmt in kind.formats
+               for f in ((fmt, fmt + SCRATCH) if fmt in ("csv", "jsonl") else (fmt,))]
 
 
 @pytest.mark.parametrize("fmt, kind", VALUE_CASES)
@@ -307,17 +323,37 @@ def test_a_value_fault_is_quarantined_with_its_reason_and_raw_text(shared_loads,
         assert raw == got.text[kind.name]  # the physical line(s) as written, without the line end
 
 
-@pytest.mark.parametrize("fmt", ["csv", "csv_python", "jsonl", "parquet"])
+@pytest.mark.parametrize("fmt", ["csv", "csv_python", "jsonl", "parquet", "csv" + SCRATCH, "jsonl" + SCRATCH])
 def test_the_shared_value_files_account_for_every_row(shared_loads, fmt):
     got = shared_loads(fmt)
     if got.error is not None:
         pytest.fail(f"the {fmt} file of value faults did not load: {type(got.error).__name__}: {got.error}")
-    kinds = [v for v in ALL_VALUES if fmt in v.formats]
+    kinds = [v for v in ALL_VALUES if fmt.removesuffix(SCRATCH) in v.formats]
     bad = sum(k.reason is not None for k in kinds)
     r = got.result
     assert (r.rows_read, r.accepted, r.quarantined, r.duplicate) == (len(kinds) + 2, len(kinds) + 2 - bad, bad, 0)
     assert all(raw for _, raw in got.quarantine.values())
     assert sorted(got.quarantine) == sorted(got.line[k.name] for k in kinds if k.reason)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "csv" + SCRATCH, "jsonl" + SCRATCH])
+def test_a_file_duckdb_reads_exactly_never_meets_the_python_readers(tmp_path, lab_book, monkeypatch, fmt):
+    """The value faults are row faults, not syntax: DuckDB's read_csv or read_json takes the whole file in one pass
+    (the fast path), not its line-by-line JSON reading or the Python readers."""
+    from forecast.usage import sources
+
+    def slower_reader(*args):
+        raise AssertionError("the file went to a slower reader")
+
+    monkeypatch.setattr(sources, "stage_records", slower_reader)
+    monkeypatch.setattr(sources, "_duckdb_jsonl", slower_reader)
+    base = fmt.removesuffix(SCRATCH)
+    records = [(kind.name if kind else values["request_id"], values, changed)
+               for kind, values, changed in value_rows(base)]
+    path, _, _ = write_native(tmp_path, base, records)
+    wh, r = load_as(fmt, tmp_path, path, book=lab_book)
+    wh.close()
+    assert r.rows_read == len(records)
 
 
 # ---------------------------------------------------------------- CSV and JSON Lines syntax, a file each

@@ -185,6 +185,7 @@ def test_totals_reconcile_with_the_source_to_the_cent(tmp_path, wh):
     assert sum(stored.values()) == expected
     assert round(sum(stored.values()), 2) == round(expected, 2)
     assert r.rows_read == len(rows)
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith("w.duckdb.load")]  # the scratch is gone
 
 
 def test_five_percent_corrupt_rows_accounting_is_exact(tmp_path, wh):
@@ -271,6 +272,8 @@ def test_a_load_killed_midway_leaves_the_warehouse_as_it_was(tmp_path):
     with Warehouse(db) as wh:
         after = {t: wh.sql(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("requests", "quarantine", "loads")}
         assert after == before
+        assert (tmp_path / "w.duckdb.load").exists()  # the killed load's scratch database is left behind
         r = wh.load(tmp_path / "big.parquet")
         assert r.rows_read == big.num_rows and r.accepted > 190_000
+        assert not (tmp_path / "w.duckdb.load").exists()  # and the next load removes it
         assert wh.sql("SELECT count(*) FROM loads").fetchall()[0][0] == before["loads"] + 1
