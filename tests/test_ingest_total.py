@@ -72,7 +72,11 @@ def load_as(fmt: str, folder: Path, path: Path, **options):
     with pytest.MonkeyPatch.context() as mp:
         if fmt.endswith(SCRATCH):
             mp.setattr(warehouse_module, "SCRATCH_ABOVE_BYTES", -1)
-        return wh, wh.load(path, **options)
+        try:
+            return wh, wh.load(path, **options)
+        except BaseException:
+            wh.close()
+            raise
 
 
 def adds_up(r) -> None:
@@ -347,13 +351,23 @@ def test_a_file_duckdb_reads_exactly_never_meets_the_python_readers(tmp_path, la
 
     monkeypatch.setattr(sources, "stage_records", slower_reader)
     monkeypatch.setattr(sources, "_duckdb_jsonl", slower_reader)
+    stores, check_file = [], sources.check_file
+
+    def spy(*args, store="temp", **kwargs):
+        stores.append(store)
+        return check_file(*args, store=store, **kwargs)
+
+    monkeypatch.setattr(sources, "check_file", spy)
     base = fmt.removesuffix(SCRATCH)
     records = [(kind.name if kind else values["request_id"], values, changed)
                for kind, values, changed in value_rows(base)]
     path, _, _ = write_native(tmp_path, base, records)
     wh, r = load_as(fmt, tmp_path, path, book=lab_book)
-    wh.close()
+    with wh:
+        stored = wh.sql("SELECT database_name FROM duckdb_databases() WHERE database_name = 'load_scratch'").fetchall()
     assert r.rows_read == len(records)
+    assert stores == ["load_scratch" if fmt.endswith(SCRATCH) else "temp"]
+    assert stored == []  # detached once the load ended
 
 
 # ---------------------------------------------------------------- CSV and JSON Lines syntax, a file each

@@ -236,6 +236,24 @@ wh.sql("SELECT count(*) FROM requests").fetchall()
     assert done.stdout.partition("opened\n")[2] == ""  # from the moment the warehouse is open
 
 
+def test_a_scratch_database_a_killed_load_left_is_removed_when_the_warehouse_opens(tmp_path, monkeypatch):
+    from forecast.usage import warehouse
+
+    for name in ("w.duckdb.load", "w.duckdb.load.wal"):
+        (tmp_path / name).write_bytes(b"left by a load killed midway")
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        assert not [p.name for p in tmp_path.iterdir() if ".load" in p.name]
+        (tmp_path / "w.duckdb.load").mkdir()  # what stands in its way is named in a one-line error
+        (tmp_path / "r.csv").write_text("timestamp,request_id,model,input_tokens,output_tokens\n"
+                                        "2026-10-01T00:00:00Z,a,gpt-4o,10,5\n")
+        monkeypatch.setattr(warehouse, "SCRATCH_ABOVE_BYTES", -1)  # as if the file were large
+        with pytest.raises(UsageError, match=r"w\.duckdb\.load: cannot remove the load's scratch database"):
+            wh.load(tmp_path / "r.csv")
+        (tmp_path / "w.duckdb.load").rmdir()
+        assert wh.load(tmp_path / "r.csv").accepted == 1
+        assert not [p.name for p in tmp_path.iterdir() if ".load" in p.name]
+
+
 KILLER = """
 import os, sys, time
 from forecast.usage.warehouse import Warehouse
@@ -272,8 +290,6 @@ def test_a_load_killed_midway_leaves_the_warehouse_as_it_was(tmp_path):
     with Warehouse(db) as wh:
         after = {t: wh.sql(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("requests", "quarantine", "loads")}
         assert after == before
-        assert (tmp_path / "w.duckdb.load").exists()  # the killed load's scratch database is left behind
         r = wh.load(tmp_path / "big.parquet")
         assert r.rows_read == big.num_rows and r.accepted > 190_000
-        assert not (tmp_path / "w.duckdb.load").exists()  # and the next load removes it
         assert wh.sql("SELECT count(*) FROM loads").fetchall()[0][0] == before["loads"] + 1

@@ -1,4 +1,4 @@
-"""Read a usage file and check its rows into a DuckDB temp table, keeping every row, its line and its raw text.
+"""Read a usage file and check its rows into a DuckDB table, keeping every row, its line and its raw text.
 
 DuckDB's own readers are used where they are exact, and the rows are converted and checked in the same
 pass: a CSV file with `read_csv` (strict, rejects stored) when it rejected nothing and every record is
@@ -10,10 +10,10 @@ values are the file's own (text for CSV and JSON Lines, typed for Parquet); the 
 and converts them. A loader that needs only a few columns of every row in file order (FOCUS: the row's
 hash, key and reason) has check_file keep just those, and reads the rest again, in parallel and in any
 order, from Checked.rows: a copy of every column in file order spills to disk past the memory limit.
-The rows a DuckDB reader checked in file order are kept in the database `store`: the warehouse gives it a
-scratch database file, where a table is stored compressed, so the later passes read it faster than a temp
-table spilled past the memory limit (10M request rows: the insert 18.6 s from a temp table, 11.2 s from the
-file).
+The rows a DuckDB reader checked in file order are kept in the database `store`: temp, or, for a request log
+too large for memory, a scratch database file the warehouse attaches, where a table is stored compressed, so
+the later passes read it faster than a temp table spilled past the memory limit (10M request rows: the insert
+18.6 s from a temp table, 11.2 s from the file).
 """
 
 from __future__ import annotations

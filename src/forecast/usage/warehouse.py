@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -24,9 +25,10 @@ CLOCK_SKEW = timedelta(minutes=5)  # timestamps this far past the load start are
 MEMORY_LIMIT_MB = 640  # DuckDB spills to <warehouse>.tmp beyond this: peak RSS stays near 1 GB at 10M rows
 SCRATCH = "load_scratch"  # the load's scratch database, <warehouse>.load
 # a request log past this size has its checked rows, every column in file order, stored compressed in the
-# scratch database, not in a temp table that would spill (native CSV, 2 cores: 620 MB loads in 15.4 s from a temp
-# table, 17.7 s from the scratch; 1.0 GB in 30.2 s against 25.1 s; 2.0 GB in 54 s against 41 s). FOCUS keeps only a
-# few columns in file order, in a temp table (10M rows: 148 s that way, 158 s through the scratch)
+# scratch database, not in a temp table that would spill (native CSV, 2 cores, one run each on 2026-12-02:
+# 620 MB loads in 15.4 s from a temp table, 17.7 s from the scratch; 1.0 GB in 30.2 s against 25.1 s; 2.0 GB in
+# 54 s against 41 s). FOCUS keeps only a few columns in file order, in a temp table (10M rows: 148 s that way,
+# 158 s through the scratch)
 SCRATCH_ABOVE_BYTES = MEMORY_LIMIT_MB * 10**6
 
 
@@ -125,8 +127,12 @@ class Warehouse:
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET preserve_insertion_order = false")  # rows carry their source line instead
         self.con.execute(f"SET memory_limit = '{MEMORY_LIMIT_MB}MB'")
+        self._scratch = None  # the load's scratch database: a file beside a warehouse this process holds open to write
         if not read_only:
             self.con.execute(DDL)
+            if str(path) != ":memory:":
+                self._scratch = self.path.absolute().with_name(self.path.name + ".load")
+                self._clear_scratch()  # one a killed load left: the warehouse's lock says no other load uses it
 
     def close(self) -> None:
         self.con.close()
@@ -147,10 +153,10 @@ class Warehouse:
 
     def _check(self, path: Path, source: str, kind: str, scan, timezone: str | None, now_sql: str,
                focus_version: str | None) -> tuple:
-        """Read `path` (named `source` in reasons) and convert and check its rows into a temp table or view: (its
-        relation, a sources.Checked for FOCUS; records skipped as not model calls; FOCUS version)."""
+        """Read `path` (named `source` in reasons) and convert and check its rows into a temp table or view, or the
+        scratch database: (its relation, a sources.Checked for FOCUS; records skipped as not model calls; FOCUS
+        version)."""
         from .sources import check_file, check_staged
-
 
         if kind == "focus":
             from .focus import checked_select, version_of
@@ -192,16 +198,30 @@ class Warehouse:
             check_utf8(path)  # a file that is not UTF-8 is refused with its line before the JSON parser meets it
             skipped = stage_otel(self.con, path, "_staged")
             return check_staged(self.con, "_staged", list(COLUMNS), select), skipped, None
-        store = SCRATCH if path.stat().st_size > SCRATCH_ABOVE_BYTES else "temp"
-        return check_file(self.con, path, select, scan, store=store).relation, 0, None
+        return check_file(self.con, path, select, scan, store=self._attach_scratch(path)).relation, 0, None
 
-    def _clear_scratch(self) -> Path:
-        """Remove the load's scratch database `<warehouse>.load` and its WAL (a load killed midway leaves them);
-        returns its path."""
-        scratch = self.path.with_name(self.path.name + ".load")
-        for f in (scratch, scratch.with_name(scratch.name + ".wal")):
-            f.unlink(missing_ok=True)
-        return scratch
+    def _clear_scratch(self) -> None:
+        """Remove the load's scratch database `<warehouse>.load` and its WAL, when there are any."""
+        if self._scratch is None:
+            return
+        for f in (self._scratch, self._scratch.with_name(self._scratch.name + ".wal")):
+            try:
+                f.unlink(missing_ok=True)
+            except OSError as exc:
+                raise UsageError(f"{f}: cannot remove the load's scratch database ({exc.strerror})") from None
+
+    def _attach_scratch(self, path: Path) -> str:
+        """Where `path`'s checked rows go: the scratch database, attached here, for a request log over
+        SCRATCH_ABOVE_BYTES, else "temp" (see sources.check_file)."""
+        if self._scratch is None or path.stat().st_size <= SCRATCH_ABOVE_BYTES:
+            return "temp"
+        self._clear_scratch()
+        try:
+            self.con.execute(f"ATTACH {lit(str(self._scratch))} AS {SCRATCH}")
+        except duckdb.Error as exc:
+            raise UsageError(f"{self._scratch}: cannot open the load's scratch database "
+                             f"({str(exc).splitlines()[0]})") from None
+        return SCRATCH
 
     def sql(self, query: str, params: list | None = None):
         """Run a query and return a DuckDB relation/cursor result (for reports and tests)."""
@@ -247,7 +267,6 @@ class Warehouse:
         now_sql = f"TIMESTAMPTZ {lit((started + CLOCK_SKEW).isoformat())}"
         con = self.con
         try:
-            con.execute(f"ATTACH {lit(str(self._clear_scratch()))} AS {SCRATCH}")
             # read and checked outside the transaction (temp tables, the scratch database), so a reader that gives up
             # aborts nothing
             checked, skipped, version = self._check(path, source, kind, scanning.result, timezone, now_sql,
@@ -289,7 +308,8 @@ class Warehouse:
                                          "WHERE table_catalog = 'temp'").fetchall():
                 con.execute(f"DROP {'VIEW' if typ == 'VIEW' else 'TABLE'} temp.{name}")
             con.execute(f"DETACH DATABASE IF EXISTS {SCRATCH}")
-            self._clear_scratch()
+            with suppress(UsageError):  # a scratch left behind is removed by the next load; the load's own error stands
+                self._clear_scratch()
         return result
 
 
