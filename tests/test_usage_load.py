@@ -252,6 +252,10 @@ def test_a_scratch_database_a_killed_load_left_is_removed_when_the_warehouse_ope
         (tmp_path / "w.duckdb.load").rmdir()
         assert wh.load(tmp_path / "r.csv").accepted == 1
         assert not [p.name for p in tmp_path.iterdir() if ".load" in p.name]
+    monkeypatch.undo()  # r.csv is small again
+    (tmp_path / "o.duckdb.load").mkdir()
+    with Warehouse(tmp_path / "o.duckdb") as other:  # opening is not refused for it: only a load that needs it is
+        assert other.load(tmp_path / "r.csv").rows_read == 1
 
 
 KILLER = """

@@ -132,7 +132,8 @@ class Warehouse:
             self.con.execute(DDL)
             if str(path) != ":memory:":
                 self._scratch = self.path.absolute().with_name(self.path.name + ".load")
-                self._clear_scratch()  # one a killed load left: the warehouse's lock says no other load uses it
+                with suppress(UsageError):  # one a killed load left (the warehouse's lock: no other load uses it);
+                    self._clear_scratch()  # one that cannot be removed is named by the load that needs the scratch
 
     def close(self) -> None:
         self.con.close()
