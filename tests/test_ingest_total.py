@@ -273,6 +273,11 @@ def write_native(folder: Path, fmt: str, records: list[tuple[object, dict, tuple
     return path, lines, texts
 
 
+def value_records(fmt: str) -> list[tuple[object, dict, tuple]]:
+    """value_rows(fmt) keyed for write_native: by the value kind's name, or the request_id of a plain row."""
+    return [(kind.name if kind else values["request_id"], values, changed) for kind, values, changed in value_rows(fmt)]
+
+
 @pytest.fixture(scope="module")
 def shared_loads(tmp_path_factory, lab_book):
     """fmt -> Loaded: the file of every value kind of that format, loaded once into its own fresh warehouse."""
@@ -282,8 +287,7 @@ def shared_loads(tmp_path_factory, lab_book):
         if fmt not in cache:
             folder = tmp_path_factory.mktemp(f"values-{fmt}")
             base = fmt.removesuffix(SCRATCH)
-            records = [(kind.name if kind else values["request_id"], values, changed)
-                       for kind, values, changed in value_rows(base)]
+            records = value_records(base)
             path, lines, texts = write_native(folder, "csv" if base == "csv_python" else base, records)
             got = Loaded(line=lines, text=texts, values={k: v for k, v, _ in records})
             try:
@@ -359,8 +363,7 @@ def test_a_file_duckdb_reads_exactly_never_meets_the_python_readers(tmp_path, la
 
     monkeypatch.setattr(sources, "check_file", spy)
     base = fmt.removesuffix(SCRATCH)
-    records = [(kind.name if kind else values["request_id"], values, changed)
-               for kind, values, changed in value_rows(base)]
+    records = value_records(base)
     path, _, _ = write_native(tmp_path, base, records)
     wh, r = load_as(fmt, tmp_path, path, book=lab_book)
     with wh:

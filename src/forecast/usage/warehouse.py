@@ -27,8 +27,8 @@ SCRATCH = "load_scratch"  # the load's scratch database, <warehouse>.load
 # a request log past this size has its checked rows, every column in file order, stored compressed in the
 # scratch database, not in a temp table that would spill (native CSV, 2 cores, one run each on 2026-12-02:
 # 620 MB loads in 15.4 s from a temp table, 17.7 s from the scratch; 1.0 GB in 30.2 s against 25.1 s; 2.0 GB in
-# 54 s against 41 s). FOCUS keeps only a few columns in file order, in a temp table (10M rows: 148 s that way,
-# 158 s through the scratch)
+# 54 s against 41 s). FOCUS keeps only a few columns in file order, in a temp table (10M rows, one run each:
+# 148 s that way, 158 s through the scratch)
 SCRATCH_ABOVE_BYTES = MEMORY_LIMIT_MB * 10**6
 
 
