@@ -158,6 +158,57 @@ def test_a_focus_file_changed_between_its_two_reads_is_refused_and_nothing_loads
         assert wh.sql("SELECT count(*) FROM loads").fetchall()[0][0] == 0
 
 
+def test_a_focus_file_gone_before_its_second_read_is_refused_in_one_line_and_the_next_load_works(tmp_path,
+                                                                                                   monkeypatch):
+    from forecast.core.errors import UsageError
+    from forecast.usage import quarantine
+
+    f, other = tmp_path / "bill.csv", tmp_path / "other.csv"
+    f.write_text(FOCUS_HEADER + "".join(_charge(f"sku-{i}", "t") for i in range(3)))
+    other.write_text(FOCUS_HEADER + _charge("sku-9", "t"))
+    start = quarantine.start_line_texts
+
+    def remove_then_start(*args):  # runs between the file-ordered read and the read that inserts
+        if f.exists():
+            f.unlink()
+        return start(*args)
+
+    monkeypatch.setattr(quarantine, "start_line_texts", remove_then_start)
+    settings = "SELECT current_setting('disabled_optimizers'), current_setting('memory_limit')"
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        before = wh.sql(settings).fetchall()
+        with pytest.raises(UsageError, match="could not read the file again"):
+            wh.load(f)
+        assert wh.sql("SELECT count(*) FROM charges").fetchall()[0][0] == 0
+        assert wh.sql(settings).fetchall() == before  # the insert's own settings do not stay
+        assert before[0][0] == ""
+        assert wh.load(other).accepted == 1
+
+
+def test_two_focus_rows_sharing_a_row_key_by_chance_stop_the_load_and_nothing_loads(tmp_path, monkeypatch):
+    import re
+
+    from forecast.core.errors import UsageError
+    from forecast.usage import focus
+
+    select = focus.checked_select
+
+    def one_key(*args, **kwargs):  # every row gets the same 64-bit key, as two rows might by chance
+        return re.sub(r"hash\([^)]*\) AS row_key", "42::UBIGINT AS row_key", select(*args, **kwargs))
+
+    monkeypatch.setattr(focus, "checked_select", one_key)
+    f = tmp_path / "bill.csv"
+    f.write_text(FOCUS_HEADER + _charge("sku-0", "t") + _charge("sku-1", "t"))
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        with pytest.raises(UsageError, match="changed while it loaded"):
+            wh.load(f)
+        assert wh.sql("SELECT count(*) FROM charges").fetchall()[0][0] == 0
+        assert wh.sql("SELECT count(*) FROM loads").fetchall()[0][0] == 0
+    monkeypatch.setattr(focus, "checked_select", select)
+    with Warehouse(tmp_path / "w.duckdb") as wh:  # with keys that differ, both rows load
+        assert (wh.load(f).accepted, wh.load(f).duplicate) == (2, 2)
+
+
 @pytest.mark.parametrize("column, version", [("ServiceSubcategory", "1.1"), ("InvoiceId", "1.2"),
                                              ("ServiceProviderName", "1.3")])
 def test_focus_version_is_detected_from_its_columns(tmp_path, column, version):

@@ -8,7 +8,7 @@ JSON functions. Otherwise (a stray quote, a quoted newline, a blank line, a shor
 python_readers reads the file record by record. Parquet is read by DuckDB with its row number. Staged
 values are the file's own (text for CSV and JSON Lines, typed for Parquet); the loaders' SELECT checks
 and converts them. A loader that needs only a few columns of every row in file order (FOCUS: the row's
-hash, key and reason) has check_file keep just those, and reads the rest again, in parallel and in any
+key and reason) has check_file keep just those, and reads the rest again, in parallel and in any
 order, from Checked.rows: a copy of every column in file order spills to disk past the memory limit.
 The rows a DuckDB reader checked in file order are kept in the database `store`: temp, or, for a request log
 too large for memory, a scratch database file the warehouse attaches, where a table is stored compressed, so

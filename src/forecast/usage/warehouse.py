@@ -126,7 +126,7 @@ class Warehouse:
         self.con.execute("SET enable_progress_bar = false")  # it writes to stdout, where summaries and exports go
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET preserve_insertion_order = false")  # rows carry their source line instead
-        self.con.execute(f"SET memory_limit = '{MEMORY_LIMIT_MB}MB'")
+        restore_settings(self.con)
         self._scratch = None  # the load's scratch database: a file beside a warehouse this process holds open to write
         if not read_only:
             self.con.execute(DDL)
@@ -305,6 +305,7 @@ class Warehouse:
                 raise
         finally:
             scanning.cancel() or wait([scanning])
+            restore_settings(con)  # a FOCUS load changes them for its insert (focus.load_focus)
             for name, typ in con.execute("SELECT table_name, table_type FROM information_schema.tables "
                                          "WHERE table_catalog = 'temp'").fetchall():
                 con.execute(f"DROP {'VIEW' if typ == 'VIEW' else 'TABLE'} temp.{name}")
@@ -312,6 +313,12 @@ class Warehouse:
             with suppress(UsageError):  # a scratch left behind is removed by the next load; the load's own error stands
                 self._clear_scratch()
         return result
+
+
+def restore_settings(con: duckdb.DuckDBPyConnection) -> None:
+    """Put back the memory limit and optimizers the warehouse runs with."""
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT_MB}MB'")
+    con.execute("RESET disabled_optimizers")
 
 
 def _flag_logged_unpriced(con: duckdb.DuckDBPyConnection, load_id: int, book: PriceBook) -> int:
