@@ -223,6 +223,19 @@ def test_a_revised_cost_bucket_is_the_same_charge_and_a_negative_one_is_a_credit
         assert categories == [("Usage", Decimal("1")), ("Credit", Decimal("-0.5"))]
 
 
+def test_a_refused_cost_result_beside_a_valid_one_of_the_same_bucket_is_quarantined_and_the_valid_one_loads(
+        tmp_path):
+    # the same bucket, line item and project (a cost report's identity): one amount valid, one not a number
+    results = [{"object": "organization.costs.result", "amount": {"value": value, "currency": "usd"},
+                "line_item": "gpt-4o, input", "project_id": "p"} for value in (5.0, "abc")]
+    (tmp_path / "a.json").write_text(json.dumps({"object": "page", "has_more": False, "next_page": None, "data": [
+        {"object": "bucket", "start_time": 1764460800, "end_time": 1764547200, "results": results}]}))
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        r = wh.load(tmp_path / "a.json", book=price_book())
+        assert (r.rows_read, r.accepted, r.quarantined, r.duplicate, r.cost_usd_accepted) == (2, 1, 1, 0, Decimal(5))
+        assert wh.sql("SELECT BilledCost FROM charges").fetchall() == [(Decimal(5),)]
+
+
 def test_a_truncated_json_document_is_refused_whole_but_a_broken_json_lines_record_is_quarantined(tmp_path):
     from forecast.core.errors import UsageError
 

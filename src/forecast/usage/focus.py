@@ -216,12 +216,15 @@ def load_focus(con: duckdb.DuckDBPyConnection, checked, path: Path, *, load_id: 
     if con.execute(f"SELECT count(*) FROM duckdb_optimizers() WHERE name = '{swaps}'").fetchall()[0][0]:
         con.execute(f"SET disabled_optimizers = '{swaps}'")
     con.execute(f"SET memory_limit = '{INSERT_MEMORY_MB}MB'")
+    # a cost report's row_key covers its identity columns only, so a rejected row can share a valid row's key: its
+    # checked rows are one stored table (rows is keys), where the reason costs nothing to read again
+    valid_only = " WHERE r._reason IS NULL" if rows == keys else ""
     try:
         con.execute(f"""INSERT INTO charges BY NAME SELECT r.* EXCLUDE ({internal}), {load_id} AS load_id,
-            n.line AS source_line FROM {rows} r JOIN _new n USING (row_key)""")
+            n.line AS source_line FROM {rows} r JOIN _new n USING (row_key){valid_only}""")
     except duckdb.Error as exc:  # `rows` reads the file again: it went or changed since the first read
-        raise UsageError(f"{source}: could not read the file again ({str(exc).splitlines()[0]}): was it changed "
-                         "while it loaded? Load it again") from None
+        raise UsageError(f"{source}: could not read the file again ({str(exc).splitlines()[0]}): if it was changed "
+                         "while it loaded, load it again") from None
     from .warehouse import restore_settings
 
     restore_settings(con)
@@ -244,7 +247,7 @@ def load_focus(con: duckdb.DuckDBPyConnection, checked, path: Path, *, load_id: 
     quarantined, repeated = insert_quarantine(con, "_rejected", load_id=load_id, source=source, sha256=sha256,
                                               kind="focus", texts=texts)
     resolve_earlier(con, sha256, load_id, "charges")
-    read = con.execute(f"SELECT count(*) FROM {keys}").fetchall()[0][0]
+    read = valid + con.execute("SELECT count(*) FROM _rejected").fetchall()[0][0]  # no third read of the file
     counts = Counts(read, accepted, quarantined, repeated + valid - accepted)
     if read != accepted + quarantined + counts.duplicate:
         raise RuntimeError(f"{source}: accounting does not add up: {counts}")
