@@ -126,6 +126,16 @@ def test_focus_row_hash_is_the_md5_of_the_json_object_of_the_line(tmp_path):
     assert stored == hashlib.md5(obj.encode()).hexdigest()
 
 
+def test_a_focus_row_with_empty_fields_is_the_same_charge_whichever_reader_reads_it(tmp_path):
+    # b.csv holds a quoted line break, so Python's csv module reads it instead of DuckDB's read_csv
+    (tmp_path / "a.csv").write_text(FOCUS_HEADER + _charge("a", "t"))
+    (tmp_path / "b.csv").write_text(FOCUS_HEADER + _charge("a", "t") + _charge('"two\nlines"', "t"))
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        first, second = wh.load(tmp_path / "a.csv"), wh.load(tmp_path / "b.csv")
+        assert (first.accepted, second.accepted, second.duplicate) == (1, 1, 1)
+        assert wh.sql("SELECT SkuId FROM charges WHERE load_id = 2").fetchall() == [("two\nlines",)]
+
+
 def test_the_same_values_under_other_column_names_are_another_charge(tmp_path):
     # BilledCost and EffectiveCost swapped in the header: the same text on the line is a different charge
     swapped = FOCUS_HEADER.replace("BilledCost,EffectiveCost", "EffectiveCost,BilledCost")

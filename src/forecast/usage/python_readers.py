@@ -56,8 +56,8 @@ def csv_header(path: Path) -> list[str]:
 
 
 def csv_records(path: Path, width: int) -> Iterator[tuple[int, list[str] | None, str | None, str | None]]:
-    """(first line, fields, problem, raw text) per record after the header. Lines are counted as the csv module
-    counts them (a carriage return alone ends a line), so each record carries its own text."""
+    """(first line, fields, problem, raw text) per record after the header, empty fields as None. Lines are counted
+    as the csv module counts them (a carriage return alone ends a line), so each record carries its own text."""
     csv.field_size_limit(MAX_FIELD_CHARS)
     with path.open(encoding="utf-8-sig", newline="") as f:
         lines = _TakenLines(f)
@@ -78,7 +78,8 @@ def csv_records(path: Path, width: int) -> Iterator[tuple[int, list[str] | None,
                 problem = f"has {len(fields)} fields, the header has {width}"
             if fields or problem:
                 raw = "".join(taken).rstrip("\r\n")
-                yield line, (None if problem else fields), problem, raw
+                # an empty field is NULL, as DuckDB's read_csv gives it, so a row hashes alike by either reader
+                yield line, (None if problem else [v if v else None for v in fields]), problem, raw
             line = reader.line_num + 1
 
 
