@@ -216,8 +216,9 @@ def load_focus(con: duckdb.DuckDBPyConnection, checked, path: Path, *, load_id: 
     if con.execute(f"SELECT count(*) FROM duckdb_optimizers() WHERE name = '{swaps}'").fetchall()[0][0]:
         con.execute(f"SET disabled_optimizers = '{swaps}'")
     con.execute(f"SET memory_limit = '{INSERT_MEMORY_MB}MB'")
-    # a cost report's row_key covers its identity columns only, so a rejected row can share a valid row's key: its
-    # checked rows are one stored table (rows is keys), where the reason costs nothing to read again
+    # a cost report's row_key covers its identity columns only, so a rejected row can share a valid row's key; its
+    # checked rows are one relation (rows is keys: a temp table, or a Parquet view), where the reason is cheap to
+    # read again, unlike a CSV's checks
     valid_only = " WHERE r._reason IS NULL" if rows == keys else ""
     try:
         con.execute(f"""INSERT INTO charges BY NAME SELECT r.* EXCLUDE ({internal}), {load_id} AS load_id,
