@@ -6,8 +6,9 @@ import pytest
 
 from forecast.timeseries import stats_models
 from forecast.timeseries.auto import forecast_series
+from forecast.timeseries.auto_ets import autoets
 from forecast.timeseries.backtest import cross_validation, cutoffs, default_step
-from forecast.timeseries.fast_backtest import ets_windows, hw_windows, theta_windows
+from forecast.timeseries.fast_backtest import autoets_windows, ets_windows, hw_windows, theta_windows
 from forecast.timeseries.models import AUTO_MODELS, MODELS
 from forecast.timeseries.select import STATS_MARGIN
 
@@ -72,7 +73,7 @@ def test_the_chosen_model_is_the_best_backtest_score(mixed):
     best_single = min(v for k, v in cand.items() if k != "combo")
     assert cand[chosen] == row["mase"]
     keep = 1 - STATS_MARGIN  # the mean of ETS and both Thetas is kept unless a single model beats it by the margin
-    assert row["model"] in ("combo(ets+dotm+theta+hw)", *AUTO_MODELS)  # seasonal: Holt-Winters joins the three
+    assert row["model"] in ("combo(autoets+dotm+theta+hw)", *AUTO_MODELS)  # seasonal: Holt-Winters joins the three
     if chosen == "combo":
         assert best_single >= keep * cand["combo"]
     else:
@@ -93,7 +94,7 @@ def test_windows_and_cutoffs():
 def test_fast_backtest_equals_a_full_refit_at_the_first_cutoff():
     y = seasonal_series("s", 84, 3)["y"].to_numpy()
     for fast, full in ((ets_windows, stats_models.ets), (theta_windows, stats_models.theta),
-                       (hw_windows, stats_models.holt_winters)):
+                       (hw_windows, stats_models.holt_winters), (autoets_windows, autoets)):
         w = fast(y, 12, (80, 95), 12, [48, 60, 72])
         ref = full(y[:48], 12, (80, 95), 12)
         assert [x.cutoff for x in w] == [48, 60, 72] and w[2].actual.tolist() == y[72:84].tolist()
@@ -134,14 +135,14 @@ def test_holt_winters_bands_match_statsmodels_own_prediction_intervals():
 def test_holt_winters_runs_only_where_the_series_is_seasonal(mixed):
     _, res = mixed
     sel = res.selection.set_index("unique_id")
-    assert sel.loc["seasonal", "model"] in ("combo(ets+dotm+theta+hw)", *AUTO_MODELS)
+    assert sel.loc["seasonal", "model"] in ("combo(autoets+dotm+theta+hw)", *AUTO_MODELS)
     assert pd.notna(sel.loc["seasonal", "mase_hw"])
     trend = np.linspace(10, 40, 60) + np.random.default_rng(3).normal(0, 1, 60)  # no season: hw would copy ets
     assert not stats_models.is_seasonal(trend, 12)
     plain = forecast_series(pd.DataFrame({"unique_id": "t", "ds": pd.date_range("2020-01-01", periods=60, freq="MS"),
                                           "y": trend}), 6, "MS", (80,))
     assert "mase_hw" not in plain.selection or plain.selection["mase_hw"].isna().all()
-    assert plain.selection["model"].iloc[0] in ("combo(ets+dotm+theta)", *AUTO_MODELS)
+    assert plain.selection["model"].iloc[0] in ("combo(autoets+dotm+theta)", *AUTO_MODELS)
     np.testing.assert_allclose(stats_models.holt_winters(trend, 6, (80,), 12).mean,
                                stats_models.ets(trend, 6, (80,), 12).mean)
 

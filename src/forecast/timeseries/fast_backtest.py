@@ -1,6 +1,6 @@
 """Backtests of ETS, Theta and Holt-Winters that fit once per series instead of once per window.
 
-Parameters (and seasonal indices) are estimated by statsmodels on the earliest window's training
+Parameters (and seasonal indices, and autoets's form) are estimated by statsmodels on the earliest window's training
 data only; every later window re-runs the model's recursions over its longer history with those
 fixed parameters (statsforecast calls this `refit=False`). Nothing after the earliest cutoff leaks
 into any window. The earliest window's forecast equals a full refit exactly (tested). This cuts a
@@ -14,10 +14,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .auto_ets import best_ets, ets_forecast, ets_forms, ets_model, fit_forms, form_aicc, initial_states, lowest_aicc
 from .backtest import Window
 from .base import PointAndBands
 from .baselines import normal_bands
 from .stats_models import (
+    HEURISTIC_FROM,
     Seasonal,
     _quiet,
     ets_damped_fit,
@@ -122,4 +124,34 @@ def hw_windows(y: np.ndarray, h: int, levels: Sequence[float], m: int, cuts: Seq
     return [out[c] for c in cuts]
 
 
-FAST_WINDOWS = {"ets": ets_windows, "theta": theta_windows, "hw": hw_windows}
+def autoets_windows(y: np.ndarray, h: int, levels: Sequence[float], m: int, cuts: Sequence[int]) -> list[Window]:
+    """Backtest windows of `auto_ets.autoets`, each what it would have forecast at its cutoff with every form's
+    smoothing parameters fitted on y[:cuts[0]]: at a later cutoff each form is re-run by statsmodels over the
+    longer history with those parameters (its heuristic initial states from that history's first cycles) and
+    the form with the lowest AICc there forecasts. A cutoff whose history allows a form the first did not (a
+    season once there are enough cycles), or a first history too short for the heuristic, gets a full selection.
+
+    >>> t = np.arange(72)
+    >>> y = (100 + t) * (1 + 0.2 * np.sin(2 * np.pi * t / 12))
+    >>> [(w.cutoff, len(w.actual)) for w in autoets_windows(y, 12, (80,), 12, [48, 54, 60])]
+    [(48, 12), (54, 12), (60, 12)]
+    """
+    y = np.asarray(y, dtype=float)
+    first = fit_forms(y[: cuts[0]], m) if cuts[0] >= HEURISTIC_FROM else []
+    allowed = set(ets_forms(y[: cuts[0]], m))
+    out = []
+    for c in cuts:
+        forms = ets_forms(y[:c], m)
+        if c == cuts[0] and first:
+            res = lowest_aicc(first)[0]
+        elif first and set(forms) <= allowed:
+            states = initial_states(y[:c], forms, m)
+            rerun = [(f, ets_model(y[:c], f, m, states[f.season]), p) for f, _, p, _ in first if f in forms]
+            res = lowest_aicc([(f, model, p, form_aicc(model, f, p, m)) for f, model, p in rerun])[0]
+        else:
+            res = best_ets(y[:c], m)[0]
+        out.append(Window(c, y[c:c + h], ets_forecast(res, h, levels)))
+    return out
+
+
+FAST_WINDOWS = {"ets": ets_windows, "theta": theta_windows, "hw": hw_windows, "autoets": autoets_windows}

@@ -8,6 +8,7 @@ from functools import partial
 import pandas as pd
 
 from ..core.errors import ForecastError
+from .auto_ets import autoets
 from .base import ArrayForecaster, ArrayModel
 from .baselines import croston_sba, drift, naive, seasonal_naive
 from .optimised_theta import dotm
@@ -19,6 +20,7 @@ MODELS: dict[str, ArrayModel] = {
     "drift": drift,
     "croston": croston_sba,
     "ets": ets,
+    "autoets": autoets,
     "hw": holt_winters,
     "theta": theta,
     "dotm": dotm,
@@ -27,14 +29,16 @@ MODELS: dict[str, ArrayModel] = {
 # Auto mode's candidates. ARIMA (3 orders x each fit, ~10x the cost of ETS) and Prophet (~1 s per fit)
 # are offered by name only: on the bundled monthly series neither improved auto mode enough to pay
 # for its cost (see README, measured by benchmarks/bench_forecast_accuracy.py). Holt-Winters (hw) runs only
-# where it keeps a seasonal state (forecast_one drops it elsewhere, where it would repeat ets).
-AUTO_MODELS = ("seasonal_naive", "naive", "drift", "ets", "dotm", "theta", "hw")
+# where it keeps a seasonal state (forecast_one drops it elsewhere, where it would repeat ets), autoets only on
+# 3+ seasons of history, where it is the ETS member of the mean (select.ETS_BY_AICC). Without autoets, auto mode
+# takes a third of the time: seasonal_naive,naive,drift,ets,dotm,theta,hw by name.
+AUTO_MODELS = ("seasonal_naive", "naive", "drift", "ets", "autoets", "dotm", "theta", "hw")
 AUTO: dict[str, tuple[str, ...]] = {"MS": AUTO_MODELS, "W": AUTO_MODELS, "D": AUTO_MODELS}
 # Candidates for short histories (under two seasons): one season cannot tell seasonality from a one-off
 # (seasonal naive would repeat last year's runaway-loop month as next year's), so no seasonal model.
 SHORT = ("naive", "drift")
 INTERMITTENT = ("croston", "naive", "seasonal_naive")
-COMBINABLE = ("ets", "hw", "theta", "dotm", "arima", "prophet", "drift", "seasonal_naive", "naive")
+COMBINABLE = ("ets", "autoets", "hw", "theta", "dotm", "arima", "prophet", "drift", "seasonal_naive", "naive")
 
 
 def model_names(models: str | Sequence[str], freq: str) -> tuple[str, ...]:

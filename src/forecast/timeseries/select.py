@@ -24,17 +24,23 @@ from .outliers import Adjustment, spike_adjusted
 from .stats_models import has_season_state
 
 INTERMITTENT_ADI = 1.32  # Syntetos & Boylan (2005): average demand interval above which demand is intermittent
-# The combination is the equal-weight mean of ETS, the optimised Theta and the classic Theta when all three
-# ran on 3+ seasons of history (STATS_MARGIN), else of the 2 best combinable members by backtest (COMBO_MARGIN:
-# shorter, intermittent). It is chosen unless a single model beats it on backtest by more than the margin:
-# combinations won M4, and 3 windows rank single models noisily. Set on M1 monthly (docs/forecasting.md): a 20%
-# margin gave sMAPE 15.60 / MASE 1.120, 50% 15.01 / 1.083, 65% 14.90 / 1.082, 80% 15.20 / 1.089, always
-# combining 15.07 / 1.103; from 3 seasons on (14.88 / 1.079), the sample company's 24-month nodes keep the
-# backtest choice (their mean backtest MASE 1.710 before, 2.120 with the three on every series, 1.697 now).
-# A seasonal series adds Holt-Winters (the season in its states) as a fourth member: M1 14.88 / 1.079 to
-# 14.86 / 1.075, the 35 bundled series' MASE 0.657 to 0.646 (the median of the four: 1.071 on M1, 0.654 on
-# the bundled series; the median of the three alone: 1.076, 0.663).
+# The combination is the equal-weight mean of ETS (ETS_BY_AICC where it ran), the optimised Theta and the classic
+# Theta when all three ran on 3+ seasons of history (STATS_MARGIN), else of the 2 best combinable members by backtest
+# (COMBO_MARGIN: shorter, intermittent). It is chosen unless a single model beats it on backtest by more than the
+# margin: combinations won M4, and 3 windows rank single models noisily. Set on M1 monthly (docs/forecasting.md): a
+# 20% margin gave sMAPE 15.60 / MASE 1.120, 50% 15.01 / 1.083, 65% 14.90 / 1.082, 80% 15.20 / 1.089, always combining
+# 15.07 / 1.103; from 3 seasons on (14.88 / 1.079), the sample company's 24-month nodes keep the backtest choice
+# (their mean backtest MASE 1.710 before, 2.120 with the three on every series, 1.697 now). A seasonal series adds
+# Holt-Winters (the season in its states) as a fourth member: M1 14.88 / 1.079 to 14.86 / 1.075, the 35 bundled
+# series' MASE 0.657 to 0.646 (the median of the four: 1.071 on M1, 0.654 on the bundled series; the median of the
+# three alone: 1.076, 0.663).
 STATS_MEMBERS = ("ets", "dotm", "theta")
+# ETS with its form chosen by AICc (autoets) takes the damped ETS's place in the mean when it is among the
+# candidates; with both, it runs only from STATS_SEASONS on (below that there is no mean for it to join, and the
+# sample company's 24-month nodes keep their backtest MASE of 1.697; 1.712 with autoets among their candidates).
+# In the mean: M1 14.86 / 1.075 to 14.50 / 1.060, the bundled series' MASE 0.646 to 0.608, at about twice the time
+# (docs/forecasting.md).
+ETS_BY_AICC = "autoets"
 SEASONAL_MEMBER = "hw"  # joins the three where it ran: where it keeps a seasonal state (has_season_state)
 STATS_MARGIN = 0.65
 STATS_SEASONS = 3  # the combination of the three needs this many seasons of history (as is_seasonal does)
@@ -122,6 +128,8 @@ def forecast_one(y: np.ndarray, h: int, levels: Sequence[float], m: int, candida
         candidates = list(INTERMITTENT)
     if SEASONAL_MEMBER in candidates and "ets" in candidates and not has_season_state(y, m):  # it would copy ets
         candidates = [c for c in candidates if c != SEASONAL_MEMBER]
+    if ETS_BY_AICC in candidates and "ets" in candidates and n < STATS_SEASONS * m:  # no mean for it to join
+        candidates = [c for c in candidates if c != ETS_BY_AICC]
     cuts = cutoffs(n, h, n_windows, step, max(3, min(2 * m, n // 2))) or cutoffs(n, h, n_windows, step, 3)[-1:]
     failed: list[str] = []
     runs = {}
@@ -130,9 +138,10 @@ def forecast_one(y: np.ndarray, h: int, levels: Sequence[float], m: int, candida
             runs[c] = w
     table = {c: scores(y, w, levels, m) for c, w in runs.items()}
     ranked = sorted(table, key=lambda c: _rank_key(table[c], flags["intermittent"]))
-    stats = set(STATS_MEMBERS) <= set(runs) and n >= STATS_SEASONS * m
+    three = [ETS_BY_AICC if c == "ets" and ETS_BY_AICC in runs else c for c in STATS_MEMBERS]
+    stats = set(three) <= set(runs) and n >= STATS_SEASONS * m
     if stats:
-        members = [*STATS_MEMBERS, *([SEASONAL_MEMBER] if SEASONAL_MEMBER in runs else [])]
+        members = [*three, *([SEASONAL_MEMBER] if SEASONAL_MEMBER in runs else [])]
     else:
         members = [c for c in ranked if c in COMBINABLE or is_prophet(c)][:COMBO_SIZE]
     if len(members) >= 2:

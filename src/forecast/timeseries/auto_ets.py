@@ -1,0 +1,195 @@
+"""ETS with its form chosen by AICc (Hyndman et al. 2002; R's forecast::ets), fitted with statsmodels' ETSModel.
+
+The forms tried are additive or multiplicative error, no / additive / damped trend and no / additive /
+multiplicative season, where the data allow: a multiplicative part needs every value > 0, a season needs
+a cycle of 2 to HW_MAX_SEASON periods and the history statsmodels' heuristic initial states need, and
+additive error with a multiplicative season is left out, as R does by default (its forecast variance can
+be infinite). Initial states come from statsmodels' heuristic (Hyndman et al. 2008, sec. 2.6.1), so one
+fit takes a few milliseconds; AICc counts them as parameters, as R's ets does, because they are estimated
+from the data too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .base import PointAndBands
+from .stats_models import HEURISTIC_FROM, HW_MAX_SEASON, _quiet
+
+SIMULATIONS = 1000  # sample paths behind a multiplicative form's bands (statsmodels' default), seeded
+
+
+@dataclass(frozen=True)
+class EtsForm:
+    """One ETS form: error 'add'/'mul', trend None/'add', damped, season None/'add'/'mul'."""
+
+    error: str
+    trend: str | None
+    damped: bool
+    season: str | None
+
+    @property
+    def name(self) -> str:
+        """R's notation, e.g. 'ETS(M,Ad,M)'."""
+        trend = "N" if self.trend is None else "Ad" if self.damped else "A"
+        return f"ETS({self.error[0].upper()},{trend},{(self.season or 'none')[0].upper()})"
+
+    def states(self, m: int) -> int:
+        """Initial states: level, slope when there is a trend, m - 1 free seasonal indices when seasonal."""
+        return 1 + (self.trend is not None) + ((m - 1) if self.season else 0)
+
+
+def seasonal_forms_fit(n: int, m: int) -> bool:
+    """True when a season of m periods can be fitted to n values: 2 <= m <= HW_MAX_SEASON and the history holds
+    the two cycles and 10 + 2 (m // 2) values statsmodels' heuristic initial states need.
+
+    >>> seasonal_forms_fit(24, 12), seasonal_forms_fit(21, 12), seasonal_forms_fit(120, 52)
+    (True, False, False)
+    """
+    return 2 <= m <= HW_MAX_SEASON and n >= max(2 * m, 10 + 2 * (m // 2))
+
+
+def ets_forms(y: np.ndarray, m: int) -> list[EtsForm]:
+    """The forms the data allow (see the module docstring).
+
+    >>> [f.name for f in ets_forms(np.arange(-1.0, 11), 12)]  # a value <= 0, too short for a season
+    ['ETS(A,N,N)', 'ETS(A,A,N)', 'ETS(A,Ad,N)']
+    >>> len(ets_forms(np.arange(1.0, 37), 12))  # positive, 3 cycles: 6 additive-error and 9 multiplicative
+    15
+    """
+    y = np.asarray(y, dtype=float)
+    positive = bool(np.all(y > 0))
+    seasons = [None, *(("add", "mul") if positive else ("add",))] if seasonal_forms_fit(len(y), m) else [None]
+    return [EtsForm(error, trend, damped, season)
+            for error in (("add", "mul") if positive else ("add",))
+            for trend, damped in ((None, False), ("add", False), ("add", True))
+            for season in seasons if not (error == "add" and season == "mul")]
+
+
+def aicc(loglik: float, k: int, n: int) -> float:
+    """Corrected Akaike criterion: -2 loglik + 2k + 2k(k + 1) / (n - k - 1); infinite when n <= k + 1.
+
+    >>> aicc(-10.0, 3, 24)  # 20 + 6 + 24 / 20
+    27.2
+    """
+    return -2 * loglik + 2 * k + 2 * k * (k + 1) / (n - k - 1) if n > k + 1 else float("inf")
+
+
+def heuristic_states(y: np.ndarray, season: str | None, m: int) -> tuple:
+    """statsmodels' heuristic initial level, slope and seasonal indices of y (Hyndman et al. 2008, sec. 2.6.1) for a
+    season kind (None, 'add', 'mul'). They do not depend on the error or the trend form, so fit_forms computes them
+    once per season kind (0.7 ms each) where statsmodels would for each of the 15 forms."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    model = ETSModel(np.asarray(y, dtype=float), trend="add", seasonal=season,
+                     seasonal_periods=m if season else None, initialization_method="heuristic")
+    return model.initial_level, model.initial_trend, model.initial_seasonal
+
+
+def initial_states(y: np.ndarray, forms: Sequence[EtsForm], m: int) -> dict:
+    """heuristic_states per season kind of `forms`; None for each (the states are then estimated with the
+    parameters) when y has fewer than HEURISTIC_FROM values."""
+    return {s: heuristic_states(y, s, m) if len(y) >= HEURISTIC_FROM else None for s in {f.season for f in forms}}
+
+
+def ets_model(y: np.ndarray, form: EtsForm, m: int, states: tuple | None, indexed: bool = False):
+    """statsmodels' ETSModel of one form starting from `states` (heuristic_states), or estimating its initial states
+    when they are None. Built on the bare array it is faster; its results can forecast only when `indexed` (built
+    on a pandas Series)."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    init = {"initialization_method": "estimated"} if states is None else {
+        "initialization_method": "known", "initial_level": states[0],
+        "initial_trend": states[1] if form.trend else None, "initial_seasonal": states[2] if form.season else None}
+    return ETSModel(pd.Series(y) if indexed else np.asarray(y, dtype=float), error=form.error, trend=form.trend,
+                    damped_trend=form.damped, seasonal=form.season, seasonal_periods=m if form.season else None,
+                    **init)
+
+
+def form_aicc(model, form: EtsForm, params: np.ndarray, m: int) -> float:
+    """AICc of a form's model at given parameters, every estimated parameter counted: the smoothing parameters,
+    the variance and the initial states (in the parameters when estimated, else from the heuristic)."""
+    n = int(model.nobs)
+    k = len(params) + 1 + (form.states(m) if n >= HEURISTIC_FROM else 0)
+    return aicc(float(model.loglike(params)), k, n)
+
+
+def fit_form(y: np.ndarray, form: EtsForm, m: int, states: dict | None = None):
+    """One form fitted by maximum likelihood: (model, parameters, AICc). Only the parameters are kept: the
+    results object (with its covariance) is built for the chosen form alone (best_ets). states: initial_states
+    of y (computed when not given)."""
+    states = initial_states(y, [form], m) if states is None else states
+    model = ets_model(y, form, m, states[form.season])
+    params = _quiet(lambda: model.fit(disp=False, return_params=True))
+    return model, params, form_aicc(model, form, params, m)
+
+
+def fit_forms(y: np.ndarray, m: int) -> list[tuple[EtsForm, object, np.ndarray, float]]:
+    """(form, model, parameters, AICc) of every form the data allow that statsmodels could fit."""
+    y = np.asarray(y, dtype=float)
+    forms = ets_forms(y, m)
+    states = initial_states(y, forms, m)
+    out = []
+    for form in forms:
+        try:
+            out.append((form, *fit_form(y, form, m, states)))
+        except (ValueError, np.linalg.LinAlgError):
+            continue
+    return out
+
+
+def lowest_aicc(scored):
+    """The smoothed results and the form of the (form, model, parameters, AICc) with the lowest finite AICc;
+    ValueError when there is none."""
+    finite = [row for row in scored if np.isfinite(row[3])]
+    if not finite:
+        raise ValueError("no ETS form could be fitted")
+    form, model, params, _ = min(finite, key=lambda row: row[3])
+    states = None if model.initialization_method == "estimated" else (
+        model.initial_level, model.initial_trend, model.initial_seasonal)
+    indexed = ets_model(model.endog, form, int(model.seasonal_periods or 1), states, indexed=True)
+    return _quiet(lambda: indexed.smooth(params)), form
+
+
+def best_ets(y: np.ndarray, m: int):
+    """The form with the lowest AICc, as statsmodels results, and that form; ValueError when no form could be
+    fitted.
+
+    >>> t = np.arange(72)
+    >>> y = (100 + 2 * t) * (1 + 0.3 * np.sin(2 * np.pi * t / 12))  # a season that grows with the level
+    >>> best_ets(y, 12)[1].season
+    'mul'
+    """
+    return lowest_aicc(fit_forms(y, m))
+
+
+def ets_forecast(res, h: int, levels: Sequence[float]) -> PointAndBands:
+    """The forecast of fitted (or smoothed) ETS results: the point forecast, with statsmodels' bands (exact for
+    additive error without a multiplicative season, else from SIMULATIONS sample paths, seeded). Raises
+    ArithmeticError when the forecast or a band is not finite."""
+    n = int(res.nobs)
+    pred = _quiet(lambda: res.get_prediction(start=n, end=n + h - 1, simulate_repetitions=SIMULATIONS,
+                                             rng=np.random.default_rng(0)))
+    mean = np.asarray(pred.predicted_mean, dtype=float)
+    lo, hi = {}, {}
+    for lv in levels:
+        band = np.asarray(_quiet(lambda lv=lv: pred.pred_int(alpha=1 - lv / 100)), dtype=float)
+        lo[lv], hi[lv] = band[:, 0], band[:, 1]
+    if not all(np.all(np.isfinite(a)) for a in (mean, *lo.values(), *hi.values())):
+        raise ArithmeticError("ETS gave a forecast that is not finite")
+    return PointAndBands(mean, lo, hi)
+
+
+def autoets(y: np.ndarray, h: int, levels: Sequence[float], season_length: int) -> PointAndBands:
+    """ETS of the form with the lowest AICc (best_ets), forecast by ets_forecast.
+
+    >>> level = 50 + np.random.default_rng(0).normal(0, 2, 40)  # no trend, no season
+    >>> fc = autoets(level, 6, (80,), 12)
+    >>> bool(np.ptp(fc.mean) < 1e-9 and abs(fc.mean[0] - 50) < 2 and np.all(fc.lo[80] < fc.mean))
+    True
+    """
+    return ets_forecast(best_ets(np.asarray(y, dtype=float), season_length)[0], h, levels)
