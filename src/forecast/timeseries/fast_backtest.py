@@ -1,11 +1,12 @@
-"""Backtests of ETS, Theta and Holt-Winters that fit once per series instead of once per window.
+"""Backtests of ETS, Theta, Holt-Winters and ETS by AICc that fit once per series instead of once per window.
 
-Parameters (and seasonal indices, and autoets's form) are estimated by statsmodels on the earliest window's training
-data only; every later window re-runs the model's recursions over its longer history with those
-fixed parameters (statsforecast calls this `refit=False`). Nothing after the earliest cutoff leaks
-into any window. The earliest window's forecast equals a full refit exactly (tested). This cuts a
-3-window backtest from 3 fits to 1 per model (2 for Holt-Winters when its earliest windows show no season
-yet: see hw_windows), which is what lets auto mode run at AutoETS speed.
+Parameters (and the classical seasonal indices) are estimated by statsmodels on the earliest window's training
+data only; every later window re-runs the model's recursions over its longer history with those fixed
+parameters (statsforecast calls this `refit=False`), with the initial states the heuristic gives that history
+(and, for autoets, the form with the lowest AICc there). Nothing after a window's cutoff leaks into it. The
+earliest window's forecast equals a full refit exactly (tested). This cuts a 3-window backtest from 3 fits to 1
+per model (2 for Holt-Winters when its earliest windows show no season yet: see hw_windows; a full selection
+for autoets where a later history allows a form the earliest did not).
 """
 
 from __future__ import annotations
