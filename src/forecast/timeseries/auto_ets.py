@@ -5,8 +5,8 @@ multiplicative season, where the data allow: a multiplicative part needs every v
 a cycle of 2 to HW_MAX_SEASON periods and the history statsmodels' heuristic initial states need, and
 additive error with a multiplicative season is left out, as R does by default (its forecast variance can
 be infinite). Initial states come from statsmodels' heuristic (Hyndman et al. 2008, sec. 2.6.1), so one
-fit takes a few milliseconds; AICc counts them as parameters, as R's ets does, because they are estimated
-from the data too.
+fit takes a few milliseconds (statsmodels' own optimisation, run by ets_fit.mle_params); AICc counts them as
+parameters, as R's ets does, because they are estimated from the data too.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .base import PointAndBands
+from .ets_fit import mle_params
 from .stats_models import HEURISTIC_FROM, HW_MAX_SEASON, _quiet
 
 SIMULATIONS = 1000  # sample paths behind a multiplicative form's bands (statsmodels' default), seeded
@@ -119,12 +120,12 @@ def form_aicc(model, form: EtsForm, params: np.ndarray, m: int) -> float:
 
 
 def fit_form(y: np.ndarray, form: EtsForm, m: int, states: dict | None = None):
-    """One form fitted by maximum likelihood: (model, parameters, AICc). Only the parameters are kept: the
-    results object (with its covariance) is built for the chosen form alone (best_ets). states: initial_states
-    of y (computed when not given)."""
+    """One form fitted by maximum likelihood (ets_fit.mle_params): (model, parameters, AICc). Only the parameters
+    are kept: the results object (with its covariance) is built for the chosen form alone (best_ets). states:
+    initial_states of y (computed when not given)."""
     states = initial_states(y, [form], m) if states is None else states
     model = ets_model(y, form, m, states[form.season])
-    params = _quiet(lambda: model.fit(disp=False, return_params=True))
+    params = _quiet(lambda: mle_params(model))
     return model, params, form_aicc(model, form, params, m)
 
 

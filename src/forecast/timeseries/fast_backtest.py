@@ -19,6 +19,7 @@ from .auto_ets import best_ets, ets_forecast, ets_forms, ets_model, fit_forms, f
 from .backtest import Window
 from .base import PointAndBands
 from .baselines import normal_bands
+from .ets_fit import mle_fit
 from .stats_models import (
     HEURISTIC_FROM,
     Seasonal,
@@ -112,7 +113,7 @@ def hw_windows(y: np.ndarray, h: int, levels: Sequence[float], m: int, cuts: Seq
     out = {w.cutoff: w for w in (ets_windows(y, h, levels, m, plain) if plain else [])}
     if seasonal:
         first = holt_winters_model(y[: seasonal[0]], m)
-        fitted = _quiet(lambda: first.fit(disp=False))
+        fitted = _quiet(lambda: mle_fit(first))
         for c in seasonal:
             model = first if c == seasonal[0] else holt_winters_model(y[:c], m)
             if model is first:
@@ -120,7 +121,7 @@ def hw_windows(y: np.ndarray, h: int, levels: Sequence[float], m: int, cuts: Seq
             elif model.seasonal == first.seasonal:
                 res = _quiet(lambda model=model: model.smooth(fitted.params))
             else:
-                res = _quiet(lambda model=model: model.fit(disp=False))
+                res = _quiet(lambda model=model: mle_fit(model))
             out[c] = Window(c, y[c:c + h], holt_winters_forecast(res, h, levels, m))
     return [out[c] for c in cuts]
 

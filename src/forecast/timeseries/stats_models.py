@@ -17,6 +17,7 @@ import numpy as np
 
 from .base import PointAndBands
 from .baselines import normal_bands
+from .ets_fit import mle_fit
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def ets_damped_fit(y: np.ndarray):
     init = "heuristic" if len(y) >= HEURISTIC_FROM else "estimated"
     model = ETSModel(np.asarray(y, dtype=float), error="add", trend="add", damped_trend=True,
                      initialization_method=init)
-    return _quiet(lambda: model.fit(disp=False))
+    return _quiet(lambda: mle_fit(model))
 
 
 def ets(y: np.ndarray, h: int, levels: Sequence[float], season_length: int) -> PointAndBands:
@@ -198,7 +199,7 @@ def holt_winters(y: np.ndarray, h: int, levels: Sequence[float], season_length: 
     y = np.asarray(y, dtype=float)
     if not has_season_state(y, season_length):
         return ets(y, h, levels, season_length)
-    res = _quiet(lambda: holt_winters_model(y, season_length).fit(disp=False))
+    res = _quiet(lambda: mle_fit(holt_winters_model(y, season_length)))
     return holt_winters_forecast(res, h, levels, season_length)
 
 

@@ -1,0 +1,109 @@
+"""Maximum-likelihood parameters of a statsmodels ETSModel, bit for bit as `model.fit(return_params=True)` gives
+them, in about 60% of its time.
+
+statsmodels minimises -loglike / n with scipy's L-BFGS-B, its gradient by forward differences of absolute step
+1e-8 (scipy's approx_derivative, one step flipped where it would leave a bound). Most of a fit's time is that
+machinery around a cheap likelihood (statsmodels' compiled smoother), so here the same differences are taken by
+a plain loop, with the same start, bounds, objective and tolerances: on 2,250 fits (every form auto_ets tries on
+150 M1 series) the parameters were identical and the fits took 2.54 s against 4.14 s
+(tests/test_timeseries_ets_fit.py checks the identity on every form).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import fmin_l_bfgs_b
+
+STEP = 1e-8  # scipy's default epsilon for fmin_l_bfgs_b's approximate gradient, which statsmodels uses
+RELATIVE_STEP = float(np.sqrt(np.finfo(float).eps))  # scipy's step relative to |p| where STEP cannot move p
+MAXITER = 1000  # ETSModel.fit's default
+
+
+def _gradient_steps(p: list[float], lower: list[float], upper: list[float]) -> list[float]:
+    """scipy's forward-difference steps for an absolute step STEP (approx_derivative, '2-point'): a step too small
+    to move p (|p| above about 1e8) becomes sqrt(machine epsilon) x |p|; a step that would leave a bound is
+    turned backward where that fits, else cut to the distance to the farther bound.
+
+    >>> _gradient_steps([0.5, 1e12, 1.0], [0.0, 0.0, 0.0], [1.0, float("inf"), 1.0])
+    [1e-08, 14901.161193847656, -1e-08]
+    """
+    steps = []
+    for x, lo, hi in zip(p, lower, upper, strict=True):
+        h = STEP if (x + STEP) - x != 0 else RELATIVE_STEP * (1.0 if x >= 0 else -1.0) * max(1.0, abs(x))
+        below, above = x - lo, hi - x
+        if abs(h) > max(below, above):
+            h = above if above >= below else -below
+        elif x + h < lo or x + h > hi:
+            h = -h
+        steps.append(h)
+    return steps
+
+
+def mle_params(model) -> np.ndarray:
+    """The parameters `model.fit(disp=False, return_params=True)` returns for a statsmodels ETSModel, computed
+    with the same optimiser, objective and numbers.
+
+    >>> import warnings
+    >>> from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+    >>> y = 100 + np.cumsum(np.random.default_rng(1).normal(0, 1, 48))
+    >>> model = ETSModel(y, error="add", trend="add", damped_trend=True)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     bool(np.array_equal(mle_params(model), model.fit(disp=False, return_params=True)))
+    True
+    """
+    start = model._convert_and_bound_start_params(model.start_params)
+    bounds = model._setup_bounds()
+    beta_star, gamma_star = "smoothing_trend" not in model.bounds, "smoothing_seasonal" not in model.bounds
+    if beta_star:
+        start[1] /= start[0]
+    if gamma_star:
+        start[2] /= 1 - start[0]
+    fixed = np.array([lo == hi for lo, hi in bounds], dtype=np.int64)
+    fixed_values = np.empty_like(start)
+    fixed_values[fixed == 1] = [lo for (lo, _), f in zip(bounds, fixed, strict=True) if f]
+    free = [b for b, f in zip(bounds, fixed, strict=True) if not f]
+    lower = [-np.inf if lo is None else float(lo) for lo, _ in free]
+    upper = [np.inf if hi is None else float(hi) for _, hi in free]
+    nobs = model.endog.shape[0]
+    yhat, xhat = np.zeros(model.nobs), np.zeros((model.nobs, model._k_states_internal))
+    data, smooth, n, mul = model.endog, model._smoothing_func, model.nobs, model.error == "mul"
+
+    def objective(p):  # ETSModel._loglike_internal's operations, without its checks of arguments
+        smooth(p, data, yhat, xhat, fixed, fixed_values, beta_star, gamma_star)
+        res = (data - yhat) / yhat if mul else data - yhat
+        loglike = -n / 2 * (np.log(2 * np.pi * (np.add.reduce(res**2) / res.shape[0])) + 1)
+        if mul:
+            yhat[yhat == 0] = 1e-32
+            loglike -= np.add.reduce(np.log(np.abs(yhat)))
+        return -loglike / nobs
+
+    def with_gradient(p):  # Python floats for the few values of p: cheaper than numpy scalars
+        values, moved = p.tolist(), p.copy()
+        f0, grad = objective(p), np.empty(len(values))
+        for i, (x, h) in enumerate(zip(values, _gradient_steps(values, lower, upper), strict=True)):
+            moved[i] = x + h
+            grad[i] = (objective(moved) - f0) / ((x + h) - x)
+            moved[i] = x
+        return f0, grad
+
+    best = fmin_l_bfgs_b(with_gradient, start[fixed == 0], bounds=free, maxiter=MAXITER)[0]
+    internal = start.copy()
+    internal[fixed == 0] = best
+    if beta_star:
+        internal[1] *= internal[0]
+    if gamma_star:
+        internal[2] *= 1 - internal[0]
+    return model._model_params(internal)
+
+
+def mle_fit(model):
+    """The results `model.fit(disp=False)` returns (the model smoothed at mle_params), without the optimiser's
+    record (mle_retvals).
+
+    >>> from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+    >>> res = mle_fit(ETSModel(np.array([3.0, 5, 4, 6, 5, 7, 6, 8, 7, 9, 8, 10]), trend="add"))
+    >>> round(float(res.forecast(1)[0]), 1) > 9  # the trend goes on
+    True
+    """
+    return model.smooth(mle_params(model))

@@ -1,0 +1,55 @@
+"""ets_fit.mle_params against statsmodels' own ETSModel.fit: the same parameters, bit for bit, on every form auto
+mode fits (the reference is statsmodels itself, so a change in its optimiser or in scipy's fails here)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+from forecast.timeseries.auto_ets import ets_forms, ets_model, initial_states
+from forecast.timeseries.ets_fit import mle_fit, mle_params
+from forecast.timeseries.stats_models import holt_winters_model
+
+
+def _series(kind: str) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    t = np.arange(60)
+    if kind == "seasonal":  # positive, trending, a season that grows with the level
+        return (200 + 3 * t) * (1 + 0.25 * np.sin(2 * np.pi * t / 12)) * rng.lognormal(0, 0.05, 60)
+    if kind == "around zero":  # values <= 0: additive forms only
+        return 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 2, 60)
+    return 50 + np.cumsum(rng.normal(0, 1, 60))  # a random walk: no season to speak of
+
+
+def _quiet(fn):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn()
+
+
+@pytest.mark.parametrize("kind", ["seasonal", "around zero", "walk"])
+def test_every_auto_ets_form_gets_statsmodels_parameters_exactly(kind):
+    y = _series(kind)
+    forms = ets_forms(y, 12)
+    states = initial_states(y, forms, 12)
+    assert len(forms) == {"seasonal": 15, "around zero": 6, "walk": 15}[kind]
+    for form in forms:
+        model = ets_model(y, form, 12, states[form.season])
+        expected = _quiet(lambda model=model: model.fit(disp=False, return_params=True))
+        assert np.array_equal(_quiet(lambda model=model: mle_params(model)), expected), form.name
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e9])
+def test_estimated_initial_states_and_holt_winters_match_too(scale):
+    """Under 10 values statsmodels estimates the initial states with the parameters (more free parameters, some
+    bounded; at 1e9 a step of 1e-8 does not move the initial level, and scipy's relative step takes over);
+    Holt-Winters has four smoothing parameters and a seasonal state."""
+    short = ETSModel(scale * np.array([5.0, 7, 6, 8, 9, 8, 10, 11]), error="add", trend="add", damped_trend=True,
+                     initialization_method="estimated")
+    hw = holt_winters_model(scale * _series("seasonal"), 12)
+    for model in (short, hw):
+        expected = _quiet(lambda model=model: model.fit(disp=False))
+        got = _quiet(lambda model=model: mle_fit(model))
+        assert np.array_equal(np.asarray(got.params), np.asarray(expected.params))
+        assert np.array_equal(np.asarray(got.fittedvalues), np.asarray(expected.fittedvalues))
