@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import norm
+from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
 from forecast.timeseries.auto import forecast_series
-from forecast.timeseries.auto_ets import EtsForm, autoets, best_ets, ets_forecast, ets_forms, fit_form
+from forecast.timeseries.auto_ets import EtsForm, autoets, best_ets, ets_forecast, ets_forms, fit_form, heuristic_states
 from forecast.timeseries.fast_backtest import autoets_windows
 from forecast.timeseries.models import AUTO_MODELS
 from forecast.timeseries.select import forecast_one
@@ -26,6 +27,17 @@ def test_the_forms_are_the_ones_the_data_allow():
                                         "ETS(A,Ad,A)"]
     assert all(f.season is None for f in ets_forms(np.arange(1.0, 22), 12))  # under 10 + 2 * 6 values
     assert all(f.season is None for f in ets_forms(np.arange(1.0, 300), 52))  # weekly: 52 states are too many
+
+
+@pytest.mark.parametrize("season", [None, "add", "mul"])
+def test_heuristic_states_are_the_ones_statsmodels_gives_its_models(season):
+    y = (100 + np.arange(60.0)) * (1 + 0.2 * np.sin(2 * np.pi * np.arange(60) / 12))
+    model = ETSModel(y, trend="add", seasonal=season, seasonal_periods=12 if season else None,
+                     initialization_method="heuristic")
+    level, slope, seasonal = heuristic_states(y, season, 12)
+    assert (level, slope) == (model.initial_level, model.initial_trend)
+    if season:
+        assert np.array_equal(seasonal, model.initial_seasonal)
 
 
 def test_aicc_counts_the_initial_states_as_parameters():
