@@ -134,10 +134,8 @@ def test_theta_band_growth_is_the_ses_variance():
     # Theta = SES with drift = ARIMA(0,1,1) with drift (Hyndman & Billah 2003): psi weights 1, alpha, alpha, ...
     # so var_h = sigma^2 (1 + (h - 1) alpha^2). (statsmodels' prediction_intervals uses 1 + (alpha - 1)^2 per
     # step instead, which is the MA(1) variance of the differences, not of the h-step sum, so it is not used.)
-    from statsmodels.tsa.forecasting.theta import ThetaModel
-
     y = 100 + 0.5 * np.arange(30) + np.random.default_rng(2).normal(0, 3, 30)
-    alpha = float(ThetaModel(y, period=1, deseasonalize=False).fit().params.iloc[1])
+    alpha = stats_models.ses_alpha(y)
     assert 0.1 < alpha < 0.9  # a case where the two formulas differ
     width = stats_models.theta(y, 5, (80,), 12).hi[80] - stats_models.theta(y, 5, (80,), 12).mean
     assert width / width[0] == pytest.approx(np.sqrt(1 + np.arange(5) * alpha**2), rel=1e-6)

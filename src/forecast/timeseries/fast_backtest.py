@@ -30,6 +30,9 @@ from .stats_models import (
     holt_winters_forecast,
     holt_winters_model,
     seasonal_of,
+    ses_alpha,
+    ses_one_step_errors,
+    theta_mean,
 )
 
 
@@ -70,27 +73,15 @@ def ets_windows(y: np.ndarray, h: int, levels: Sequence[float], m: int, cuts: Se
 
 def theta_windows(y: np.ndarray, h: int, levels: Sequence[float], m: int, cuts: Sequence[int]) -> list[Window]:
     """Backtest windows of `stats_models.theta` with the SES weight alpha fitted on y[:cuts[0]]."""
-    from statsmodels.tsa.forecasting.theta import ThetaModel
-
     y = np.asarray(y, dtype=float)
     seas = _seasonal_for(y, m, cuts[0])
     sa = seas.adjust(y)
-    alpha = float(_quiet(lambda: ThetaModel(sa[: cuts[0]], period=1, deseasonalize=False).fit()).params.iloc[1])
-    levels_after = np.empty(len(sa))
-    level = sa[0]
-    for t in range(len(sa)):
-        level += alpha * (sa[t] - level)
-        levels_after[t] = level
-    errors = sa[1:] - levels_after[:-1]
-    k = np.arange(h, dtype=float)
+    alpha = _quiet(lambda: ses_alpha(sa[: cuts[0]]))
+    growth = 1 + np.arange(h) * alpha**2
     out = []
     for c in cuts:
-        t = np.arange(c, dtype=float)
-        b0 = np.polyfit(t, sa[:c], 1)[0]
-        trend = b0 * (k + (1 / alpha - (1 - alpha) ** c / alpha if alpha > 0 else 0.0))
-        mean = 0.5 * trend + levels_after[c - 1]
-        sd = np.sqrt(np.mean(errors[: c - 1] ** 2) * (1 + k * alpha**2))
-        fc: PointAndBands = normal_bands(mean, sd, levels)
+        sd = np.sqrt(np.mean(ses_one_step_errors(sa[:c], alpha) ** 2) * growth)
+        fc: PointAndBands = normal_bands(theta_mean(sa[:c], alpha, h), sd, levels)
         out.append(Window(c, y[c:c + h], Seasonal(seas.kind, seas.index, c).restore(fc)))
     return out
 

