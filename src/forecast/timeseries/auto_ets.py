@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .base import PointAndBands
-from .ets_fit import mle_params
+from .ets_fit import mle_params, smoothed
 from .stats_models import HEURISTIC_FROM, HW_MAX_SEASON, _quiet
 
 SIMULATIONS = 1000  # sample paths behind a multiplicative form's bands (statsmodels' default), seeded
@@ -153,7 +153,7 @@ def lowest_aicc(scored):
     states = None if model.initialization_method == "estimated" else (
         model.initial_level, model.initial_trend, model.initial_seasonal)
     indexed = ets_model(model.endog, form, int(model.seasonal_periods or 1), states, indexed=True)
-    return _quiet(lambda: indexed.smooth(params)), form
+    return _quiet(lambda: smoothed(indexed, params)), form
 
 
 def best_ets(y: np.ndarray, m: int):

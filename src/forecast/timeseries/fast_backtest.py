@@ -19,7 +19,7 @@ from .auto_ets import best_ets, ets_forecast, ets_forms, ets_model, fit_forms, f
 from .backtest import Window
 from .base import PointAndBands
 from .baselines import normal_bands
-from .ets_fit import mle_fit
+from .ets_fit import mle_fit, smoothed
 from .stats_models import (
     HEURISTIC_FROM,
     Seasonal,
@@ -110,7 +110,7 @@ def hw_windows(y: np.ndarray, h: int, levels: Sequence[float], m: int, cuts: Seq
             if model is first:
                 res = fitted
             elif model.seasonal == first.seasonal:
-                res = _quiet(lambda model=model: model.smooth(fitted.params))
+                res = _quiet(lambda model=model: smoothed(model, fitted.params))
             else:
                 res = _quiet(lambda model=model: mle_fit(model))
             out[c] = Window(c, y[c:c + h], holt_winters_forecast(res, h, levels, m))
