@@ -3,6 +3,8 @@ flat level has no trend or season; a season that grows with the level is multipl
 variance formula of Hyndman et al. (2008, table 6.1) worked by hand, and from R's rules for which forms the
 data allow."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -173,18 +175,26 @@ def test_autoets_named_without_ets_runs_on_short_histories_too():
     assert np.isfinite(record["mase_autoets"])
 
 
-def test_a_forecast_that_is_not_finite_is_refused():
+@pytest.mark.parametrize("form", ["ANN", "MAM"])
+def test_a_forecast_that_is_not_finite_is_refused(form):
     class Prediction:
         predicted_mean = np.array([1.0, np.inf])
 
         def pred_int(self, alpha):
             return np.array([[0.0, 2.0], [0.0, np.inf]])
 
-    class Results:
+    class Results:  # exact bands from get_prediction (ANN), simulated paths otherwise (MAM)
         nobs = 10
+        model = SimpleNamespace(short_name=form)
 
         def get_prediction(self, **kwargs):
             return Prediction()
+
+        def predict(self, **kwargs):
+            return Prediction.predicted_mean
+
+        def simulate(self, h, **kwargs):
+            return np.full((h, 5), np.inf)
 
     with pytest.raises(ArithmeticError, match="not finite"):
         ets_forecast(Results(), 2, (80,))

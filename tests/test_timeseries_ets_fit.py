@@ -99,3 +99,27 @@ def test_results_without_the_covariance_forecast_the_same_numbers(kind):
                         for res in (smoothed(model, params), reference))
         assert np.array_equal(ours.predicted_mean, theirs.predicted_mean), form.name
         assert np.array_equal(ours.pred_int(alpha=0.2), theirs.pred_int(alpha=0.2)), form.name
+
+
+def test_ets_forecast_gives_statsmodels_prediction_bands_exactly():
+    """One simulation and one quantile call give what get_prediction and pred_int give for every level, on every
+    form: simulated (seeded) where statsmodels simulates, exact where it has exact bands."""
+    from forecast.timeseries.auto_ets import SIMULATIONS, ets_forecast
+    from forecast.timeseries.ets_fit import smoothed
+
+    y = _series("seasonal")
+    forms = ets_forms(y, 12)
+    states = initial_states(y, forms, 12)
+    simulated = 0
+    for form in forms:
+        model = ets_model(y, form, 12, states[form.season], indexed=True)
+        res = smoothed(model, _quiet(lambda model=model: mle_params(model)))
+        pred = _quiet(lambda res=res: res.get_prediction(start=60, end=77, simulate_repetitions=SIMULATIONS,
+                                                         rng=np.random.default_rng(0)))
+        simulated += pred.method == "simulated"
+        fc = ets_forecast(res, 18, (80, 95))
+        assert np.array_equal(fc.mean, np.asarray(pred.predicted_mean)), form.name
+        for lv in (80, 95):
+            band = np.asarray(_quiet(lambda lv=lv, pred=pred: pred.pred_int(alpha=1 - lv / 100)))
+            assert np.array_equal(fc.lo[lv], band[:, 0]) and np.array_equal(fc.hi[lv], band[:, 1]), form.name
+    assert simulated == 9  # the multiplicative-error forms

@@ -22,6 +22,7 @@ from .ets_fit import mle_params, smoothed
 from .stats_models import HEURISTIC_FROM, HW_MAX_SEASON, _quiet
 
 SIMULATIONS = 1000  # sample paths behind a multiplicative form's bands (statsmodels' default), seeded
+EXACT_BANDS = ("ANN", "AAN", "AAdN", "ANA", "AAA", "AAdA")  # forms statsmodels has exact bands for (class 1)
 
 
 @dataclass(frozen=True)
@@ -169,17 +170,26 @@ def best_ets(y: np.ndarray, m: int):
 
 
 def ets_forecast(res, h: int, levels: Sequence[float]) -> PointAndBands:
-    """The forecast of fitted (or smoothed) ETS results: the point forecast, with statsmodels' bands (exact for
-    additive error without a multiplicative season, else from SIMULATIONS sample paths, seeded). Raises
-    ArithmeticError when the forecast or a band is not finite."""
+    """The forecast of fitted (or smoothed) ETS results: the point forecast, with statsmodels' bands: exact for the
+    forms it has them for (EXACT_BANDS), else the quantiles of SIMULATIONS seeded sample paths, as its
+    get_prediction and pred_int give them, with one simulation and one quantile call for every level (half the
+    time). Raises ArithmeticError when the forecast or a band is not finite."""
     n = int(res.nobs)
-    pred = _quiet(lambda: res.get_prediction(start=n, end=n + h - 1, simulate_repetitions=SIMULATIONS,
-                                             rng=np.random.default_rng(0)))
-    mean = np.asarray(pred.predicted_mean, dtype=float)
     lo, hi = {}, {}
-    for lv in levels:
-        band = np.asarray(_quiet(lambda lv=lv: pred.pred_int(alpha=1 - lv / 100)), dtype=float)
-        lo[lv], hi[lv] = band[:, 0], band[:, 1]
+    if res.model.short_name in EXACT_BANDS:
+        pred = _quiet(lambda: res.get_prediction(start=n, end=n + h - 1))
+        mean = np.asarray(pred.predicted_mean, dtype=float)
+        for lv in levels:
+            band = np.asarray(_quiet(lambda lv=lv: pred.pred_int(alpha=1 - lv / 100)), dtype=float)
+            lo[lv], hi[lv] = band[:, 0], band[:, 1]
+    else:
+        mean = np.asarray(_quiet(lambda: res.predict(start=n, end=n + h - 1)), dtype=float)
+        paths = np.asarray(_quiet(lambda: res.simulate(h, anchor="end", repetitions=SIMULATIONS,
+                                                       rng=np.random.default_rng(0))), dtype=float)
+        alphas = [1 - lv / 100 for lv in levels]
+        bounds = np.quantile(paths, [p for a in alphas for p in (a / 2, 1 - a / 2)], axis=1)
+        for i, lv in enumerate(levels):
+            lo[lv], hi[lv] = bounds[2 * i], bounds[2 * i + 1]
     if not all(np.all(np.isfinite(a)) for a in (mean, *lo.values(), *hi.values())):
         raise ArithmeticError("ETS gave a forecast that is not finite")
     return PointAndBands(mean, lo, hi)
