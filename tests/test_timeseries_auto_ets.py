@@ -77,7 +77,7 @@ def test_simple_exponential_smoothing_bands_match_the_class_1_variance_by_hand()
     y = np.cumsum(rng.normal(0, 0.5, 50)) + rng.normal(0, 1, 50)  # a local level around 0: additive forms only
     res, form = best_ets(y, 12)
     assert form.name == "ETS(A,N,N)"
-    alpha = float(res.params.iloc[0])
+    alpha = float(np.asarray(res.params)[0])
     sigma2 = float(np.mean(np.asarray(res.resid) ** 2))
     steps = np.arange(1, 7)
     sd = np.sqrt(sigma2 * (1 + (steps - 1) * alpha**2))
@@ -177,21 +177,15 @@ def test_autoets_named_without_ets_runs_on_short_histories_too():
 
 @pytest.mark.parametrize("form", ["ANN", "MAM"])
 def test_a_forecast_that_is_not_finite_is_refused(form):
-    class Prediction:
-        predicted_mean = np.array([1.0, np.inf])
-
-        def pred_int(self, alpha):
-            return np.array([[0.0, 2.0], [0.0, np.inf]])
-
-    class Results:  # exact bands from get_prediction (ANN), simulated paths otherwise (MAM)
-        nobs = 10
+    class Results:  # exact bands from the mean squared error (ANN), simulated paths otherwise (MAM)
+        nobs, mse = 10, 1.0
         model = SimpleNamespace(short_name=form)
 
-        def get_prediction(self, **kwargs):
-            return Prediction()
+        def _relative_forecast_variance(self, steps):
+            return np.ones(len(steps))
 
         def predict(self, **kwargs):
-            return Prediction.predicted_mean
+            return np.array([1.0, np.inf])
 
         def simulate(self, h, **kwargs):
             return np.full((h, 5), np.inf)

@@ -4,6 +4,7 @@ mode fits (the reference is statsmodels itself, so a change in its optimiser or 
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
@@ -20,6 +21,15 @@ def _series(kind: str) -> np.ndarray:
     if kind == "around zero":  # values <= 0: additive forms only
         return 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 2, 60)
     return 50 + np.cumsum(rng.normal(0, 1, 60))  # a random walk: no season to speak of
+
+
+def _on_a_series(model):
+    """The same ETS model (form, known initial states) built on a pandas Series, as statsmodels' get_prediction
+    needs."""
+    return ETSModel(pd.Series(model.endog), error=model.error, trend=model.trend, damped_trend=model.damped_trend,
+                    seasonal=model.seasonal, seasonal_periods=model.seasonal_periods, initialization_method="known",
+                    initial_level=model.initial_level, initial_trend=model.initial_trend if model.trend else None,
+                    initial_seasonal=model.initial_seasonal if model.seasonal else None)
 
 
 def _quiet(fn):
@@ -91,7 +101,7 @@ def test_results_without_the_covariance_forecast_the_same_numbers(kind):
     forms = ets_forms(y, 12)
     states = initial_states(y, forms, 12)
     for form in forms:
-        model = ets_model(y, form, 12, states[form.season], indexed=True)
+        model = _on_a_series(ets_model(y, form, 12, states[form.season]))
         params = _quiet(lambda model=model: mle_params(model))
         reference = _quiet(lambda model=model, params=params: model.smooth(params))
         ours, theirs = (_quiet(lambda res=res: res.get_prediction(start=60, end=71, simulate_repetitions=1000,
@@ -102,8 +112,9 @@ def test_results_without_the_covariance_forecast_the_same_numbers(kind):
 
 
 def test_ets_forecast_gives_statsmodels_prediction_bands_exactly():
-    """One simulation and one quantile call give what get_prediction and pred_int give for every level, on every
-    form: simulated (seeded) where statsmodels simulates, exact where it has exact bands."""
+    """ets_forecast of a bare-array model's results gives what get_prediction and pred_int give for the same model
+    on a pandas Series, for every level and form: simulated (seeded) where statsmodels simulates, exact where it
+    has exact bands."""
     from forecast.timeseries.auto_ets import SIMULATIONS, ets_forecast
     from forecast.timeseries.ets_fit import smoothed
 
@@ -112,12 +123,13 @@ def test_ets_forecast_gives_statsmodels_prediction_bands_exactly():
     states = initial_states(y, forms, 12)
     simulated = 0
     for form in forms:
-        model = ets_model(y, form, 12, states[form.season], indexed=True)
-        res = smoothed(model, _quiet(lambda model=model: mle_params(model)))
-        pred = _quiet(lambda res=res: res.get_prediction(start=60, end=77, simulate_repetitions=SIMULATIONS,
-                                                         rng=np.random.default_rng(0)))
+        model = ets_model(y, form, 12, states[form.season])  # a bare array: get_prediction cannot forecast it
+        params = _quiet(lambda model=model: mle_params(model))
+        reference = _quiet(lambda model=model, params=params: _on_a_series(model).smooth(params))
+        pred = _quiet(lambda res=reference: res.get_prediction(start=60, end=77, simulate_repetitions=SIMULATIONS,
+                                                               rng=np.random.default_rng(0)))
         simulated += pred.method == "simulated"
-        fc = ets_forecast(res, 18, (80, 95))
+        fc = ets_forecast(smoothed(model, params), 18, (80, 95))
         assert np.array_equal(fc.mean, np.asarray(pred.predicted_mean)), form.name
         for lv in (80, 95):
             band = np.asarray(_quiet(lambda lv=lv, pred=pred: pred.pred_int(alpha=1 - lv / 100)))

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from .base import PointAndBands
 from .ets_fit import mle_params, smoothed
@@ -98,16 +97,15 @@ def initial_states(y: np.ndarray, forms: Sequence[EtsForm], m: int) -> dict:
     return {s: heuristic_states(y, s, m) if len(y) >= HEURISTIC_FROM else None for s in {f.season for f in forms}}
 
 
-def ets_model(y: np.ndarray, form: EtsForm, m: int, states: tuple | None, indexed: bool = False):
-    """statsmodels' ETSModel of one form starting from `states` (heuristic_states), or estimating its initial states
-    when they are None. Built on the bare array it is faster; its results can forecast only when `indexed` (built
-    on a pandas Series)."""
+def ets_model(y: np.ndarray, form: EtsForm, m: int, states: tuple | None):
+    """statsmodels' ETSModel of one form on the bare array (faster than on a pandas Series) starting from `states`
+    (heuristic_states), or estimating its initial states when they are None."""
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
     init = {"initialization_method": "estimated"} if states is None else {
         "initialization_method": "known", "initial_level": states[0],
         "initial_trend": states[1] if form.trend else None, "initial_seasonal": states[2] if form.season else None}
-    return ETSModel(pd.Series(y) if indexed else np.asarray(y, dtype=float), error=form.error, trend=form.trend,
+    return ETSModel(np.asarray(y, dtype=float), error=form.error, trend=form.trend,
                     damped_trend=form.damped, seasonal=form.season, seasonal_periods=m if form.season else None,
                     **init)
 
@@ -151,10 +149,7 @@ def lowest_aicc(scored):
     if not finite:
         raise ValueError("no ETS form could be fitted")
     form, model, params, _ = min(finite, key=lambda row: row[3])
-    states = None if model.initialization_method == "estimated" else (
-        model.initial_level, model.initial_trend, model.initial_seasonal)
-    indexed = ets_model(model.endog, form, int(model.seasonal_periods or 1), states, indexed=True)
-    return _quiet(lambda: smoothed(indexed, params)), form
+    return _quiet(lambda: smoothed(model, params)), form
 
 
 def best_ets(y: np.ndarray, m: int):
@@ -170,23 +165,24 @@ def best_ets(y: np.ndarray, m: int):
 
 
 def ets_forecast(res, h: int, levels: Sequence[float]) -> PointAndBands:
-    """The forecast of fitted (or smoothed) ETS results: the point forecast, with statsmodels' bands: exact for the
-    forms it has them for (EXACT_BANDS), else the quantiles of SIMULATIONS seeded sample paths, as its
-    get_prediction and pred_int give them, with one simulation and one quantile call for every level (half the
-    time). Raises ArithmeticError when the forecast or a band is not finite."""
+    """The forecast of fitted (or smoothed) ETS results with statsmodels' bands, computed as its get_prediction
+    and pred_int compute them (which need results of a model built on a pandas Series): exact for the forms it
+    has them for (EXACT_BANDS), else the quantiles of SIMULATIONS seeded sample paths, simulated once with every
+    level's quantiles in one call. Raises ArithmeticError when the forecast or a band is not finite."""
+    from scipy.stats import norm
+
     n = int(res.nobs)
+    mean = np.asarray(_quiet(lambda: res.predict(start=n, end=n + h - 1)), dtype=float)
+    alphas = [1 - lv / 100 for lv in levels]
     lo, hi = {}, {}
     if res.model.short_name in EXACT_BANDS:
-        pred = _quiet(lambda: res.get_prediction(start=n, end=n + h - 1))
-        mean = np.asarray(pred.predicted_mean, dtype=float)
-        for lv in levels:
-            band = np.asarray(_quiet(lambda lv=lv: pred.pred_int(alpha=1 - lv / 100)), dtype=float)
-            lo[lv], hi[lv] = band[:, 0], band[:, 1]
+        sd = np.sqrt(res.mse * res._relative_forecast_variance(np.arange(1.0, h + 1)))
+        for lv, a in zip(levels, alphas, strict=True):
+            half = norm.ppf(1 - a / 2) * sd
+            lo[lv], hi[lv] = mean - half, mean + half
     else:
-        mean = np.asarray(_quiet(lambda: res.predict(start=n, end=n + h - 1)), dtype=float)
         paths = np.asarray(_quiet(lambda: res.simulate(h, anchor="end", repetitions=SIMULATIONS,
                                                        rng=np.random.default_rng(0))), dtype=float)
-        alphas = [1 - lv / 100 for lv in levels]
         bounds = np.quantile(paths, [p for a in alphas for p in (a / 2, 1 - a / 2)], axis=1)
         for i, lv in enumerate(levels):
             lo[lv], hi[lv] = bounds[2 * i], bounds[2 * i + 1]
