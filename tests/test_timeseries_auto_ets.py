@@ -33,13 +33,17 @@ def test_the_forms_are_the_ones_the_data_allow():
 
 @pytest.mark.parametrize("season", [None, "add", "mul"])
 def test_heuristic_states_are_the_ones_statsmodels_gives_its_models(season):
-    y = (100 + np.arange(60.0)) * (1 + 0.2 * np.sin(2 * np.pi * np.arange(60) / 12))
-    model = ETSModel(y, trend="add", seasonal=season, seasonal_periods=12 if season else None,
-                     initialization_method="heuristic")
-    level, slope, seasonal = heuristic_states(y, season, 12)
-    assert (level, slope) == (model.initial_level, model.initial_trend)
-    if season:
-        assert np.array_equal(seasonal, model.initial_seasonal)
+    """At every length from 24 to 90 months (2 to 7 cycles: the heuristic's prefix grows to 5 cycles, then stays),
+    with the prefixes shared through the cache."""
+    t = np.arange(90.0)
+    y = (100 + t) * (1 + 0.2 * np.sin(2 * np.pi * t / 12)) + np.random.default_rng(3).normal(0, 2, 90)
+    for n in range(24, 91):
+        model = ETSModel(y[:n], trend="add", seasonal=season, seasonal_periods=12 if season else None,
+                         initialization_method="heuristic")
+        level, slope, seasonal = heuristic_states(y[:n], season, 12)
+        assert (level, slope) == (model.initial_level, model.initial_trend), n
+        if season:
+            assert np.array_equal(seasonal, model.initial_seasonal), n
 
 
 def test_aicc_counts_the_initial_states_as_parameters():
