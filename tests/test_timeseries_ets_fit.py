@@ -135,3 +135,32 @@ def test_ets_forecast_gives_statsmodels_prediction_bands_exactly():
             band = np.asarray(_quiet(lambda lv=lv, pred=pred: pred.pred_int(alpha=1 - lv / 100)))
             assert np.array_equal(fc.lo[lv], band[:, 0]) and np.array_equal(fc.hi[lv], band[:, 1]), form.name
     assert simulated == 9  # the multiplicative-error forms
+
+
+@pytest.mark.parametrize("change", ["other arguments", "another answer"])
+def test_the_l_bfgs_b_loop_runs_here_and_falls_back_to_scipy_when_its_routine_changes(monkeypatch, change):
+    """The loop drives scipy's routine on the scipy installed (CI notices if that stops); where the loop fails (the
+    routine takes other arguments) or answers otherwise than fmin_l_bfgs_b, every fit goes to fmin_l_bfgs_b and
+    still gets statsmodels' parameters."""
+    from forecast.timeseries import lbfgsb
+
+    assert lbfgsb.driver_works()
+    y = _series("seasonal")
+    forms = ets_forms(y, 12)
+    states = initial_states(y, forms, 12)
+    models = [ets_model(y, f, 12, states[f.season]) for f in forms]
+    expected = [_quiet(lambda m=m: m.fit(disp=False, return_params=True)) for m in models]
+
+    def changed(fg, x0, bounds, maxiter):
+        if change == "other arguments":
+            raise TypeError("setulb() takes 15 positional arguments")
+        return np.asarray(x0, dtype=float)
+
+    monkeypatch.setattr(lbfgsb, "_driven", changed)
+    lbfgsb.driver_works.cache_clear()
+    try:
+        assert not lbfgsb.driver_works()
+        for model, params in zip(models, expected, strict=True):
+            assert np.array_equal(_quiet(lambda m=model: mle_params(m)), params)
+    finally:
+        lbfgsb.driver_works.cache_clear()

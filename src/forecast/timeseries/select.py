@@ -38,8 +38,8 @@ STATS_MEMBERS = ("ets", "dotm", "theta")
 # ETS with its form chosen by AICc (autoets) takes the damped ETS's place in the mean when it is among the
 # candidates; with both, it runs only from STATS_SEASONS on (below that there is no mean for it to join, and the
 # sample company's 24-month nodes keep their backtest MASE of 1.697; 1.712 with autoets among their candidates).
-# In the mean: M1 14.86 / 1.075 to 14.50 / 1.060, the bundled series' MASE 0.646 to 0.608, with auto mode taking
-# 2.9-3.5 times as long (docs/forecasting.md).
+# In the mean: M1 14.86 / 1.075 to 14.50 / 1.060, the bundled series' MASE 0.646 to 0.608 (its time against
+# AutoETS's: docs/forecasting.md).
 ETS_BY_AICC = "autoets"
 SEASONAL_MEMBER = "hw"  # joins the three where it ran: where it keeps a seasonal state (has_season_state)
 STATS_MARGIN = 0.65
