@@ -135,7 +135,7 @@ def form_aicc(model, form: EtsForm, params: np.ndarray, m: int) -> float:
 
 def fit_form(y: np.ndarray, form: EtsForm, m: int, states: dict | None = None):
     """One form fitted by maximum likelihood (ets_fit.mle_params): (model, parameters, AICc). Only the parameters
-    are kept: the results object (with its covariance) is built for the chosen form alone (best_ets). states:
+    are kept: the results object is built for the chosen form alone (lowest_aicc). states:
     initial_states of y (computed when not given)."""
     states = initial_states(y, [form], m) if states is None else states
     model = ets_model(y, form, m, states[form.season])
