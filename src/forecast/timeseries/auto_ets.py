@@ -198,7 +198,8 @@ def ets_forecast(res, h: int, levels: Sequence[float]) -> PointAndBands:
     else:
         paths = np.asarray(_quiet(lambda: res.simulate(h, anchor="end", repetitions=SIMULATIONS,
                                                        rng=np.random.default_rng(0))), dtype=float)
-        bounds = np.quantile(paths, [p for a in alphas for p in (a / 2, 1 - a / 2)], axis=1)
+        probabilities = [p for a in alphas for p in (a / 2, 1 - a / 2)]
+        bounds = _quiet(lambda: np.quantile(paths, probabilities, axis=1))  # a path that blew up warns: refused below
         for i, lv in enumerate(levels):
             lo[lv], hi[lv] = bounds[2 * i], bounds[2 * i + 1]
     if not all(np.all(np.isfinite(a)) for a in (mean, *lo.values(), *hi.values())):
