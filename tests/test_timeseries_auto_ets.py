@@ -31,16 +31,17 @@ def test_the_forms_are_the_ones_the_data_allow():
     assert all(f.season is None for f in ets_forms(np.arange(1.0, 300), 52))  # weekly: 52 states are too many
 
 
+@pytest.mark.parametrize("m", [2, 4, 12])
 @pytest.mark.parametrize("season", [None, "add", "mul"])
-def test_heuristic_states_are_the_ones_statsmodels_gives_its_models(season):
-    """At every length from 24 to 90 months (2 to 7 cycles: the heuristic's prefix grows to 5 cycles, then stays),
-    with the prefixes shared through the cache."""
+def test_heuristic_states_are_the_ones_statsmodels_gives_its_models(season, m):
+    """At every length from 2 cycles (at least 12 values) to 90 (the heuristic's prefix grows to 5 cycles, or to the
+    10 + 2 (m // 2) values it needs when that is more, then stays), with the prefixes shared through the cache."""
     t = np.arange(90.0)
-    y = (100 + t) * (1 + 0.2 * np.sin(2 * np.pi * t / 12)) + np.random.default_rng(3).normal(0, 2, 90)
-    for n in range(24, 91):
-        model = ETSModel(y[:n], trend="add", seasonal=season, seasonal_periods=12 if season else None,
+    y = (100 + t) * (1 + 0.2 * np.sin(2 * np.pi * t / m)) + np.random.default_rng(3).normal(0, 2, 90)
+    for n in range(max(2 * m, 10 + 2 * (m // 2)), 91):
+        model = ETSModel(y[:n], trend="add", seasonal=season, seasonal_periods=m if season else None,
                          initialization_method="heuristic")
-        level, slope, seasonal = heuristic_states(y[:n], season, 12)
+        level, slope, seasonal = heuristic_states(y[:n], season, m)
         assert (level, slope) == (model.initial_level, model.initial_trend), n
         if season:
             assert np.array_equal(seasonal, model.initial_seasonal), n

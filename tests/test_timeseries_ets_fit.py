@@ -76,7 +76,7 @@ def _sse(y, alpha):
 def test_the_theta_method_forecasts_as_statsmodels_theta_model():
     """ses_alpha maximises the likelihood statsmodels' ThetaModel does (SES started at y[0]): never a worse optimum
     than ThetaModel's own fit beyond rounding, and forecasts within 0.1% of ThetaModel's on random walks with
-    drift."""
+    drift; theta_mean at ThetaModel's weight is ThetaModel's forecast."""
     from statsmodels.tsa.forecasting.theta import ThetaModel
 
     from forecast.timeseries.stats_models import ses_alpha, theta_mean
@@ -89,6 +89,8 @@ def test_the_theta_method_forecasts_as_statsmodels_theta_model():
         assert _sse(y, alpha) <= _sse(y, float(res.params.iloc[1])) * (1 + 1e-6)
         theirs = np.asarray(res.forecast(12))
         assert np.max(np.abs(theta_mean(y, alpha, 12) / theirs - 1)) < 1e-3
+        # at ThetaModel's own weight, its forecast formula exactly (to rounding)
+        assert np.max(np.abs(theta_mean(y, float(res.params.iloc[1]), 12) / theirs - 1)) < 1e-12
 
 
 @pytest.mark.parametrize("kind", ["seasonal", "around zero"])
@@ -164,3 +166,31 @@ def test_the_l_bfgs_b_loop_runs_here_and_falls_back_to_scipy_when_its_routine_ch
             assert np.array_equal(_quiet(lambda m=model: mle_params(m)), params)
     finally:
         lbfgsb.driver_works.cache_clear()
+
+
+@pytest.mark.parametrize("path", ["loop", "fmin_l_bfgs_b"])
+def test_a_fit_that_runs_out_of_evaluations_stops_where_statsmodels_does(monkeypatch, path):
+    """58 free parameters (a 52-week season with its initial states estimated): statsmodels' L-BFGS-B stops at its
+    15,000 evaluations, each call's 58 finite differences counted, after about 240 iterations."""
+    from forecast.timeseries import lbfgsb
+
+    rng = np.random.default_rng(0)
+    y = 50 + np.cumsum(rng.normal(0, 1, 160)) + 5 * np.sin(np.arange(160) * 2 * np.pi / 52)
+    model = ETSModel(y, error="add", trend="add", damped_trend=True, seasonal="add", seasonal_periods=52,
+                     initialization_method="estimated")
+    res = _quiet(lambda: model.fit(disp=False))
+    assert res.mle_retvals["warnflag"] == 1 and res.mle_retvals["fcalls"] > 15000  # the limit, not convergence
+    if path == "fmin_l_bfgs_b":
+        monkeypatch.setattr(lbfgsb, "driver_works", lambda: False)
+    assert np.array_equal(_quiet(lambda: mle_params(model)), np.asarray(res.params))
+
+
+def test_results_without_the_covariance_pickle():
+    import pickle
+
+    from forecast.timeseries.ets_fit import mle_fit
+
+    res = _quiet(lambda: mle_fit(holt_winters_model(_series("seasonal"), 12)))
+    back = pickle.loads(pickle.dumps(res))
+    assert np.array_equal(np.asarray(back.params), np.asarray(res.params))
+    assert np.array_equal(np.asarray(back.forecast(6)), np.asarray(res.forecast(6)))

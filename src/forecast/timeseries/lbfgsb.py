@@ -4,10 +4,10 @@ objects scipy wraps around every call.
 fmin_l_bfgs_b runs `_lbfgsb.setulb` (scipy's C routine, since scipy 1.15) in a loop, handing each point it asks
 for to the objective through ScalarFunction and MemoizeJac, about 25 us a call; an ETS likelihood with its
 gradient costs about 40 us. `minimise` is that loop with the same settings, so the routine sees the same values
-and returns the same point: the ETS fits of M1's 617 series (benchmarks/bench_ets_fit.py) took 5.97 s with it and
-7.76 s with fmin_l_bfgs_b, their parameters identical to statsmodels' either way. The routine is private to
-scipy, so the first call checks the loop against fmin_l_bfgs_b on a small problem and, if the routine is missing,
-takes other arguments or answers differently, every call goes to fmin_l_bfgs_b instead.
+and returns the same point: the ETS fits of M1's 617 series took 5.92 s with it and 8.03 s with fmin_l_bfgs_b in
+the same run (benchmarks/bench_ets_fit.py), their parameters identical to statsmodels' either way. The routine
+is private to scipy, so the first call checks the loop against fmin_l_bfgs_b on a small problem and, if the
+routine is missing, takes other arguments or answers differently, every call goes to fmin_l_bfgs_b instead.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ NEW_X, FG = 1, 3  # setulb's task codes: a new iterate; evaluate f and g at x
 _KINDS = {(False, False): 0, (True, False): 1, (True, True): 2, (False, True): 3}  # bounded below, above -> nbd
 
 
-def _driven(fg: Callable, x0: np.ndarray, bounds: Sequence[tuple], maxiter: int) -> np.ndarray:
+def _driven(fg: Callable, x0: np.ndarray, bounds: Sequence[tuple], maxiter: int, maxfun: int) -> np.ndarray:
     """scipy's _minimize_lbfgsb loop around setulb, with fmin_l_bfgs_b's settings."""
     from scipy.optimize import _lbfgsb
 
@@ -52,7 +52,7 @@ def _driven(fg: Callable, x0: np.ndarray, bounds: Sequence[tuple], maxiter: int)
             iterations += 1
             if iterations >= maxiter:
                 task[0], task[1] = 5, 504
-            elif evaluations > MAXFUN:
+            elif evaluations > maxfun:
                 task[0], task[1] = 5, 502
         else:
             return x
@@ -69,20 +69,21 @@ def driver_works() -> bool:
     takes these arguments); checked once per process."""
     x0, bounds = np.array([0.9, 0.1, 0.0]), [(1e-4, 0.9999), (0.0, 1.0), (None, None)]
     try:
-        ours = _driven(_probe, x0, bounds, 1000)
+        ours = _driven(_probe, x0, bounds, 1000, MAXFUN)
     except (ImportError, AttributeError, TypeError, ValueError):
         return False
     return bool(np.array_equal(ours, fmin_l_bfgs_b(_probe, x0, bounds=bounds, maxiter=1000)[0]))
 
 
-def minimise(fg: Callable, x0: np.ndarray, bounds: Sequence[tuple], maxiter: int) -> np.ndarray:
-    """The point `fmin_l_bfgs_b(fg, x0, bounds=bounds, maxiter=maxiter)[0]` returns (fg returns the objective and
-    its gradient), by the loop here where driver_works, else by fmin_l_bfgs_b itself.
+def minimise(fg: Callable, x0: np.ndarray, bounds: Sequence[tuple], maxiter: int, maxfun: int = MAXFUN) -> np.ndarray:
+    """The point `fmin_l_bfgs_b(fg, x0, bounds=bounds, maxiter=maxiter, maxfun=maxfun)[0]` returns (fg returns the
+    objective and its gradient; maxfun limits the calls of fg), by the loop here where driver_works, else by
+    fmin_l_bfgs_b itself.
 
     >>> point = minimise(lambda p: (float((p[0] - 2) ** 2), 2 * (p - 2)), np.array([0.0]), [(None, 1.5)], 100)
     >>> point.tolist()  # the minimum at 2 is outside the bound
     [1.5]
     """
     if driver_works():
-        return _driven(fg, x0, bounds, maxiter)
-    return fmin_l_bfgs_b(fg, x0, bounds=bounds, maxiter=maxiter)[0]
+        return _driven(fg, x0, bounds, maxiter, maxfun)
+    return fmin_l_bfgs_b(fg, x0, bounds=bounds, maxiter=maxiter, maxfun=maxfun)[0]

@@ -216,7 +216,7 @@ def ses_alpha(y: np.ndarray) -> float:
     """The weight of simple exponential smoothing started at y[0], by maximum likelihood, as statsmodels' ThetaModel
     estimates it: fitted as ETS(A,N,N) with that known initial level (ets_fit.mle_params), which on M1's 617
     seasonally adjusted series reaches a lower squared error than ThetaModel's own fit on 551 (ThetaModel on 66),
-    in 0.16 s against 2.59 s (benchmarks/bench_ets_fit.py).
+    in 0.15 s against 2.53 s (benchmarks/bench_ets_fit.py).
 
     >>> y = 50 + np.cumsum(np.random.default_rng(3).normal(0, 1, 60))  # a random walk: SES follows it closely
     >>> bool(ses_alpha(y) > 0.8)
