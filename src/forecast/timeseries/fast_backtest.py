@@ -17,7 +17,6 @@ import numpy as np
 
 from .auto_ets import best_ets, ets_forecast, ets_forms, ets_model, fit_forms, form_aicc, initial_states, lowest_aicc
 from .backtest import Window
-from .base import PointAndBands
 from .baselines import normal_bands
 from .ets_fit import mle_fit, smoothed
 from .stats_models import (
@@ -31,8 +30,7 @@ from .stats_models import (
     holt_winters_model,
     seasonal_of,
     ses_alpha,
-    ses_one_step_errors,
-    theta_mean,
+    theta_forecast,
 )
 
 
@@ -77,13 +75,8 @@ def theta_windows(y: np.ndarray, h: int, levels: Sequence[float], m: int, cuts: 
     seas = _seasonal_for(y, m, cuts[0])
     sa = seas.adjust(y)
     alpha = _quiet(lambda: ses_alpha(sa[: cuts[0]]))
-    growth = 1 + np.arange(h) * alpha**2
-    out = []
-    for c in cuts:
-        sd = np.sqrt(np.mean(ses_one_step_errors(sa[:c], alpha) ** 2) * growth)
-        fc: PointAndBands = normal_bands(theta_mean(sa[:c], alpha, h), sd, levels)
-        out.append(Window(c, y[c:c + h], Seasonal(seas.kind, seas.index, c).restore(fc)))
-    return out
+    return [Window(c, y[c:c + h], Seasonal(seas.kind, seas.index, c).restore(theta_forecast(sa[:c], alpha, h, levels)))
+            for c in cuts]
 
 
 def hw_windows(y: np.ndarray, h: int, levels: Sequence[float], m: int, cuts: Sequence[int]) -> list[Window]:

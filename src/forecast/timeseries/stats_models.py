@@ -245,19 +245,20 @@ def theta_mean(y: np.ndarray, alpha: float, h: int) -> np.ndarray:
     return level + 0.5 * b0 * (np.arange(h) + 1 / alpha - (1 - alpha) ** n / alpha)
 
 
-def theta(y: np.ndarray, h: int, levels: Sequence[float], season_length: int) -> PointAndBands:
-    """The Theta method (theta_mean, its weight from ses_alpha) on the seasonally adjusted series.
+def theta_forecast(y: np.ndarray, alpha: float, h: int, levels: Sequence[float]) -> PointAndBands:
+    """theta_mean with bands from the ARIMA(0,1,1) variance sigma^2 (1 + (h - 1) alpha^2) (Hyndman & Billah
+    2003), sigma^2 the mean squared in-sample one-step SES error (statsmodels refits a SARIMAX for it: 10x
+    slower)."""
+    sigma2 = float(np.mean(ses_one_step_errors(y, alpha) ** 2))
+    return normal_bands(theta_mean(y, alpha, h), np.sqrt(sigma2 * (1 + np.arange(h) * alpha**2)), levels)
 
-    Bands use the ARIMA(0,1,1) variance sigma^2 (1 + (h - 1) alpha^2) (Hyndman & Billah 2003), with
-    sigma^2 the mean squared in-sample one-step SES error (statsmodels refits a SARIMAX for it: 10x slower).
-    """
+
+def theta(y: np.ndarray, h: int, levels: Sequence[float], season_length: int) -> PointAndBands:
+    """The Theta method (theta_forecast, its weight from ses_alpha) on the seasonally adjusted series."""
     y = np.asarray(y, dtype=float)
     seas = seasonal_of(y, season_length)
     sa = seas.adjust(y)
-    alpha = _quiet(lambda: ses_alpha(sa))
-    sigma2 = float(np.mean(ses_one_step_errors(sa, alpha) ** 2))
-    sd = np.sqrt(sigma2 * (1 + np.arange(h) * alpha**2))
-    return seas.restore(normal_bands(theta_mean(sa, alpha, h), sd, levels))
+    return seas.restore(theta_forecast(sa, _quiet(lambda: ses_alpha(sa)), h, levels))
 
 
 ARIMA_ORDERS = ((0, 1, 1), (1, 1, 0), (1, 1, 1))
