@@ -94,7 +94,7 @@ def _charge(sku: str, team: str, cost: str = "1.00") -> str:
     return f'{cost},{cost},{cost},USD,2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,Usage,,S,Other,P,{sku},,,,{team}\n'
 
 
-def test_focus_row_hash_tells_apart_rows_whose_values_only_join_alike(tmp_path):
+def test_focus_rows_whose_values_only_join_alike_are_charges_of_their_own(tmp_path):
     # each pair is two different rows whose SkuId and x_Team would read the same if joined with a separator or
     # with NULL spelled out: every row is a charge of its own; the repeated last line is a duplicate of line 2
     pairs = [('"a,b"', "c"), ("a", '"b,c"'), ('"[x"', ""), ("[x", "NULL"), ('"it\'s"', "q"), ('"it\\\'s"', "q"),
@@ -105,25 +105,75 @@ def test_focus_row_hash_tells_apart_rows_whose_values_only_join_alike(tmp_path):
         first = wh.load(f)
         again = wh.load(f)
         lines = [r[0] for r in wh.sql("SELECT source_line FROM charges ORDER BY source_line").fetchall()]
-        distinct = wh.sql("SELECT count(DISTINCT row_hash) FROM charges").fetchall()[0][0]
+        distinct = wh.sql("SELECT count(DISTINCT charge_key) FROM charges").fetchall()[0][0]
     assert (first.rows_read, first.accepted, first.quarantined, first.duplicate) == (9, 8, 0, 1)
     assert lines == list(range(2, 10)) and distinct == 8
     assert (again.accepted, again.duplicate) == (0, 9)
 
 
-def test_focus_row_hash_is_the_md5_of_the_json_object_of_the_line(tmp_path):
-    import hashlib
-
-    f = tmp_path / "bill.csv"
-    f.write_text(FOCUS_HEADER + _charge("gpt-4o", "a", "2.50"))
+def test_a_charge_written_another_way_is_the_same_charge_in_another_file_and_on_a_later_line(tmp_path):
+    # the same values as stored: 2.5 written 2.50, 1000 as 1000.0000, a time with +00:00 for Z, a padded SKU
+    line = _charge("gpt-4o", "a", "2.50")
+    other = (line.replace("2.50,", "2.5,").replace("2026-10-01T00:00:00Z", "2026-10-01T00:00:00+00:00")
+             .replace(",gpt-4o,", ",  gpt-4o ,"))
+    assert other != line
+    (tmp_path / "a.csv").write_text(FOCUS_HEADER + line)
+    (tmp_path / "b.csv").write_text(FOCUS_HEADER + other + _charge("gpt-4o", "b", "2.50") + line)
     with Warehouse(tmp_path / "w.duckdb") as wh:
-        wh.load(f)
-        stored = wh.sql("SELECT row_hash FROM charges").fetchall()[0][0]
-    # by hand: MD5 of the compact JSON object of the line's values as text, empty fields as null (the form every
-    # warehouse has stored, so re-loading a file into an older warehouse still finds its rows)
-    names, values = FOCUS_HEADER.strip().split(","), _charge("gpt-4o", "a", "2.50").strip().split(",")
-    obj = json.dumps({n: v or None for n, v in zip(names, values, strict=True)}, separators=(",", ":"))
-    assert stored == hashlib.md5(obj.encode()).hexdigest()
+        first, second = wh.load(tmp_path / "a.csv"), wh.load(tmp_path / "b.csv")
+        assert wh.sql("SELECT source_line FROM charges WHERE load_id = 2").fetchall() == [(3,)]
+    assert (first.accepted, second.accepted, second.duplicate) == (1, 1, 2)
+    (tmp_path / "c.csv").write_text(FOCUS_HEADER + other + line)
+    with Warehouse(tmp_path / "v.duckdb") as wh:  # in one file the first line of the two stays
+        third = wh.load(tmp_path / "c.csv")
+        assert wh.sql("SELECT source_line FROM charges").fetchall() == [(2,)]
+    assert (third.accepted, third.duplicate) == (1, 1)
+
+
+def test_charges_sharing_a_charge_key_by_chance_are_told_apart_by_their_values(tmp_path, monkeypatch):
+    from forecast.usage import focus
+
+    monkeypatch.setattr(focus, "charge_key", lambda columns, table="": "42::UBIGINT")  # every charge one key
+    f = tmp_path / "bill.csv"
+    f.write_text(FOCUS_HEADER + _charge("sku-0", "t") + _charge("sku-1", "t") + _charge("sku-0", "t", "1.10"))
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        first = wh.load(f)
+        again = wh.load(f)
+        assert wh.sql("SELECT DISTINCT charge_key FROM charges").fetchall() == [(42,)]
+    assert (first.accepted, first.duplicate) == (3, 0)
+    assert (again.accepted, again.duplicate) == (0, 3)
+
+
+def test_a_warehouse_that_told_charges_apart_by_row_hash_gets_charge_keys_and_still_finds_its_charges(tmp_path):
+    import duckdb
+
+    bill, report = tmp_path / "bill.csv", tmp_path / "costs.json"
+    bill.write_text(FOCUS_HEADER + _charge("sku-0", "t") + _charge("sku-1", "t", "2.00"))
+    bucket = {"object": "bucket", "start_time": 1764460800, "end_time": 1764547200, "results": [
+        {"object": "organization.costs.result", "amount": {"value": 1.0, "currency": "usd"},
+         "line_item": "gpt-4o, input", "project_id": "p"}]}
+    report.write_text(json.dumps({"object": "page", "has_more": False, "next_page": None, "data": [bucket]}))
+    db = tmp_path / "w.duckdb"
+    with Warehouse(db) as wh:
+        wh.load(bill)
+        wh.load(report)
+    con = duckdb.connect(str(db))  # as warehouses were before charge keys: an MD5 per row, no charge_key
+    con.execute("ALTER TABLE charges ADD COLUMN row_hash VARCHAR")
+    con.execute("UPDATE charges SET row_hash = md5(CAST(source_line AS VARCHAR) || load_id)")
+    con.execute("ALTER TABLE charges ALTER COLUMN row_hash SET NOT NULL")
+    con.execute("ALTER TABLE charges DROP COLUMN charge_key")
+    con.close()
+    revised = report.read_text().replace('"value": 1.0', '"value": 1.25')
+    (tmp_path / "revised.json").write_text(revised)
+    with Warehouse(db) as wh:
+        columns = {r[0] for r in wh.sql("DESCRIBE charges").fetchall()}
+        assert "row_hash" not in columns and "charge_key" in columns
+        again, bill_again = wh.load(tmp_path / "revised.json"), wh.load(bill)
+        assert (again.accepted, again.duplicate) == (0, 1)  # a revised amount for the bucket: the same charge
+        assert (bill_again.accepted, bill_again.duplicate) == (0, 2)
+        assert wh.sql("SELECT count(*) FROM charges").fetchall()[0][0] == 3
+    with Warehouse(db) as wh:  # opened again: nothing left to migrate
+        assert wh.sql("SELECT count(*) FROM charges WHERE charge_key IS NULL").fetchall()[0][0] == 0
 
 
 def test_a_focus_row_with_empty_fields_is_the_same_charge_whichever_reader_reads_it(tmp_path):

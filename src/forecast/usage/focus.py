@@ -26,7 +26,7 @@ from ..core.errors import UsageError
 from ..core.months import month_start
 from . import checks as c
 from .files import is_parquet
-from .schema import CHARGE_COST, LINE, MALFORMED, RAW, TAGS
+from .schema import CHARGE_COST, CHARGE_KINDS, CHARGE_VALUES, LINE, MALFORMED, RAW, TAGS
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -101,23 +101,70 @@ INSERT_MEMORY_MB = 600  # DuckDB's memory limit while load_focus inserts (the wa
 KEYS = ("row_key", "_reason", "_raw_json", "_raw_text")  # what load_focus needs of each row in file order
 
 
-def row_hash(columns: list[str]) -> str:
-    """SQL of a row's identity: the MD5 hex of the JSON object of its columns' names and values as read (text
-    for CSV, typed for Parquet). JSON writes every name and value apart, so two different rows, or the same
-    values under other names, never write the same text.
+def charge_key(columns: tuple[str, ...], table: str = "") -> str:
+    """SQL of a charge's key: DuckDB's 64-bit hash of its `columns` (of `table`, when named) as stored. Equal values
+    give equal keys; two charges are the same only when every value is equal too (drop_copies), so a key shared by
+    chance merges nothing.
 
-    >>> # the MD5 of {"a":"1","b":null}, as hashlib gives it
-    >>> duckdb.sql(f"SELECT {row_hash(['a', 'b'])} FROM (SELECT '1' AS a, NULL AS b)").fetchall()[0][0]
-    'a97428c59aed435c773c4188a8146330'
+    >>> duckdb.sql(f"SELECT {charge_key(('a', 'b'), 't')} = hash(1, NULL) FROM (SELECT 1 AS a, NULL AS b) t").fetchall()
+    [(True,)]
     """
-    return f"md5(CAST({c.json_of(columns)} AS VARCHAR))"
+    return f"hash({', '.join((table + '.' if table else '') + c.q(n) for n in columns)})"
+
+
+def identity(kind: str) -> tuple[str, ...]:
+    """The values that make a charge of a `kind` of file the same charge: all of them for a FOCUS file; all but the
+    amounts for a provider's cost report, whose revised amount for a bucket is the same charge."""
+    from .exports.charges import AMOUNTS
+
+    return CHARGE_VALUES if kind == "focus" else tuple(n for n in CHARGE_VALUES if n not in AMOUNTS)
+
+
+def drop_copies(con: duckdb.DuckDBPyConnection, load_id: int, kind: str) -> None:
+    """Delete the charges of `load_id` that equal, in every value of identity(kind), a charge of another load or one
+    on an earlier line of the same load. Rows sharing a charge_key are paired first (a join on one column; no pair
+    when nothing repeats), and only pairs are compared value by value."""
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _same_key AS SELECT m.rowid AS mine, o.rowid AS other
+        FROM (SELECT rowid, charge_key, source_line FROM charges WHERE load_id = {load_id}) m
+        JOIN (SELECT rowid, charge_key, load_id, source_line FROM charges) o ON o.charge_key = m.charge_key
+        WHERE o.load_id <> {load_id} OR o.source_line < m.source_line""")
+    if con.execute("SELECT count(*) FROM _same_key").fetchall()[0][0]:
+        equal = " AND ".join(f"m.{c.q(n)} IS NOT DISTINCT FROM o.{c.q(n)}" for n in identity(kind))
+        con.execute(f"""DELETE FROM charges WHERE rowid IN (SELECT s.mine FROM _same_key s
+            JOIN charges m ON m.rowid = s.mine JOIN charges o ON o.rowid = s.other WHERE {equal})""")
+    con.execute("DROP TABLE _same_key")
+
+
+def migrate_row_hashes(con: duckdb.DuckDBPyConnection) -> None:
+    """Give the charges of a warehouse made before charge keys (which told charges apart by an MD5 `row_hash` of
+    their text as read) their charge_key and drop row_hash, in one transaction; then make charge_key NOT NULL
+    (DuckDB cannot while the transaction's updates are outstanding). Each step runs only while it is needed."""
+    def column(name: str) -> list:
+        return con.execute("SELECT is_nullable FROM duckdb_columns() WHERE database_name = current_database() "
+                           "AND table_name = 'charges' AND column_name = ?", [name]).fetchall()
+
+    if column("row_hash"):
+        reports = ", ".join(c.lit(k) for k in CHARGE_KINDS if k != "focus")
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("ALTER TABLE charges ADD COLUMN IF NOT EXISTS charge_key UBIGINT")
+            con.execute(f"""UPDATE charges SET charge_key = CASE WHEN load_id IN
+                (SELECT load_id FROM loads WHERE kind IN ({reports})) THEN {charge_key(identity("report"))}
+                ELSE {charge_key(identity("focus"))} END""")
+            con.execute("ALTER TABLE charges DROP COLUMN row_hash")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    if column("charge_key") == [(True,)]:
+        con.execute("ALTER TABLE charges ALTER COLUMN charge_key SET NOT NULL")
 
 
 def checked_select(staged: str, types: dict[str, str], version: str, timezone: str | None, now_sql: str,
                    source: str, identity: list[str] | None = None) -> str:
-    """SELECT of the converted charge columns, row_hash, row_key, _line, _reason and the raw columns of rejected
-    rows. A row's identity (row_hash, row_key) is all its columns, or the `identity` columns only (a provider's
-    cost report: its bucket and grouping, so a revised amount for the same bucket is the same charge)."""
+    """SELECT of the converted charge columns, row_key, _line, _reason and the raw columns of rejected rows. row_key
+    finds a row again within one load: a hash of all its columns as read, or of the `identity` columns only (a
+    provider's cost report: its bucket and grouping, so a revised amount for the same bucket is the same charge)."""
     cols = {VALIDATOR_ALIASES.get(n, n): n for n in types if n not in (LINE, MALFORMED, RAW)}
     missing = [n for n in IMPORT_REQUIRED if n not in cols]
     if missing:
@@ -128,16 +175,18 @@ def checked_select(staged: str, types: dict[str, str], version: str, timezone: s
     def src(name):
         return c.q(cols[name]), types[cols[name]]
 
-    for name in COSTS + QUANTITIES:
+    for name in COSTS + QUANTITIES:  # every value of a charge is selected (NULL when the file lacks its column)
+        sql_type = CHARGE_COST if name in COSTS else "DECIMAL(38,10)"
+        values[name] = f"NULL::{sql_type}"
         if name in cols:
-            values[name], why = c.number(name, *src(name), CHARGE_COST if name in COSTS else "DECIMAL(38,10)",
-                                         nonneg=name in QUANTITIES, required=name == "BilledCost")
+            values[name], why = c.number(name, *src(name), sql_type, nonneg=name in QUANTITIES,
+                                         required=name == "BilledCost")
             reasons.append(why)
     for name in TIMES:
+        values[name] = "NULL::TIMESTAMPTZ"
         if name in cols:
-            value, why = c.timestamp_utc(name, *src(name), timezone, "TIMESTAMPTZ '9999-01-01'",
-                                         required=name.startswith("Charge"))
-            values[name] = value
+            values[name], why = c.timestamp_utc(name, *src(name), timezone, "TIMESTAMPTZ '9999-01-01'",
+                                                required=name.startswith("Charge"))
             reasons.append(why)
     reasons.append(f"CASE WHEN {values['ChargePeriodEnd']} <= {values['ChargePeriodStart']} THEN "
                    f"{c.reason('ChargePeriodEnd', src('ChargePeriodEnd')[0], 'must be after ChargePeriodStart')} END")
@@ -176,7 +225,7 @@ def checked_select(staged: str, types: dict[str, str], version: str, timezone: s
     # row_key: DuckDB's 64-bit hash of the values, only to find a row again within this load (cheaper than MD5)
     who = identity or everything
     key = f"hash({', '.join(c.q(n) for n in who)})"
-    return (f"SELECT {select}, {row_hash(who)} AS row_hash, {key} AS row_key, "
+    return (f"SELECT {select}, {key} AS row_key, "
             f"{c.lit(version)} AS focus_version, {LINE}, "
             f"{c.first_reason(reasons)} AS _reason, {raw} AS _raw_json, {RAW} AS _raw_text FROM {staged}")
 
@@ -189,14 +238,13 @@ def version_of(columns: list[str], focus_version: str | None, source: str) -> st
     return version
 
 
-def load_focus(con: duckdb.DuckDBPyConnection, checked, path: Path, *, load_id: int, sha256: str, source: str,
-               progress):
+def load_focus(con: duckdb.DuckDBPyConnection, checked, path: Path, *, kind: str, load_id: int, sha256: str,
+               source: str, progress):
     """Insert the checked charges of `checked` (a sources.Checked of checked_select) into `charges`, rejects into the
-    quarantine; returns their Counts. A row whose hash repeats in the file or is stored already is a duplicate:
-    the first line of a hash not stored yet stays. Each valid row's line is found by its row_key from the read in
-    file order; the row_hash is computed once, by the read that inserts (`checked.rows`). Two different rows sharing
-    a row_key by chance (about 1 in 370,000 for 10M rows) stop the load as if the file had changed: nothing is
-    lost."""
+    quarantine; returns their Counts. A charge equal to one stored already, or to one on an earlier line, in every
+    value of identity(kind) is a duplicate (drop_copies): the first line of a charge not stored yet stays. Each valid
+    row's line is found by its row_key from the read in file order. Two different rows sharing a row_key by chance
+    (about 1 in 370,000 for 10M rows) stop the load as if the file had changed: nothing is lost."""
     from .quarantine import insert_quarantine, resolve_earlier, start_line_texts
     from .requests import Counts
 
@@ -222,7 +270,8 @@ def load_focus(con: duckdb.DuckDBPyConnection, checked, path: Path, *, load_id: 
     valid_only = " WHERE r._reason IS NULL" if rows == keys else ""
     try:
         con.execute(f"""INSERT INTO charges BY NAME SELECT r.* EXCLUDE ({internal}), {load_id} AS load_id,
-            n.line AS source_line FROM {rows} r JOIN _new n USING (row_key){valid_only}""")
+            n.line AS source_line, {charge_key(identity(kind), "r")} AS charge_key
+            FROM {rows} r JOIN _new n USING (row_key){valid_only}""")
     except duckdb.Error as exc:  # `rows` reads the file again: it went or changed since the first read
         raise UsageError(f"{source}: could not read the file again ({str(exc).splitlines()[0]}): if it was changed "
                          "while it loaded, load it again") from None
@@ -236,7 +285,7 @@ def load_focus(con: duckdb.DuckDBPyConnection, checked, path: Path, *, load_id: 
     inserted = list(con.execute(f"SELECT count(*), sum(hash(source_line)::HUGEINT) FROM {mine}").fetchall()[0])
     repeated_lines = f"{mine} AND source_line IN (SELECT line FROM _new WHERE n > 1)"
     shared = repeats and con.execute(f"""SELECT count(*) FROM (SELECT source_line FROM {repeated_lines}
-        GROUP BY 1 HAVING count(DISTINCT row_hash) > 1)""").fetchall()[0][0]
+        GROUP BY 1 HAVING count(DISTINCT charge_key) > 1)""").fetchall()[0][0]
     if inserted != expected or shared:
         raise UsageError(f"{source}: the file changed while it loaded: {expected[0]:,} valid rows when first "
                          f"read, {inserted[0]:,} when read again, not the same ones: load it again")
@@ -244,7 +293,7 @@ def load_focus(con: duckdb.DuckDBPyConnection, checked, path: Path, *, load_id: 
     if repeats:  # a repeated line went in once per copy: keep the first
         con.execute(f"""DELETE FROM {repeated_lines}
             AND rowid NOT IN (SELECT min(rowid) FROM {repeated_lines} GROUP BY source_line)""")
-    con.execute(f"DELETE FROM {mine} AND row_hash IN (SELECT row_hash FROM charges WHERE load_id <> {load_id})")
+    drop_copies(con, load_id, kind)
     accepted = con.execute(f"SELECT count(*) FROM {mine}").fetchall()[0][0]
     progress("inserted charges")
     quarantined, repeated = insert_quarantine(con, "_rejected", load_id=load_id, source=source, sha256=sha256,

@@ -26,6 +26,14 @@ MALFORMED = "_malformed"  # staged column: why a line could not be split into fi
 RAW = "_raw"  # staged column: the record's raw text where the line number alone cannot give it (else NULL)
 REQUEST_COST = "DECIMAL(18,10)"  # up to $99,999,999 per call, 1e-10 USD resolution
 CHARGE_COST = "DECIMAL(38,10)"
+CHARGE_VALUES = (  # a charge's values in `charges`: two charges are the same when all of them are
+    "BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "BillingCurrency", "ChargePeriodStart",
+    "ChargePeriodEnd", "BillingPeriodStart", "BillingPeriodEnd", "ChargeCategory", "ChargeClass", "ChargeDescription",
+    "ProviderName", "PublisherName", "InvoiceIssuerName", "ServiceProviderName", "HostProviderName", "ServiceName",
+    "ServiceCategory", "ServiceSubcategory", "SkuId", "SkuPriceId", "ConsumedQuantity", "ConsumedUnit",
+    "PricingQuantity", "PricingUnit", "RegionId", "ResourceId", "ResourceName", "SubAccountId", "SubAccountName",
+    "BillingAccountId", "BillingAccountName", "Tags", "extra",
+)
 
 DDL = f"""
 CREATE TABLE IF NOT EXISTS loads (
@@ -44,7 +52,7 @@ CREATE TABLE IF NOT EXISTS requests (
     outcome VARCHAR, batch BOOLEAN NOT NULL, extra JSON, load_id BIGINT NOT NULL, source_line BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS charges (
-    row_hash VARCHAR NOT NULL, focus_version VARCHAR NOT NULL,
+    focus_version VARCHAR NOT NULL,
     BilledCost {CHARGE_COST} NOT NULL, EffectiveCost {CHARGE_COST}, ListCost {CHARGE_COST},
     ContractedCost {CHARGE_COST}, BillingCurrency VARCHAR,
     ChargePeriodStart TIMESTAMPTZ NOT NULL, ChargePeriodEnd TIMESTAMPTZ NOT NULL,
@@ -57,7 +65,7 @@ CREATE TABLE IF NOT EXISTS charges (
     PricingQuantity DECIMAL(38,10), PricingUnit VARCHAR, RegionId VARCHAR,
     ResourceId VARCHAR, ResourceName VARCHAR, SubAccountId VARCHAR, SubAccountName VARCHAR,
     BillingAccountId VARCHAR, BillingAccountName VARCHAR, Tags JSON, extra JSON,
-    load_id BIGINT NOT NULL, source_line BIGINT NOT NULL
+    load_id BIGINT NOT NULL, source_line BIGINT NOT NULL, charge_key UBIGINT NOT NULL
 );
 ALTER TABLE requests ADD COLUMN IF NOT EXISTS request_count BIGINT DEFAULT 1;
 CREATE TABLE IF NOT EXISTS quarantine (

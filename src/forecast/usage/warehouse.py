@@ -130,6 +130,9 @@ class Warehouse:
         self._scratch = None  # the load's scratch database: a file beside a warehouse this process holds open to write
         if not read_only:
             self.con.execute(DDL)
+            from .focus import migrate_row_hashes
+
+            migrate_row_hashes(self.con)
             if str(path) != ":memory:":
                 self._scratch = self.path.absolute().with_name(self.path.name + ".load")
                 with suppress(UsageError):  # one a killed load left (the warehouse's lock: no other load uses it);
@@ -282,7 +285,7 @@ class Warehouse:
                 if kind in CHARGE_KINDS:
                     from .focus import load_focus
 
-                    counts = load_focus(con, checked, path, **common)
+                    counts = load_focus(con, checked, path, kind=kind, **common)
                     cost_sql = f"SELECT coalesce(sum(BilledCost), 0) FROM charges WHERE load_id = {load_id}"
                 else:
                     from .requests import load_checked_requests
