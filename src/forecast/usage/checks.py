@@ -77,26 +77,28 @@ def text(col: str, typ: str = "VARCHAR") -> str:
     return f"CASE WHEN {t} = '' OR {t} LIKE ' %' OR {t} LIKE '% ' THEN NULLIF(trim({t}), '') ELSE {t} END"
 
 
+NUMERIC = (*INTEGER_TYPES, "FLOAT", "DOUBLE")
+
+
+def _typed(typ: str) -> bool:
+    return typ in NUMERIC or typ.startswith("DECIMAL")
+
+
 def whole_number(field: str, col: str, typ: str, required: bool, empty_as: int = 0,
                  minimum: int = 0) -> tuple[str, str]:
-    """A count >= `minimum`; an optional one that is empty counts as `empty_as`."""
+    """A count >= `minimum`; an optional one that is empty counts as `empty_as`. Text must be digits (spaces
+    around them aside): a value whose text is the number as DuckDB writes it passes without the pattern match."""
     rule = f"must be a whole number >= {minimum}"
+    value = f"TRY_CAST({col} AS BIGINT)"
     if typ in INTEGER_TYPES:
-        value = f"TRY_CAST({col} AS BIGINT)"
-        bad = f"{col} IS NOT NULL AND ({value} IS NULL OR {col} < {minimum})"
-    elif typ in ("FLOAT", "DOUBLE") or typ.startswith("DECIMAL"):
-        value = f"TRY_CAST({col} AS BIGINT)"
-        bad = (f"{col} IS NOT NULL AND (NOT isfinite(CAST({col} AS DOUBLE)) OR {value} IS NULL OR {col} < {minimum}"
-               f" OR {col} <> trunc({col}))")
-    else:
-        t = text(col)
-        value = f"TRY_CAST({t} AS BIGINT)"
-        bad = (f"{t} IS NOT NULL AND (NOT regexp_full_match({t}, '[0-9]+') OR TRY_CAST({t} AS BIGINT) IS NULL"
-               f" OR TRY_CAST({t} AS BIGINT) < {minimum})")
-    empty = f"{col} IS NULL" if typ in INTEGER_TYPES or typ in ("FLOAT", "DOUBLE") or typ.startswith("DECIMAL") \
-        else f"{text(col)} IS NULL"
-    missing = f"WHEN {empty} THEN {reason(field, col, 'required')} " if required else ""
-    checked = f"CASE {missing}WHEN {bad} THEN {reason(field, col, rule)} END"
+        ok = f"{value} >= {minimum}"
+    elif _typed(typ):
+        ok = f"isfinite(CAST({col} AS DOUBLE)) AND {value} >= {minimum} AND {col} = trunc({col})"
+    else:  # DuckDB's cast skips the spaces text() trims
+        ok = (f"{value} >= {minimum} AND (CAST({value} AS VARCHAR) = {col} "
+              f"OR regexp_full_match({text(col)}, '[0-9]+'))")
+    missing = f"WHEN {text(col, typ)} IS NULL THEN {reason(field, col, 'required') if required else 'NULL'} "
+    checked = f"CASE WHEN {ok} THEN NULL {missing}ELSE {reason(field, col, rule)} END"
     return (value if required else f"coalesce({value}, {empty_as})"), checked
 
 
@@ -107,15 +109,17 @@ def request_count(field: str, col: str, typ: str) -> tuple[str, str]:
 
 def number(field: str, col: str, typ: str, sql_type: str, nonneg: bool = True,
            required: bool = False) -> tuple[str, str]:
-    """A finite number (>= 0 when nonneg; NULL allowed unless required), converted to sql_type."""
-    src = col if typ in INTEGER_TYPES or typ in ("FLOAT", "DOUBLE") or typ.startswith("DECIMAL") else text(col)
-    value = f"TRY_CAST({src} AS {sql_type})"
-    as_double = f"TRY_CAST({src} AS DOUBLE)"
-    sign = f" OR {as_double} < 0" if nonneg else ""
-    bad = f"{src} IS NOT NULL AND ({value} IS NULL OR NOT isfinite({as_double}){sign})"
+    """A finite number (>= 0 when nonneg; NULL allowed unless required), converted to sql_type. Text is cast as
+    it is: DuckDB's cast skips the spaces around a number that text() trims."""
+    value = f"TRY_CAST({col} AS {sql_type})"
+    ok = [f"{value} IS NOT NULL"]
+    if sql_type in ("FLOAT", "DOUBLE"):
+        ok.append(f"isfinite({value})")
+    if nonneg:  # a value below 0 that rounds to 0 in sql_type is still below 0
+        ok.append(f"({value} > 0 OR ({value} = 0 AND NOT coalesce(TRY_CAST({col} AS DOUBLE) < 0, false)))")
     rule = f"must be a {'number >= 0' if nonneg else 'number'} that fits {sql_type}"
-    missing = f"WHEN {src} IS NULL THEN {reason(field, col, 'required')} " if required else ""
-    return value, f"CASE {missing}WHEN {bad} THEN {reason(field, col, rule)} END"
+    missing = f"WHEN {text(col, typ)} IS NULL THEN {reason(field, col, 'required') if required else 'NULL'} "
+    return value, f"CASE WHEN {' AND '.join(ok)} THEN NULL {missing}ELSE {reason(field, col, rule)} END"
 
 
 def choice(field: str, col: str, allowed: tuple[str, ...], default: str | None) -> tuple[str, str]:
